@@ -1,0 +1,95 @@
+"""The `glm-image` command tree.  Expected failures become a one-line message + exit code here, only here."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from glm_image_cli import __version__
+from glm_image_cli.commands import config_cmd, generate_cmd, styles_cmd
+from glm_image_cli.commands.common import LangOption, bootstrap_language, state_of
+from glm_image_cli.errors import ExitCode, GlmImageError
+from glm_image_cli.messages import render
+
+HELP = """Text-to-image on Zhipu BigModel / Z.ai (CogView-4, GLM-Image).  智谱 BigModel 文生图命令行工具。
+
+[bold]Start here / 快速开始[/bold]
+
+  glm-image config set api-key              # store your key (hidden prompt) / 保存密钥
+  glm-image generate "一只橘猫" --style 卡通   # make an image / 生成图片
+  glm-image styles                          # list the style presets / 查看风格
+"""
+
+
+class GlmImageGroup(typer.core.TyperGroup):
+    """Turns the library's expected failures and Ctrl-C into one message and a documented exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GlmImageError as error:
+            report_error(ctx, error)
+            raise typer.Exit(int(error.exit_code)) from None
+        except KeyboardInterrupt:
+            state_of(ctx).ui().error(render("interrupted"))
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def report_error(ctx: Any, error: GlmImageError) -> None:
+    from glm_image_cli.generation import error_json
+
+    state = state_of(ctx)
+    ui = state.ui()
+    ui.error(str(error))
+    if state.json_mode:
+        ui.emit_json({"error": error_json(error)})
+
+
+app = typer.Typer(
+    name="glm-image",
+    cls=GlmImageGroup,
+    help=HELP,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_cmd.app, name="config")
+app.command("generate", help=generate_cmd.HELP, no_args_is_help=True)(generate_cmd.generate)
+app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"glm-image {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    lang: LangOption = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    state = state_of(ctx)
+    state.lang = bootstrap_language(lang)
+
+
+def main() -> None:
+    """Console-script entry point.  Anything unexpected is a bug: say so in one line, no traceback."""
+    try:
+        app()
+    except Exception as exc:  # typer/click handle their own exceptions and exit before this
+        from glm_image_cli.commands.common import RunState
+        from glm_image_cli.console import Ui
+
+        if RunState().debug:
+            raise
+        Ui().error(render("internal_error", detail=f"{type(exc).__name__}: {exc}"))
+        sys.exit(int(ExitCode.FAILURE))

@@ -1,0 +1,307 @@
+"""Settings: where they live, what values are valid, and which source wins.
+
+Precedence is flag > environment > config file > default.  The file is TOML under
+``platformdirs.user_config_dir("glm-image")`` (``GLM_IMAGE_CONFIG`` points elsewhere), written
+atomically with mode 0600 because it holds the API key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
+from glm_image_cli.messages import Text
+
+CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
+REGIONS = {
+    "cn": "https://open.bigmodel.cn/api/paas/v4",
+    "intl": "https://api.z.ai/api/paas/v4",
+}
+STYLES_TABLE = "styles"
+
+
+class InvalidValue(ValueError):
+    """A value failed validation; ``reason`` explains the rule in the user's language."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+def _choices(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise InvalidValue(Text("reason_choices", choices=", ".join(allowed)))
+        return text
+
+    return parse
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not low <= number <= high:
+            raise InvalidValue(Text("reason_number_range", low=low, high=high))
+        return number
+
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not re.fullmatch(r"[+]?\d+", text) or not low <= int(text) <= high:
+            raise InvalidValue(Text("reason_integer_range", low=low, high=high))
+        return int(text)
+
+    return parse
+
+
+def _text(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise InvalidValue(Text("reason_not_empty"))
+    return text
+
+
+def _api_key(value: Any) -> str:
+    text = _text(value)
+    if any(ch.isspace() for ch in text):
+        raise InvalidValue(Text("reason_api_key"))
+    return text
+
+
+def _url(value: Any) -> str:
+    text = _text(value).rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
+        raise InvalidValue(Text("reason_url"))
+    return text
+
+
+def _size(value: Any) -> str:
+    from glm_image_cli.models import parse_size
+
+    try:
+        width, height = parse_size(str(value))
+    except ValueError:
+        raise InvalidValue(Text("reason_size")) from None
+    return f"{width}x{height}"
+
+
+def _style(value: Any) -> str:
+    return _text(value)  # checked against the known styles when used, since [styles] may add names
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One user-visible setting: its key, how to parse it, and which env vars can set it."""
+
+    key: str
+    parse: Callable[[Any], Any]
+    default: Any = None
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
+        Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
+        Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
+        Setting("model", _text, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
+        Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
+        Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
+        Setting("quality", _choices("hd", "standard"), env=("GLM_IMAGE_QUALITY",), choices=("hd", "standard")),
+        Setting("output-dir", _text, "./glm-images", ("GLM_IMAGE_OUTPUT_DIR",)),
+        Setting("lang", _choices("auto", "zh", "en"), "auto", ("GLM_IMAGE_LANG",), choices=("auto", "zh", "en")),
+        Setting("timeout", _number(5, 1800), 120.0, ("GLM_IMAGE_TIMEOUT",)),
+        Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
+    )
+}
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file: ``$GLM_IMAGE_CONFIG`` if set, else the per-user config folder."""
+    env = os.environ if environ is None else environ
+    override = env.get(CONFIG_PATH_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("glm-image", appauthor=False)) / "config.toml"
+
+
+def lookup_setting(key: str) -> Setting:
+    normalized = key.strip().lower().replace("_", "-")
+    if normalized not in SETTINGS:
+        raise ConfigError("config_unknown_key", key=key, keys=", ".join(SETTINGS))
+    return SETTINGS[normalized]
+
+
+def parse_value(setting: Setting, value: Any, error: type[GlmImageError] = ConfigError) -> Any:
+    """Validate a value for ``setting`` or raise ``error`` naming the key and the rule."""
+    try:
+        return setting.parse(value)
+    except InvalidValue as exc:
+        raise error("config_bad_value", key=setting.key, reason=exc.reason) from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The raw TOML table, or {} when the file does not exist yet."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config_file_invalid", path=str(path), detail=str(exc)) from None
+    except OSError as exc:
+        raise ConfigError("config_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+
+
+def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
+    """Write atomically (temp file + rename) with mode 0600 in a 0700 folder."""
+    import tomli_w
+
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        fd, temp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                tomli_w.dump(dict(data), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError("config_unwritable", path=str(path), detail=exc.strerror or str(exc)) from None
+
+
+@dataclass
+class ResolvedConfig:
+    """Every setting's effective value and where it came from ('default', 'file', 'env:NAME', 'flag')."""
+
+    path: Path
+    values: dict[str, Any]
+    sources: dict[str, str]
+    user_styles: dict[str, str] = field(default_factory=dict)
+    warnings: list[Text] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def base_url(self) -> str:
+        return self.values["base-url"] or REGIONS[self.values["region"]]
+
+    @property
+    def region(self) -> str:
+        return str(self.values["region"])
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    path: Path | None = None,
+) -> ResolvedConfig:
+    """Resolve every setting: flag > environment > file > default.  Flags with value None are unset."""
+    env = os.environ if environ is None else environ
+    path = path or config_path(env)
+    raw = read_config_file(path)
+    resolved = ResolvedConfig(path=path, values={}, sources={})
+    resolved.user_styles = _user_styles(raw, path)
+    _warn_about_file(raw, path, resolved.warnings)
+    for key, setting in SETTINGS.items():
+        value, source = setting.default, "default"
+        if key in raw:
+            value, source = _parse_from_file(setting, raw[key], path), "file"
+        for name in setting.env:
+            if env.get(name, "").strip():
+                value, source = parse_value(setting, env[name]), f"env:{name}"
+                break
+        if flags and flags.get(key) is not None:
+            value, source = parse_value(setting, flags[key], UsageError), "flag"
+        resolved.values[key] = value
+        resolved.sources[key] = source
+    return resolved
+
+
+def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:
+    try:
+        return setting.parse(value)
+    except InvalidValue as exc:
+        raise ConfigError("config_file_bad_value", path=str(path), key=setting.key, reason=exc.reason) from None
+
+
+def _user_styles(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
+    table = raw.get(STYLES_TABLE, {})
+    valid = isinstance(table, dict) and all(
+        isinstance(name, str) and name.strip() and isinstance(phrase, str) and phrase.strip()
+        for name, phrase in table.items()
+    )
+    if not valid:
+        reason = Text("reason_styles_table")
+        raise ConfigError("config_file_bad_value", path=str(path), key=STYLES_TABLE, reason=reason)
+    return {name.strip(): phrase.strip() for name, phrase in table.items()}
+
+
+def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -> None:
+    for key in raw:
+        if key not in SETTINGS and key != STYLES_TABLE:
+            warnings.append(Text("config_ignored_key", key=key, path=str(path)))
+    if "api-key" in raw:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warnings.append(Text("config_insecure_mode", path=str(path)))
+
+
+def set_value(key: str, value: Any, path: Path | None = None) -> tuple[Setting, Path]:
+    """Validate and store one setting in the config file, keeping everything else in it."""
+    setting = lookup_setting(key)
+    parsed = parse_value(setting, value)
+    path = path or config_path()
+    data = read_config_file(path)
+    data[setting.key] = parsed
+    write_config_file(path, data)
+    return setting, path
+
+
+def unset_value(key: str, path: Path | None = None) -> tuple[Setting, Path, bool]:
+    """Remove one setting from the file; returns whether it was there."""
+    setting = lookup_setting(key)
+    path = path or config_path()
+    data = read_config_file(path)
+    present = data.pop(setting.key, None) is not None
+    if present:
+        write_config_file(path, data)
+    return setting, path, present
+
+
+def mask_secret(value: str) -> str:
+    """Show at most the first 4 and last 4 characters, and fewer for short keys."""
+    if len(value) >= 16:
+        return f"{value[:4]}…{value[-4:]}"
+    if len(value) >= 8:
+        return f"{value[:2]}…{value[-2:]}"
+    return "…" if value else ""

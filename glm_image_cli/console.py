@@ -1,0 +1,178 @@
+"""All terminal output goes through here: results on stdout, everything else on stderr.
+
+Rich is used for colour and live progress only when stderr is a terminal and NO_COLOR is unset;
+otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is never parsed
+as Rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli.messages import render
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _color_allowed(stream: Any, no_color: bool) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Ui:
+    """Console helper for one command run."""
+
+    def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False) -> None:
+        self.quiet = quiet
+        self.json_mode = json_mode
+        self.rich_stderr = _color_allowed(sys.stderr, no_color)
+        self._stderr: Console | None = None
+
+    @property
+    def stderr(self) -> Console:
+        if self._stderr is None:
+            from rich.console import Console
+
+            self._stderr = Console(
+                file=sys.stderr,
+                stderr=True,
+                highlight=False,
+                markup=False,
+                emoji=False,
+                no_color=not self.rich_stderr,
+                force_terminal=self.rich_stderr or None,
+            )
+        return self._stderr
+
+    # -- stderr -------------------------------------------------------------------------------------
+    def error(self, text: str) -> None:
+        """One line, always shown (also with --quiet): what happened and what to do."""
+        self._line(render("error_prefix") + text, "bold red")
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self._line(render("warning_prefix") + text, "yellow")
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self._line(text, "dim")
+
+    def _line(self, text: str, style: str) -> None:
+        if self.rich_stderr:
+            self.stderr.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    # -- stdout -------------------------------------------------------------------------------------
+    def result(self, text: str) -> None:
+        """A result line on stdout (a path, a value): what scripts read."""
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    def emit_json(self, payload: Any) -> None:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+
+    def table(self, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+        """A table on stdout, coloured only on a terminal."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False, markup=False, emoji=False, soft_wrap=False,
+                          no_color=not _color_allowed(sys.stdout, False))
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+    def image_progress(self, total: int) -> ImageProgress:
+        return ImageProgress(self, total)
+
+
+class ImageProgress:
+    """Progress of n images: a Rich live display on a terminal, else one plain line per change."""
+
+    def __init__(self, ui: Ui, total: int) -> None:
+        self.ui = ui
+        self.total = total
+        self._lock = threading.Lock()
+        self._progress: Any = None
+        self._tasks: dict[int, Any] = {}
+        self._started: dict[int, float] = {}
+        self._last_line: dict[int, str] = {}
+
+    def __enter__(self) -> ImageProgress:
+        if self.ui.rich_stderr and not self.ui.quiet:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(finished_text=" "),
+                TextColumn("{task.fields[label]}", markup=False),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}", markup=False),
+                console=self.ui.stderr,
+                transient=False,
+            )
+            self._progress.start()
+            for index in range(1, self.total + 1):
+                label = render("image_label", index=index, total=self.total)
+                self._tasks[index] = self._progress.add_task(render("state_queued"), total=1, label=label,
+                                                             start=False)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def event(self, index: int, event: str, info: Mapping[str, Any]) -> None:
+        """Called from worker threads as each image moves along."""
+        with self._lock:
+            if event == "requesting":
+                self._started.setdefault(index, time.monotonic())
+            text = self._describe(event, info)
+            if self._progress is not None:
+                self._update_live(index, event, text)
+            elif event != "queued" and not self.ui.quiet and self._last_line.get(index) != text:
+                self._last_line[index] = text
+                label = render("image_label", index=index, total=self.total)
+                elapsed = time.monotonic() - self._started.get(index, time.monotonic())
+                sys.stderr.write(f"{label} [{elapsed:5.1f}s] {text}\n")
+                sys.stderr.flush()
+
+    def _update_live(self, index: int, event: str, text: str) -> None:
+        task = self._tasks[index]
+        if event == "requesting":
+            self._progress.start_task(task)
+        if event in ("saved", "failed"):
+            mark = "✓ " if event == "saved" else "✗ "
+            self._progress.update(task, description=mark + text, completed=1)
+            self._progress.stop_task(task)
+        else:
+            self._progress.update(task, description=text)
+
+    @staticmethod
+    def _describe(event: str, info: Mapping[str, Any]) -> str:
+        if event == "processing":
+            return render("state_processing", task_status=info.get("task_status", "PROCESSING"))
+        if event == "retrying":
+            return render("retrying", reason=info.get("reason", ""), seconds=info.get("seconds", 0),
+                          attempt=info.get("attempt", 0), max_attempts=info.get("max_attempts", 0))
+        if event == "saved":
+            from glm_image_cli.output import display_path
+
+            outcome = info["outcome"]
+            return render("state_saved", path=display_path(outcome.path))
+        if event == "failed":
+            return f"{render('state_failed')} ({info['outcome'].error.code})"
+        return render(f"state_{event}")

@@ -1,0 +1,370 @@
+"""The message catalogue: every sentence a user reads, in English and Chinese.
+
+One place for wording means both languages stay complete (a test checks it) and the language is
+picked once, at start-up, from ``--lang``, the ``lang`` setting, or the locale.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+LANGUAGES = ("en", "zh")
+_current = "en"
+
+HOME_URLS = {"cn": "https://open.bigmodel.cn", "intl": "https://z.ai"}
+CONSOLE_URLS = {
+    "cn": "https://open.bigmodel.cn/usercenter/apikeys",
+    "intl": "https://z.ai/manage-apikey/apikey-list",
+}
+
+# id -> (English, Chinese).  Placeholders use str.format names.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- usage ---------------------------------------------------------------------------------
+    "empty_prompt": (
+        "The prompt is empty. Give a prompt, or - to read it from standard input.",
+        "提示词为空。请给出提示词，或用 - 从标准输入读取。",
+    ),
+    "stdin_unreadable": (
+        "Could not read the prompt from standard input ({detail}). Send UTF-8 text.",
+        "无法从标准输入读取提示词（{detail}）。请输入 UTF-8 文本。",
+    ),
+    "prompt_too_long": (
+        "The prompt has {length} characters; {model} accepts at most {limit}. Shorten it.",
+        "提示词有 {length} 个字符，{model} 最多接受 {limit} 个。请缩短。",
+    ),
+    "bad_size_format": (
+        "'{size}' is not a size. Write WIDTHxHEIGHT, for example 1024x1024.",
+        "“{size}”不是有效的尺寸格式。请写成 宽x高，例如 1024x1024。",
+    ),
+    "width_height_pair": (
+        "Give both --width and --height, or use --size WIDTHxHEIGHT.",
+        "请同时给出 --width 和 --height，或使用 --size 宽x高。",
+    ),
+    "size_conflict": (
+        "--size and --width/--height both given; use one of them.",
+        "同时给出了 --size 和 --width/--height，请只用其中一种。",
+    ),
+    "invalid_size": (
+        "Size {size} is not valid for {model}: {rule}. Nearest valid size: {nearest} "
+        "(recommended: {recommended}).",
+        "尺寸 {size} 不适用于 {model}：{rule}。最接近的有效尺寸：{nearest}（推荐：{recommended}）。",
+    ),
+    "size_rule": (
+        "each side {min_side}–{max_side} px and a multiple of {multiple}, at most {max_pixels} pixels",
+        "每边 {min_side}–{max_side} 像素且为 {multiple} 的倍数，总像素不超过 {max_pixels}",
+    ),
+    "samples_range": (
+        "-n/--samples must be between 1 and {max}; got {n}.",
+        "-n/--samples 须在 1 到 {max} 之间，当前为 {n}。",
+    ),
+    "quality_not_supported": (
+        "{model} does not support quality '{quality}'. Use: {choices}.",
+        "{model} 不支持画质“{quality}”。可用：{choices}。",
+    ),
+    "unknown_style": (
+        "Unknown style '{style}'. Did you mean: {suggestions}? Run `glm-image styles` to list all.",
+        "未知风格“{style}”。你是不是想用：{suggestions}？运行 `glm-image styles` 查看全部。",
+    ),
+    "unknown_style_no_match": (
+        "Unknown style '{style}'. Run `glm-image styles` to list all.",
+        "未知风格“{style}”。运行 `glm-image styles` 查看全部。",
+    ),
+    # --- config --------------------------------------------------------------------------------
+    "missing_api_key": (
+        "No API key is set. Run `glm-image config set api-key` (get a key at {console_url}) "
+        "or set GLM_API_KEY.",
+        "未设置 API 密钥。请运行 `glm-image config set api-key`（密钥在 {console_url} 获取），"
+        "或设置环境变量 GLM_API_KEY。",
+    ),
+    "config_unknown_key": (
+        "Unknown setting '{key}'. Valid settings: {keys}.",
+        "未知设置项“{key}”。可用的设置项：{keys}。",
+    ),
+    "config_bad_value": (
+        "Invalid value for {key}: {reason}.",
+        "{key} 的值无效：{reason}。",
+    ),
+    "config_file_invalid": (
+        "The config file {path} is not valid TOML ({detail}). Fix it or move it away.",
+        "配置文件 {path} 不是有效的 TOML（{detail}）。请修正或移走它。",
+    ),
+    "config_file_bad_value": (
+        "The config file {path} has an invalid {key}: {reason}. "
+        "Fix it with `glm-image config set {key} …` or `glm-image config unset {key}`.",
+        "配置文件 {path} 中的 {key} 无效：{reason}。"
+        "请用 `glm-image config set {key} …` 修正，或用 `glm-image config unset {key}` 删除。",
+    ),
+    "config_unreadable": (
+        "Cannot read the config file {path} ({detail}).",
+        "无法读取配置文件 {path}（{detail}）。",
+    ),
+    "config_unwritable": (
+        "Cannot write the config file {path} ({detail}). Check the folder's permissions "
+        "or point GLM_IMAGE_CONFIG elsewhere.",
+        "无法写入配置文件 {path}（{detail}）。请检查文件夹权限，或用 GLM_IMAGE_CONFIG 指向别处。",
+    ),
+    "value_required_no_tty": (
+        "No value given and no terminal to ask on. Use `glm-image config set {key} VALUE`, "
+        "or pipe it in: `... | glm-image config set {key} -`.",
+        "没有给出值，也没有终端可以询问。请用 `glm-image config set {key} 值`，"
+        "或通过管道输入：`... | glm-image config set {key} -`。",
+    ),
+    "reason_choices": ("must be one of {choices}", "必须是以下之一：{choices}"),
+    "reason_number_range": (
+        "must be a number from {low} to {high}",
+        "必须是 {low} 到 {high} 之间的数字",
+    ),
+    "reason_integer_range": (
+        "must be a whole number from {low} to {high}",
+        "必须是 {low} 到 {high} 之间的整数",
+    ),
+    "reason_url": (
+        "must be an http:// or https:// URL",
+        "必须是 http:// 或 https:// 开头的网址",
+    ),
+    "reason_not_empty": ("must not be empty", "不能为空"),
+    "reason_api_key": (
+        "must be a single word without spaces",
+        "必须是不含空格的一串字符",
+    ),
+    "reason_size": ("must look like 1024x1024", "格式应为 1024x1024"),
+    "reason_styles_table": (
+        "[styles] must map each style name to a text phrase",
+        "[styles] 必须把每个风格名映射到一段文字",
+    ),
+    # --- output --------------------------------------------------------------------------------
+    "output_not_writable": (
+        "Cannot write to the output folder {path} ({detail}). Choose another with -o "
+        "or `glm-image config set output-dir DIR`.",
+        "无法写入输出文件夹 {path}（{detail}）。请用 -o 或 `glm-image config set output-dir 目录` 换一个。",
+    ),
+    # --- upstream ------------------------------------------------------------------------------
+    "auth_failed": (
+        "BigModel rejected the API key ({detail}). Check it with `glm-image config show` "
+        "and set a valid one with `glm-image config set api-key`.",
+        "BigModel 拒绝了 API 密钥（{detail}）。请用 `glm-image config show` 检查，"
+        "并用 `glm-image config set api-key` 设置有效的密钥。",
+    ),
+    "account_problem": (
+        "Your BigModel account cannot be used right now ({detail}). Check its status at {console_url}.",
+        "你的 BigModel 账户当前无法使用（{detail}）。请到 {console_url} 查看账户状态。",
+    ),
+    "balance_exhausted": (
+        "Your BigModel balance is used up or you have no resource package ({detail}). "
+        "Recharge at {console_url}; retrying will not help.",
+        "BigModel 账户余额不足或没有可用资源包（{detail}）。请到 {console_url} 充值，重试无济于事。",
+    ),
+    "daily_quota": (
+        "The account's daily quota is reached ({detail}). Try again tomorrow.",
+        "账户今日调用额度已用完（{detail}）。请明天再试。",
+    ),
+    "bad_parameters": (
+        "BigModel refused the request's parameters ({detail}). Check --size, --model and --quality.",
+        "BigModel 拒绝了请求参数（{detail}）。请检查 --size、--model 和 --quality。",
+    ),
+    "unknown_model_upstream": (
+        "BigModel does not offer model '{model}' ({detail}). Known models: {models}.",
+        "BigModel 不提供模型“{model}”（{detail}）。已知模型：{models}。",
+    ),
+    "no_permission": (
+        "This key may not use model '{model}' ({detail}). Check the model's access in the console.",
+        "此密钥无权使用模型“{model}”（{detail}）。请在控制台检查该模型的权限。",
+    ),
+    "prompt_too_long_upstream": (
+        "BigModel says the prompt is too long ({detail}). Shorten it.",
+        "BigModel 表示提示词过长（{detail}）。请缩短。",
+    ),
+    "content_blocked": (
+        "BigModel refused this prompt or its image on content-safety grounds ({detail}). "
+        "Rephrase the prompt; the same prompt will be refused again.",
+        "BigModel 出于内容安全原因拒绝了此提示词或生成的图片（{detail}）。请修改提示词，原样重试仍会被拒绝。",
+    ),
+    "upstream_refused": (
+        "BigModel refused the request ({detail}).",
+        "BigModel 拒绝了请求（{detail}）。",
+    ),
+    "rate_limited": (
+        "BigModel is still rate limiting after {attempts} attempts ({detail}). Wait a minute, "
+        "or lower concurrency: `glm-image config set concurrency 1`.",
+        "重试 {attempts} 次后 BigModel 仍在限流（{detail}）。请稍等一分钟再试，"
+        "或降低并发：`glm-image config set concurrency 1`。",
+    ),
+    "upstream_error": (
+        "BigModel failed with a server error ({detail}). Try again later.",
+        "BigModel 服务器出错（{detail}）。请稍后再试。",
+    ),
+    "gateway_maybe_charged": (
+        "BigModel's gateway answered {detail} after the request was sent: the image may still have been "
+        "made and billed, so it was not retried. Check your bill, then re-run (or pass --retry-unsafe).",
+        "请求发出后 BigModel 网关返回 {detail}：图片可能已生成并计费，因此没有自动重试。"
+        "请先核对账单再重新运行（或加 --retry-unsafe）。",
+    ),
+    "response_timeout_maybe_charged": (
+        "No answer from BigModel within {timeout} s after the request was sent: the image may still be "
+        "made and billed, so it was not retried. Raise the timeout (`glm-image config set timeout 300`) "
+        "or pass --retry-unsafe.",
+        "请求发出后 {timeout} 秒内 BigModel 没有回应：图片可能仍会生成并计费，因此没有自动重试。"
+        "请调大超时（`glm-image config set timeout 300`）或加 --retry-unsafe。",
+    ),
+    "response_lost_maybe_charged": (
+        "The connection to BigModel broke after the request was sent ({detail}): the image may have been "
+        "billed, so it was not retried. Check your bill, then re-run (or pass --retry-unsafe).",
+        "请求发出后与 BigModel 的连接中断（{detail}）：图片可能已经计费，因此没有自动重试。"
+        "请先核对账单再重新运行（或加 --retry-unsafe）。",
+    ),
+    "network_unreachable": (
+        "Cannot reach {host} after {attempts} attempts ({detail}); nothing was sent or billed. "
+        "Check the network or proxy, or the `region`/`base-url` settings.",
+        "尝试 {attempts} 次后仍无法连接 {host}（{detail}），请求未发出，也未计费。"
+        "请检查网络或代理，或 `region`/`base-url` 设置。",
+    ),
+    "download_failed": (
+        "The image was made (request {request_id}) but downloading it failed ({detail}). "
+        "Its temporary URL: {url}",
+        "图片已生成（请求 {request_id}），但下载失败（{detail}）。临时地址：{url}",
+    ),
+    "bad_response": (
+        "BigModel sent an answer glm-image does not understand ({detail}). Try again; "
+        "if it persists, please report it.",
+        "BigModel 返回了无法识别的内容（{detail}）。请重试；如果持续出现，请报告此问题。",
+    ),
+    "async_task_failed": (
+        "BigModel reported task {task_id} as failed ({detail}). Try again, perhaps with another prompt.",
+        "BigModel 报告任务 {task_id} 失败（{detail}）。请重试，或换一个提示词。",
+    ),
+    "async_timeout": (
+        "Task {task_id} was still running after {seconds} s; it may still finish and be billed. "
+        "Try again later with a smaller batch.",
+        "任务 {task_id} 在 {seconds} 秒后仍未完成，之后仍可能完成并计费。请稍后再试。",
+    ),
+    # --- generic -------------------------------------------------------------------------------
+    "interrupted": ("Interrupted.", "已中断。"),
+    "interrupted_waiting": (
+        "Interrupted: waiting for {count} image(s) already requested (they may be billed). "
+        "Press Ctrl-C again to abandon them.",
+        "已中断：正在等待已发出的 {count} 张图片（可能已计费）。再按一次 Ctrl-C 放弃它们。",
+    ),
+    "internal_error": (
+        "Internal error: {detail}. Please report it; set GLM_IMAGE_DEBUG=1 to see the details.",
+        "内部错误：{detail}。请报告此问题；设置 GLM_IMAGE_DEBUG=1 可查看详情。",
+    ),
+    "error_prefix": ("error: ", "错误："),
+    "warning_prefix": ("warning: ", "警告："),
+    # --- warnings and notices ------------------------------------------------------------------
+    "unknown_model_warning": (
+        "Model '{model}' is not in glm-image's table; sending it as is, without checking the size.",
+        "模型“{model}”不在 glm-image 的模型表中，将原样发送，不检查尺寸。",
+    ),
+    "legacy_model_warning": (
+        "Model '{model}' is a legacy model no longer documented; the size is not checked.",
+        "模型“{model}”是已不再有文档的旧模型，不检查尺寸。",
+    ),
+    "long_prompt_warning": (
+        "The prompt has {length} characters; prompts past 1000 may be refused by the upstream.",
+        "提示词有 {length} 个字符；超过 1000 个字符可能被上游拒绝。",
+    ),
+    "retrying": (
+        "{reason}; retrying in {seconds:.1f} s (attempt {attempt} of {max_attempts}).",
+        "{reason}；{seconds:.1f} 秒后重试（第 {attempt}/{max_attempts} 次）。",
+    ),
+    "reason_rate_limited": ("rate limited ({detail})", "被限流（{detail}）"),
+    "reason_server_error": ("server error ({detail})", "服务器错误（{detail}）"),
+    "reason_connect": ("cannot connect ({detail})", "无法连接（{detail}）"),
+    "real_format_kept": (
+        "The upstream sent {format} data, not PNG; saved it as .{ext}.",
+        "上游返回的是 {format} 数据而不是 PNG，已保存为 .{ext}。",
+    ),
+    "config_insecure_mode": (
+        "{path} can be read by other users; run: chmod 600 {path}",
+        "{path} 可被其他用户读取；请运行：chmod 600 {path}",
+    ),
+    "config_ignored_key": (
+        "ignoring unknown setting '{key}' in {path}",
+        "忽略 {path} 中的未知设置项“{key}”",
+    ),
+    "config_saved": ("Saved {key} in {path}", "已将 {key} 保存到 {path}"),
+    "config_removed": ("Removed {key} from {path}", "已从 {path} 删除 {key}"),
+    "config_not_set": ("{key} was not set in {path}", "{path} 中没有设置 {key}"),
+    "api_key_prompt": ("API key (input hidden)", "API 密钥（输入不显示）"),
+    "summary_saved": (
+        "{saved} of {total} image(s) saved in {folder}",
+        "已保存 {saved}/{total} 张图片到 {folder}",
+    ),
+    # --- progress states -----------------------------------------------------------------------
+    "state_queued": ("waiting", "等待中"),
+    "state_requesting": ("generating", "生成中"),
+    "state_processing": ("task {task_status}", "任务 {task_status}"),
+    "state_retrying": ("retrying in {seconds:.0f} s", "{seconds:.0f} 秒后重试"),
+    "state_downloading": ("downloading", "下载中"),
+    "state_saved": ("saved {path}", "已保存 {path}"),
+    "state_failed": ("failed", "失败"),
+    "image_label": ("image {index}/{total}", "图片 {index}/{total}"),
+    # --- tables --------------------------------------------------------------------------------
+    "col_setting": ("Setting", "设置项"),
+    "col_value": ("Value", "值"),
+    "col_source": ("Source", "来源"),
+    "col_style": ("Style", "风格"),
+    "col_english": ("English name", "英文名"),
+    "col_phrase": ("Adds to the prompt", "追加到提示词"),
+    "source_default": ("default", "默认"),
+    "source_file": ("config file", "配置文件"),
+    "source_env": ("env {name}", "环境变量 {name}"),
+    "source_flag": ("flag", "命令行参数"),
+    "user_style": ("(yours)", "（自定义）"),
+    "not_set": ("(not set)", "（未设置）"),
+}
+
+
+def set_language(lang: str) -> None:
+    """Select the language for every later ``render`` call ('en' or 'zh')."""
+    global _current
+    _current = lang if lang in LANGUAGES else "en"
+
+
+def current_language() -> str:
+    return _current
+
+
+def language_from_locale(environ: dict[str, str] | None = None) -> str:
+    """'zh' when the first set locale variable starts with zh (LC_ALL > LC_MESSAGES > LANG), else 'en'."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def choose_language(flag: str | None, configured: str | None) -> str:
+    """``--lang`` beats the ``lang`` setting (file or env), which beats the locale."""
+    for candidate in (flag, configured):
+        if candidate and candidate != "auto":
+            return candidate
+    return language_from_locale()
+
+
+class Text:
+    """A catalogue message rendered when shown, so it follows the language chosen later."""
+
+    def __init__(self, message_id: str, /, **params: Any) -> None:
+        self.message_id = message_id
+        self.params = params
+
+    def __str__(self) -> str:
+        return render(self.message_id, **self.params)
+
+    def __repr__(self) -> str:
+        return f"Text({self.message_id!r})"
+
+
+def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
+    """Format a catalogue message; unknown ids render as the id so nothing is ever lost."""
+    pair = CATALOGUE.get(message_id)
+    if pair is None:
+        return message_id
+    text = pair[1] if (lang or _current) == "zh" else pair[0]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text

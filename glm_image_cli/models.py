@@ -1,0 +1,165 @@
+"""What each upstream model accepts: sizes, qualities, prompt length, endpoint, price.
+
+Facts come from the platform's reference (see docs/bigmodel-api-notes.md).  Validating here, before
+a request, means a mistake costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from glm_image_cli.errors import UsageError
+from glm_image_cli.messages import Text
+
+DEFAULT_MODEL = "cogview-4-250304"
+MAX_SAMPLES = 10
+LONG_PROMPT = 1000
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    min_side: int
+    max_side: int
+    multiple: int
+    max_pixels: int
+
+    def accepts(self, width: int, height: int) -> bool:
+        return all(
+            self.min_side <= side <= self.max_side and side % self.multiple == 0 for side in (width, height)
+        ) and width * height <= self.max_pixels
+
+    def describe(self) -> Text:
+        return Text("size_rule", **self.__dict__)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    default_size: str | None
+    recommended_sizes: tuple[str, ...]
+    size_rule: SizeRule | None
+    qualities: tuple[str, ...]
+    asynchronous: bool = False
+    max_prompt_chars: int | None = None
+    price_cny: float | None = None
+    price_usd: float | None = None
+    legacy: bool = False
+
+
+_GLM_RULE = SizeRule(1024, 2048, 32, 4_194_304)
+_COGVIEW_RULE = SizeRule(512, 2048, 16, 2_097_152)
+_GLM_SIZES = ("1280x1280", "1568x1056", "1056x1568", "1472x1088", "1088x1472", "1728x960", "960x1728")
+_COGVIEW_SIZES = ("1024x1024", "768x1344", "864x1152", "1344x768", "1152x864", "1440x720", "720x1440")
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("glm-image", "1280x1280", _GLM_SIZES, _GLM_RULE, ("hd",), True, 1000, 0.10, 0.015),
+        ModelSpec("cogview-4-250304", "1024x1024", _COGVIEW_SIZES, _COGVIEW_RULE, ("hd", "standard"),
+                  price_cny=0.06, price_usd=0.01),
+        ModelSpec("cogview-4", "1024x1024", _COGVIEW_SIZES, _COGVIEW_RULE, ("hd", "standard"),
+                  price_cny=0.06, price_usd=0.01),
+        ModelSpec("cogview-3-flash", "1024x1024", _COGVIEW_SIZES, _COGVIEW_RULE, ("hd", "standard"),
+                  price_cny=0.0),
+        ModelSpec("cogview-3", None, (), None, ("hd", "standard"), legacy=True),
+        ModelSpec("cogview-3-plus", None, (), None, ("hd", "standard"), legacy=True),
+    )
+}
+
+
+def find_model(name: str) -> ModelSpec | None:
+    return MODELS.get(name.strip().lower())
+
+
+_SIZE_PATTERN = re.compile(r"\s*(\d{2,5})\s*[xX×*]\s*(\d{2,5})\s*")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1024x1024' (also X, ×, *) -> (1024, 1024); ValueError when it is not a size."""
+    match = _SIZE_PATTERN.fullmatch(text)
+    if not match:
+        raise ValueError(text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def nearest_valid_size(rule: SizeRule, width: int, height: int) -> tuple[int, int]:
+    """The closest size ``rule`` accepts, keeping the aspect ratio as far as the limits allow."""
+    scale = 1.0
+    if max(width, height) * scale > rule.max_side:
+        scale = rule.max_side / max(width, height)
+    if min(width, height) * scale < rule.min_side:
+        scale = rule.min_side / min(width, height)
+    if width * height * scale * scale > rule.max_pixels:
+        scale = math.sqrt(rule.max_pixels / (width * height))
+
+    def snap(side: float) -> int:
+        rounded = math.floor(side / rule.multiple + 0.5) * rule.multiple
+        return min(max(rounded, rule.min_side), rule.max_side)
+
+    w, h = snap(width * scale), snap(height * scale)
+    while w * h > rule.max_pixels:  # rounding up may overshoot the pixel budget by a row
+        if w >= h:
+            w -= rule.multiple
+        else:
+            h -= rule.multiple
+    return w, h
+
+
+def closest_recommended(spec: ModelSpec, width: int, height: int) -> str:
+    """The recommended size whose aspect ratio is nearest to width:height."""
+    target = math.log(width / height)
+    return min(spec.recommended_sizes, key=lambda s: abs(math.log(_ratio(s)) - target))
+
+
+def _ratio(size: str) -> float:
+    w, h = parse_size(size)
+    return w / h
+
+
+def resolve_size(spec: ModelSpec | None, size: str | None, model_name: str) -> str | None:
+    """The size to send: validated against the model when its rules are known.
+
+    None means "let the upstream pick its default" (only for models whose default we do not know).
+    """
+    if size is None:
+        return spec.default_size if spec else None
+    try:
+        width, height = parse_size(size)
+    except ValueError:
+        raise UsageError("bad_size_format", size=size) from None
+    normalized = f"{width}x{height}"
+    if spec is None or spec.size_rule is None or spec.size_rule.accepts(width, height):
+        return normalized
+    if normalized in spec.recommended_sizes:
+        return normalized  # documented as recommended even where it breaks the custom rule (960 < 1024)
+    near_w, near_h = nearest_valid_size(spec.size_rule, width, height)
+    raise UsageError(
+        "invalid_size",
+        size=normalized,
+        model=model_name,
+        rule=spec.size_rule.describe(),
+        nearest=f"{near_w}x{near_h}",
+        recommended=closest_recommended(spec, width, height),
+    )
+
+
+def check_quality(spec: ModelSpec | None, quality: str | None, model_name: str) -> str | None:
+    if quality is None or spec is None or quality in spec.qualities:
+        return quality
+    raise UsageError("quality_not_supported", model=model_name, quality=quality, choices=", ".join(spec.qualities))
+
+
+def check_prompt_length(spec: ModelSpec | None, prompt: str, model_name: str) -> bool:
+    """Raise when the model's documented limit is exceeded; return True when a warning is due."""
+    length = len(prompt)
+    if spec and spec.max_prompt_chars and length > spec.max_prompt_chars:
+        raise UsageError("prompt_too_long", length=length, model=model_name, limit=spec.max_prompt_chars)
+    return length > LONG_PROMPT
+
+
+def check_samples(n: int) -> int:
+    if not 1 <= n <= MAX_SAMPLES:
+        raise UsageError("samples_range", n=n, max=MAX_SAMPLES)
+    return n

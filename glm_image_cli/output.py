@@ -1,0 +1,125 @@
+"""Writing images: real format from the bytes, readable names, atomic and never overwriting."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import tempfile
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+from glm_image_cli.errors import OutputError
+
+# magic number -> (format name, file extension)
+_SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "png", "png"),
+    (b"\xff\xd8\xff", 0, "jpeg", "jpg"),
+    (b"GIF8", 0, "gif", "gif"),
+)
+SLUG_MAX_CHARS = 40
+
+
+def sniff_image_format(data: bytes) -> tuple[str, str] | None:
+    """(format, extension) from the bytes' magic number, or None when they are no known image."""
+    for magic, offset, name, ext in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return name, ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp", "webp"
+    return None
+
+
+def slugify(text: str, max_chars: int = SLUG_MAX_CHARS) -> str:
+    """A file-name-safe slug that keeps Chinese (and any letters/digits), drops the rest."""
+    normalized = unicodedata.normalize("NFKC", text)
+    kept = [ch if unicodedata.category(ch)[0] in "LN" else "-" for ch in normalized]
+    slug = re.sub(r"-{2,}", "-", "".join(kept)).strip("-")
+    return slug[:max_chars].rstrip("-") or "image"
+
+
+def image_stem(prompt: str, when: datetime, index: int | None = None) -> str:
+    """'20261125-093012-一只橘猫' (+ '-2' for the second of several images)."""
+    stem = f"{when:%Y%m%d-%H%M%S}-{slugify(prompt)}"
+    return f"{stem}-{index}" if index is not None else stem
+
+
+def ensure_writable_dir(folder: Path) -> Path:
+    """Create the folder and prove it is writable, before any money is spent."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
+    return folder
+
+
+def write_new_file(folder: Path, stem: str, ext: str, data: bytes) -> Path:
+    """Write ``data`` as folder/stem.ext atomically; if taken, stem-1.ext, stem-2.ext, ... never overwrite."""
+    try:
+        temp_path = _write_temp(folder, data)
+    except OSError as exc:
+        raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
+    try:
+        for attempt in range(10_000):
+            candidate = folder / (f"{stem}.{ext}" if attempt == 0 else f"{stem}-{attempt}.{ext}")
+            if _link_if_absent(temp_path, candidate):
+                return candidate
+        raise OutputError("output_not_writable", path=str(folder), detail="too many files with this name")
+    except OSError as exc:
+        raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def _write_temp(folder: Path, data: bytes) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".glm-image-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(name, 0o666 & ~_UMASK)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _link_if_absent(source: Path, target: Path) -> bool:
+    """Atomically publish ``source`` as ``target`` unless ``target`` exists (hard link fails if so)."""
+    try:
+        os.link(source, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+    # File systems without hard links: reserve the name exclusively, then replace it.
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    os.replace(source, target)
+    return True
+
+
+def _read_umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working folder when inside it: shorter to read and to paste."""
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)

@@ -1,0 +1,79 @@
+"""Every test runs isolated: its own config file, no key variables, no colour, English messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from glm_image_cli import client as client_module
+from glm_image_cli.cli import app
+from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
+
+SECRET_PART = DEFAULT_KEY.split(".")[1]  # the part of the key that must never be shown
+KEY_VARIABLES = ("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_BASE_URL", "ZAI_BASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Config in tmp_path, working folder tmp_path/work, and nothing from the developer's environment."""
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("GLM_IMAGE_LANG", "GLM_IMAGE_MODEL", "GLM_IMAGE_SIZE", "GLM_IMAGE_STYLE", "GLM_IMAGE_QUALITY",
+                 "GLM_IMAGE_OUTPUT_DIR", "GLM_IMAGE_REGION", "GLM_IMAGE_TIMEOUT", "GLM_IMAGE_CONCURRENCY",
+                 "GLM_IMAGE_DEBUG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "160")
+    config = tmp_path / "config" / "config.toml"
+    monkeypatch.setenv("GLM_IMAGE_CONFIG", str(config))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return config
+
+
+@pytest.fixture(autouse=True)
+def fast_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls and back-offs without Retry-After wait milliseconds in tests (the real ones wait seconds)."""
+    monkeypatch.setattr(client_module, "DEFAULT_POLLING", client_module.PollingPolicy(0.0, 0.0, 30.0))
+    monkeypatch.setattr(client_module, "DEFAULT_RETRY", client_module.RetryPolicy(base_delay=0.01, max_delay=0.05))
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigModel]:
+    """A running fake upstream, with GLM_BASE_URL and GLM_API_KEY pointing the CLI at it."""
+    with FakeBigModel() as server:
+        monkeypatch.setenv("GLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("GLM_API_KEY", DEFAULT_KEY)
+        yield server
+
+
+class Cli:
+    """Runs the Typer app in-process the way a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
+        result = self.runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+        assert_clean(result, SECRET_PART)
+        return result
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def assert_clean(result, *secrets: str) -> None:
+    """No traceback and no secret in anything the user sees."""
+    shown = result.stdout + result.stderr
+    assert "Traceback" not in shown
+    for secret in secrets:
+        assert secret not in shown

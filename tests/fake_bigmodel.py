@@ -1,0 +1,259 @@
+"""A fake BigModel images API on 127.0.0.1 that speaks the real wire format.
+
+Used by the tests and the benchmarks: the real client code path runs against it by pointing the
+base URL (GLM_BASE_URL) at ``fake.base_url``.  It serves the image bytes behind the URLs it returns,
+records every request, and can be scripted per route with error bodies, 429 + Retry-After, slow
+answers and dropped connections.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import socket
+import struct
+import threading
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+API_PREFIX = "/api/paas/v4"
+SYNC_ROUTE = "POST /images/generations"
+ASYNC_ROUTE = "POST /async/images/generations"
+POLL_ROUTE = "GET /async-result"
+FILE_ROUTE = "GET /files"
+DEFAULT_KEY = "fake-key-0123456789abcdef.SECRETPART"
+
+# A 1x1 baseline JPEG, for "the upstream sent JPEG bytes behind a .png URL".
+TINY_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////"
+    "////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA="
+)
+
+
+def make_png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (240, 140, 40)) -> bytes:
+    """A real, valid PNG (signature, IHDR, IDAT, IEND with CRCs) built with zlib and struct."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height))
+            + chunk(b"IEND", b""))
+
+
+@dataclass
+class Reply:
+    """One scripted answer.  ``drop`` closes the connection after reading the request, answering nothing."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+
+    @classmethod
+    def error(cls, status: int, code: str, message: str = "error", retry_after: str | None = None,
+              request_id: str = "req-error") -> Reply:
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        body = {"error": {"code": code, "message": message}, "request_id": request_id}
+        return cls(status=status, body=body, headers=headers)
+
+
+@dataclass
+class Seen:
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class FakeBigModel:
+    """Start with ``with FakeBigModel() as fake:``; configure ``result_mode``, ``image_bytes``, ``script``."""
+
+    def __init__(self, api_key: str = DEFAULT_KEY, latency: float = 0.0) -> None:
+        self.api_key = api_key
+        self.latency = latency
+        self.result_mode = "url"  # or "b64"
+        self.image_bytes = make_png()
+        self.polls_before_success = 1
+        self.async_outcome = "SUCCESS"
+        self.requests: list[Seen] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # most generation calls seen at once
+        self._scripts: dict[str, deque[Reply]] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._ids = itertools.count(1)
+        self._polls: dict[str, int] = {}
+        self.released = threading.Event()  # set at shutdown so slow replies end at once
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-bigmodel",
+                                        daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> FakeBigModel:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def origin(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.origin + API_PREFIX
+
+    # -- scripting and inspection ---------------------------------------------------------------
+    def script(self, route: str, *replies: Reply) -> None:
+        """Queue answers for a route such as ``SYNC_ROUTE``; once used up, the route behaves normally."""
+        with self._lock:
+            self._scripts.setdefault(route, deque()).extend(replies)
+
+    def seen(self, route: str) -> list[Seen]:
+        with self._lock:
+            return [r for r in self.requests if r.route == route]
+
+    def wait_for(self, route: str, count: int = 1, timeout: float = 30.0) -> bool:
+        """Block until ``count`` requests reached ``route`` (a notification, not a sleep)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: sum(1 for r in self.requests if r.route == route) >= count, timeout)
+
+    def count(self, route: str) -> int:
+        return len(self.seen(route))
+
+    # -- behaviour --------------------------------------------------------------------------------
+    def _track(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _next_scripted(self, route: str) -> Reply | None:
+        with self._lock:
+            queue = self._scripts.get(route)
+            return queue.popleft() if queue else None
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> Reply:
+        route = _route_of(method, path)
+        with self._arrived:
+            self.requests.append(Seen(route, method, path, headers, body))
+            self._arrived.notify_all()
+        scripted = self._next_scripted(route)
+        if scripted is not None:
+            return scripted
+        if route == FILE_ROUTE:
+            return Reply(body=self.image_bytes, headers={"Content-Type": "image/png"})
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return Reply.error(401, "1001", "Authorization Token非法，请确认Authorization Token正确传递。")
+        if route == SYNC_ROUTE:
+            return self._generated(body)
+        if route == ASYNC_ROUTE:
+            task_id = f"task-{next(self._ids)}"
+            self._polls[task_id] = 0
+            return Reply(body={"model": body.get("model"), "id": task_id, "request_id": f"req-{task_id}",
+                               "task_status": "PROCESSING"})
+        if route == POLL_ROUTE:
+            return self._poll(path.rsplit("/", 1)[-1])
+        return Reply.error(404, "1222", "not found")
+
+    def _generated(self, body: Any) -> Reply:
+        if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
+            return Reply.error(400, "1213", "缺少必要参数 prompt/model")
+        number = next(self._ids)
+        return Reply(body={"created": 1760000000 + number, "data": [self._image_item(number)],
+                           "content_filter": [{"role": "assistant", "level": 3}],
+                           "request_id": f"req-{number}"}, delay=self.latency)
+
+    def _image_item(self, number: int) -> dict[str, str]:
+        if self.result_mode == "b64":
+            return {"b64_json": base64.b64encode(self.image_bytes).decode()}
+        return {"url": f"{self.origin}/files/2025-cogview-{number}_0.png"}
+
+    def _poll(self, task_id: str) -> Reply:
+        with self._lock:
+            if task_id not in self._polls:
+                return Reply.error(404, "1222", f"task {task_id} not found")
+            self._polls[task_id] += 1
+            done = self._polls[task_id] > self.polls_before_success
+        base = {"model": "glm-image", "id": task_id, "request_id": f"req-{task_id}"}
+        if not done:
+            return Reply(body={**base, "task_status": "PROCESSING"})
+        if self.async_outcome == "FAIL":
+            return Reply(body={**base, "task_status": "FAIL"})
+        return Reply(body={**base, "task_status": "SUCCESS", "image_result": [self._image_item(0)],
+                           "content_filter": [{"role": "assistant", "level": 3}]})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                self._handle("GET")
+
+            def do_POST(self) -> None:
+                self._handle("POST")
+
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                generation = method == "POST"
+                fake._track(+1 if generation else 0)
+                try:
+                    reply = fake._answer(method, self.path, headers, body)
+                    if reply.delay:
+                        fake.released.wait(reply.delay)
+                finally:
+                    fake._track(-1 if generation else 0)
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                payload = reply.body if isinstance(reply.body, bytes) else json.dumps(
+                    reply.body if reply.body is not None else {}, ensure_ascii=False).encode()
+                self.send_response(reply.status)
+                content_type = "application/json; charset=utf-8"
+                for name, value in reply.headers.items():
+                    if name.lower() == "content-type":
+                        content_type = value
+                    else:
+                        self.send_header(name, value)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def _route_of(method: str, path: str) -> str:
+    path = path.split("?", 1)[0]
+    if path.startswith("/files/"):
+        return FILE_ROUTE
+    if path.startswith(API_PREFIX):
+        path = path[len(API_PREFIX):]
+    if path.startswith("/async-result/"):
+        return POLL_ROUTE
+    return f"{method} {path}"
