@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from glm_image_cli import __version__
-from glm_image_cli.commands import config_cmd, generate_cmd, styles_cmd
+from glm_image_cli.commands import batch_cmd, config_cmd, generate_cmd, styles_cmd
 from glm_image_cli.commands.common import LangOption, bootstrap_language, state_of
 from glm_image_cli.errors import ExitCode, GlmImageError
 from glm_image_cli.messages import render
@@ -59,6 +59,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.command("generate", help=generate_cmd.HELP, no_args_is_help=True)(generate_cmd.generate)
+app.command("batch", help=batch_cmd.HELP, no_args_is_help=True)(batch_cmd.batch)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
 
 

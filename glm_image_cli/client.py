@@ -94,6 +94,18 @@ class ImageRequest:
 
 
 @dataclass
+class GeneratedImage:
+    """What the upstream answered for one image: where it is (URL or inline bytes) and its ids."""
+
+    url: str | None
+    inline_data: bytes | None
+    request_id: str | None
+    task_id: str | None
+    created: int | None
+    content_filter: list[dict[str, Any]]
+
+
+@dataclass
 class ImageResult:
     data: bytes
     format: str
@@ -176,25 +188,34 @@ class BigModelClient:
 
     def generate(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> ImageResult:
         """Make one image and return its bytes (downloaded at once: upstream URLs are temporary)."""
+        return self.fetch(self.request_image(request, progress), progress)
+
+    def request_image(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> GeneratedImage:
+        """The billable part: ask the upstream for one image (submitting and polling async models)."""
         spec = MODELS.get(request.model)
+        progress("requesting", {})
         if spec is not None and spec.asynchronous:
-            return self._generate_async(request, progress)
-        progress("requesting", {})
+            submitted = self._post_once("/async/images/generations", request, progress)
+            task_id = submitted.get("id")
+            if not isinstance(task_id, str) or not task_id:
+                raise UpstreamFailure("bad_response", detail="no task id", request_id=submitted.get("request_id"))
+            payload = self._poll(task_id, submitted, progress)
+            return _generated_from(payload, payload.get("image_result"), task_id)
         payload = self._post_once("/images/generations", request, progress)
-        return self._result_from(payload, payload.get("data"), progress)
+        return _generated_from(payload, payload.get("data"), None)
 
-    # -- generation -----------------------------------------------------------------------------
-
-    def _generate_async(self, request: ImageRequest, progress: ProgressCallback) -> ImageResult:
-        progress("requesting", {})
-        submitted = self._post_once("/async/images/generations", request, progress)
-        task_id = submitted.get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise UpstreamFailure("bad_response", detail="no task id", request_id=submitted.get("request_id"))
-        payload = self._poll(task_id, submitted, progress)
-        result = self._result_from(payload, payload.get("image_result"), progress)
-        result.task_id = task_id
-        return result
+    def fetch(self, generated: GeneratedImage, progress: ProgressCallback = _no_progress) -> ImageResult:
+        """Get the image's bytes (decode base64 or download the URL) and check they are an image."""
+        data = generated.inline_data
+        if data is None:
+            progress("downloading", {})
+            data = self._download(str(generated.url), generated.request_id)
+        sniffed = sniff_image_format(data)
+        if sniffed is None:
+            raise UpstreamFailure("bad_response", detail="the bytes are not an image", request_id=generated.request_id)
+        return ImageResult(data=data, format=sniffed[0], extension=sniffed[1], url=generated.url,
+                           request_id=generated.request_id, task_id=generated.task_id, created=generated.created,
+                           content_filter=generated.content_filter)
 
     def _poll(self, task_id: str, submitted: Mapping[str, Any], progress: ProgressCallback) -> dict[str, Any]:
         policy = self._polling
@@ -219,36 +240,6 @@ class BigModelClient:
                     request_id=payload.get("request_id"),
                 )
             status = status or "PROCESSING"  # unknown status: keep polling
-
-    def _result_from(self, payload: Mapping[str, Any], items: Any, progress: ProgressCallback) -> ImageResult:
-        request_id = payload.get("request_id") or payload.get("id")
-        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-            raise UpstreamFailure("bad_response", detail="no image in the answer", request_id=request_id)
-        item = items[0]
-        url = item.get("url")
-        if item.get("b64_json"):
-            try:
-                data = base64.b64decode(item["b64_json"], validate=True)
-            except (ValueError, TypeError):
-                raise UpstreamFailure("bad_response", detail="invalid base64", request_id=request_id) from None
-        elif isinstance(url, str) and url:
-            progress("downloading", {})
-            data = self._download(url, request_id)
-        else:
-            raise UpstreamFailure("bad_response", detail="no url or b64_json", request_id=request_id)
-        sniffed = sniff_image_format(data)
-        if sniffed is None:
-            raise UpstreamFailure("bad_response", detail="the bytes are not an image", request_id=request_id)
-        content_filter = payload.get("content_filter")
-        return ImageResult(
-            data=data,
-            format=sniffed[0],
-            extension=sniffed[1],
-            url=url if isinstance(url, str) else None,
-            request_id=request_id if isinstance(request_id, str) else None,
-            created=payload.get("created") if isinstance(payload.get("created"), int) else None,
-            content_filter=content_filter if isinstance(content_filter, list) else [],
-        )
 
     # -- HTTP with the retry rules ----------------------------------------------------------------
 
@@ -325,7 +316,8 @@ class BigModelClient:
         reason_id = {"connect": "reason_connect", "rate": "reason_rate_limited"}.get(kind, "reason_server_error")
         detail = cause.params.get("detail") if isinstance(cause, UpstreamFailure) else _exception_text(cause)
         reason = Text(reason_id, detail=detail)
-        progress("retrying", {"seconds": delay, "attempt": attempt + 1, "max_attempts": limit, "reason": reason})
+        progress("retrying", {"seconds": delay, "attempt": attempt + 1, "max_attempts": limit, "reason": reason,
+                              "kind": kind})
         self._sleep(delay)
 
     def _final_failure(self, kind: str, attempts: int, cause: Exception) -> Exception:
@@ -419,6 +411,29 @@ class BigModelClient:
 
     def _host(self) -> str:
         return urlsplit(self._base_url).netloc or self._base_url
+
+
+def _generated_from(payload: Mapping[str, Any], items: Any, task_id: str | None) -> GeneratedImage:
+    """Read the first image of a (sync or async) answer; anything unexpected is a clear error."""
+    request_id = payload.get("request_id") or payload.get("id")
+    request_id = request_id if isinstance(request_id, str) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise UpstreamFailure("bad_response", detail="no image in the answer", request_id=request_id)
+    item = items[0]
+    url = item.get("url") if isinstance(item.get("url"), str) and item.get("url") else None
+    inline = None
+    if item.get("b64_json"):
+        try:
+            inline = base64.b64decode(item["b64_json"], validate=True)
+        except (ValueError, TypeError):
+            raise UpstreamFailure("bad_response", detail="invalid base64", request_id=request_id) from None
+    elif url is None:
+        raise UpstreamFailure("bad_response", detail="no url or b64_json", request_id=request_id)
+    content_filter = payload.get("content_filter")
+    created = payload.get("created")
+    return GeneratedImage(url=url, inline_data=inline, request_id=request_id, task_id=task_id,
+                          created=created if isinstance(created, int) else None,
+                          content_filter=content_filter if isinstance(content_filter, list) else [])
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None, str | None]:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
 def _color_allowed(stream: Any, no_color: bool) -> bool:
     if no_color or os.environ.get("NO_COLOR"):
         return False
@@ -33,6 +36,7 @@ class Ui:
     def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False) -> None:
         self.quiet = quiet
         self.json_mode = json_mode
+        self.no_color = no_color
         self.rich_stderr = _color_allowed(sys.stderr, no_color)
         self._stderr: Console | None = None
 
@@ -82,14 +86,22 @@ class Ui:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         sys.stdout.flush()
 
-    def table(self, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-        """A table on stdout, coloured only on a terminal."""
+    def emit_json_line(self, payload: Any) -> None:
+        """One compact JSON object per line (JSON Lines), safe to call from worker threads."""
+        with _STDOUT_LOCK:
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    def table(self, columns: list[str], rows: list[list[str]], title: str | None = None,
+              stream: str = "stdout", show_header: bool = True) -> None:
+        """A table on stdout (a result) or stderr (a report), coloured only on a terminal."""
         from rich.console import Console
         from rich.table import Table
 
-        console = Console(highlight=False, markup=False, emoji=False, soft_wrap=False,
-                          no_color=not _color_allowed(sys.stdout, False))
-        table = Table(title=title, show_lines=False, header_style="bold")
+        target = sys.stderr if stream == "stderr" else sys.stdout
+        console = Console(file=target, highlight=False, markup=False, emoji=False, soft_wrap=False,
+                          no_color=not _color_allowed(target, self.no_color))
+        table = Table(title=title, show_lines=False, header_style="bold", show_header=show_header)
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
@@ -98,6 +110,9 @@ class Ui:
 
     def image_progress(self, total: int) -> ImageProgress:
         return ImageProgress(self, total)
+
+    def batch_progress(self, total: int) -> BatchProgress:
+        return BatchProgress(self, total)
 
 
 class ImageProgress:
@@ -176,3 +191,91 @@ class ImageProgress:
         if event == "failed":
             return f"{render('state_failed')} ({info['outcome'].error.code})"
         return render(f"state_{event}")
+
+
+class BatchProgress:
+    """One overall bar (done/total, failures, rate, ETA) plus a line per active item on a terminal;
+    one plain line per finished image otherwise."""
+
+    def __init__(self, ui: Ui, total: int) -> None:
+        self.ui = ui
+        self.total = total
+        self.finished = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+        self._progress: Any = None
+        self._overall: Any = None
+        self._active: dict[str, Any] = {}
+        self._started = time.monotonic()
+
+    def __enter__(self) -> BatchProgress:
+        if self.ui.rich_stderr and not self.ui.quiet:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                BarColumn(bar_width=None),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}", markup=False),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.ui.stderr,
+                transient=False,
+                expand=True,
+            )
+            self._progress.start()
+            self._overall = self._progress.add_task(render("batch_overall"), total=self.total, stats="")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            for task in self._active.values():
+                self._progress.remove_task(task)
+            self._progress.stop()
+
+    def started(self, key: str, label: str) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._active[key] = self._progress.add_task("  " + label, total=None, stats=render("state_requesting"))
+
+    def update(self, key: str, text: str) -> None:
+        with self._lock:
+            if self._progress is not None and key in self._active:
+                self._progress.update(self._active[key], stats=text)
+            elif self._progress is None and not self.ui.quiet:
+                sys.stderr.write(f"{text}\n")
+                sys.stderr.flush()
+
+    def finished_one(self, key: str, label: str, ok: bool, detail: str) -> None:
+        with self._lock:
+            self.finished += 1
+            self.failed += 0 if ok else 1
+            if self._progress is not None:
+                task = self._active.pop(key, None)
+                if task is not None:
+                    self._progress.remove_task(task)
+                if not ok:
+                    self._progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False)
+                self._progress.update(self._overall, completed=self.finished, stats=self._stats())
+            elif not self.ui.quiet:
+                mark = "✓" if ok else "✗"
+                sys.stderr.write(f"[{self.finished}/{self.total}] {mark} {label}: {detail}\n")
+                sys.stderr.flush()
+
+    def _stats(self) -> str:
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        done = self.finished - self.failed
+        parts = [render("batch_rate", rate=done / elapsed * 60)]
+        if self.failed:
+            parts.insert(0, render("batch_failures", count=self.failed))
+        return " • ".join(parts)

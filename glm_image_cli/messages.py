@@ -238,6 +238,91 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Try again later with a smaller batch.",
         "任务 {task_id} 在 {seconds} 秒后仍未完成，之后仍可能完成并计费。请稍后再试。",
     ),
+    # --- batch ---------------------------------------------------------------------------------
+    "batch_file_missing": (
+        "The prompt file {path} does not exist. Check the path (one prompt per line, or .jsonl / .csv).",
+        "提示词文件 {path} 不存在。请检查路径（每行一个提示词，或 .jsonl / .csv 文件）。",
+    ),
+    "batch_unreadable": (
+        "Cannot read the prompt file {path} ({detail}). Save it as UTF-8 text.",
+        "无法读取提示词文件 {path}（{detail}）。请保存为 UTF-8 文本。",
+    ),
+    "batch_bad_json": ("not valid JSON ({detail})", "不是有效的 JSON（{detail}）"),
+    "batch_not_object": (
+        'each line must be a JSON object such as {{"prompt": "..."}}',
+        '每行必须是 JSON 对象，例如 {{"prompt": "..."}}',
+    ),
+    "batch_unknown_fields": (
+        "unknown field(s) {fields}; valid: {valid}",
+        "未知字段 {fields}；可用字段：{valid}",
+    ),
+    "batch_csv_header": (
+        "the CSV needs a header row with a 'prompt' column (columns: {valid})",
+        "CSV 需要包含 prompt 列的表头（可用列：{valid}）",
+    ),
+    "batch_missing_prompt": ("no 'prompt' field", "缺少 prompt 字段"),
+    "batch_field_type": ("field '{field}' must be text", "字段“{field}”必须是文本"),
+    "batch_bad_name": (
+        "name '{name}' cannot be a file name (no / \\ : * ? \" < > |, not starting with a dot, at most 120 "
+        "characters)",
+        "名称“{name}”不能用作文件名（不能含 / \\ : * ? \" < > |，不能以点开头，最多 120 个字符）",
+    ),
+    "batch_line_error": ("line {line}: {message}", "第 {line} 行：{message}"),
+    "batch_invalid": (
+        "{count} invalid line(s) in {path}; nothing was sent. Fix them, or pass --skip-invalid "
+        "to run the valid ones.",
+        "{path} 中有 {count} 行无效，未发送任何请求。请修正，或加 --skip-invalid 只运行有效的行。",
+    ),
+    "batch_empty": (
+        "{path} has no prompts (blank lines and lines starting with # are skipped).",
+        "{path} 中没有提示词（空行和以 # 开头的行会被跳过）。",
+    ),
+    "batch_uncertain": (
+        "{count} image(s) were in flight when an earlier run stopped and may have been billed; "
+        "they are not requested again. Pass --retry-unsafe to request them anyway.",
+        "有 {count} 张图片在上次运行中断时已发出请求，可能已经计费，本次不再请求。"
+        "如仍要重新请求，请加 --retry-unsafe。",
+    ),
+    "batch_resuming": (
+        "Resuming: {done} image(s) already made are skipped.",
+        "继续上次的批次：已生成的 {done} 张图片将跳过。",
+    ),
+    "batch_plan": (
+        "{items} item(s), {images} image(s): {to_run} to make, {done} already made, {uncertain} uncertain, "
+        "{skipped} failed before and skipped, {capped} left for later (--max-images).",
+        "共 {items} 项、{images} 张图片：待生成 {to_run} 张，已生成 {done} 张，状态不明 {uncertain} 张，"
+        "之前失败且跳过 {skipped} 张，留待以后 {capped} 张（--max-images）。",
+    ),
+    "batch_plan_model": ("  {model}: {count} image(s)", "  {model}：{count} 张"),
+    "batch_cost": (
+        "Estimated cost: {cost:.2f} {currency} (reference price table){unknown}.",
+        "预计费用：{cost:.2f} {currency}（按参考价格表）{unknown}。",
+    ),
+    "batch_cost_unknown": ("; {count} image(s) of unknown price", "；另有 {count} 张价格未知"),
+    "batch_dry_run": ("Dry run: nothing was sent.", "试运行：未发送任何请求。"),
+    "batch_failed_file": (
+        "Failed items written to {path}; fix them and run: glm-image batch {path}",
+        "失败的项已写入 {path}；修正后可运行：glm-image batch {path}",
+    ),
+    "batch_interrupted_waiting": (
+        "Interrupted: no new requests; waiting for {count} in flight (they may be billed). "
+        "Ctrl-C again abandons them (a re-run will not resend them).",
+        "已中断：不再发送新请求，正在等待已发出的 {count} 个请求（可能已计费）。"
+        "再按一次 Ctrl-C 放弃它们（重新运行时不会重复发送）。",
+    ),
+    "batch_max_images": ("--max-images must be at least 1.", "--max-images 至少为 1。"),
+    "summary_title": ("Batch summary", "批次汇总"),
+    "summary_done": ("made", "已生成"),
+    "summary_skipped": ("skipped (made earlier)", "跳过（之前已生成）"),
+    "summary_failed": ("failed", "失败"),
+    "summary_failed_code": ("failed: {code}", "失败：{code}"),
+    "summary_uncertain": ("uncertain (may be billed)", "状态不明（可能已计费）"),
+    "summary_not_sent": ("not sent", "未发送"),
+    "summary_wall": ("wall time", "耗时"),
+    "summary_rate": ("images per minute", "每分钟图片数"),
+    "batch_overall": ("batch", "批次"),
+    "batch_failures": ("{count} failed", "失败 {count}"),
+    "batch_rate": ("{rate:.1f}/min", "{rate:.1f} 张/分钟"),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
     "interrupted_waiting": (

@@ -82,6 +82,8 @@ class FakeBigModel:
         self.result_mode = "url"  # or "b64"
         self.image_bytes = make_png()
         self.polls_before_success = 1
+        self.hold_after: int | None = None  # generations past this many are held until ``released`` is set
+        self._generations = 0
         self.async_outcome = "SUCCESS"
         self.requests: list[Seen] = []
         self.in_flight = 0
@@ -92,7 +94,7 @@ class FakeBigModel:
         self._ids = itertools.count(1)
         self._polls: dict[str, int] = {}
         self.released = threading.Event()  # set at shutdown so slow replies end at once
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-bigmodel",
                                         daemon=True)
@@ -173,9 +175,12 @@ class FakeBigModel:
         if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
             return Reply.error(400, "1213", "缺少必要参数 prompt/model")
         number = next(self._ids)
+        with self._lock:
+            self._generations += 1
+            held = self.hold_after is not None and self._generations > self.hold_after
         return Reply(body={"created": 1760000000 + number, "data": [self._image_item(number)],
                            "content_filter": [{"role": "assistant", "level": 3}],
-                           "request_id": f"req-{number}"}, delay=self.latency)
+                           "request_id": f"req-{number}"}, delay=3600 if held else self.latency)
 
     def _image_item(self, number: int) -> dict[str, str]:
         if self.result_mode == "b64":
@@ -246,6 +251,16 @@ class FakeBigModel:
                 self.wfile.write(payload)
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that vanish mid-answer (a killed batch, a timed-out client) are expected here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 def _route_of(method: str, path: str) -> str:

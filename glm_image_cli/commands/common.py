@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -85,3 +88,63 @@ def bootstrap_language(flag: str | None) -> str:
             lang = "en"
     set_language(lang)
     return lang
+
+
+# Options shared by `generate` and `batch` (for batch they are defaults for every item).
+StyleOption = Annotated[str | None, typer.Option("--style", "-s", help="Style preset (see `glm-image styles`).",
+                                                 show_default=False)]
+NegativeOption = Annotated[str | None, typer.Option("--negative", help="What the image should not show.",
+                                                    show_default=False)]
+SizeOption = Annotated[str | None, typer.Option("--size", help="WIDTHxHEIGHT, e.g. 1024x1024.", show_default=False)]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model (default: cogview-4-250304).",
+                                                 show_default=False)]
+QualityOption = Annotated[str | None, typer.Option("--quality", help="hd or standard.", show_default=False)]
+SamplesOption = Annotated[int, typer.Option("--samples", "-n", help="Images per prompt (one API call each).")]
+OutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the images.",
+                                                      show_default=False)]
+ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", "-j", help="Calls in flight at once.",
+                                                       show_default=False)]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for each answer.",
+                                                     show_default=False)]
+RetryUnsafeOption = Annotated[bool, typer.Option(
+    "--retry-unsafe", help="Also retry calls that may already have been billed (timeouts, lost answers).")]
+
+
+def require_api_key(cfg: Any) -> str:
+    """The key, or the one-line "how to set one" error before anything is sent."""
+    from glm_image_cli.errors import ConfigError
+    from glm_image_cli.messages import CONSOLE_URLS
+
+    key = cfg["api-key"]
+    if not key:
+        raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
+    return str(key)
+
+
+def make_client(state: RunState, cfg: Any, retry_unsafe: bool) -> Any:
+    from glm_image_cli.client import BigModelClient
+
+    return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg["timeout"], lang=state.lang,
+                          region=cfg.region, retry_unsafe=retry_unsafe,
+                          max_connections=max(16, int(cfg["concurrency"]) * 2))
+
+
+def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],
+                          on_abandon: Callable[[], None]) -> None:
+    """First Ctrl-C: nothing new is sent and what is in flight (maybe billed) is awaited and kept.
+    A second Ctrl-C abandons it: ``on_abandon`` reports, then the process leaves without the workers."""
+    from glm_image_cli.errors import ExitCode
+    from glm_image_cli.messages import render
+
+    ui = state.ui()
+    if not in_flight:
+        return
+    ui.warn(render(message_id, count=in_flight))
+    try:
+        wait()
+    except KeyboardInterrupt:
+        on_abandon()
+        ui.error(render("interrupted"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them

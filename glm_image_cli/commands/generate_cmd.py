@@ -9,11 +9,31 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, QuietOption, RunState, begin
-from glm_image_cli.errors import ConfigError, ExitCode, GlmImageError, UsageError
-from glm_image_cli.messages import CONSOLE_URLS, render
+from glm_image_cli.commands.common import (
+    ConcurrencyOption,
+    JsonOption,
+    LangOption,
+    ModelOption,
+    NegativeOption,
+    OutputDirOption,
+    QualityOption,
+    QuietOption,
+    RetryUnsafeOption,
+    RunState,
+    SamplesOption,
+    SizeOption,
+    StyleOption,
+    TimeoutOption,
+    begin,
+    drain_after_interrupt,
+    make_client,
+    require_api_key,
+)
+from glm_image_cli.errors import GlmImageError, UsageError
+from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
+    from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import Ui
     from glm_image_cli.generation import GenerationPlan, GenerationRun, ImageOutcome
@@ -35,29 +55,20 @@ Examples / 示例:
 def generate(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help="The prompt; - reads it from standard input.", show_default=False)],
-    style: Annotated[str | None, typer.Option("--style", "-s", help="Style preset (see `glm-image styles`).",
-                                              show_default=False)] = None,
-    negative: Annotated[str | None, typer.Option("--negative", help="What the image should not show.",
-                                                 show_default=False)] = None,
-    size: Annotated[str | None, typer.Option("--size", help="WIDTHxHEIGHT, e.g. 1024x1024.",
-                                             show_default=False)] = None,
+    style: StyleOption = None,
+    negative: NegativeOption = None,
+    size: SizeOption = None,
     width: Annotated[int | None, typer.Option("--width", help="Width in pixels (with --height).",
                                               show_default=False)] = None,
     height: Annotated[int | None, typer.Option("--height", help="Height in pixels (with --width).",
                                                show_default=False)] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model (default: cogview-4-250304).",
-                                              show_default=False)] = None,
-    quality: Annotated[str | None, typer.Option("--quality", help="hd or standard.", show_default=False)] = None,
-    samples: Annotated[int, typer.Option("--samples", "-n", help="How many images (one API call each).")] = 1,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the images.",
-                                                    show_default=False)] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", help="Calls in flight at once.",
-                                                    show_default=False)] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for each answer.",
-                                                  show_default=False)] = None,
-    retry_unsafe: Annotated[bool, typer.Option(
-        "--retry-unsafe", help="Also retry calls that may already have been billed (timeouts, lost answers).",
-    )] = False,
+    model: ModelOption = None,
+    quality: QualityOption = None,
+    samples: SamplesOption = 1,
+    output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    retry_unsafe: RetryUnsafeOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     lang: LangOption = None,
@@ -79,11 +90,12 @@ def generate(
         text, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
         negative=negative, samples=samples, user_styles=cfg.user_styles,
     )
-    api_key = _require_api_key(cfg)
+    require_api_key(cfg)
     folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))
     for warning in plan.warnings:
         ui.warn(str(warning))
-    outcomes = _run(state, cfg, plan, api_key, folder, retry_unsafe)
+    with make_client(state, cfg, retry_unsafe) as client:
+        outcomes = _run(state, cfg, plan, client, folder)
     _report(state, plan, outcomes, folder)
 
 
@@ -100,52 +112,29 @@ def _read_prompt(prompt: str) -> str:
     return text
 
 
-def _require_api_key(cfg: ResolvedConfig) -> str:
-    key = cfg["api-key"]
-    if not key:
-        raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
-    return str(key)
-
-
-def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, api_key: str, folder: Path,
-         retry_unsafe: bool) -> list[ImageOutcome]:
-    from glm_image_cli.client import BigModelClient
+def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
+         folder: Path) -> list[ImageOutcome]:
     from glm_image_cli.generation import GenerationRun
 
-    ui = state.ui()
-    with (
-        BigModelClient(api_key, cfg.base_url, timeout=cfg["timeout"], lang=state.lang, region=cfg.region,
-                       retry_unsafe=retry_unsafe) as client,
-        ui.image_progress(plan.samples) as progress,
-    ):
+    with state.ui().image_progress(plan.samples) as progress:
         run = GenerationRun(plan, client, folder, concurrency=cfg["concurrency"], on_event=progress.event)
         run.start()
         try:
             while not run.wait():
                 pass
         except KeyboardInterrupt:
-            _finish_after_interrupt(state, run)
-        run.shutdown()
+            drain_after_interrupt(state, run.stop_dispatching(), "interrupted_waiting", lambda: _wait_all(run),
+                                  lambda: _print_saved(state, run.outcomes()))
+            _print_saved(state, run.outcomes())
+            raise
+        finally:
+            run.shutdown()
         return run.outcomes()
 
 
-def _finish_after_interrupt(state: RunState, run: GenerationRun) -> None:
-    """First Ctrl-C: send nothing new, keep what is already paid for; second: abandon it."""
-    ui = state.ui()
-    in_flight = run.stop_dispatching()
-    if in_flight:
-        ui.warn(render("interrupted_waiting", count=in_flight))
-        try:
-            while not run.wait():
-                pass
-        except KeyboardInterrupt:
-            _print_saved(state, run.outcomes())
-            ui.error(render("interrupted"))
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them
-    _print_saved(state, run.outcomes())
-    raise KeyboardInterrupt
+def _wait_all(run: GenerationRun) -> None:
+    while not run.wait():
+        pass
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:

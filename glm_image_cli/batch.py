@@ -1,0 +1,612 @@
+"""Batches: many prompts from a file, run concurrently, resumable, never paying twice.
+
+The manifest (JSON lines in the output folder) is the memory of a batch: every image's key is
+recorded as ``dispatched`` before its request is sent and as ``done``/``failed`` after, flushed each
+time.  A re-run skips what is done, retries what failed, and does not resend what was in flight when
+a previous run died (it may have been billed) unless the user says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli import models
+from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
+from glm_image_cli.generation import GenerationPlan, error_json, plan_generation
+from glm_image_cli.messages import Text
+from glm_image_cli.output import slugify, write_new_file
+
+if TYPE_CHECKING:
+    from glm_image_cli.client import BigModelClient, ImageResult
+
+FORMATS = ("txt", "jsonl", "csv")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name")
+MANIFEST_NAME = "manifest.jsonl"
+FAILED_NAME = "failed.jsonl"
+
+
+# --- reading the input ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawItem:
+    """One prompt as written in the input, before defaults and validation."""
+
+    line: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+
+def detect_format(path: str, text: str, explicit: str | None = None) -> str:
+    """--format, else the file extension, else a sniff of the first meaningful line."""
+    if explicit:
+        return explicit
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix == ".txt":
+        return "txt"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            if stripped.startswith("{"):
+                return "jsonl"
+            header = [cell.strip().lower() for cell in next(csv.reader([stripped]))]
+            return "csv" if "prompt" in header and set(header) <= set(ITEM_FIELDS) else "txt"
+    return "txt"
+
+
+def read_input(path: str, stdin: Any = None) -> str:
+    """The input's text (UTF-8, BOM allowed); '-' is standard input."""
+    try:
+        if path == "-":
+            source = stdin if stdin is not None else __import__("sys").stdin
+            data = source.buffer.read() if hasattr(source, "buffer") else source.read().encode()
+        else:
+            data = Path(path).read_bytes()
+        return data.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError("batch_file_missing", path=path) from None
+    except IsADirectoryError:
+        raise UsageError("batch_unreadable", path=path, detail="is a folder") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError("batch_unreadable", path=path, detail=f"not UTF-8 at byte {exc.start}") from None
+    except OSError as exc:
+        raise UsageError("batch_unreadable", path=path, detail=exc.strerror or str(exc)) from None
+
+
+def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
+    """Split the input into raw items, collecting every malformed line instead of stopping at the first."""
+    if fmt == "jsonl":
+        return _parse_jsonl(text)
+    if fmt == "csv":
+        return _parse_csv(text)
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            items.append(RawItem(number, {"prompt": stripped}))
+    return items, []
+
+
+def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
+    items, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            record = json.loads(stripped)
+        except ValueError as exc:
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=exc.msg))))
+            continue
+        if not isinstance(record, dict):
+            errors.append(LineError(number, str(Text("batch_not_object"))))
+            continue
+        unknown = sorted(set(record) - set(ITEM_FIELDS))
+        if unknown:
+            errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
+                                                     valid=", ".join(ITEM_FIELDS)))))
+            continue
+        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "")}))
+    return items, errors
+
+
+def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    if "prompt" not in header:
+        return [], [LineError(1, str(Text("batch_csv_header", valid=", ".join(ITEM_FIELDS))))]
+    unknown = sorted(set(header) - set(ITEM_FIELDS))
+    if unknown:
+        return [], [LineError(1, str(Text("batch_unknown_fields", fields=", ".join(unknown),
+                                          valid=", ".join(ITEM_FIELDS))))]
+    items = []
+    for row in reader:
+        cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
+        fields = {k: v for k, v in cleaned.items() if v}
+        if fields:
+            items.append(RawItem(reader.line_num, fields))
+    return items, []
+
+
+# --- validating and planning ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchItem:
+    """A validated input line: its generation plan and how its files are named."""
+
+    line: int
+    number: int
+    plan: GenerationPlan
+    name: str | None
+
+    def stem(self, sample: int) -> str:
+        base = self.name or f"{self.number:04d}-{slugify(self.plan.prompt)}"
+        return f"{base}-{sample}" if self.plan.samples > 1 else base
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One image to make: one paid API call."""
+
+    item: BatchItem
+    sample: int
+    key: str
+
+
+def build_items(
+    raw_items: Iterable[RawItem],
+    defaults: Mapping[str, Any],
+    user_styles: Mapping[str, str] | None = None,
+) -> tuple[list[BatchItem], list[LineError]]:
+    """Apply the command's flags as defaults and validate every item (nothing is sent yet)."""
+    items, errors = [], []
+    for raw in raw_items:
+        merged = {**{k: v for k, v in defaults.items() if v is not None}, **raw.fields}
+        try:
+            items.append(_build_item(raw.line, len(items) + 1, merged, user_styles))
+        except GlmImageError as exc:
+            errors.append(LineError(raw.line, str(exc)))
+    return items, errors
+
+
+def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: Mapping[str, str] | None) -> BatchItem:
+    prompt = fields.get("prompt")
+    if prompt is None:
+        raise UsageError("batch_missing_prompt")
+    if not isinstance(prompt, str):
+        raise UsageError("batch_field_type", field="prompt")
+    samples = _whole_number(fields.get("n", 1))
+    for key in ("style", "negative", "size", "model", "quality", "name"):
+        if key in fields and not isinstance(fields[key], str):
+            raise UsageError("batch_field_type", field=key)
+    plan = plan_generation(
+        prompt,
+        model=fields.get("model") or models.DEFAULT_MODEL,
+        size=fields.get("size"),
+        quality=fields.get("quality"),
+        style=fields.get("style"),
+        negative=fields.get("negative"),
+        samples=samples,
+        user_styles=user_styles,
+    )
+    name = fields.get("name")
+    if name is not None and not is_safe_name(name.strip()):
+        raise UsageError("batch_bad_name", name=name)
+    return BatchItem(line=line, number=number, plan=plan, name=name.strip() if name else None)
+
+
+_UNSAFE_NAME_CHARACTERS = set('/\\:*?"<>|')
+
+
+def is_safe_name(name: str) -> bool:
+    """A file-name stem that stays inside the output folder on every OS."""
+    return (0 < len(name) <= 120 and not name.startswith(".")
+            and not any(ch in _UNSAFE_NAME_CHARACTERS or ord(ch) < 32 for ch in name))
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, bool):
+        raise UsageError("samples_range", n=value, max=models.MAX_SAMPLES)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise UsageError("samples_range", n=value, max=models.MAX_SAMPLES) from None
+    return models.check_samples(number)
+
+
+def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
+    """One unit per image.  Keys hash the request and the sample index (and the occurrence of identical
+    items), so the same input gives the same keys on every run and duplicates still get their own images."""
+    seen: Counter[str] = Counter()
+    units = []
+    for item in items:
+        plan = item.plan
+        identity = json.dumps([plan.prompt_sent, plan.model, plan.size, plan.quality, item.name],
+                              ensure_ascii=False)
+        seen[identity] += 1
+        for sample in range(1, plan.samples + 1):
+            digest = hashlib.sha256(f"{identity}|{sample}|{seen[identity]}".encode()).hexdigest()[:20]
+            units.append(WorkUnit(item=item, sample=sample, key=digest))
+    return units
+
+
+def estimate_cost(units: Iterable[WorkUnit], region: str) -> tuple[float, str, int]:
+    """(estimated cost, currency, images of unknown price) from the reference price table."""
+    currency = "USD" if region == "intl" else "CNY"
+    total, unknown = 0.0, 0
+    for unit in units:
+        spec = models.find_model(unit.item.plan.model)
+        price = None if spec is None else (spec.price_usd if currency == "USD" else spec.price_cny)
+        if price is None:
+            unknown += 1
+        else:
+            total += price
+    return total, currency, unknown
+
+
+# --- the manifest ---------------------------------------------------------------------------------
+
+class Manifest:
+    """Append-only JSON lines; the last record for a key is its state.  Safe for concurrent writers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.states: dict[str, dict[str, Any]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line from a crash: that record never completed
+            if isinstance(record, dict) and isinstance(record.get("key"), str):
+                self.states[record["key"]] = record
+
+    def state(self, key: str) -> str | None:
+        record = self.states.get(key)
+        return record.get("state") if record else None
+
+    def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
+        entry = {
+            "key": unit.key,
+            "state": state,
+            "line": unit.item.line,
+            "item": unit.item.number,
+            "sample": unit.sample,
+            "prompt": unit.item.plan.prompt,
+            "model": unit.item.plan.model,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
+        }
+        data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _locked_append(fd, data)
+            finally:
+                os.close(fd)
+            self.states[unit.key] = entry
+
+
+def _locked_append(fd: int, data: bytes) -> None:
+    """One write per record under an advisory lock, then fsync: a crash loses at most the record in flight."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: O_APPEND single writes are still atomic enough for one writer
+        os.write(fd, data)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# --- choosing what to run --------------------------------------------------------------------------
+
+@dataclass
+class Selection:
+    """What a run will do, after looking at the manifest."""
+
+    to_run: list[WorkUnit]
+    done_before: list[WorkUnit]
+    uncertain: list[WorkUnit]  # in flight when an earlier run died: may have been billed
+    failed_skipped: list[WorkUnit]
+    capped: list[WorkUnit]  # left for later by --max-images
+    earlier_exit_code: int | None = None  # of the first failure skipped by --no-retry-failed
+
+
+def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool, retry_unsafe: bool,
+                max_images: int | None) -> Selection:
+    selection = Selection([], [], [], [], [])
+    for unit in units:
+        state = manifest.state(unit.key)
+        if state == "done":
+            selection.done_before.append(unit)
+        elif state == "dispatched" and not retry_unsafe:
+            selection.uncertain.append(unit)
+        elif state == "failed" and not retry_failed:
+            selection.failed_skipped.append(unit)
+            if selection.earlier_exit_code is None:
+                error = manifest.states[unit.key].get("error") or {}
+                selection.earlier_exit_code = int(error.get("exit_code") or ExitCode.FAILURE)
+        elif max_images is not None and len(selection.to_run) >= max_images:
+            selection.capped.append(unit)
+        else:
+            selection.to_run.append(unit)
+    return selection
+
+
+# --- adaptive concurrency ---------------------------------------------------------------------------
+
+class AdaptiveLimit:
+    """AIMD: halve the calls in flight on a rate limit and pause for Retry-After; add one back after
+    every ``limit`` successes, up to the ceiling.  Keeps a batch bigger than the account's limit moving."""
+
+    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = float(self.ceiling)
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self._clock = clock
+        self._cond = threading.Condition()
+        self.stopped = False
+
+    def acquire(self) -> bool:
+        """Wait for a free slot; False once stopped.  Interruptible by Ctrl-C."""
+        with self._cond:
+            while not self.stopped:
+                now = self._clock()
+                if self.in_flight < int(self.limit) and now >= self.paused_until:
+                    self.in_flight += 1
+                    return True
+                wait = self.paused_until - now if now < self.paused_until else None
+                self._cond.wait(timeout=wait if wait is None else max(wait, 0.001))
+            return False
+
+    def release(self, succeeded: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if succeeded and self.limit < self.ceiling:
+                self.limit = min(self.ceiling, self.limit + 1.0 / self.limit)
+            self._cond.notify_all()
+
+    def rate_limited(self, retry_after: float) -> None:
+        with self._cond:
+            self.limit = max(1.0, self.limit / 2)
+            self.paused_until = max(self.paused_until, self._clock() + retry_after)
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify_all()
+
+
+# --- running ------------------------------------------------------------------------------------------
+
+@dataclass
+class UnitOutcome:
+    unit: WorkUnit
+    path: Path | None = None
+    result: ImageResult | None = None
+    error: GlmImageError | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented per-item ``batch --json`` object."""
+        plan = self.unit.item.plan
+        return {
+            "type": "item",
+            "key": self.unit.key,
+            "line": self.unit.item.line,
+            "item": self.unit.item.number,
+            "sample": self.unit.sample,
+            "ok": self.error is None,
+            "path": str(self.path) if self.path else None,
+            "prompt": plan.prompt,
+            "prompt_sent": plan.prompt_sent,
+            "model": plan.model,
+            "size": plan.size,
+            "request_id": (self.result.request_id if self.result else getattr(self.error, "request_id", None)),
+            "seconds": round(self.seconds, 3),
+            "error": error_json(self.error) if self.error else None,
+        }
+
+
+BatchEvent = Callable[[str, WorkUnit, Mapping[str, Any]], None]
+
+
+@dataclass
+class BatchRunner:
+    """Dispatches work units under the adaptive limit; records each in the manifest as it goes."""
+
+    units: list[WorkUnit]
+    client: BigModelClient
+    output_dir: Path
+    manifest: Manifest
+    concurrency: int = 2
+    on_event: BatchEvent = field(default=lambda event, unit, info: None)
+
+    def __post_init__(self) -> None:
+        self.limit = AdaptiveLimit(self.concurrency)
+        self.outcomes: list[UnitOutcome] = []
+        self._outcome_lock = threading.Lock()
+        # Twice the call limit: images being downloaded and saved do not hold up the next calls.
+        self._executor = ThreadPoolExecutor(max_workers=2 * max(1, self.concurrency), thread_name_prefix="glm-batch")
+        self._futures: list[Future[None]] = []
+
+    def run(self) -> None:
+        """Dispatch everything, then wait.  Ctrl-C propagates; call ``stop`` and ``drain`` after it."""
+        for unit in self.units:
+            if not self.limit.acquire():
+                break
+            self._futures.append(self._executor.submit(self._work, unit))
+        self.drain()
+
+    @property
+    def not_sent(self) -> list[WorkUnit]:
+        """Units never dispatched (futures are created in unit order)."""
+        return self.units[len(self._futures):]
+
+    def stop(self) -> int:
+        """Stop dispatching; returns how many calls are in flight (they may be billed)."""
+        self.limit.stop()
+        return sum(1 for f in self._futures if not f.done())
+
+    def drain(self) -> None:
+        for future in list(self._futures):
+            future.result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _work(self, unit: WorkUnit) -> None:
+        from glm_image_cli.client import ImageRequest
+
+        started = time.monotonic()
+        outcome = UnitOutcome(unit)
+        plan = unit.item.plan
+        holding_slot = True
+        self.on_event("started", unit, {})
+        try:
+            self.manifest.record(unit, "dispatched")
+            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality)
+            generated = self.client.request_image(request, lambda event, info: self._client_event(unit, event, info))
+            # The download is not a call against the account's limit: free the slot for the next image.
+            self.limit.release(True)
+            holding_slot = False
+            outcome.result = self.client.fetch(generated)
+            outcome.path = write_new_file(self.output_dir, unit.item.stem(unit.sample), outcome.result.extension,
+                                          outcome.result.data)
+            self.manifest.record(unit, "done", file=outcome.path.name, request_id=outcome.result.request_id)
+        except GlmImageError as exc:
+            outcome.error = exc
+            self._record_failure(unit, exc)
+        finally:
+            outcome.seconds = time.monotonic() - started
+            if holding_slot:
+                self.limit.release(False)
+            with self._outcome_lock:
+                self.outcomes.append(outcome)
+            self.on_event("finished", unit, {"outcome": outcome})
+
+    def _record_failure(self, unit: WorkUnit, exc: GlmImageError) -> None:
+        # A lost answer may have been billed: keep it "dispatched" so a re-run does not pay twice.
+        maybe_billed = exc.message_id in MAYBE_BILLED
+        state = "dispatched" if maybe_billed else "failed"
+        self.manifest.record(unit, state, error=error_json(exc), request_id=getattr(exc, "request_id", None))
+
+    def _client_event(self, unit: WorkUnit, event: str, info: Mapping[str, Any]) -> None:
+        if event == "retrying" and info.get("kind") == "rate":
+            self.limit.rate_limited(float(info.get("seconds", 0.0)))
+        self.on_event(event, unit, info)
+
+
+MAYBE_BILLED = frozenset({"response_timeout_maybe_charged", "response_lost_maybe_charged", "gateway_maybe_charged",
+                          "async_timeout", "download_failed"})
+
+
+# --- the summary ------------------------------------------------------------------------------------
+
+@dataclass
+class BatchSummary:
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    uncertain: int
+    not_sent: int
+    failures_by_code: dict[str, int]
+    seconds: float
+    exit_code: int
+
+    @property
+    def images_per_minute(self) -> float:
+        return self.done / self.seconds * 60 if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "summary", "total": self.total, "done": self.done, "skipped": self.skipped,
+                "failed": self.failed, "uncertain": self.uncertain, "not_sent": self.not_sent,
+                "failures_by_code": self.failures_by_code, "seconds": round(self.seconds, 3),
+                "images_per_minute": round(self.images_per_minute, 2), "exit_code": self.exit_code}
+
+
+def summarize(selection: Selection, outcomes: list[UnitOutcome], not_sent: int, seconds: float) -> BatchSummary:
+    failures = [o for o in outcomes if o.error is not None]
+    by_code = Counter(o.error.code for o in failures if o.error is not None)
+    uncertain = len(selection.uncertain) + sum(
+        1 for o in failures if o.error is not None and o.error.message_id in MAYBE_BILLED)
+    exit_code = int(ExitCode.OK)
+    if failures:
+        exit_code = sorted(failures, key=lambda o: o.unit.item.number)[0].error.exit_code  # type: ignore[union-attr]
+    elif selection.earlier_exit_code is not None:
+        exit_code = selection.earlier_exit_code
+    elif selection.uncertain:
+        exit_code = int(ExitCode.NETWORK)
+    return BatchSummary(
+        total=len(selection.to_run) + len(selection.done_before) + len(selection.uncertain)
+        + len(selection.failed_skipped) + len(selection.capped),
+        done=len(outcomes) - len(failures),
+        skipped=len(selection.done_before),
+        failed=len(failures) + len(selection.failed_skipped),
+        uncertain=uncertain,
+        not_sent=not_sent + len(selection.capped),
+        failures_by_code=dict(by_code),
+        seconds=seconds,
+        exit_code=int(exit_code),
+    )
+
+
+def failed_units(selection: Selection, outcomes: list[UnitOutcome]) -> list[WorkUnit]:
+    """Units that stand failed after this run: failed now, or failed before and not retried."""
+    now = [o.unit for o in outcomes if o.error is not None and o.error.message_id not in MAYBE_BILLED]
+    return sorted(now + selection.failed_skipped, key=lambda u: (u.item.number, u.sample))
+
+
+def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
+    """failed.jsonl: one batch line per failed image, ready to feed back to `glm-image batch`.
+    Removed when nothing stands failed, so it never lists work that has since succeeded."""
+    path = folder / FAILED_NAME
+    if not units:
+        path.unlink(missing_ok=True)
+        return None
+    lines = []
+    for unit in units:
+        plan = unit.item.plan
+        entry = {"prompt": plan.prompt, "style": plan.style.name if plan.style else None,
+                 "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
+                 "name": unit.item.stem(unit.sample)}
+        lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
+    temp = path.with_suffix(".jsonl.part")
+    temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(temp, path)
+    return path

@@ -1,0 +1,244 @@
+"""`glm-image batch`: many prompts from a file; concurrent, resumable, never paying twice."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from glm_image_cli.commands.common import (
+    ConcurrencyOption,
+    JsonOption,
+    LangOption,
+    ModelOption,
+    NegativeOption,
+    OutputDirOption,
+    QualityOption,
+    QuietOption,
+    RetryUnsafeOption,
+    RunState,
+    SizeOption,
+    StyleOption,
+    TimeoutOption,
+    begin,
+    drain_after_interrupt,
+    make_client,
+    require_api_key,
+)
+from glm_image_cli.errors import ExitCode, UsageError
+from glm_image_cli.messages import render
+
+if TYPE_CHECKING:
+    from glm_image_cli.batch import BatchRunner, BatchSummary, Selection, UnitOutcome, WorkUnit
+
+HELP = """Generate images for many prompts from a file; re-running resumes.  批量生成，可断点续跑。
+
+INPUT is a text file (one prompt per line; blank lines and # comments skipped), a .jsonl file
+(objects with prompt and optional style, negative, size, model, quality, n, name) or a .csv file with
+those columns; - reads standard input.  Flags are defaults for every item.
+
+A manifest in the output folder records every image, so a re-run skips what is made and never resends
+a request that may already have been billed.
+
+Examples / 示例:
+
+  glm-image batch prompts.txt --style 水彩 -o ./out
+
+  glm-image batch items.jsonl -j 4 --dry-run
+
+  glm-image batch ./out/failed.jsonl -o ./out
+"""
+
+FormatOption = Annotated[str | None, typer.Option("--format", help="txt, jsonl or csv (default: from the name).",
+                                                  show_default=False)]
+
+
+def batch(
+    ctx: typer.Context,
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Prompt file (.txt, .jsonl, .csv) or -.",
+                                              show_default=False)],
+    input_format: FormatOption = None,
+    style: StyleOption = None,
+    negative: NegativeOption = None,
+    size: SizeOption = None,
+    model: ModelOption = None,
+    quality: QualityOption = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-n", help="Images per prompt (default 1).",
+                                                show_default=False)] = None,
+    output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Run the valid lines, skip bad ones.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
+                                               help="Retry images that failed in an earlier run.")] = True,
+    retry_unsafe: RetryUnsafeOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan and cost; send nothing.")]
+    = False,
+    max_images: Annotated[int | None, typer.Option("--max-images", help="Make at most N images in this run.",
+                                                   show_default=False)] = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    lang: LangOption = None,
+) -> None:
+    from glm_image_cli import batch as batching
+    from glm_image_cli.config import load_config
+
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
+    ui = state.ui()
+    if input_format is not None and input_format not in batching.FORMATS:
+        raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")
+    if max_images is not None and max_images < 1:
+        raise UsageError("batch_max_images")
+    cfg = load_config(flags={"model": model, "size": size, "style": style, "quality": quality,
+                             "output-dir": str(output_dir) if output_dir else None, "concurrency": concurrency,
+                             "timeout": timeout})
+    for warning in cfg.warnings:
+        ui.warn(str(warning))
+    text = batching.read_input(input_path)
+    raw_items, errors = batching.parse_items(text, batching.detect_format(input_path, text, input_format))
+    defaults = {"model": cfg["model"], "size": cfg["size"], "style": cfg["style"], "quality": cfg["quality"],
+                "negative": negative, "n": samples}
+    items, item_errors = batching.build_items(raw_items, defaults, cfg.user_styles)
+    _report_invalid(state, input_path, sorted(errors + item_errors, key=lambda e: e.line), skip_invalid)
+    if not items:
+        raise UsageError("batch_empty", path=input_path)
+    folder = Path(os.path.expanduser(cfg["output-dir"]))
+    manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
+    selection = batching.select_work(batching.work_units(items), manifest, retry_failed=retry_failed,
+                                     retry_unsafe=retry_unsafe, max_images=max_images)
+    if dry_run:
+        _print_plan(state, items, selection, cfg.region)
+        return
+    require_api_key(cfg)
+    from glm_image_cli.output import ensure_writable_dir
+
+    ensure_writable_dir(folder)
+    if selection.done_before:
+        ui.note(render("batch_resuming", done=len(selection.done_before)))
+    if selection.uncertain:
+        ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
+    summary = _run(state, cfg, selection, manifest, folder, retry_unsafe)
+    raise typer.Exit(summary.exit_code)
+
+
+def _report_invalid(state: RunState, path: str, errors: list[Any], skip_invalid: bool) -> None:
+    if not errors:
+        return
+    ui = state.ui()
+    for error in errors:
+        line = render("batch_line_error", line=error.line, message=error.message)
+        if skip_invalid:
+            ui.warn(line)
+        else:
+            ui.error(line)
+        if state.json_mode:
+            ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
+    if not skip_invalid:
+        raise UsageError("batch_invalid", count=len(errors), path=path)
+
+
+def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str) -> None:
+    from collections import Counter
+
+    from glm_image_cli.batch import estimate_cost
+
+    ui = state.ui()
+    cost, currency, unknown = estimate_cost(selection.to_run, region)
+    per_model = Counter(unit.item.plan.model for unit in selection.to_run)
+    counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
+              "done": len(selection.done_before), "uncertain": len(selection.uncertain),
+              "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
+    if state.json_mode:
+        ui.emit_json_line({"type": "plan", **counts, "models": dict(per_model),
+                           "estimated_cost": round(cost, 4), "currency": currency, "unknown_price_images": unknown})
+        return
+    ui.result(render("batch_plan", **counts))
+    for name, count in per_model.most_common():
+        ui.result(render("batch_plan_model", model=name, count=count))
+    suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
+    ui.result(render("batch_cost", cost=cost, currency=currency, unknown=suffix))
+    ui.note(render("batch_dry_run"))
+
+
+def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, folder: Path,
+         retry_unsafe: bool) -> BatchSummary:
+    from glm_image_cli.batch import BatchRunner
+
+    ui = state.ui()
+    started = time.monotonic()
+    interrupted = False
+    with make_client(state, cfg, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
+        runner = BatchRunner(selection.to_run, client, folder, manifest, concurrency=int(cfg["concurrency"]),
+                             on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))
+        try:
+            runner.run()
+        except KeyboardInterrupt:
+            interrupted = True
+            drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.drain,
+                                  lambda: _finish(state, selection, runner, folder, started))
+        finally:
+            runner.shutdown()
+    summary = _finish(state, selection, runner, folder, started)
+    if interrupted:
+        ui.error(render("interrupted"))
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    return summary
+
+
+def _finish(state: RunState, selection: Selection, runner: BatchRunner, folder: Path,
+            started: float) -> BatchSummary:
+    from glm_image_cli.batch import failed_units, summarize, write_failed_file
+
+    ui = state.ui()
+    outcomes = list(runner.outcomes)
+    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started)
+    failed_file = write_failed_file(folder, failed_units(selection, outcomes))
+    if state.json_mode:
+        ui.emit_json_line(summary.to_json())
+    else:
+        _print_summary(state, summary)
+    if failed_file is not None:
+        ui.note(render("batch_failed_file", path=failed_file))
+    return summary
+
+
+def _on_event(state: RunState, progress: Any, event: str, unit: WorkUnit, info: Any) -> None:
+    label = unit.item.stem(unit.sample)
+    if event == "started":
+        progress.started(unit.key, label)
+    elif event == "finished":
+        outcome: UnitOutcome = info["outcome"]
+        if outcome.error is None:
+            from glm_image_cli.output import display_path
+
+            detail = f"{display_path(outcome.path)} ({outcome.seconds:.1f}s)" if outcome.path else ""
+        else:
+            detail = str(outcome.error)
+        progress.finished_one(unit.key, label, outcome.error is None, detail)
+        if state.json_mode:
+            state.ui().emit_json_line(outcome.to_json())
+    elif event == "retrying":
+        text = render("retrying", reason=info.get("reason", ""), seconds=info.get("seconds", 0),
+                      attempt=info.get("attempt", 0), max_attempts=info.get("max_attempts", 0))
+        progress.update(unit.key, f"{label}: {text}")
+    elif event == "processing":
+        progress.update(unit.key, render("state_processing", task_status=info.get("task_status", "")))
+
+
+def _print_summary(state: RunState, summary: BatchSummary) -> None:
+    ui = state.ui()
+    rows = [[render("summary_done"), str(summary.done)], [render("summary_skipped"), str(summary.skipped)]]
+    if summary.failed:
+        rows.append([render("summary_failed"), str(summary.failed)])
+        rows += [[render("summary_failed_code", code=code), str(count)]
+                 for code, count in sorted(summary.failures_by_code.items())]
+    if summary.uncertain:
+        rows.append([render("summary_uncertain"), str(summary.uncertain)])
+    if summary.not_sent:
+        rows.append([render("summary_not_sent"), str(summary.not_sent)])
+    rows.append([render("summary_wall"), f"{summary.seconds:.1f} s"])
+    rows.append([render("summary_rate"), f"{summary.images_per_minute:.1f}"])
+    ui.table(["", ""], rows, title=render("summary_title"), stream="stderr", show_header=False)
