@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from glm_image_cli import __version__
-from glm_image_cli.commands import batch_cmd, config_cmd, generate_cmd, styles_cmd
+from glm_image_cli.commands import batch_cmd, config_cmd, generate_cmd, ping_cmd, serve_cmd, styles_cmd
 from glm_image_cli.commands.common import LangOption, bootstrap_language, state_of
 from glm_image_cli.errors import ExitCode, GlmImageError
 from glm_image_cli.messages import render
@@ -60,6 +60,8 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.command("generate", help=generate_cmd.HELP, no_args_is_help=True)(generate_cmd.generate)
 app.command("batch", help=batch_cmd.HELP, no_args_is_help=True)(batch_cmd.batch)
+app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
+app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
 
 
@@ -82,10 +84,20 @@ def root(
     state.lang = bootstrap_language(lang)
 
 
+def _bare_server_flag(argv: list[str]) -> list[str]:
+    """`ping --server` with no URL means the configured serve address (Typer options need a value)."""
+    if "ping" not in argv or "--server" not in argv:
+        return argv
+    at = argv.index("--server")
+    if at + 1 == len(argv) or argv[at + 1].startswith("-"):
+        return [*argv[: at + 1], "", *argv[at + 1 :]]
+    return argv
+
+
 def main() -> None:
     """Console-script entry point.  Anything unexpected is a bug: say so in one line, no traceback."""
     try:
-        app()
+        app(args=_bare_server_flag(sys.argv[1:]))
     except Exception as exc:  # typer/click handle their own exceptions and exit before this
         from glm_image_cli.commands.common import RunState
         from glm_image_cli.console import Ui

@@ -241,6 +241,29 @@ class BigModelClient:
                 )
             status = status or "PROCESSING"  # unknown status: keep polling
 
+    def probe_key(self) -> tuple[int, str | None, str | None, float]:
+        """Check the key without making an image: ask for the result of a task that does not exist.
+
+        The upstream authenticates first (a bad key gets 401 / 1000-1004) and only then looks the task
+        up, so any other answer means the key was accepted.  Returns (HTTP status, business code,
+        message, seconds).  One attempt, no retries: this is a diagnosis.
+        """
+        import uuid
+
+        started = time.monotonic()
+        try:
+            response = self._http.get(f"{self._base_url}/async-result/glm-image-ping-{uuid.uuid4().hex}",
+                                      headers=self._auth(), timeout=15.0)
+        except httpx.TransportError as exc:
+            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
+                                 detail=_exception_text(exc)) from None
+        code, message, _ = _error_fields(response) if not response.is_success else (None, None, None)
+        return response.status_code, code, message, time.monotonic() - started
+
+    @staticmethod
+    def is_auth_rejection(status: int, code: str | None) -> bool:
+        return code in AUTH_CODES or (status == 401 and not code)
+
     # -- HTTP with the retry rules ----------------------------------------------------------------
 
     def _auth(self) -> dict[str, str]:

@@ -130,6 +130,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("lang", _choices("auto", "zh", "en"), "auto", ("GLM_IMAGE_LANG",), choices=("auto", "zh", "en")),
         Setting("timeout", _number(5, 1800), 120.0, ("GLM_IMAGE_TIMEOUT",)),
         Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
+        Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
+        Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
+        Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),
     )
 }
 

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     NETWORK = 9  # unreachable, timed out, response lost (may have been billed)
     UPSTREAM = 10  # the upstream failed: 5xx, malformed answer, async task failed
     OUTPUT = 11  # images could not be written
+    SERVER = 12  # `serve` could not start: port in use, address not allowed
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -62,6 +63,10 @@ class ConfigError(GlmImageError):
 
 class OutputError(GlmImageError):
     exit_code = ExitCode.OUTPUT
+
+
+class ServerError(GlmImageError):
+    exit_code = ExitCode.SERVER
 
 
 class UpstreamFailure(GlmImageError):

@@ -323,6 +323,70 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batch_overall": ("batch", "批次"),
     "batch_failures": ("{count} failed", "失败 {count}"),
     "batch_rate": ("{rate:.1f}/min", "{rate:.1f} 张/分钟"),
+    # --- serve and ping --------------------------------------------------------------------------
+    "port_in_use": (
+        "Port {port} on {host} is already in use. Stop the other program or pick another port: --port {suggestion}",
+        "{host} 上的端口 {port} 已被占用。请停止占用它的程序，或换一个端口：--port {suggestion}",
+    ),
+    "cannot_bind": (
+        "Cannot listen on {host}:{port} ({detail}). Check the address, or use --host 127.0.0.1.",
+        "无法在 {host}:{port} 上监听（{detail}）。请检查地址，或使用 --host 127.0.0.1。",
+    ),
+    "serve_needs_token": (
+        "Refusing to serve on {host} without a token: anyone on the network could spend your balance. "
+        "Set one with --token (or `glm-image config set server-token`), or pass --insecure if you mean it.",
+        "拒绝在 {host} 上无令牌提供服务：网络上的任何人都能花掉你的余额。"
+        "请用 --token 设置令牌（或 `glm-image config set server-token`），确有需要可加 --insecure。",
+    ),
+    "serve_insecure": (
+        "SERVING ON {host} WITHOUT A TOKEN: anyone who can reach this port can spend your BigModel balance.",
+        "正在 {host} 上无令牌提供服务：任何能访问此端口的人都能花掉你的 BigModel 余额。",
+    ),
+    "serve_started": (
+        "glm-image serve listening on {url} (Ctrl-C to stop)",
+        "glm-image serve 正在监听 {url}（按 Ctrl-C 停止）",
+    ),
+    "serve_endpoints": ("Endpoints:", "接口："),
+    "serve_token_on": (
+        "Requests need the header: Authorization: Bearer <token>",
+        "请求需要携带请求头：Authorization: Bearer <令牌>",
+    ),
+    "serve_stopping": (
+        "Stopping: no new connections; waiting for {count} request(s) in flight (up to {seconds} s).",
+        "正在停止：不再接受新连接，等待 {count} 个进行中的请求（最多 {seconds} 秒）。",
+    ),
+    "serve_stopped": ("Stopped.", "已停止。"),
+    "serve_bad_option": ("{option} must be at least {low}.", "{option} 至少为 {low}。"),
+    "ping_config": ("config file", "配置文件"),
+    "ping_key": ("API key", "API 密钥"),
+    "ping_base_url": ("base URL", "接口地址"),
+    "ping_dns": ("DNS", "域名解析"),
+    "ping_reach": ("reachable (TLS)", "连通性（TLS）"),
+    "ping_auth": ("key accepted", "密钥有效"),
+    "ping_server": ("glm-image serve", "glm-image serve 服务"),
+    "ping_found": ("found: {path}", "已找到：{path}"),
+    "ping_not_found": ("none at {path} (defaults and environment used)", "{path} 不存在（使用默认值和环境变量）"),
+    "ping_missing_key": (
+        "not set: run `glm-image config set api-key`",
+        "未设置：请运行 `glm-image config set api-key`",
+    ),
+    "ping_rejected": ("rejected ({detail})", "被拒绝（{detail}）"),
+    "ping_accepted": (
+        "accepted (answered {detail} to a free check request; no image was made)",
+        "有效（免费检查请求返回 {detail}，未生成图片）",
+    ),
+    "ping_failed": ("failed: {detail}", "失败：{detail}"),
+    "ping_skipped": ("skipped", "跳过"),
+    "ping_server_down": (
+        "no answer from {url} ({detail}); start it with `glm-image serve`",
+        "{url} 没有响应（{detail}）；请用 `glm-image serve` 启动",
+    ),
+    "ping_all_ok": ("All checks passed.", "全部检查通过。"),
+    "ping_some_failed": ("Some checks failed.", "部分检查未通过。"),
+    "col_check": ("Check", "检查项"),
+    "col_status": ("Status", "状态"),
+    "col_detail": ("Detail", "详情"),
+    "col_time": ("Time", "耗时"),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
     "interrupted_waiting": (

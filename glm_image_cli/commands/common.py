@@ -121,12 +121,12 @@ def require_api_key(cfg: Any) -> str:
     return str(key)
 
 
-def make_client(state: RunState, cfg: Any, retry_unsafe: bool) -> Any:
+def make_client(state: RunState, cfg: Any, retry_unsafe: bool, connections: int | None = None) -> Any:
     from glm_image_cli.client import BigModelClient
 
+    wanted = connections if connections is not None else int(cfg["concurrency"]) * 2
     return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg["timeout"], lang=state.lang,
-                          region=cfg.region, retry_unsafe=retry_unsafe,
-                          max_connections=max(16, int(cfg["concurrency"]) * 2))
+                          region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
 
 
 def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],

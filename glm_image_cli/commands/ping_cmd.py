@@ -1,0 +1,65 @@
+"""`glm-image ping`: check config, key, network and (optionally) a running serve, without paying."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from glm_image_cli.commands.common import JsonOption, LangOption, begin
+from glm_image_cli.errors import ExitCode
+from glm_image_cli.messages import render
+
+HELP = """Check that everything is in place, without making (paying for) an image.  检查配置与连通性（不计费）。
+
+Checks the config file, the API key, the base URL, DNS, reachability and round-trip time, and whether the
+key is accepted (by asking for a task that does not exist: the upstream checks the key first).
+With --server, checks a running `glm-image serve` instead.
+
+Examples / 示例:
+
+  glm-image ping
+
+  glm-image ping --json
+
+  glm-image ping --server http://127.0.0.1:5001
+"""
+
+
+def ping(
+    ctx: typer.Context,
+    server: Annotated[str | None, typer.Option("--server", help="Check a running `glm-image serve` at this URL "
+                                               "(given alone: the configured serve address).",
+                                               show_default=False)] = None,
+    json_output: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    from glm_image_cli.config import load_config
+    from glm_image_cli.diagnostics import check_server, check_upstream
+
+    state = begin(ctx, lang=lang, json_mode=json_output)
+    ui = state.ui()
+    cfg = load_config()
+    if server is not None:
+        url = server or f"http://{cfg['server-host']}:{cfg['server-port']}"
+        checks = [check_server(url)]
+    else:
+        checks = check_upstream(cfg, state.lang)
+    ok = all(check.ok is not False for check in checks)
+    if state.json_mode:
+        ui.emit_json({"ok": ok, "checks": [check.to_json() for check in checks]})
+    else:
+        rows = []
+        for check in checks:
+            mark = {True: "✓", False: "✗", None: "–"}[check.ok]
+            seconds = "" if check.seconds is None else f"{check.seconds * 1000:.0f} ms"
+            rows.append([str(check.label), mark, str(check.detail), seconds])
+        ui.table([render("col_check"), render("col_status"), render("col_detail"), render("col_time")], rows)
+        ui.note(render("ping_all_ok" if ok else "ping_some_failed"))
+    if not ok:
+        raise typer.Exit(int(_exit_code(checks)))
+
+
+def _exit_code(checks: list) -> ExitCode:
+    failed = next(check.name for check in checks if check.ok is False)
+    return {"api_key": ExitCode.CONFIG, "key_accepted": ExitCode.AUTH}.get(failed, ExitCode.NETWORK)

@@ -1,0 +1,143 @@
+"""`glm-image serve`: the local image service (original /txt2img API and an OpenAI-compatible one)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin, make_client
+from glm_image_cli.errors import ServerError, UsageError
+from glm_image_cli.messages import render
+
+HELP = """Run a local HTTP image service.  启动本地图片生成服务。
+
+Endpoints: GET /ping, POST /txt2img (the original skill's API), POST /v1/images/generations and
+GET /v1/models (OpenAI-compatible: base_url=http://127.0.0.1:5001/v1).
+
+Examples / 示例:
+
+  glm-image serve
+
+  glm-image serve --port 5002 --save ./served-images
+
+  curl -X POST http://127.0.0.1:5001/txt2img -H "Content-Type: application/json" -d '{"prompt": "一只可爱的卡通猫"}'
+"""
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).",
+                                             show_default=False)] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default 5001; 0 picks a free one).",
+                                             show_default=False)] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Require 'Authorization: Bearer TOKEN'.",
+                                              show_default=False, envvar=None)] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback address without a token.")]
+    = False,
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="Upstream calls in flight at most; "
+                                                "more get 503 at once.")] = 8,
+    rate_limit: Annotated[float, typer.Option("--rate-limit", help="Requests per minute per client (0: off).")]
+    = 60.0,
+    max_samples: Annotated[int, typer.Option("--max-samples", help="Images per request at most.")] = 4,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes.")] = 64 * 1024,
+    read_timeout: Annotated[float, typer.Option("--read-timeout", help="Seconds a client may take to send "
+                                                "its request.")] = 10.0,
+    save: Annotated[Path | None, typer.Option("--save", help="Also save every image in this folder.",
+                                              show_default=False)] = None,
+    quiet: QuietOption = False,
+    lang: LangOption = None,
+) -> None:
+    from glm_image_cli.config import load_config
+    from glm_image_cli.output import ensure_writable_dir
+    from glm_image_cli.server import Defaults, ImageService, ServeOptions, is_loopback
+
+    state = begin(ctx, lang=lang, quiet=quiet)
+    ui = state.ui()
+    for option, value, low in (("--max-concurrent", max_concurrent, 1), ("--max-samples", max_samples, 1),
+                               ("--max-body", max_body, 1024), ("--read-timeout", read_timeout, 1),
+                               ("--rate-limit", rate_limit, 0)):
+        if value < low:
+            raise UsageError("serve_bad_option", option=option, low=low)
+    cfg = load_config(flags={"server-host": host, "server-port": port, "server-token": token})
+    options = ServeOptions(host=cfg["server-host"], port=cfg["server-port"], token=cfg["server-token"],
+                           max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
+                           read_timeout=read_timeout, max_samples=max_samples, quiet=quiet,
+                           save_dir=ensure_writable_dir(save) if save else None)
+    if not is_loopback(options.host) and not options.token:
+        if not insecure:
+            raise UsageError("serve_needs_token", host=options.host)
+        ui.error(render("serve_insecure", host=options.host))
+    client = make_client(state, cfg, retry_unsafe=False, connections=max_concurrent * 2)
+    defaults = Defaults(model=cfg["model"], size=cfg["size"], style=cfg["style"], quality=cfg["quality"],
+                        user_styles=cfg.user_styles)
+    with client:
+        server = _bind(options, ImageService(client, defaults, options), state)
+        _announce(state, server, options)
+        _serve_until_stopped(state, server, options)
+
+
+def _bind(options: Any, service: Any, state: RunState) -> Any:
+    from glm_image_cli.server import GlmImageHTTPServer, free_port_near
+
+    lock = threading.Lock()
+
+    def log(line: str) -> None:
+        with lock:
+            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+            sys.stderr.flush()
+
+    try:
+        return GlmImageHTTPServer(options, service, log)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            suggestion = free_port_near(options.host, options.port) or options.port + 1
+            raise ServerError("port_in_use", host=options.host, port=options.port, suggestion=suggestion) from None
+        raise ServerError("cannot_bind", host=options.host, port=options.port,
+                          detail=exc.strerror or str(exc)) from None
+
+
+def _announce(state: RunState, server: Any, options: Any) -> None:
+    host, port = server.server_address[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}"
+    ui = state.ui()
+    # The URL goes out even with --quiet: scripts that start us on port 0 read it.
+    sys.stderr.write(render("serve_started", url=url) + "\n")
+    if not state.quiet:
+        ui.note(render("serve_endpoints"))
+        for line in ("GET  /ping", "POST /txt2img", "POST /v1/images/generations", "GET  /v1/models"):
+            ui.note(f"  {line}  {url}{line.split()[1]}")
+        if options.token:
+            ui.note(render("serve_token_on"))
+    sys.stderr.flush()
+
+
+def _serve_until_stopped(state: RunState, server: Any, options: Any) -> None:
+    """Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish (bounded)."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    ui = state.ui()
+    if server.in_flight:
+        ui.note(render("serve_stopping", count=server.in_flight, seconds=int(options.shutdown_grace)))
+    try:
+        server.close_gracefully(options.shutdown_grace)
+    except KeyboardInterrupt:
+        os._exit(130)  # a second Ctrl-C: leave now
+    ui.note(render("serve_stopped"))

@@ -1,0 +1,543 @@
+"""`glm-image serve`: a small, hardened HTTP service on the standard library's http.server.
+
+Endpoints: GET /ping and POST /txt2img (compatible with the original skill's Flask server),
+POST /v1/images/generations and GET /v1/models (compatible with OpenAI clients).
+
+Hardening: optional bearer token (constant-time compare), a body cap (413), socket read timeouts so a
+slow client cannot hold a thread, a cap on concurrent upstream calls (excess gets 503 + Retry-After at
+once), a per-client token bucket (429), honest status codes, and `x-should-retry: false` where a
+client-side retry could pay twice.  The upstream key never appears in a response or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import ipaddress
+import json
+import math
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli import __version__, models
+from glm_image_cli.errors import (
+    AuthFailure,
+    ContentBlocked,
+    GlmImageError,
+    NetworkFailure,
+    QuotaFailure,
+    RateLimited,
+    RefusedFailure,
+    UpstreamFailure,
+    UsageError,
+)
+from glm_image_cli.generation import plan_generation
+from glm_image_cli.output import image_stem, write_new_file
+
+if TYPE_CHECKING:
+    from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
+
+PING_BODY = {"status": "ok", "message": "GLM Image API 服务正常运行"}
+OPENAI_MODEL_ALIASES = frozenset({"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"})
+MAX_SIDE = 8192  # anything larger is rejected before it reaches the size rules
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 5001
+    token: str | None = None
+    max_body: int = 64 * 1024
+    max_concurrent: int = 8
+    rate_per_minute: float = 60.0
+    burst: int = 10
+    read_timeout: float = 10.0
+    max_samples: int = 4
+    shutdown_grace: float = 60.0
+    save_dir: Path | None = None
+    quiet: bool = False
+
+
+@dataclass
+class Defaults:
+    """The configured model/size/style/quality that requests fall back to."""
+
+    model: str
+    size: str | None = None
+    style: str | None = None
+    quality: str | None = None
+    user_styles: Mapping[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """An HTTP error answer: status, stable code, message, and whether a client may retry."""
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: float | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.retryable = retryable
+
+
+def api_error_from(error: GlmImageError) -> ApiError:
+    """Map a library failure to an honest status (README, "serve")."""
+    message = str(error)
+    if isinstance(error, UsageError):
+        return ApiError(400, error.code, message)
+    if isinstance(error, RateLimited):
+        return ApiError(429, error.code, message, retry_after=30, retryable=True)
+    if isinstance(error, NetworkFailure):
+        if error.message_id == "network_unreachable":
+            return ApiError(502, error.code, message, retryable=True)  # nothing was sent
+        return ApiError(504, error.code, message)  # the answer was lost: a retry could pay twice
+    if isinstance(error, (AuthFailure, RefusedFailure, ContentBlocked, QuotaFailure, UpstreamFailure)):
+        return ApiError(502, error.code, message)
+    return ApiError(500, error.code, message)
+
+
+class TokenBucket:
+    """Per-client rate limit: ``rate`` requests per minute with bursts of ``burst``."""
+
+    def __init__(self, rate_per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate_per_minute / 60.0
+        self.burst = float(max(1, burst))
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when allowed, else the seconds until the client may try again."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                if len(self._buckets) > 10_000:  # forget idle clients; memory stays bounded
+                    self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+class Slots:
+    """A non-blocking counter of upstream calls in flight: when full, say so at once (503)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self, count: int) -> bool:
+        with self._lock:
+            if self.used + count > self.capacity:
+                return False
+            self.used += count
+            return True
+
+    def release(self, count: int) -> None:
+        with self._lock:
+            self.used -= count
+
+
+@dataclass
+class ImageJob:
+    prompt: str
+    negative: str | None
+    size: str | None
+    model: str | None
+    style: str | None
+    quality: str | None
+    samples: int
+    want_bytes: bool
+
+
+class ImageService:
+    """Turns a validated job into upstream calls, under the concurrency cap."""
+
+    def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions) -> None:
+        self.client = client
+        self.defaults = defaults
+        self.options = options
+        self.slots = Slots(options.max_concurrent)
+
+    def run(self, job: ImageJob) -> tuple[Any, list[tuple[GeneratedImage, ImageResult | None]]]:
+        plan = plan_generation(
+            job.prompt,
+            model=job.model or self.defaults.model,
+            size=job.size or (self.defaults.size if not job.model else None),
+            quality=job.quality or self.defaults.quality,
+            style=job.style or self.defaults.style,
+            negative=job.negative,
+            samples=job.samples,
+            user_styles=self.defaults.user_styles,
+        )
+        if not self.slots.try_acquire(plan.samples):
+            raise ApiError(503, "SATURATED", "The server is busy with other images; try again shortly.",
+                           retry_after=2, retryable=True)
+        try:
+            from glm_image_cli.client import ImageRequest
+
+            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality)
+            images = []
+            for index in range(1, plan.samples + 1):
+                generated = self.client.request_image(request)
+                fetch = job.want_bytes or self.options.save_dir is not None or generated.url is None
+                result = self.client.fetch(generated) if fetch else None
+                if result is not None and self.options.save_dir is not None:
+                    write_new_file(self.options.save_dir, image_stem(plan.prompt, _now(), index), result.extension,
+                                   result.data)
+                images.append((generated, result))
+            return plan, images
+        finally:
+            self.slots.release(plan.samples)
+
+
+def _now() -> Any:
+    from datetime import datetime
+
+    return datetime.now()
+
+
+# --- request parsing -----------------------------------------------------------------------------
+
+def _text(body: Mapping[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or (value == "" and not required):
+        if required:
+            raise ApiError(400, "MISSING_FIELD", f"'{name}' is required.")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be a string.")
+    if required and not value.strip():
+        raise ApiError(400, "MISSING_FIELD", f"'{name}' must not be empty.")
+    return value
+
+
+def _integer(body: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value):
+        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be a whole number.")
+    if not low <= value <= high:
+        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be between {low} and {high}.")
+    return int(value)
+
+
+def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
+    """The original skill's body: prompt, negative_prompt, width, height, model, style, samples."""
+    width = _integer(body, "width", 1, MAX_SIDE)
+    height = _integer(body, "height", 1, MAX_SIDE)
+    if (width is None) != (height is None):
+        raise ApiError(400, "INVALID_FIELD", "Give both 'width' and 'height', or neither.")
+    return ImageJob(
+        prompt=str(_text(body, "prompt", required=True)),
+        negative=_text(body, "negative_prompt"),
+        size=f"{width}x{height}" if width and height else None,
+        model=_text(body, "model"),
+        style=_text(body, "style"),
+        quality=_text(body, "quality"),
+        samples=_integer(body, "samples", 1, max_samples) or 1,
+        want_bytes=True,
+    )
+
+
+def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
+    """OpenAI's images API body; OpenAI model names map to the configured model."""
+    response_format = _text(body, "response_format") or "url"
+    if response_format not in ("url", "b64_json"):
+        raise ApiError(400, "INVALID_FIELD", "'response_format' must be 'url' or 'b64_json'.")
+    size = _text(body, "size")
+    model = _text(body, "model")
+    style = _text(body, "style")
+    quality = _text(body, "quality")
+    return ImageJob(
+        prompt=str(_text(body, "prompt", required=True)),
+        negative=_text(body, "negative_prompt"),
+        size=None if size in (None, "auto") else size,
+        model=None if model in OPENAI_MODEL_ALIASES else model,
+        style=None if style in ("vivid", "natural") else style,  # OpenAI's own style values
+        quality={"hd": "hd", "high": "hd", "standard": "standard"}.get(quality or ""),
+        samples=_integer(body, "n", 1, max_samples) or 1,
+        want_bytes=response_format == "b64_json",
+    )
+
+
+# --- the HTTP server ------------------------------------------------------------------------------
+
+class GlmImageHTTPServer(ThreadingHTTPServer):
+    """Counts requests in flight so a shutdown can wait for them (bounded)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, options: ServeOptions, service: ImageService, log: Callable[[str], None]) -> None:
+        self.options = options
+        self.service = service
+        self.log = log
+        self.limiter = TokenBucket(options.rate_per_minute, options.burst)
+        self.in_flight = 0
+        self._idle = threading.Condition()
+        if ":" in options.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((options.host, options.port), _handler_class(options))
+
+    def request_started(self) -> None:
+        with self._idle:
+            self.in_flight += 1
+
+    def request_finished(self) -> None:
+        with self._idle:
+            self.in_flight -= 1
+            self._idle.notify_all()
+
+    def close_gracefully(self, grace: float) -> bool:
+        """Stop accepting, then wait up to ``grace`` seconds for requests in flight; True if all finished."""
+        self.socket.close()
+        with self._idle:
+            return self._idle.wait_for(lambda: self.in_flight == 0, timeout=grace)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+def _handler_class(options: ServeOptions) -> type[BaseHTTPRequestHandler]:
+    class Handler(ApiHandler):
+        timeout = options.read_timeout
+
+    return Handler
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = f"glm-image/{__version__}"
+    sys_version = ""
+    server: GlmImageHTTPServer
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:  # the access log below replaces this
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        self.server.request_started()
+        self._status = 500
+        path = self.path.split("?", 1)[0]
+        try:
+            self._route(method, path)
+        except ApiError as error:
+            self._send_error(error, path)
+        except GlmImageError as error:
+            self._send_error(api_error_from(error), path)
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+            self._status = 408
+        except Exception as error:  # a bug must not kill the server or leak details
+            self._send_error(ApiError(500, "INTERNAL", f"internal error: {type(error).__name__}"), path)
+        finally:
+            self.server.request_finished()
+            self._access_log(method, path, started)
+
+    def _access_log(self, method: str, path: str, started: float) -> None:
+        if not self.server.options.quiet:
+            client = self.client_address[0] if self.client_address else "-"
+            self.server.log(f'{client} "{method} {path[:200]}" {self._status} {time.monotonic() - started:.3f}s')
+
+    # -- routing ----------------------------------------------------------------------------------------
+    ROUTES: Mapping[str, tuple[str, str]] = {
+        "/ping": ("GET", "_ping"),
+        "/txt2img": ("POST", "_txt2img"),
+        "/v1/images/generations": ("POST", "_openai_generations"),
+        "/v1/models": ("GET", "_models"),
+    }
+
+    def _route(self, method: str, path: str) -> None:
+        route = self.ROUTES.get(path.rstrip("/") or "/")
+        if route is None:
+            self._discard_body()
+            raise ApiError(404, "NOT_FOUND", f"No endpoint {path}. Endpoints: {', '.join(self.ROUTES)}.")
+        allowed, handler_name = route
+        if method != allowed:
+            self._discard_body()
+            raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} accepts {allowed} only.")
+        if handler_name != "_ping":
+            self._check_token()
+            wait = self.server.limiter.take(self.client_address[0])
+            if wait > 0:
+                self._discard_body()
+                raise ApiError(429, "RATE_LIMITED", "Too many requests from this client; slow down.",
+                               retry_after=wait, retryable=True)
+        getattr(self, handler_name)()
+
+    def _check_token(self) -> None:
+        expected = self.server.options.token
+        if not expected:
+            return
+        header = self.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            self._discard_body()
+            raise ApiError(401, "UNAUTHORIZED", "A valid 'Authorization: Bearer <token>' header is required.")
+
+    # -- endpoints ---------------------------------------------------------------------------------------
+    def _ping(self) -> None:
+        self._send_json(200, PING_BODY)
+
+    def _models(self) -> None:
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "zhipu"}
+                for name, spec in models.MODELS.items() if not spec.legacy]
+        self._send_json(200, {"object": "list", "data": data})
+
+    def _txt2img(self) -> None:
+        job = parse_txt2img(self._read_json(), self.server.options.max_samples)
+        _, images = self.server.service.run(job)
+        self._send_json(200, {
+            "prompt": job.prompt,
+            "images": [{"base64": base64.b64encode(result.data).decode() if result else None,
+                        "url": generated.url} for generated, result in images],
+            "count": len(images),
+            "photo_id": images[0][0].request_id if images else None,
+        })
+
+    def _openai_generations(self) -> None:
+        job = parse_openai(self._read_json(), self.server.options.max_samples)
+        plan, images = self.server.service.run(job)
+        data = []
+        for generated, result in images:
+            if job.want_bytes and result is not None:
+                data.append({"b64_json": base64.b64encode(result.data).decode(), "revised_prompt": plan.prompt_sent})
+            else:
+                url = generated.url or _data_url(result)
+                data.append({"url": url, "revised_prompt": plan.prompt_sent})
+        self._send_json(200, {"created": int(time.time()), "data": data})
+
+    # -- bodies ----------------------------------------------------------------------------------------
+    def _content_length(self) -> int:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise ApiError(411, "LENGTH_REQUIRED", "Send a Content-Length header (chunked bodies are not accepted).")
+        raw = self.headers.get("Content-Length")
+        try:
+            length = int(raw) if raw is not None else 0
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "BAD_REQUEST", "Invalid Content-Length.") from None
+        if length < 0:
+            self.close_connection = True
+            raise ApiError(400, "BAD_REQUEST", "Invalid Content-Length.")
+        return length
+
+    def _read_json(self) -> Mapping[str, Any]:
+        length = self._content_length()
+        limit = self.server.options.max_body
+        if length > limit:
+            self.close_connection = True  # the unread body must not be parsed as the next request
+            raise ApiError(413, "TOO_LARGE", f"The request body is larger than {limit} bytes.")
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            raise ConnectionError("client sent less than Content-Length")
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, "INVALID_JSON", f"The body is not valid UTF-8 JSON ({exc}).") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+        return body
+
+    def _discard_body(self) -> None:
+        """Read a small unread body so the connection stays usable; close it for large ones."""
+        try:
+            length = self._content_length()
+        except ApiError:
+            return
+        if 0 < length <= self.server.options.max_body:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    # -- answers --------------------------------------------------------------------------------------
+    def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._status = status
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, error: ApiError, path: str) -> None:
+        payload: dict[str, Any] = {"error": {"code": error.code, "message": error.message,
+                                             "type": "glm_image_error"}}
+        if path.rstrip("/") == "/txt2img":  # the original Flask server's shape: "error" is the message
+            payload = {"error": error.message, "code": error.code, "message": error.message}
+        headers = {"x-should-retry": "true" if error.retryable else "false"}
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
+        try:
+            self._send_json(error.status, payload, headers)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+
+def _data_url(result: ImageResult | None) -> str | None:
+    if result is None:
+        return None
+    return f"data:image/{result.format};base64,{base64.b64encode(result.data).decode()}"
+
+
+# --- starting --------------------------------------------------------------------------------------
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
+    """A port that is free right now, for the "port in use" hint."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
