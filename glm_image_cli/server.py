@@ -284,6 +284,7 @@ class GlmImageHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default listen backlog of 5 resets bursts of connecting clients
 
     def __init__(self, options: ServeOptions, service: ImageService, log: Callable[[str], None]) -> None:
         self.options = options

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from glm_image_cli import client as client_module
 from glm_image_cli.cli import app
+from glm_image_cli.client import BigModelClient
+from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
 
 SECRET_PART = DEFAULT_KEY.split(".")[1]  # the part of the key that must never be shown
@@ -77,3 +81,37 @@ def assert_clean(result, *secrets: str) -> None:
     assert "Traceback" not in shown
     for secret in secrets:
         assert secret not in shown
+
+
+class Served:
+    def __init__(self, server: GlmImageHTTPServer, log: list[str]) -> None:
+        self.server = server
+        self.log = log
+        host, port = server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+
+    def post(self, path: str, body: object, **kwargs) -> httpx.Response:
+        return httpx.post(self.url + path, json=body, timeout=30, **kwargs)
+
+
+@pytest.fixture
+def serve(fake) -> Iterator:
+    """Start an in-process server with the given options; stopped at teardown."""
+    started: list[tuple[GlmImageHTTPServer, BigModelClient]] = []
+
+    def start(client_timeout: float = 30.0, **overrides) -> Served:
+        options = ServeOptions(port=0, **{"rate_per_minute": 0, **overrides})
+        client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=client_timeout)
+        log: list[str] = []
+        server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
+                                    log.append)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        started.append((server, client))
+        return Served(server, log)
+
+    yield start
+    fake.released.set()
+    for server, client in started:
+        server.shutdown()
+        server.server_close()
+        client.close()

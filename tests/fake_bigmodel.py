@@ -256,6 +256,8 @@ class FakeBigModel:
 class _QuietServer(ThreadingHTTPServer):
     """Clients that vanish mid-answer (a killed batch, a timed-out client) are expected here."""
 
+    request_queue_size = 256  # like a real API front end: bursts of new connections are queued, not reset
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
 

@@ -10,14 +10,12 @@ import signal
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from glm_image_cli.client import BigModelClient
-from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions, TokenBucket, is_loopback
+from glm_image_cli.server import TokenBucket, is_loopback
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script
@@ -25,40 +23,6 @@ from tests.test_console_script import console_script
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ORIGINAL_BODY = ('{"prompt": "一只可爱的卡通猫，白色背景", "negative_prompt": "模糊，低质量，丑陋", "width": 1024, '
                  '"height": 1024, "model": "cogview-3", "style": "卡通"}')
-
-
-class Served:
-    def __init__(self, server: GlmImageHTTPServer, log: list[str]) -> None:
-        self.server = server
-        self.log = log
-        host, port = server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-
-    def post(self, path: str, body: object, **kwargs) -> httpx.Response:
-        return httpx.post(self.url + path, json=body, timeout=30, **kwargs)
-
-
-@pytest.fixture
-def serve(fake) -> Iterator:
-    """Start an in-process server with the given options; stopped at teardown."""
-    started: list[tuple[GlmImageHTTPServer, BigModelClient]] = []
-
-    def start(client_timeout: float = 30.0, **overrides) -> Served:
-        options = ServeOptions(port=0, **{"rate_per_minute": 0, **overrides})
-        client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=client_timeout)
-        log: list[str] = []
-        server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
-                                    log.append)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        started.append((server, client))
-        return Served(server, log)
-
-    yield start
-    fake.released.set()
-    for server, client in started:
-        server.shutdown()
-        server.server_close()
-        client.close()
 
 
 def test_the_original_curl_calls_work_unchanged(serve, fake) -> None:
