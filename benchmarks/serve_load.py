@@ -40,7 +40,7 @@ def rss_mib(pid: int) -> float:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run_round(url: str, clients: int, requests: int) -> tuple[list[float], list[str], float]:
