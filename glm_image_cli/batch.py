@@ -26,10 +26,11 @@ from glm_image_cli import models
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.generation import GenerationPlan, error_json, plan_generation
 from glm_image_cli.messages import Text
-from glm_image_cli.output import slugify, write_new_file
+from glm_image_cli.output import slugify
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, ImageResult
+    from glm_image_cli.saving import ImageSaver
 
 FORMATS = ("txt", "jsonl", "csv")
 ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name")
@@ -451,7 +452,7 @@ class BatchRunner:
 
     units: list[WorkUnit]
     client: BigModelClient
-    output_dir: Path
+    saver: ImageSaver
     manifest: Manifest
     concurrency: int = 2
     on_event: BatchEvent = field(default=lambda event, unit, info: None)
@@ -505,12 +506,12 @@ class BatchRunner:
             self.limit.release(True)
             holding_slot = False
             outcome.result = self.client.fetch(generated)
-            outcome.path = write_new_file(self.output_dir, unit.item.stem(unit.sample), outcome.result.extension,
-                                          outcome.result.data)
+            outcome.path = self.saver.save(unit.item.stem(unit.sample), plan, outcome.result)
             self.manifest.record(unit, "done", file=outcome.path.name, request_id=outcome.result.request_id)
         except GlmImageError as exc:
             outcome.error = exc
             self._record_failure(unit, exc)
+            self.saver.failed(plan, exc)
         finally:
             outcome.seconds = time.monotonic() - started
             if holding_slot:

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 
 from glm_image_cli import __version__
-from glm_image_cli.commands import batch_cmd, config_cmd, generate_cmd, ping_cmd, serve_cmd, styles_cmd
+from glm_image_cli.commands import (
+    batch_cmd,
+    config_cmd,
+    generate_cmd,
+    history_cmd,
+    images_cmd,
+    ping_cmd,
+    serve_cmd,
+    styles_cmd,
+)
 from glm_image_cli.commands.common import LangOption, bootstrap_language, state_of
 from glm_image_cli.errors import ExitCode, GlmImageError
 from glm_image_cli.messages import render
@@ -63,6 +72,10 @@ app.command("batch", help=batch_cmd.HELP, no_args_is_help=True)(batch_cmd.batch)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
+app.add_typer(history_cmd.app, name="history")
+app.command("again", help=history_cmd.AGAIN_HELP, no_args_is_help=True)(history_cmd.again)
+app.command("info", help=images_cmd.INFO_HELP, no_args_is_help=True)(images_cmd.info)
+app.command("gallery", help=images_cmd.GALLERY_HELP)(images_cmd.gallery)
 
 
 def _print_version(value: bool) -> None:

@@ -69,6 +69,17 @@ def _integer(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
+def _on_off(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise InvalidValue(Text("reason_choices", choices="on, off"))
+
+
 def _text(value: Any) -> str:
     text = str(value).strip()
     if not text:
@@ -130,6 +141,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("lang", _choices("auto", "zh", "en"), "auto", ("GLM_IMAGE_LANG",), choices=("auto", "zh", "en")),
         Setting("timeout", _number(5, 1800), 120.0, ("GLM_IMAGE_TIMEOUT",)),
         Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
+        Setting("history", _on_off, True, ("GLM_IMAGE_HISTORY",), choices=("on", "off")),
+        Setting("metadata", _on_off, True, ("GLM_IMAGE_METADATA",), choices=("on", "off")),
         Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
         Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),

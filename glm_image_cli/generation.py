@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from glm_image_cli import models
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.messages import Text
-from glm_image_cli.output import image_stem, write_new_file
+from glm_image_cli.output import image_stem
 from glm_image_cli.styles import Style, compose_prompt, find_style
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, ImageResult
+    from glm_image_cli.saving import ImageSaver
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class GenerationRun:
 
     plan: GenerationPlan
     client: BigModelClient
-    output_dir: Path
+    saver: ImageSaver
     concurrency: int = 2
     on_event: EventCallback = field(default=lambda index, event, info: None)
     started_at: datetime = field(default_factory=datetime.now)
@@ -199,9 +200,10 @@ class GenerationRun:
             outcome.result = result
             numbered = index if self.plan.samples > 1 else None
             stem = image_stem(self.plan.prompt, self.started_at, numbered)
-            outcome.path = write_new_file(self.output_dir, stem, result.extension, result.data)
+            outcome.path = self.saver.save(stem, self.plan, result)
         except GlmImageError as exc:
             outcome.error = exc
+            self.saver.failed(self.plan, exc)
         outcome.seconds = time.monotonic() - started
         if outcome.error is not None and outcome.error.exit_code in SAME_FOR_EVERY_SAMPLE:
             self.stop_dispatching()  # the other samples would fail the same way: do not send them

@@ -386,7 +386,58 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_check": ("Check", "检查项"),
     "col_status": ("Status", "状态"),
     "col_detail": ("Detail", "详情"),
-    "col_time": ("Time", "耗时"),
+    "col_elapsed": ("Time", "耗时"),
+    # --- metadata, history, gallery ------------------------------------------------------------
+    "history_unusable": (
+        "The history file {path} cannot be used ({detail}). Move it away, or turn history off: "
+        "`glm-image config set history off`.",
+        "历史记录文件 {path} 无法使用（{detail}）。请移走它，或关闭历史记录：`glm-image config set history off`。",
+    ),
+    "history_not_recorded": (
+        "The images are saved, but the history could not be recorded ({detail}).",
+        "图片已保存，但无法写入历史记录（{detail}）。",
+    ),
+    "history_not_found": (
+        "No history entry {id}. Run `glm-image history` to see the ids.",
+        "没有编号为 {id} 的历史记录。运行 `glm-image history` 查看编号。",
+    ),
+    "history_bad_since": (
+        "'{value}' is not a time: use 30m, 3h, 2d, 1w or a date such as 2026-11-20.",
+        "“{value}”不是有效的时间：请用 30m、3h、2d、1w 或日期（如 2026-11-20）。",
+    ),
+    "history_empty": ("No history yet.", "还没有历史记录。"),
+    "history_cleared": ("Removed {count} history entries.", "已删除 {count} 条历史记录。"),
+    "history_clear_confirm": ("Delete all {count} history entries?", "确定删除全部 {count} 条历史记录吗？"),
+    "history_clear_needs_yes": (
+        "Clearing the history needs confirmation and there is no terminal to ask on; pass --yes.",
+        "清除历史记录需要确认，但没有可交互的终端；请加 --yes。",
+    ),
+    "history_no_prompt": (
+        "History entry {id} has no prompt to run again.",
+        "历史记录 {id} 没有可重新运行的提示词。",
+    ),
+    "info_not_png": ("{path}: not a PNG image ({detail}).", "{path}：不是 PNG 图片（{detail}）。"),
+    "info_foreign": (
+        "{path}: a PNG without a glm-image recipe (made by another tool, or saved with --no-metadata).",
+        "{path}：PNG 中没有 glm-image 配方（由其他工具生成，或保存时用了 --no-metadata）。",
+    ),
+    "info_unreadable": ("{path}: cannot read it ({detail}).", "{path}：无法读取（{detail}）。"),
+    "gallery_written": ("Gallery written: {path}", "图库已生成：{path}"),
+    "gallery_no_folder": (
+        "{path} is not a folder of images. Give the folder you generated into, e.g. ./glm-images.",
+        "{path} 不是图片文件夹。请给出生成图片的文件夹，例如 ./glm-images。",
+    ),
+    "gallery_not_ours": (
+        "{path} exists and was not written by glm-image; it is left alone. Remove it or choose another folder.",
+        "{path} 已存在且不是 glm-image 生成的，未覆盖。请删除它或换一个文件夹。",
+    ),
+    "col_id": ("ID", "编号"),
+    "col_time": ("Time", "时间"),
+    "col_prompt": ("Prompt", "提示词"),
+    "col_model": ("Model", "模型"),
+    "col_size": ("Size", "尺寸"),
+    "col_result": ("Result", "结果"),
+    "col_field": ("Field", "字段"),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
     "interrupted_waiting": (

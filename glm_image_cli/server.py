@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__, models
@@ -39,10 +38,11 @@ from glm_image_cli.errors import (
     UsageError,
 )
 from glm_image_cli.generation import plan_generation
-from glm_image_cli.output import image_stem, write_new_file
+from glm_image_cli.output import image_stem
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
+    from glm_image_cli.saving import ImageSaver
 
 PING_BODY = {"status": "ok", "message": "GLM Image API 服务正常运行"}
 OPENAI_MODEL_ALIASES = frozenset({"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"})
@@ -61,7 +61,6 @@ class ServeOptions:
     read_timeout: float = 10.0
     max_samples: int = 4
     shutdown_grace: float = 60.0
-    save_dir: Path | None = None
     quiet: bool = False
 
 
@@ -167,10 +166,12 @@ class ImageJob:
 class ImageService:
     """Turns a validated job into upstream calls, under the concurrency cap."""
 
-    def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions) -> None:
+    def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions,
+                 saver: ImageSaver | None = None) -> None:
         self.client = client
         self.defaults = defaults
         self.options = options
+        self.saver = saver
         self.slots = Slots(options.max_concurrent)
 
     def run(self, job: ImageJob) -> tuple[Any, list[tuple[GeneratedImage, ImageResult | None]]]:
@@ -194,11 +195,10 @@ class ImageService:
             images = []
             for index in range(1, plan.samples + 1):
                 generated = self.client.request_image(request)
-                fetch = job.want_bytes or self.options.save_dir is not None or generated.url is None
+                fetch = job.want_bytes or self.saver is not None or generated.url is None
                 result = self.client.fetch(generated) if fetch else None
-                if result is not None and self.options.save_dir is not None:
-                    write_new_file(self.options.save_dir, image_stem(plan.prompt, _now(), index), result.extension,
-                                   result.data)
+                if result is not None and self.saver is not None:
+                    self.saver.save(image_stem(plan.prompt, _now(), index), plan, result)
                 images.append((generated, result))
             return plan, images
         finally:

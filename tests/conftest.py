@@ -27,7 +27,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     for name in ("GLM_IMAGE_LANG", "GLM_IMAGE_MODEL", "GLM_IMAGE_SIZE", "GLM_IMAGE_STYLE", "GLM_IMAGE_QUALITY",
                  "GLM_IMAGE_OUTPUT_DIR", "GLM_IMAGE_REGION", "GLM_IMAGE_TIMEOUT", "GLM_IMAGE_CONCURRENCY",
-                 "GLM_IMAGE_DEBUG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "HTTP_PROXY", "HTTPS_PROXY",
+                 "GLM_IMAGE_DEBUG", "GLM_IMAGE_HISTORY", "GLM_IMAGE_METADATA", "LC_ALL", "LC_MESSAGES", "LANGUAGE",
+                 "HTTP_PROXY", "HTTPS_PROXY",
                  "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -36,6 +37,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "160")
     config = tmp_path / "config" / "config.toml"
     monkeypatch.setenv("GLM_IMAGE_CONFIG", str(config))
+    monkeypatch.setenv("GLM_IMAGE_DATA_DIR", str(tmp_path / "data"))
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -15,6 +15,8 @@ from glm_image_cli.commands.common import (
     LangOption,
     ModelOption,
     NegativeOption,
+    NoHistoryOption,
+    NoMetadataOption,
     OutputDirOption,
     QualityOption,
     QuietOption,
@@ -26,6 +28,8 @@ from glm_image_cli.commands.common import (
     begin,
     drain_after_interrupt,
     make_client,
+    make_saver,
+    report_history_problem,
     require_api_key,
 )
 from glm_image_cli.errors import ExitCode, UsageError
@@ -75,6 +79,8 @@ def batch(
     retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
                                                help="Retry images that failed in an earlier run.")] = True,
     retry_unsafe: RetryUnsafeOption = False,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan and cost; send nothing.")]
     = False,
     max_images: Annotated[int | None, typer.Option("--max-images", help="Make at most N images in this run.",
@@ -120,7 +126,9 @@ def batch(
         ui.note(render("batch_resuming", done=len(selection.done_before)))
     if selection.uncertain:
         ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-    summary = _run(state, cfg, selection, manifest, folder, retry_unsafe)
+    saver = make_saver(cfg, folder, "batch", no_metadata=no_metadata, no_history=no_history)
+    summary = _run(state, cfg, selection, manifest, saver, retry_unsafe)
+    report_history_problem(state, saver)
     raise typer.Exit(summary.exit_code)
 
 
@@ -163,7 +171,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
     ui.note(render("batch_dry_run"))
 
 
-def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, folder: Path,
+def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: Any,
          retry_unsafe: bool) -> BatchSummary:
     from glm_image_cli.batch import BatchRunner
 
@@ -171,17 +179,17 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, folder:
     started = time.monotonic()
     interrupted = False
     with make_client(state, cfg, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
-        runner = BatchRunner(selection.to_run, client, folder, manifest, concurrency=int(cfg["concurrency"]),
+        runner = BatchRunner(selection.to_run, client, saver, manifest, concurrency=int(cfg["concurrency"]),
                              on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))
         try:
             runner.run()
         except KeyboardInterrupt:
             interrupted = True
             drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.drain,
-                                  lambda: _finish(state, selection, runner, folder, started))
+                                  lambda: _finish(state, selection, runner, saver.folder, started))
         finally:
             runner.shutdown()
-    summary = _finish(state, selection, runner, folder, started)
+    summary = _finish(state, selection, runner, saver.folder, started)
     if interrupted:
         ui.error(render("interrupted"))
         raise typer.Exit(int(ExitCode.INTERRUPTED))

@@ -148,3 +148,24 @@ def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them
+
+
+NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help="Do not embed the recipe in the images.")]
+NoHistoryOption = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the history.")]
+
+
+def make_saver(cfg: Any, folder: Path, command: str, *, no_metadata: bool = False, no_history: bool = False) -> Any:
+    """How this run saves images: recipe embedded unless disabled, history unless disabled."""
+    from glm_image_cli.history import History
+    from glm_image_cli.saving import ImageSaver
+
+    history = History() if cfg["history"] and not no_history else None
+    return ImageSaver(folder=folder, command=command, metadata=bool(cfg["metadata"]) and not no_metadata,
+                      history=history)
+
+
+def report_history_problem(state: RunState, saver: Any) -> None:
+    from glm_image_cli.messages import render
+
+    if saver is not None and saver.history_problem is not None:
+        state.ui().warn(render("history_not_recorded", detail=str(saver.history_problem)))

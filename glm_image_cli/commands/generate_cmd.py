@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,8 @@ from glm_image_cli.commands.common import (
     LangOption,
     ModelOption,
     NegativeOption,
+    NoHistoryOption,
+    NoMetadataOption,
     OutputDirOption,
     QualityOption,
     QuietOption,
@@ -27,6 +30,8 @@ from glm_image_cli.commands.common import (
     begin,
     drain_after_interrupt,
     make_client,
+    make_saver,
+    report_history_problem,
     require_api_key,
 )
 from glm_image_cli.errors import GlmImageError, UsageError
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import Ui
     from glm_image_cli.generation import GenerationPlan, GenerationRun, ImageOutcome
+    from glm_image_cli.saving import ImageSaver
 
 HELP = """Generate images from a text prompt (Chinese or English).  根据提示词生成图片。
 
@@ -69,33 +75,70 @@ def generate(
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     lang: LangOption = None,
 ) -> None:
-    from glm_image_cli.config import load_config
-    from glm_image_cli.generation import combine_size, plan_generation
-    from glm_image_cli.output import ensure_writable_dir
+    from glm_image_cli.generation import combine_size
 
     state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
+    request = GenerateRequest(
+        prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
+        model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
+        timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
+    )
+    run_generate(state, request)
+
+
+@dataclass
+class GenerateRequest:
+    """What `generate` (and `again`) was asked for; None means "from the settings"."""
+
+    prompt: str
+    style: str | None = None
+    negative: str | None = None
+    size: str | None = None
+    model: str | None = None
+    quality: str | None = None
+    samples: int = 1
+    output_dir: Path | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    retry_unsafe: bool = False
+    no_metadata: bool = False
+    no_history: bool = False
+    command: str = "generate"
+
+
+def run_generate(state: RunState, request: GenerateRequest) -> None:
+    """Validate, check key and folder, make the images, report.  Shared by `generate` and `again`."""
+    from glm_image_cli.config import load_config
+    from glm_image_cli.generation import plan_generation
+    from glm_image_cli.output import ensure_writable_dir
+
     ui = state.ui()
-    text = _read_prompt(prompt)
     cfg = load_config(flags={
-        "model": model, "size": combine_size(size, width, height), "style": style, "quality": quality,
-        "output-dir": str(output_dir) if output_dir else None, "concurrency": concurrency, "timeout": timeout,
+        "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
+        "output-dir": str(request.output_dir) if request.output_dir else None,
+        "concurrency": request.concurrency, "timeout": request.timeout,
     })
     for warning in cfg.warnings:
         ui.warn(str(warning))
     plan = plan_generation(
-        text, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
-        negative=negative, samples=samples, user_styles=cfg.user_styles,
+        request.prompt, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
+        negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
     )
     require_api_key(cfg)
     folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))
     for warning in plan.warnings:
         ui.warn(str(warning))
-    with make_client(state, cfg, retry_unsafe) as client:
-        outcomes = _run(state, cfg, plan, client, folder)
+    saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata,
+                       no_history=request.no_history)
+    with make_client(state, cfg, request.retry_unsafe) as client:
+        outcomes = _run(state, cfg, plan, client, saver)
+    report_history_problem(state, saver)
     _report(state, plan, outcomes, folder)
 
 
@@ -113,11 +156,11 @@ def _read_prompt(prompt: str) -> str:
 
 
 def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
-         folder: Path) -> list[ImageOutcome]:
+         saver: ImageSaver) -> list[ImageOutcome]:
     from glm_image_cli.generation import GenerationRun
 
     with state.ui().image_progress(plan.samples) as progress:
-        run = GenerationRun(plan, client, folder, concurrency=cfg["concurrency"], on_event=progress.event)
+        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event)
         run.start()
         try:
             while not run.wait():

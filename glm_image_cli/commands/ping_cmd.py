@@ -54,7 +54,7 @@ def ping(
             mark = {True: "✓", False: "✗", None: "–"}[check.ok]
             seconds = "" if check.seconds is None else f"{check.seconds * 1000:.0f} ms"
             rows.append([str(check.label), mark, str(check.detail), seconds])
-        ui.table([render("col_check"), render("col_status"), render("col_detail"), render("col_time")], rows)
+        ui.table([render("col_check"), render("col_status"), render("col_detail"), render("col_elapsed")], rows)
         ui.note(render("ping_all_ok" if ok else "ping_some_failed"))
     if not ok:
         raise typer.Exit(int(_exit_code(checks)))

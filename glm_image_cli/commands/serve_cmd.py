@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin, make_client
+from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin, make_client, make_saver
 from glm_image_cli.errors import ServerError, UsageError
 from glm_image_cli.messages import render
 
@@ -69,8 +69,8 @@ def serve(
     cfg = load_config(flags={"server-host": host, "server-port": port, "server-token": token})
     options = ServeOptions(host=cfg["server-host"], port=cfg["server-port"], token=cfg["server-token"],
                            max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
-                           read_timeout=read_timeout, max_samples=max_samples, quiet=quiet,
-                           save_dir=ensure_writable_dir(save) if save else None)
+                           read_timeout=read_timeout, max_samples=max_samples, quiet=quiet)
+    saver = make_saver(cfg, ensure_writable_dir(save), "serve") if save else None
     if not is_loopback(options.host) and not options.token:
         if not insecure:
             raise UsageError("serve_needs_token", host=options.host)
@@ -79,7 +79,7 @@ def serve(
     defaults = Defaults(model=cfg["model"], size=cfg["size"], style=cfg["style"], quality=cfg["quality"],
                         user_styles=cfg.user_styles)
     with client:
-        server = _bind(options, ImageService(client, defaults, options), state)
+        server = _bind(options, ImageService(client, defaults, options, saver), state)
         _announce(state, server, options)
         _serve_until_stopped(state, server, options)
 

@@ -1,0 +1,95 @@
+"""`glm-image info` (read an image's recipe back) and `glm-image gallery` (an index.html to browse)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from glm_image_cli.commands.common import JsonOption, LangOption, begin
+from glm_image_cli.errors import ExitCode
+from glm_image_cli.messages import render
+
+INFO_HELP = """Show how an image was made (the recipe glm-image embedded in it).  查看图片的生成参数。
+
+Example: glm-image info glm-images/*.png
+"""
+
+GALLERY_HELP = """Write a self-contained index.html to browse a folder of images.  为图片文件夹生成浏览页面。
+
+Example: glm-image gallery ./glm-images --open
+"""
+
+
+def info(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="PNG files made by glm-image.", show_default=False)],
+    json_output: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    from glm_image_cli.pngmeta import PngError, read_recipe
+
+    state = begin(ctx, lang=lang, json_mode=json_output)
+    ui = state.ui()
+    results: list[dict[str, Any]] = []
+    problems = 0
+    for path in files:
+        entry: dict[str, Any] = {"path": str(path), "recipe": None, "error": None}
+        try:
+            recipe = read_recipe(path.read_bytes())
+        except PngError as exc:
+            entry["error"] = render("info_not_png", path=path, detail=exc)
+        except OSError as exc:
+            entry["error"] = render("info_unreadable", path=path, detail=exc.strerror or exc)
+        else:
+            entry["recipe"] = recipe
+            if recipe is None:
+                entry["error"] = render("info_foreign", path=path)
+        problems += entry["error"] is not None
+        results.append(entry)
+    if state.json_mode:
+        ui.emit_json(results)
+    for entry in results:
+        if entry["error"]:
+            ui.error(entry["error"])
+        elif not state.json_mode:
+            rows = [[key, _show(value)] for key, value in entry["recipe"].items()]
+            ui.table([render("col_field"), render("col_value")], rows, title=entry["path"])
+    if problems:
+        raise typer.Exit(int(ExitCode.USAGE))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"{item.get('role', '?')}: {item.get('level', '?')}" if isinstance(item, dict) else str(item)
+                         for item in value)
+    return str(value)
+
+
+def gallery(
+    ctx: typer.Context,
+    folder: Annotated[Path | None, typer.Argument(help="Folder of images (default: the output folder).",
+                                                  show_default=False)] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    json_output: JsonOption = False,
+    lang: LangOption = None,
+) -> None:
+    import os
+
+    from glm_image_cli.config import load_config
+    from glm_image_cli.gallery import collect_cards, write_gallery
+
+    state = begin(ctx, lang=lang, json_mode=json_output)
+    ui = state.ui()
+    target = folder if folder is not None else Path(os.path.expanduser(load_config()["output-dir"]))
+    page = write_gallery(target)
+    if state.json_mode:
+        ui.emit_json({"path": str(page), "images": len(collect_cards(target))})
+    else:
+        ui.result(str(page))
+        ui.note(render("gallery_written", path=page))
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())

@@ -1,0 +1,177 @@
+"""The per-user history of generations: SQLite from the standard library, safe for concurrent writers.
+
+Every image made or failed (generate, batch, serve --save) is one row, so `glm-image history` can list
+and search them and `glm-image again ID` can re-run one.  WAL mode and a busy timeout let several
+processes and threads write at once without corrupting the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from glm_image_cli.errors import ConfigError, UsageError
+
+DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
+COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
+           "path", "request_id", "ok", "error_code", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    command TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    prompt_sent TEXT,
+    negative TEXT,
+    style TEXT,
+    model TEXT,
+    size TEXT,
+    quality TEXT,
+    path TEXT,
+    request_id TEXT,
+    ok INTEGER NOT NULL,
+    error_code TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS images_created ON images (created);
+"""
+
+
+def data_dir() -> Path:
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("glm-image", appauthor=False))
+
+
+def history_path() -> Path:
+    return data_dir() / "history.sqlite3"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    created: str
+    command: str
+    prompt: str
+    prompt_sent: str | None
+    negative: str | None
+    style: str | None
+    model: str | None
+    size: str | None
+    quality: str | None
+    path: str | None
+    request_id: str | None
+    ok: bool
+    error_code: str | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+class History:
+    """One connection shared by the threads of a run (guarded by a lock); other processes wait politely."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or history_path()
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError("history_unusable", path=str(self.path), detail=str(exc)) from None
+            except OSError as exc:
+                raise ConfigError("history_unusable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def add(self, *, command: str, prompt: str, prompt_sent: str | None = None, negative: str | None = None,
+            style: str | None = None, model: str | None = None, size: str | None = None,
+            quality: str | None = None, path: str | None = None, request_id: str | None = None, ok: bool = True,
+            error_code: str | None = None, error: str | None = None) -> int:
+        row = (datetime.now().astimezone().isoformat(timespec="seconds"), command, prompt, prompt_sent, negative,
+               style, model, size, quality, path, request_id, int(ok), error_code, error)
+        with self._lock:
+            connection = self._connect()
+            with connection:
+                cursor = connection.execute(
+                    "INSERT INTO images (created, command, prompt, prompt_sent, negative, style, model, size, "
+                    "quality, path, request_id, ok, error_code, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+            return int(cursor.lastrowid or 0)
+
+    def search(self, *, text: str | None = None, since: datetime | None = None, model: str | None = None,
+               failed: bool = False, limit: int = 20) -> list[HistoryEntry]:
+        clauses, values = [], []
+        if text:
+            clauses.append("(prompt LIKE ? ESCAPE '\\' OR prompt_sent LIKE ? ESCAPE '\\')")
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            values += [pattern, pattern]
+        if since:
+            clauses.append("created >= ?")
+            values.append(since.astimezone().isoformat(timespec="seconds"))
+        if model:
+            clauses.append("model = ?")
+            values.append(model)
+        if failed:
+            clauses.append("ok = 0")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._query(f"SELECT {', '.join(COLUMNS)} FROM images {where} ORDER BY id DESC LIMIT ?",
+                           [*values, limit])
+
+    def get(self, entry_id: int) -> HistoryEntry:
+        rows = self._query(f"SELECT {', '.join(COLUMNS)} FROM images WHERE id = ?", [entry_id])
+        if not rows:
+            raise UsageError("history_not_found", id=entry_id)
+        return rows[0]
+
+    def clear(self) -> int:
+        with self._lock:
+            connection = self._connect()
+            with connection:
+                return connection.execute("DELETE FROM images").rowcount
+
+    def _query(self, sql: str, values: list[Any]) -> list[HistoryEntry]:
+        if not self.path.exists():
+            return []
+        with self._lock:
+            rows = self._connect().execute(sql, values).fetchall()
+        return [HistoryEntry(*row[:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
+
+
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """'2d', '3h', '30m', '1w' ago, or an ISO date/time ('2026-11-20', '2026-11-20T09:00')."""
+    now = now or datetime.now().astimezone()
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError("history_bad_since", value=text) from None
+    return moment if moment.tzinfo else moment.astimezone()

@@ -1,0 +1,141 @@
+"""PNG text chunks with the standard library: write an image's recipe into it, read it back.
+
+Recipes go in iTXt chunks (UTF-8, so Chinese survives) plus a ``parameters`` chunk in the
+"prompt / Negative prompt: … / Steps…" layout that AUTOMATIC1111-style tools and image viewers read.
+The API key is never part of a recipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SOFTWARE_KEY = "Software"
+RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
+               "created", "content_filter", "tool_version")
+
+
+class PngError(ValueError):
+    """The bytes are not a well-formed PNG (bad signature, truncated chunk or CRC mismatch)."""
+
+
+def iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
+    """(type, payload, offset of the chunk) for every chunk, checking lengths and CRCs."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise PngError("not a PNG file")
+    offset = len(PNG_SIGNATURE)
+    while offset < len(data):
+        if offset + 12 > len(data):
+            raise PngError("truncated chunk")
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        kind = data[offset + 4:offset + 8]
+        end = offset + 12 + length
+        if end > len(data):
+            raise PngError("truncated chunk")
+        payload = data[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length:end])
+        if zlib.crc32(kind + payload) != crc:
+            raise PngError(f"CRC mismatch in {kind.decode('latin-1')}")
+        yield kind, payload, offset
+        offset = end
+        if kind == b"IEND":
+            return
+    raise PngError("no IEND chunk")
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def text_chunk(keyword: str, text: str) -> bytes:
+    """tEXt when the text is Latin-1, else iTXt (UTF-8), as PNG readers expect."""
+    key = keyword.encode("latin-1")[:79]
+    try:
+        return _chunk(b"tEXt", key + b"\x00" + text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return itxt_chunk(keyword, text)
+
+
+def itxt_chunk(keyword: str, text: str) -> bytes:
+    """An uncompressed international text chunk: keyword, flags, empty language tags, UTF-8 text."""
+    key = keyword.encode("latin-1")[:79]
+    return _chunk(b"iTXt", key + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8"))
+
+
+def embed_text(png: bytes, fields: Mapping[str, str]) -> bytes:
+    """A copy of ``png`` with the fields as text chunks right after IHDR (where readers look first)."""
+    chunks = list(iter_chunks(png))
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise PngError("IHDR is not the first chunk")
+    insert_at = chunks[1][2] if len(chunks) > 1 else len(png)
+    extra = b"".join(itxt_chunk(key, value) if key != "parameters" else text_chunk(key, value)
+                     for key, value in fields.items() if value)
+    return png[:insert_at] + extra + png[insert_at:]
+
+
+def read_text(png: bytes) -> dict[str, str]:
+    """Every tEXt, zTXt and iTXt chunk as keyword -> text (later chunks win)."""
+    fields: dict[str, str] = {}
+    for kind, payload, _ in iter_chunks(png):
+        try:
+            if kind == b"tEXt":
+                key, _, value = payload.partition(b"\x00")
+                fields[key.decode("latin-1")] = value.decode("latin-1")
+            elif kind == b"zTXt":
+                key, _, rest = payload.partition(b"\x00")
+                fields[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                key, _, rest = payload.partition(b"\x00")
+                compressed, _method = rest[0], rest[1]
+                _language, _, rest = rest[2:].partition(b"\x00")
+                _translated, _, text = rest.partition(b"\x00")
+                value = zlib.decompress(text) if compressed else text
+                fields[key.decode("latin-1")] = value.decode("utf-8")
+        except (zlib.error, UnicodeDecodeError, IndexError):
+            continue  # one damaged text chunk does not hide the others
+    return fields
+
+
+def a1111_parameters(recipe: Mapping[str, Any]) -> str:
+    """The text AUTOMATIC1111 writes: prompt line, "Negative prompt:" line, then "Key: value, …"."""
+    lines = [str(recipe.get("prompt_sent") or recipe.get("prompt") or "")]
+    if recipe.get("negative_prompt"):
+        lines.append(f"Negative prompt: {recipe['negative_prompt']}")
+    settings = [("Steps", "n/a"), ("Size", recipe.get("size")), ("Model", recipe.get("model")),
+                ("Quality", recipe.get("quality")), ("Style", recipe.get("style")),
+                ("Request id", recipe.get("request_id")), ("Version", recipe.get("tool_version"))]
+    lines.append(", ".join(f"{name}: {value}" for name, value in settings if value))
+    return "\n".join(lines)
+
+
+def embed_recipe(png: bytes, recipe: Mapping[str, Any]) -> bytes:
+    """Write the recipe (one iTXt per field) plus Software and parameters chunks."""
+    fields = {key: _as_text(recipe.get(key)) for key in RECIPE_KEYS}
+    fields[SOFTWARE_KEY] = f"glm-image {recipe.get('tool_version', '')}".strip()
+    fields["parameters"] = a1111_parameters(recipe)
+    return embed_text(png, fields)
+
+
+def read_recipe(png: bytes) -> dict[str, Any] | None:
+    """The recipe glm-image wrote, or None for a PNG it did not make."""
+    fields = read_text(png)
+    if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
+        return None
+    recipe: dict[str, Any] = {key: fields[key] for key in RECIPE_KEYS if key in fields}
+    if "content_filter" in recipe:
+        with contextlib.suppress(ValueError):
+            recipe["content_filter"] = json.loads(recipe["content_filter"])
+    return recipe
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
