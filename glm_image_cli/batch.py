@@ -253,17 +253,10 @@ def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
 
 
 def estimate_cost(units: Iterable[WorkUnit], region: str) -> tuple[float, str, int]:
-    """(estimated cost, currency, images of unknown price) from the reference price table."""
-    currency = "USD" if region == "intl" else "CNY"
-    total, unknown = 0.0, 0
-    for unit in units:
-        spec = models.find_model(unit.item.plan.model)
-        price = None if spec is None else (spec.price_usd if currency == "USD" else spec.price_cny)
-        if price is None:
-            unknown += 1
-        else:
-            total += price
-    return total, currency, unknown
+    """(estimated cost, currency, images of unknown price) of these units."""
+    from glm_image_cli.pricing import estimate
+
+    return estimate(Counter(unit.item.plan.model for unit in units), region)
 
 
 # --- the manifest ---------------------------------------------------------------------------------
@@ -438,6 +431,7 @@ class UnitOutcome:
             "model": plan.model,
             "size": plan.size,
             "request_id": (self.result.request_id if self.result else getattr(self.error, "request_id", None)),
+            "content_filter": self.result.content_filter if self.result else None,
             "seconds": round(self.seconds, 3),
             "error": error_json(self.error) if self.error else None,
         }
@@ -456,6 +450,8 @@ class BatchRunner:
     manifest: Manifest
     concurrency: int = 2
     on_event: BatchEvent = field(default=lambda event, unit, info: None)
+    watermark: bool = True
+    user_id: str | None = None
 
     def __post_init__(self) -> None:
         self.limit = AdaptiveLimit(self.concurrency)
@@ -500,14 +496,17 @@ class BatchRunner:
         self.on_event("started", unit, {})
         try:
             self.manifest.record(unit, "dispatched")
-            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality)
+            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality, watermark=self.watermark,
+                                   user_id=self.user_id)
             generated = self.client.request_image(request, lambda event, info: self._client_event(unit, event, info))
             # The download is not a call against the account's limit: free the slot for the next image.
             self.limit.release(True)
             holding_slot = False
             outcome.result = self.client.fetch(generated)
-            outcome.path = self.saver.save(unit.item.stem(unit.sample), plan, outcome.result)
-            self.manifest.record(unit, "done", file=outcome.path.name, request_id=outcome.result.request_id)
+            outcome.path = self.saver.save(plan, outcome.result, index=unit.item.number, sample=unit.sample,
+                                           fixed_stem=unit.item.name)
+            self.manifest.record(unit, "done", file=outcome.path.relative_to(self.saver.folder).as_posix(),
+                                 request_id=outcome.result.request_id)
         except GlmImageError as exc:
             outcome.error = exc
             self._record_failure(unit, exc)

@@ -82,6 +82,8 @@ class ImageRequest:
     prompt: str
     size: str | None = None
     quality: str | None = None
+    watermark: bool = True
+    user_id: str | None = None
 
     def body(self) -> dict[str, Any]:
         """Only documented fields are sent; unset ones are left to the upstream's defaults."""
@@ -90,6 +92,10 @@ class ImageRequest:
             body["size"] = self.size
         if self.quality:
             body["quality"] = self.quality
+        if not self.watermark:
+            body["watermark_enabled"] = False
+        if self.user_id:
+            body["user_id"] = self.user_id
         return body
 
 
@@ -271,7 +277,14 @@ class BigModelClient:
 
     def _post_once(self, path: str, request: ImageRequest, progress: ProgressCallback) -> dict[str, Any]:
         """POST a billable request: retried only when the upstream cannot have processed it."""
-        return self._send("POST", path, progress, json=request.body(), model=request.model)
+        try:
+            return self._send("POST", path, progress, json=request.body(), model=request.model)
+        except RefusedFailure as failure:
+            if not request.watermark and _about_watermark(failure):
+                raise RefusedFailure("watermark_refused", status=failure.status, upstream_code=failure.upstream_code,
+                                     upstream_message=failure.upstream_message, request_id=failure.request_id,
+                                     console_url=HOME_URLS.get(self._region, HOME_URLS["cn"])) from None
+            raise
 
     def _get_json(self, path: str, progress: ProgressCallback) -> dict[str, Any]:
         """GET is idempotent: any transient failure is retried."""
@@ -457,6 +470,15 @@ def _generated_from(payload: Mapping[str, Any], items: Any, task_id: str | None)
     return GeneratedImage(url=url, inline_data=inline, request_id=request_id, task_id=task_id,
                           created=created if isinstance(created, int) else None,
                           content_filter=content_filter if isinstance(content_filter, list) else [])
+
+
+_WATERMARK_WORDS = ("watermark", "水印", "免责", "disclaimer")
+
+
+def _about_watermark(failure: RefusedFailure) -> bool:
+    """A refusal of a no-watermark request that names the watermark or the disclaimer."""
+    message = (failure.upstream_message or "").lower()
+    return any(word in message for word in _WATERMARK_WORDS)
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None, str | None]:

@@ -80,6 +80,23 @@ def _on_off(value: Any) -> bool:
     raise InvalidValue(Text("reason_choices", choices="on, off"))
 
 
+def _user_id(value: Any) -> str:
+    text = _text(value)
+    if not 6 <= len(text) <= 128 or any(ch.isspace() for ch in text):
+        raise InvalidValue(Text("reason_user_id"))
+    return text
+
+
+def _name_template(value: Any) -> str:
+    from glm_image_cli.errors import GlmImageError
+    from glm_image_cli.naming import NameTemplate
+
+    try:
+        return NameTemplate.parse(_text(value)).text
+    except GlmImageError as error:
+        raise InvalidValue(Text(error.message_id, **error.params)) from None
+
+
 def _text(value: Any) -> str:
     text = str(value).strip()
     if not text:
@@ -143,6 +160,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
         Setting("history", _on_off, True, ("GLM_IMAGE_HISTORY",), choices=("on", "off")),
         Setting("metadata", _on_off, True, ("GLM_IMAGE_METADATA",), choices=("on", "off")),
+        Setting("name-template", _name_template, env=("GLM_IMAGE_NAME_TEMPLATE",)),
+        Setting("format", _choices("png", "jpeg", "webp", "original"), "png", ("GLM_IMAGE_FORMAT",),
+                choices=("png", "jpeg", "webp", "original")),
+        Setting("watermark", _on_off, True, ("GLM_IMAGE_WATERMARK",), choices=("on", "off")),
+        Setting("user-id", _user_id, env=("GLM_IMAGE_USER_ID",)),
+        Setting("confirm-above", _number(0, 1_000_000), 1.0, ("GLM_IMAGE_CONFIRM_ABOVE",)),
         Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
         Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),

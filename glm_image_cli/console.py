@@ -115,6 +115,14 @@ class Ui:
         return BatchProgress(self, total)
 
 
+def describe_content_filter(entries: Any) -> str:
+    """'content filter: assistant 3' from the response's content_filter list ('' when absent)."""
+    if not entries:
+        return ""
+    parts = [f"{e.get('role', '?')} {e.get('level', '?')}" for e in entries if isinstance(e, dict)]
+    return render("content_filter_note", levels=", ".join(parts)) if parts else ""
+
+
 class ImageProgress:
     """Progress of n images: a Rich live display on a terminal, else one plain line per change."""
 
@@ -187,7 +195,9 @@ class ImageProgress:
             from glm_image_cli.output import display_path
 
             outcome = info["outcome"]
-            return render("state_saved", path=display_path(outcome.path))
+            text = render("state_saved", path=display_path(outcome.path))
+            levels = describe_content_filter(outcome.result.content_filter if outcome.result else None)
+            return f"{text} ({levels})" if levels else text
         if event == "failed":
             return f"{render('state_failed')} ({info['outcome'].error.code})"
         return render(f"state_{event}")

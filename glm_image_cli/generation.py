@@ -9,14 +9,12 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import models
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.messages import Text
-from glm_image_cli.output import image_stem
 from glm_image_cli.styles import Style, compose_prompt, find_style
 
 if TYPE_CHECKING:
@@ -117,7 +115,8 @@ class ImageOutcome:
             "quality": plan.quality,
             "style": plan.style.name if plan.style else None,
             "request_id": self.result.request_id if self.result else None,
-            "format": self.result.format if self.result else None,
+            "format": self.path.suffix.lstrip(".").replace("jpg", "jpeg") if self.path else None,
+            "content_filter": self.result.content_filter if self.result else None,
             "seconds": round(self.seconds, 3),
         }
         if self.error is not None:
@@ -151,7 +150,8 @@ class GenerationRun:
     saver: ImageSaver
     concurrency: int = 2
     on_event: EventCallback = field(default=lambda index, event, info: None)
-    started_at: datetime = field(default_factory=datetime.now)
+    watermark: bool = True
+    user_id: str | None = None
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, self.plan.samples)),
@@ -162,7 +162,8 @@ class GenerationRun:
     def start(self) -> None:
         from glm_image_cli.client import ImageRequest
 
-        request = ImageRequest(self.plan.model, self.plan.prompt_sent, self.plan.size, self.plan.quality)
+        request = ImageRequest(self.plan.model, self.plan.prompt_sent, self.plan.size, self.plan.quality,
+                               watermark=self.watermark, user_id=self.user_id)
         for index in range(1, self.plan.samples + 1):
             self.on_event(index, "queued", {})
             self._futures[self._executor.submit(self._make_one, index, request)] = index
@@ -198,9 +199,7 @@ class GenerationRun:
         try:
             result = self.client.generate(request, lambda event, info: self.on_event(index, event, info))
             outcome.result = result
-            numbered = index if self.plan.samples > 1 else None
-            stem = image_stem(self.plan.prompt, self.started_at, numbered)
-            outcome.path = self.saver.save(stem, self.plan, result)
+            outcome.path = self.saver.save(self.plan, result, index=index, sample=index)
         except GlmImageError as exc:
             outcome.error = exc
             self.saver.failed(self.plan, exc)

@@ -438,6 +438,58 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_size": ("Size", "尺寸"),
     "col_result": ("Result", "结果"),
     "col_field": ("Field", "字段"),
+    # --- output control and spend -------------------------------------------------------------
+    "name_template_token": (
+        "The name template '{template}' has unknown token(s) {tokens}. Valid tokens: {valid}.",
+        "文件名模板“{template}”含有未知占位符 {tokens}。可用占位符：{valid}。",
+    ),
+    "name_template_syntax": (
+        "The name template '{template}' is not valid ({detail}). Example: --name \"{{date}}/{{slug}}-{{index}}\"",
+        "文件名模板“{template}”无效（{detail}）。示例：--name \"{{date}}/{{slug}}-{{index}}\"",
+    ),
+    "name_template_escape": (
+        "The name template '{template}' would write outside the output folder (absolute path or ..). "
+        "Use a relative name such as {{date}}/{{slug}}.",
+        "文件名模板“{template}”会写到输出文件夹之外（绝对路径或 ..）。请使用相对名称，例如 {{date}}/{{slug}}。",
+    ),
+    "format_unknown": (
+        "Unknown image format '{format}'. Use one of: {choices}.",
+        "未知图片格式“{format}”。可用：{choices}。",
+    ),
+    "format_needs_pillow": (
+        "Saving as {format} needs the image conversion extra: pip install 'glm-image[convert]'. Nothing was sent.",
+        "保存为 {format} 需要安装图片转换组件：pip install 'glm-image[convert]'。未发送任何请求。",
+    ),
+    "reason_user_id": (
+        "must be 6 to 128 characters without spaces",
+        "必须为 6 到 128 个字符且不含空格",
+    ),
+    "watermark_refused": (
+        "BigModel refused to leave out the watermark ({detail}): the account has not signed the platform's "
+        "disclaimer. Sign it in the console ({console_url}), or run without --no-watermark.",
+        "BigModel 拒绝去除水印（{detail}）：该账户尚未签署平台的免责声明。请在控制台（{console_url}）签署，"
+        "或去掉 --no-watermark 再运行。",
+    ),
+    "spend_question": (
+        "This will make {images} image(s) with {models}, estimated {cost:.2f} {currency}. Continue?",
+        "将使用 {models} 生成 {images} 张图片，预计 {cost:.2f} {currency}。是否继续？",
+    ),
+    "spend_needs_yes": (
+        "This run would cost about {cost:.2f} {currency} (above confirm-above = {limit:g}) and there is no "
+        "terminal to ask on. Pass --yes to go ahead, or raise the limit: glm-image config set confirm-above 5",
+        "本次运行预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}），且没有可交互的终端。"
+        "请加 --yes 继续，或调高限额：glm-image config set confirm-above 5",
+    ),
+    "spend_declined": ("Nothing was sent.", "未发送任何请求。"),
+    "convert_failed": (
+        "Could not convert the upstream's {format} image to {target} ({detail}); saved it unchanged as .{ext}.",
+        "无法把上游返回的 {format} 图片转换为 {target}（{detail}），已原样保存为 .{ext}。",
+    ),
+    "content_filter_note": ("content filter: {levels}", "内容审核：{levels}"),
+    "batch_content_blocked": (
+        "{count} prompt(s) were refused on content-safety grounds: rephrase them in {path} and run it again.",
+        "有 {count} 个提示词因内容安全原因被拒绝：请在 {path} 中修改后重新运行。",
+    ),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
     "interrupted_waiting": (

@@ -6,11 +6,14 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__
-from glm_image_cli.errors import GlmImageError
+from glm_image_cli.convert import EXTENSIONS, convert, converter_available
+from glm_image_cli.errors import GlmImageError, OutputError
+from glm_image_cli.messages import Text
+from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
 from glm_image_cli.output import write_new_file
 from glm_image_cli.pngmeta import embed_recipe
 
@@ -45,16 +48,53 @@ class ImageSaver:
     command: str = "generate"
     metadata: bool = True
     history: History | None = None
-    created: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    template: NameTemplate = field(default_factory=lambda: NameTemplate(GENERATE_TEMPLATE))
+    image_format: str = "png"
+    created: datetime | None = field(default_factory=lambda: datetime.now().astimezone())  # None: each save's time
     history_problem: Exception | None = None  # reported once by the CLI; never fails an image
+    notices: list[Text] = field(default_factory=list)
 
-    def save(self, stem: str, plan: GenerationPlan, result: ImageResult) -> Path:
-        data = result.data
-        if self.metadata and result.format == "png":
-            data = embed_recipe(data, recipe_for(plan, result, self.created))
-        path = write_new_file(self.folder, stem, result.extension, data)
+    def save(self, plan: GenerationPlan, result: ImageResult, *, index: int, sample: int = 1,
+             fixed_stem: str | None = None) -> Path:
+        """Write one image: converted if asked, recipe embedded, named by the template, never overwriting."""
+        when = self.created or datetime.now().astimezone()
+        data, fmt, ext = self._encoded(result)
+        if self.metadata and fmt == "png":
+            data = embed_recipe(data, recipe_for(plan, result, when))
+        if fixed_stem is not None:
+            subfolder, stem = PurePosixPath(), fixed_stem
+            needs_index = plan.samples > 1
+        else:
+            subfolder, stem = self.template.render(when=when, index=index, plan=plan,
+                                                   request_id=result.request_id, ext=ext)
+            needs_index = plan.samples > 1 and not self.template.has_index
+        if needs_index:
+            stem = f"{stem}-{sample}"
+        target = self.folder / subfolder
+        if subfolder.parts:
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError("output_not_writable", path=str(target), detail=exc.strerror or str(exc)) from None
+        path = write_new_file(target, stem, ext, data)
         self._remember(plan, path=str(path.resolve()), request_id=result.request_id)
         return path
+
+    def _encoded(self, result: ImageResult) -> tuple[bytes, str, str]:
+        """The bytes to write, their format and extension: unchanged when already right."""
+        wanted = self.image_format
+        if wanted == "original" or wanted == result.format:
+            return result.data, result.format, result.extension
+        if converter_available():
+            try:
+                return convert(result.data, wanted), wanted, EXTENSIONS[wanted]
+            except (OSError, ValueError) as exc:  # undecodable bytes: keep what was paid for, as it is
+                self.notices.append(Text("convert_failed", format=result.format.upper(), target=wanted,
+                                         ext=result.extension, detail=str(exc)))
+                return result.data, result.format, result.extension
+        # Only the default (png) reaches here without Pillow: keep the real format, never mislabel it.
+        self.notices.append(Text("real_format_kept", format=result.format.upper(), ext=result.extension))
+        return result.data, result.format, result.extension
 
     def failed(self, plan: GenerationPlan, error: GlmImageError) -> None:
         self._remember(plan, ok=False, error_code=error.code, error=str(error),

@@ -38,7 +38,6 @@ from glm_image_cli.errors import (
     UsageError,
 )
 from glm_image_cli.generation import plan_generation
-from glm_image_cli.output import image_stem
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
@@ -198,17 +197,11 @@ class ImageService:
                 fetch = job.want_bytes or self.saver is not None or generated.url is None
                 result = self.client.fetch(generated) if fetch else None
                 if result is not None and self.saver is not None:
-                    self.saver.save(image_stem(plan.prompt, _now(), index), plan, result)
+                    self.saver.save(plan, result, index=index, sample=index)
                 images.append((generated, result))
             return plan, images
         finally:
             self.slots.release(plan.samples)
-
-
-def _now() -> Any:
-    from datetime import datetime
-
-    return datetime.now()
 
 
 # --- request parsing -----------------------------------------------------------------------------

@@ -46,13 +46,23 @@ def test_base64_results_are_decoded(cli, fake) -> None:
     assert fake.count(FILE_ROUTE) == 0
 
 
-def test_non_png_bytes_keep_their_real_extension(cli, fake) -> None:
+def test_non_png_bytes_keep_their_real_extension_without_the_convert_extra(cli, fake, monkeypatch) -> None:
+    from glm_image_cli import saving
+
+    monkeypatch.setattr(saving, "converter_available", lambda: False)
     fake.image_bytes = TINY_JPEG
     result = cli("generate", "a red fox")
     assert result.exit_code == 0
     [image] = saved_files()
-    assert image.suffix == ".jpg"
+    assert image.suffix == ".jpg" and image.read_bytes() == TINY_JPEG
     assert "JPEG" in result.stderr
+
+
+def test_original_format_keeps_the_bytes(cli, fake) -> None:
+    fake.image_bytes = TINY_JPEG
+    assert cli("generate", "a red fox", "--format", "original").exit_code == 0
+    [image] = saved_files()
+    assert image.suffix == ".jpg" and image.read_bytes() == TINY_JPEG
 
 
 def test_several_images_respect_concurrency_and_options(cli, fake) -> None:
@@ -94,7 +104,7 @@ def test_json_output_schema(cli, fake) -> None:
     result = cli("generate", "a red fox", "--json", "--style", "watercolor")
     [record] = json.loads(result.stdout)
     assert set(record) == {"index", "ok", "path", "prompt", "prompt_sent", "model", "size", "quality", "style",
-                           "request_id", "format", "seconds"}
+                           "request_id", "format", "content_filter", "seconds"}
     assert record["ok"] is True and Path(record["path"]).exists()
     assert record["style"] == "水彩" and record["request_id"] == "req-1" and record["format"] == "png"
 

@@ -151,7 +151,7 @@ def test_clearing_asks_first(cli, fake) -> None:
 
 def test_concurrent_writers_do_not_corrupt_the_history(cli, fake) -> None:
     Path("p.txt").write_text("\n".join(f"prompt {i}" for i in range(24)))
-    assert cli("batch", "p.txt", "-j", "8", "-o", "out").exit_code == 0
+    assert cli("batch", "p.txt", "-j", "8", "-o", "out", "--yes").exit_code == 0
     store = History()
     threads = [threading.Thread(target=lambda n=n: [store.add(command="test", prompt=f"t{n}-{i}") for i in range(25)])
                for n in range(8)]

@@ -11,12 +11,15 @@ import typer
 
 from glm_image_cli.commands.common import (
     ConcurrencyOption,
+    ImageFormatOption,
     JsonOption,
     LangOption,
     ModelOption,
+    NameOption,
     NegativeOption,
     NoHistoryOption,
     NoMetadataOption,
+    NoWatermarkOption,
     OutputDirOption,
     QualityOption,
     QuietOption,
@@ -25,11 +28,15 @@ from glm_image_cli.commands.common import (
     SizeOption,
     StyleOption,
     TimeoutOption,
+    UserIdOption,
+    YesOption,
     begin,
+    confirm_spend,
     drain_after_interrupt,
     make_client,
     make_saver,
-    report_history_problem,
+    output_flags,
+    report_saver_notes,
     require_api_key,
 )
 from glm_image_cli.errors import ExitCode, UsageError
@@ -79,8 +86,13 @@ def batch(
     retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
                                                help="Retry images that failed in an earlier run.")] = True,
     retry_unsafe: RetryUnsafeOption = False,
+    name: NameOption = None,
+    image_format: ImageFormatOption = None,
     no_metadata: NoMetadataOption = False,
     no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan and cost; send nothing.")]
     = False,
     max_images: Annotated[int | None, typer.Option("--max-images", help="Make at most N images in this run.",
@@ -100,7 +112,7 @@ def batch(
         raise UsageError("batch_max_images")
     cfg = load_config(flags={"model": model, "size": size, "style": style, "quality": quality,
                              "output-dir": str(output_dir) if output_dir else None, "concurrency": concurrency,
-                             "timeout": timeout})
+                             "timeout": timeout, **output_flags(name, image_format, no_watermark, user_id)})
     for warning in cfg.warnings:
         ui.warn(str(warning))
     text = batching.read_input(input_path)
@@ -119,16 +131,21 @@ def batch(
         _print_plan(state, items, selection, cfg.region)
         return
     require_api_key(cfg)
+    from collections import Counter
+
+    from glm_image_cli.naming import BATCH_TEMPLATE
     from glm_image_cli.output import ensure_writable_dir
 
     ensure_writable_dir(folder)
+    saver = make_saver(cfg, folder, "batch", no_metadata=no_metadata, no_history=no_history,
+                       default_template=BATCH_TEMPLATE)
+    confirm_spend(state, cfg, dict(Counter(unit.item.plan.model for unit in selection.to_run)), yes)
     if selection.done_before:
         ui.note(render("batch_resuming", done=len(selection.done_before)))
     if selection.uncertain:
         ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-    saver = make_saver(cfg, folder, "batch", no_metadata=no_metadata, no_history=no_history)
     summary = _run(state, cfg, selection, manifest, saver, retry_unsafe)
-    report_history_problem(state, saver)
+    report_saver_notes(state, saver)
     raise typer.Exit(summary.exit_code)
 
 
@@ -180,6 +197,7 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: 
     interrupted = False
     with make_client(state, cfg, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
         runner = BatchRunner(selection.to_run, client, saver, manifest, concurrency=int(cfg["concurrency"]),
+                             watermark=cfg["watermark"], user_id=cfg["user-id"],
                              on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))
         try:
             runner.run()
@@ -209,6 +227,9 @@ def _finish(state: RunState, selection: Selection, runner: BatchRunner, folder: 
     else:
         _print_summary(state, summary)
     if failed_file is not None:
+        blocked = summary.failures_by_code.get("CONTENT_BLOCKED", 0)
+        if blocked:
+            ui.warn(render("batch_content_blocked", count=blocked, path=failed_file))
         ui.note(render("batch_failed_file", path=failed_file))
     return summary
 
@@ -220,9 +241,12 @@ def _on_event(state: RunState, progress: Any, event: str, unit: WorkUnit, info: 
     elif event == "finished":
         outcome: UnitOutcome = info["outcome"]
         if outcome.error is None:
+            from glm_image_cli.console import describe_content_filter
             from glm_image_cli.output import display_path
 
-            detail = f"{display_path(outcome.path)} ({outcome.seconds:.1f}s)" if outcome.path else ""
+            levels = describe_content_filter(outcome.result.content_filter if outcome.result else None)
+            detail = f"{display_path(outcome.path)} ({outcome.seconds:.1f}s{', ' + levels if levels else ''})" \
+                if outcome.path else ""
         else:
             detail = str(outcome.error)
         progress.finished_one(unit.key, label, outcome.error is None, detail)

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -154,18 +155,74 @@ NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help="Do not em
 NoHistoryOption = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the history.")]
 
 
-def make_saver(cfg: Any, folder: Path, command: str, *, no_metadata: bool = False, no_history: bool = False) -> Any:
-    """How this run saves images: recipe embedded unless disabled, history unless disabled."""
+def make_saver(cfg: Any, folder: Path, command: str, *, no_metadata: bool = False, no_history: bool = False,
+               default_template: str | None = None) -> Any:
+    """How this run saves images: name template, format, recipe embedded unless disabled, history unless disabled."""
     from glm_image_cli.history import History
+    from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
     from glm_image_cli.saving import ImageSaver
 
     history = History() if cfg["history"] and not no_history else None
+    template = NameTemplate.parse(cfg["name-template"] or default_template or GENERATE_TEMPLATE)
     return ImageSaver(folder=folder, command=command, metadata=bool(cfg["metadata"]) and not no_metadata,
-                      history=history)
+                      history=history, template=template, image_format=checked_image_format(cfg),
+                      created=None if command == "serve" else datetime.now().astimezone())
 
 
-def report_history_problem(state: RunState, saver: Any) -> None:
+def report_saver_notes(state: RunState, saver: Any) -> None:
+    """What the saver noticed on the way (kept formats, history trouble), each said once."""
     from glm_image_cli.messages import render
 
-    if saver is not None and saver.history_problem is not None:
-        state.ui().warn(render("history_not_recorded", detail=str(saver.history_problem)))
+    if saver is None:
+        return
+    ui = state.ui()
+    for notice in dict.fromkeys(str(n) for n in saver.notices):
+        ui.warn(notice)
+    if saver.history_problem is not None:
+        ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
+
+
+NameOption = Annotated[str | None, typer.Option("--name", help="File name template, e.g. \"{date}/{slug}-{index}\" "
+                                                "(tokens: date time index slug model size style hash request_id ext).",
+                                                show_default=False)]
+NoWatermarkOption = Annotated[bool, typer.Option("--no-watermark", help="Ask for images without the "
+                                                 "\"AI 生成\" watermark (needs the platform's disclaimer signed).")]
+UserIdOption = Annotated[str | None, typer.Option("--user-id", help="End-user id passed to the platform "
+                                                  "(6-128 characters).", show_default=False)]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending more than "
+                                         "`confirm-above`.")]
+ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help="png (default), jpeg, webp or "
+                                                       "original; jpeg/webp need glm-image[convert].",
+                                                       show_default=False)]
+
+
+def output_flags(name: str | None, image_format: str | None, no_watermark: bool, user_id: str | None) -> dict:
+    """Settings flags shared by generate, batch and again (None: from the settings)."""
+    return {"name-template": name, "format": image_format, "watermark": False if no_watermark else None,
+            "user-id": user_id}
+
+
+def checked_image_format(cfg: Any) -> str:
+    """The output format, with an explicit conversion checked before any money is spent."""
+    from glm_image_cli.convert import check_format_choice
+
+    return check_format_choice(cfg["format"], explicit=cfg.sources["format"] != "default")
+
+
+def confirm_spend(state: RunState, cfg: Any, images_per_model: dict[str, int], yes: bool) -> None:
+    """Ask before a run estimated above `confirm-above`; never hang without a terminal."""
+    from glm_image_cli.errors import ExitCode, UsageError
+    from glm_image_cli.messages import render
+    from glm_image_cli.pricing import estimate
+
+    cost, currency, _ = estimate(images_per_model, cfg.region)
+    limit = float(cfg["confirm-above"])
+    if yes or cost <= 0 or cost <= limit:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=limit)
+    question = render("spend_question", images=sum(images_per_model.values()), models=", ".join(images_per_model),
+                      cost=cost, currency=currency)
+    if not typer.confirm(question, default=False, err=True):
+        state.ui().note(render("spend_declined"))
+        raise typer.Exit(int(ExitCode.INTERRUPTED))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,9 +15,11 @@ from glm_image_cli.commands.common import (
     JsonOption,
     LangOption,
     ModelOption,
+    NameOption,
     NegativeOption,
     NoHistoryOption,
     NoMetadataOption,
+    NoWatermarkOption,
     OutputDirOption,
     QualityOption,
     QuietOption,
@@ -27,11 +29,15 @@ from glm_image_cli.commands.common import (
     SizeOption,
     StyleOption,
     TimeoutOption,
+    UserIdOption,
+    YesOption,
     begin,
+    confirm_spend,
     drain_after_interrupt,
     make_client,
     make_saver,
-    report_history_problem,
+    output_flags,
+    report_saver_notes,
     require_api_key,
 )
 from glm_image_cli.errors import GlmImageError, UsageError
@@ -75,8 +81,15 @@ def generate(
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
+    name: NameOption = None,
+    image_format: Annotated[str | None, typer.Option("--format", "--image-format", help="png (default), jpeg, "
+                                                     "webp or original; jpeg/webp need glm-image[convert].",
+                                                     show_default=False)] = None,
     no_metadata: NoMetadataOption = False,
     no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     lang: LangOption = None,
@@ -88,6 +101,7 @@ def generate(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
     )
     run_generate(state, request)
 
@@ -109,6 +123,8 @@ class GenerateRequest:
     retry_unsafe: bool = False
     no_metadata: bool = False
     no_history: bool = False
+    output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
+    yes: bool = False
     command: str = "generate"
 
 
@@ -122,7 +138,7 @@ def run_generate(state: RunState, request: GenerateRequest) -> None:
     cfg = load_config(flags={
         "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
         "output-dir": str(request.output_dir) if request.output_dir else None,
-        "concurrency": request.concurrency, "timeout": request.timeout,
+        "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
     })
     for warning in cfg.warnings:
         ui.warn(str(warning))
@@ -132,13 +148,14 @@ def run_generate(state: RunState, request: GenerateRequest) -> None:
     )
     require_api_key(cfg)
     folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))
-    for warning in plan.warnings:
-        ui.warn(str(warning))
     saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata,
                        no_history=request.no_history)
+    for warning in plan.warnings:
+        ui.warn(str(warning))
+    confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
     with make_client(state, cfg, request.retry_unsafe) as client:
         outcomes = _run(state, cfg, plan, client, saver)
-    report_history_problem(state, saver)
+    report_saver_notes(state, saver)
     _report(state, plan, outcomes, folder)
 
 
@@ -160,7 +177,8 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
     from glm_image_cli.generation import GenerationRun
 
     with state.ui().image_progress(plan.samples) as progress:
-        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event)
+        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event,
+                            watermark=cfg["watermark"], user_id=cfg["user-id"])
         run.start()
         try:
             while not run.wait():
@@ -193,10 +211,6 @@ def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome],
 
     ui = state.ui()
     failures = [o for o in outcomes if o.error is not None]
-    for outcome in outcomes:
-        if outcome.result is not None and outcome.result.format != "png":
-            ui.warn(render("real_format_kept", format=outcome.result.format.upper(),
-                           ext=outcome.result.extension))
     if state.json_mode:
         ui.emit_json([o.to_json(plan) for o in outcomes])
     else:

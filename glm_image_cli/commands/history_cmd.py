@@ -8,18 +8,24 @@ from typing import Annotated
 import typer
 
 from glm_image_cli.commands.common import (
+    ImageFormatOption,
     JsonOption,
     LangOption,
     ModelOption,
+    NameOption,
     NegativeOption,
     NoHistoryOption,
     NoMetadataOption,
+    NoWatermarkOption,
     OutputDirOption,
     QualityOption,
     QuietOption,
     SizeOption,
     StyleOption,
+    UserIdOption,
+    YesOption,
     begin,
+    output_flags,
 )
 from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import render
@@ -131,8 +137,13 @@ def again(
     model: ModelOption = None,
     quality: QualityOption = None,
     output_dir: OutputDirOption = None,
+    name: NameOption = None,
+    image_format: ImageFormatOption = None,
     no_metadata: NoMetadataOption = False,
     no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
     lang: LangOption = None,
@@ -148,5 +159,6 @@ def again(
         prompt=entry.prompt, style=style or entry.style, negative=negative or entry.negative,
         size=size or entry.size, model=model or entry.model, quality=quality or entry.quality, samples=samples,
         output_dir=output_dir, no_metadata=no_metadata, no_history=no_history, command="again",
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
     )
     run_generate(state, request)
