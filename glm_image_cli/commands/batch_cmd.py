@@ -33,14 +33,12 @@ from glm_image_cli.commands.common import (
     begin,
     confirm_spend,
     drain_after_interrupt,
-    make_client,
-    make_saver,
     output_flags,
     report_saver_notes,
-    require_api_key,
 )
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.messages import render
+from glm_image_cli.session import make_client, make_saver, require_api_key
 
 if TYPE_CHECKING:
     from glm_image_cli.batch import BatchRunner, BatchSummary, Selection, UnitOutcome, WorkUnit
@@ -195,7 +193,7 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: 
     ui = state.ui()
     started = time.monotonic()
     interrupted = False
-    with make_client(state, cfg, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
+    with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
         runner = BatchRunner(selection.to_run, client, saver, manifest, concurrency=int(cfg["concurrency"]),
                              watermark=cfg["watermark"], user_id=cfg["user-id"],
                              on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))

@@ -6,7 +6,6 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -111,25 +110,6 @@ RetryUnsafeOption = Annotated[bool, typer.Option(
     "--retry-unsafe", help="Also retry calls that may already have been billed (timeouts, lost answers).")]
 
 
-def require_api_key(cfg: Any) -> str:
-    """The key, or the one-line "how to set one" error before anything is sent."""
-    from glm_image_cli.errors import ConfigError
-    from glm_image_cli.messages import CONSOLE_URLS
-
-    key = cfg["api-key"]
-    if not key:
-        raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
-    return str(key)
-
-
-def make_client(state: RunState, cfg: Any, retry_unsafe: bool, connections: int | None = None) -> Any:
-    from glm_image_cli.client import BigModelClient
-
-    wanted = connections if connections is not None else int(cfg["concurrency"]) * 2
-    return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg["timeout"], lang=state.lang,
-                          region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
-
-
 def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],
                           on_abandon: Callable[[], None]) -> None:
     """First Ctrl-C: nothing new is sent and what is in flight (maybe billed) is awaited and kept.
@@ -153,20 +133,6 @@ def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait
 
 NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help="Do not embed the recipe in the images.")]
 NoHistoryOption = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the history.")]
-
-
-def make_saver(cfg: Any, folder: Path, command: str, *, no_metadata: bool = False, no_history: bool = False,
-               default_template: str | None = None) -> Any:
-    """How this run saves images: name template, format, recipe embedded unless disabled, history unless disabled."""
-    from glm_image_cli.history import History
-    from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
-    from glm_image_cli.saving import ImageSaver
-
-    history = History() if cfg["history"] and not no_history else None
-    template = NameTemplate.parse(cfg["name-template"] or default_template or GENERATE_TEMPLATE)
-    return ImageSaver(folder=folder, command=command, metadata=bool(cfg["metadata"]) and not no_metadata,
-                      history=history, template=template, image_format=checked_image_format(cfg),
-                      created=None if command == "serve" else datetime.now().astimezone())
 
 
 def report_saver_notes(state: RunState, saver: Any) -> None:
@@ -200,13 +166,6 @@ def output_flags(name: str | None, image_format: str | None, no_watermark: bool,
     """Settings flags shared by generate, batch and again (None: from the settings)."""
     return {"name-template": name, "format": image_format, "watermark": False if no_watermark else None,
             "user-id": user_id}
-
-
-def checked_image_format(cfg: Any) -> str:
-    """The output format, with an explicit conversion checked before any money is spent."""
-    from glm_image_cli.convert import check_format_choice
-
-    return check_format_choice(cfg["format"], explicit=cfg.sources["format"] != "default")
 
 
 def confirm_spend(state: RunState, cfg: Any, images_per_model: dict[str, int], yes: bool) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,14 +32,12 @@ from glm_image_cli.commands.common import (
     begin,
     confirm_spend,
     drain_after_interrupt,
-    make_client,
-    make_saver,
     output_flags,
     report_saver_notes,
-    require_api_key,
 )
 from glm_image_cli.errors import GlmImageError, UsageError
 from glm_image_cli.messages import render
+from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
@@ -106,57 +102,18 @@ def generate(
     run_generate(state, request)
 
 
-@dataclass
-class GenerateRequest:
-    """What `generate` (and `again`) was asked for; None means "from the settings"."""
-
-    prompt: str
-    style: str | None = None
-    negative: str | None = None
-    size: str | None = None
-    model: str | None = None
-    quality: str | None = None
-    samples: int = 1
-    output_dir: Path | None = None
-    concurrency: int | None = None
-    timeout: float | None = None
-    retry_unsafe: bool = False
-    no_metadata: bool = False
-    no_history: bool = False
-    output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
-    yes: bool = False
-    command: str = "generate"
-
-
 def run_generate(state: RunState, request: GenerateRequest) -> None:
-    """Validate, check key and folder, make the images, report.  Shared by `generate` and `again`."""
-    from glm_image_cli.config import load_config
-    from glm_image_cli.generation import plan_generation
-    from glm_image_cli.output import ensure_writable_dir
-
+    """Validate, ask before spending, make the images, report.  Shared by `generate` and `again`."""
     ui = state.ui()
-    cfg = load_config(flags={
-        "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
-        "output-dir": str(request.output_dir) if request.output_dir else None,
-        "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
-    })
-    for warning in cfg.warnings:
+    prepared = prepare_generation(request)
+    for warning in prepared.warnings:
         ui.warn(str(warning))
-    plan = plan_generation(
-        request.prompt, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
-        negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
-    )
-    require_api_key(cfg)
-    folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))
-    saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata,
-                       no_history=request.no_history)
-    for warning in plan.warnings:
-        ui.warn(str(warning))
+    plan, cfg, saver = prepared.plan, prepared.cfg, prepared.saver
     confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
-    with make_client(state, cfg, request.retry_unsafe) as client:
+    with make_client(cfg, state.lang, request.retry_unsafe) as client:
         outcomes = _run(state, cfg, plan, client, saver)
     report_saver_notes(state, saver)
-    _report(state, plan, outcomes, folder)
+    _report(state, plan, outcomes, saver.folder)
 
 
 def _read_prompt(prompt: str) -> str:

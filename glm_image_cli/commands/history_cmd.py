@@ -148,8 +148,9 @@ def again(
     quiet: QuietOption = False,
     lang: LangOption = None,
 ) -> None:
-    from glm_image_cli.commands.generate_cmd import GenerateRequest, run_generate
+    from glm_image_cli.commands.generate_cmd import run_generate
     from glm_image_cli.history import History
+    from glm_image_cli.session import GenerateRequest
 
     state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
     entry = History().get(entry_id)

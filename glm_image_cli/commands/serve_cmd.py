@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin, make_client, make_saver
+from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin
 from glm_image_cli.errors import ServerError, UsageError
 from glm_image_cli.messages import render
+from glm_image_cli.session import make_client, make_saver
 
 HELP = """Run a local HTTP image service.  启动本地图片生成服务。
 
@@ -75,7 +76,7 @@ def serve(
         if not insecure:
             raise UsageError("serve_needs_token", host=options.host)
         ui.error(render("serve_insecure", host=options.host))
-    client = make_client(state, cfg, retry_unsafe=False, connections=max_concurrent * 2)
+    client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
     defaults = Defaults(model=cfg["model"], size=cfg["size"], style=cfg["style"], quality=cfg["quality"],
                         user_styles=cfg.user_styles)
     with client:
