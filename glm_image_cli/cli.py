@@ -14,6 +14,7 @@ from glm_image_cli.commands import (
     generate_cmd,
     history_cmd,
     images_cmd,
+    mcp_cmd,
     ping_cmd,
     serve_cmd,
     styles_cmd,
@@ -76,6 +77,7 @@ app.add_typer(history_cmd.app, name="history")
 app.command("again", help=history_cmd.AGAIN_HELP, no_args_is_help=True)(history_cmd.again)
 app.command("info", help=images_cmd.INFO_HELP, no_args_is_help=True)(images_cmd.info)
 app.command("gallery", help=images_cmd.GALLERY_HELP)(images_cmd.gallery)
+app.command("mcp", help=mcp_cmd.HELP)(mcp_cmd.mcp)
 
 
 def _print_version(value: bool) -> None:

@@ -485,6 +485,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Could not convert the upstream's {format} image to {target} ({detail}); saved it unchanged as .{ext}.",
         "无法把上游返回的 {format} 图片转换为 {target}（{detail}），已原样保存为 .{ext}。",
     ),
+    "mcp_missing": (
+        "The MCP server needs the optional extra: pip install 'glm-image[mcp]'",
+        "MCP 服务需要安装可选组件：pip install 'glm-image[mcp]'",
+    ),
+    "mcp_spend_needs_consent": (
+        "This request would cost about {cost:.2f} {currency} (above confirm-above = {limit:g}). Tell the user "
+        "the cost and call again with allow_spend=true only if they agree.",
+        "此请求预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}）。请先告知用户费用，"
+        "经用户同意后再以 allow_spend=true 调用。",
+    ),
     "content_filter_note": ("content filter: {levels}", "内容审核：{levels}"),
     "batch_content_blocked": (
         "{count} prompt(s) were refused on content-safety grounds: rephrase them in {path} and run it again.",

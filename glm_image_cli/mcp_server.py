@@ -1,0 +1,146 @@
+"""`glm-image mcp`: a Model Context Protocol server over stdio, so assistants can make images.
+
+Built on the official `mcp` package (the optional `mcp` extra).  Tools: generate_image, list_styles,
+list_models.  Failures come back as tool errors carrying the same bilingual one-line messages as the
+CLI; the server itself never crashes on bad input.  The key comes from the usual config/environment.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli import __version__, models
+from glm_image_cli.errors import GlmImageError
+from glm_image_cli.messages import render
+
+if TYPE_CHECKING:
+    from glm_image_cli.generation import ImageOutcome
+
+MAX_MCP_SAMPLES = 4
+PREVIEW_SIDE = 256
+PREVIEW_MAX_BYTES = 512 * 1024
+
+INSTRUCTIONS = """Make images from text prompts (Chinese or English) with Zhipu BigModel / Z.ai.
+generate_image saves the images and returns their paths, request ids and a small preview.
+It costs money per image: say the estimated cost to the user before large requests; requests above the
+user's confirm-above limit need allow_spend=true, which you may set only after the user agreed."""
+
+
+def build_server(lang: str) -> Any:
+    """The MCPServer with the three tools registered (import of `mcp` happens here, lazily)."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server = MCPServer(name="glm-image", instructions=INSTRUCTIONS, version=__version__)
+
+    @server.tool(structured_output=False,
+                 description="Generate images from a prompt and save them. Returns saved paths, request ids, "
+                             "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
+    def generate_image(prompt: str, style: str | None = None, size: str | None = None, model: str | None = None,
+                       n: int = 1, negative: str | None = None, output_dir: str | None = None,
+                       allow_spend: bool = False) -> list[Any]:
+        try:
+            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend)
+        except GlmImageError as error:
+            raise ToolError(f"{error} [{error.code}]") from None
+
+    @server.tool(description="List the style presets (Chinese and English names, the phrase each adds). "
+                             "列出风格预设。")
+    def list_styles() -> str:
+        from glm_image_cli.config import load_config
+        from glm_image_cli.styles import all_styles
+
+        try:
+            styles = all_styles(load_config().user_styles)
+        except GlmImageError as error:
+            raise ToolError(str(error)) from None
+        return json.dumps([{"name": s.name, "english": s.english, "aliases": list(s.aliases),
+                            "phrase_zh": s.phrase_zh, "phrase_en": s.phrase_en, "user_defined": s.user_defined}
+                           for s in styles], ensure_ascii=False)
+
+    @server.tool(description="List the image models with their sizes, qualities and prices. 列出可用模型。")
+    def list_models() -> str:
+        return json.dumps(models_table(), ensure_ascii=False)
+
+    return server
+
+
+def models_table() -> list[dict[str, Any]]:
+    """The model facts as plain data (also used by `glm-image models --json`)."""
+    rows = []
+    for spec in models.MODELS.values():
+        rule = spec.size_rule
+        rows.append({
+            "model": spec.name,
+            "default_size": spec.default_size,
+            "recommended_sizes": list(spec.recommended_sizes),
+            "size_rule": None if rule is None else {"min_side": rule.min_side, "max_side": rule.max_side,
+                                                   "multiple": rule.multiple, "max_pixels": rule.max_pixels},
+            "qualities": list(spec.qualities),
+            "asynchronous": spec.asynchronous,
+            "price_cny": spec.price_cny,
+            "price_usd": spec.price_usd,
+            "legacy": spec.legacy,
+        })
+    return rows
+
+
+def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
+              negative: str | None, output_dir: str | None, allow_spend: bool) -> list[Any]:
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.generation import GenerationRun
+    from glm_image_cli.pricing import estimate
+    from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
+
+    if not 1 <= n <= MAX_MCP_SAMPLES:
+        raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
+    prepared = prepare_generation(GenerateRequest(prompt=prompt, style=style, size=size, model=model, samples=n,
+                                                  negative=negative, output_dir=output_dir, command="mcp"))
+    plan, cfg = prepared.plan, prepared.cfg
+    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region)
+    limit = float(cfg["confirm-above"])
+    if cost > limit and cost > 0 and not allow_spend:
+        raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
+    with make_client(cfg, lang) as client:
+        run = GenerationRun(plan, client, prepared.saver, concurrency=int(cfg["concurrency"]),
+                            watermark=cfg["watermark"], user_id=cfg["user-id"])
+        run.start()
+        while not run.wait():
+            pass
+        run.shutdown()
+        outcomes = run.outcomes()
+    failures = [o for o in outcomes if o.error is not None]
+    if failures and len(failures) == len(outcomes):
+        raise failures[0].error  # type: ignore[misc]
+    summary = {"images": [o.to_json(plan) for o in outcomes], "warnings": [str(w) for w in prepared.warnings]}
+    content: list[Any] = [json.dumps(summary, ensure_ascii=False)]
+    preview = _preview(outcomes)
+    if preview is not None:
+        content.append(preview)
+    return content
+
+
+def _preview(outcomes: list[ImageOutcome]) -> Any:
+    """A small inline image of the first saved picture: a thumbnail with Pillow, else the file if small."""
+    from mcp.server.mcpserver.utilities.types import Image
+
+    saved = next((o for o in outcomes if o.path is not None), None)
+    if saved is None:
+        return None
+    data = saved.path.read_bytes()
+    try:
+        from PIL import Image as PillowImage
+    except ImportError:
+        suffix = saved.path.suffix.lstrip(".").replace("jpg", "jpeg")
+        return Image(data=data, format=suffix) if len(data) <= PREVIEW_MAX_BYTES else None
+    with PillowImage.open(io.BytesIO(data)) as picture:
+        picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        out = io.BytesIO()
+        picture.convert("RGB").save(out, format="PNG")
+    return Image(data=out.getvalue(), format="png")
+
+
+def missing_extra_message() -> str:
+    return render("mcp_missing")
