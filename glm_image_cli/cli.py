@@ -19,18 +19,9 @@ from glm_image_cli.commands import (
     serve_cmd,
     styles_cmd,
 )
-from glm_image_cli.commands.common import LangOption, bootstrap_language, state_of
+from glm_image_cli.commands.common import LangOption, NoColorOption, bootstrap_language, state_of
 from glm_image_cli.errors import ExitCode, GlmImageError
-from glm_image_cli.messages import render
-
-HELP = """Text-to-image on Zhipu BigModel / Z.ai (CogView-4, GLM-Image).  智谱 BigModel 文生图命令行工具。
-
-[bold]Start here / 快速开始[/bold]
-
-  glm-image config set api-key              # store your key (hidden prompt) / 保存密钥
-  glm-image generate "一只橘猫" --style 卡通   # make an image / 生成图片
-  glm-image styles                          # list the style presets / 查看风格
-"""
+from glm_image_cli.messages import help_text, render
 
 
 class GlmImageGroup(typer.core.TyperGroup):
@@ -60,8 +51,8 @@ def report_error(ctx: Any, error: GlmImageError) -> None:
 app = typer.Typer(
     name="glm-image",
     cls=GlmImageGroup,
-    help=HELP,
-    no_args_is_help=True,
+    help=help_text("cmd.root"),
+    invoke_without_command=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
@@ -73,6 +64,7 @@ app.command("batch", help=batch_cmd.HELP, no_args_is_help=True)(batch_cmd.batch)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
+app.command("models", help=styles_cmd.MODELS_HELP)(styles_cmd.models)
 app.add_typer(history_cmd.app, name="history")
 app.command("again", help=history_cmd.AGAIN_HELP, no_args_is_help=True)(history_cmd.again)
 app.command("info", help=images_cmd.INFO_HELP, no_args_is_help=True)(images_cmd.info)
@@ -90,13 +82,31 @@ def _print_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     lang: LangOption = None,
+    no_color: NoColorOption = False,
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Show the version and exit."),
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help=help_text("opt.version")),
     ] = False,
 ) -> None:
     state = state_of(ctx)
     state.lang = bootstrap_language(lang)
+    state.no_color = no_color
+    if ctx.invoked_subcommand is None:
+        _getting_started(state)
+
+
+def _getting_started(state: Any) -> None:
+    """A bare `glm-image`: the four steps that matter, not the whole reference."""
+    from rich.console import Console
+    from rich.panel import Panel
+
+    from glm_image_cli.console import color_allowed
+    from glm_image_cli.messages import CONSOLE_URLS
+
+    console = Console(highlight=False, markup=False, emoji=False,
+                      no_color=not color_allowed(sys.stdout, state.no_color))
+    body = help_text("start.body").format(console_url=CONSOLE_URLS["cn"])
+    console.print(Panel(body, title=help_text("start.title"), expand=False))
 
 
 def _bare_server_flag(argv: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _STDOUT_LOCK = threading.Lock()
 
 
-def _color_allowed(stream: Any, no_color: bool) -> bool:
+def color_allowed(stream: Any, no_color: bool) -> bool:
     if no_color or os.environ.get("NO_COLOR"):
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
@@ -37,7 +37,7 @@ class Ui:
         self.quiet = quiet
         self.json_mode = json_mode
         self.no_color = no_color
-        self.rich_stderr = _color_allowed(sys.stderr, no_color)
+        self.rich_stderr = color_allowed(sys.stderr, no_color)
         self._stderr: Console | None = None
 
     @property
@@ -93,17 +93,17 @@ class Ui:
             sys.stdout.flush()
 
     def table(self, columns: list[str], rows: list[list[str]], title: str | None = None,
-              stream: str = "stdout", show_header: bool = True) -> None:
+              stream: str = "stdout", show_header: bool = True, no_wrap_columns: int = 1) -> None:
         """A table on stdout (a result) or stderr (a report), coloured only on a terminal."""
         from rich.console import Console
         from rich.table import Table
 
         target = sys.stderr if stream == "stderr" else sys.stdout
         console = Console(file=target, highlight=False, markup=False, emoji=False, soft_wrap=False,
-                          no_color=not _color_allowed(target, self.no_color))
+                          no_color=not color_allowed(target, self.no_color))
         table = Table(title=title, show_lines=False, header_style="bold", show_header=show_header)
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for index, column in enumerate(columns):
+            table.add_column(column, overflow="fold", no_wrap=index < no_wrap_columns)
         for row in rows:
             table.add_row(*row)
         console.print(table)

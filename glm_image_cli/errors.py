@@ -45,12 +45,16 @@ class GlmImageError(Exception):
 
     @property
     def code(self) -> str:
-        return self.message_id.upper()
+        return _CODE_OF_VARIANT.get(self.message_id, self.message_id).upper()
 
     def __str__(self) -> str:
         from glm_image_cli.messages import render
 
         return render(self.message_id, **self.params)
+
+
+# Message variants that report the same failure keep one stable machine code.
+_CODE_OF_VARIANT = {"unknown_style_no_match": "unknown_style"}
 
 
 class UsageError(GlmImageError):

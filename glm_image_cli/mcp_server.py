@@ -62,29 +62,9 @@ def build_server(lang: str) -> Any:
 
     @server.tool(description="List the image models with their sizes, qualities and prices. 列出可用模型。")
     def list_models() -> str:
-        return json.dumps(models_table(), ensure_ascii=False)
+        return json.dumps(models.models_table(), ensure_ascii=False)
 
     return server
-
-
-def models_table() -> list[dict[str, Any]]:
-    """The model facts as plain data (also used by `glm-image models --json`)."""
-    rows = []
-    for spec in models.MODELS.values():
-        rule = spec.size_rule
-        rows.append({
-            "model": spec.name,
-            "default_size": spec.default_size,
-            "recommended_sizes": list(spec.recommended_sizes),
-            "size_rule": None if rule is None else {"min_side": rule.min_side, "max_side": rule.max_side,
-                                                   "multiple": rule.multiple, "max_pixels": rule.max_pixels},
-            "qualities": list(spec.qualities),
-            "asynchronous": spec.asynchronous,
-            "price_cny": spec.price_cny,
-            "price_usd": spec.price_usd,
-            "legacy": spec.legacy,
-        })
-    return rows
 
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,

@@ -357,6 +357,32 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "serve_stopped": ("Stopped.", "已停止。"),
     "serve_bad_option": ("{option} must be at least {low}.", "{option} 至少为 {low}。"),
+    "api_saturated": ("The server is busy with other images; try again shortly.",
+                      "服务器正忙于生成其他图片，请稍后再试。"),
+    "api_field_required": ("'{field}' is required.", "缺少必填字段“{field}”。"),
+    "api_field_string": ("'{field}' must be a string.", "“{field}”必须是字符串。"),
+    "api_field_empty": ("'{field}' must not be empty.", "“{field}”不能为空。"),
+    "api_field_integer": ("'{field}' must be a whole number.", "“{field}”必须是整数。"),
+    "api_field_range": ("'{field}' must be between {low} and {high}.", "“{field}”必须在 {low} 到 {high} 之间。"),
+    "api_width_height": ("Give both 'width' and 'height', or neither.", "请同时给出 width 和 height，或都不给。"),
+    "api_response_format": ("'response_format' must be 'url' or 'b64_json'.",
+                            "response_format 必须是 url 或 b64_json。"),
+    "api_internal": ("internal error: {detail}", "内部错误：{detail}"),
+    "api_not_found": ("No endpoint {path}. Endpoints: {endpoints}.", "没有接口 {path}。可用接口：{endpoints}。"),
+    "api_method": ("{path} accepts {method} only.", "{path} 只接受 {method} 请求。"),
+    "api_rate_limited": ("Too many requests from this client; slow down.", "此客户端请求过于频繁，请放慢速度。"),
+    "api_unauthorized": (
+        "A valid 'Authorization: Bearer <token>' header is required.",
+        "需要有效的 'Authorization: Bearer <令牌>' 请求头。",
+    ),
+    "api_length_required": (
+        "Send a Content-Length header (chunked bodies are not accepted).",
+        "请发送 Content-Length 请求头（不接受分块传输的请求体）。",
+    ),
+    "api_bad_length": ("Invalid Content-Length.", "Content-Length 无效。"),
+    "api_too_large": ("The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节。"),
+    "api_invalid_json": ("The body is not valid UTF-8 JSON ({detail}).", "请求体不是有效的 UTF-8 JSON（{detail}）。"),
+    "api_not_object": ("The body must be a JSON object.", "请求体必须是 JSON 对象。"),
     "ping_config": ("config file", "配置文件"),
     "ping_key": ("API key", "API 密钥"),
     "ping_base_url": ("base URL", "接口地址"),
@@ -569,6 +595,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_style": ("Style", "风格"),
     "col_english": ("English name", "英文名"),
     "col_phrase": ("Adds to the prompt", "追加到提示词"),
+    "col_recommended": ("Sizes (first: default)", "推荐尺寸（首个为默认）"),
+    "col_rule": ("Custom sizes", "自定义尺寸规则"),
+    "col_quality": ("Quality", "画质"),
+    "col_price": ("Price per image", "单张价格"),
+    "size_rule_short": (
+        "{min_side}–{max_side} px, ×{multiple}, ≤ {megapixels:.1f} MP",
+        "{min_side}–{max_side} 像素，{multiple} 的倍数，≤ {megapixels:.1f} 百万像素",
+    ),
+    "model_any_size": ("not checked", "不检查"),
+    "model_free": ("free", "免费"),
+    "model_price_unknown": ("unknown", "未知"),
+    "model_async": ("(asynchronous)", "（异步）"),
+    "model_legacy_note": (
+        "* legacy model, no longer documented: accepted, sizes not checked. Prices from the reference table.",
+        "* 旧模型，已无文档：可以使用，但不检查尺寸。价格来自参考价格表。",
+    ),
     "source_default": ("default", "默认"),
     "source_file": ("config file", "配置文件"),
     "source_env": ("env {name}", "环境变量 {name}"),
@@ -630,3 +672,241 @@ def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+# --- help texts: shown by --help in the user's language (--lang, GLM_IMAGE_LANG, config lang, locale) ----
+HELP: dict[str, tuple[str, str]] = {
+    # shared options
+    "opt.lang": ("Message language: zh or en (default: setting `lang`, else the locale).",
+                 "提示语言：zh 或 en（默认取设置项 lang，否则按系统语言）。"),
+    "opt.json": ("Print machine-readable JSON on stdout (schema in the README).",
+                 "在标准输出打印 JSON（格式见 README）。"),
+    "opt.quiet": ("Only results and errors; no progress or notes.", "只输出结果和错误，不显示进度和提示。"),
+    "opt.no_color": ("No colours (also: the NO_COLOR environment variable).",
+                     "不使用颜色（也可设置 NO_COLOR 环境变量）。"),
+    "opt.version": ("Show the version and exit.", "显示版本号并退出。"),
+    "opt.style": ("Style preset, Chinese or English name (see `glm-image styles`).",
+                  "风格预设，中文名或英文名均可（见 `glm-image styles`）。"),
+    "opt.negative": ("What the image should not show (folded into the prompt).",
+                     "画面中不希望出现的内容（会并入提示词）。"),
+    "opt.size": ("WIDTHxHEIGHT, e.g. 1024x1024 (checked against the model's rules).",
+                 "宽x高，例如 1024x1024（按模型规则检查）。"),
+    "opt.width": ("Width in pixels (with --height).", "宽度（像素，需同时给出 --height）。"),
+    "opt.height": ("Height in pixels (with --width).", "高度（像素，需同时给出 --width）。"),
+    "opt.model": ("Model: cogview-4-250304 (default), cogview-4, cogview-3-flash (free), glm-image.",
+                  "模型：cogview-4-250304（默认）、cogview-4、cogview-3-flash（免费）、glm-image。"),
+    "opt.quality": ("hd or standard.", "画质：hd 或 standard。"),
+    "opt.samples": ("How many images (one API call each).", "生成张数（每张一次 API 调用）。"),
+    "opt.samples_batch": ("Images per prompt (default 1).", "每个提示词的张数（默认 1）。"),
+    "opt.output_dir": ("Folder for the images (default: setting output-dir, ./glm-images).",
+                       "图片保存目录（默认取设置项 output-dir，即 ./glm-images）。"),
+    "opt.concurrency": ("Calls in flight at once (default: setting concurrency, 2).",
+                        "同时进行的调用数（默认取设置项 concurrency，即 2）。"),
+    "opt.timeout": ("Seconds to wait for each answer (default 120).", "每次调用等待响应的秒数（默认 120）。"),
+    "opt.retry_unsafe": ("Also retry calls that may already have been billed (timeouts, lost answers).",
+                         "对可能已经计费的调用（超时、响应丢失）也进行重试。"),
+    "opt.name": ("File name template, e.g. \"{date}/{slug}-{index}\" (tokens: date time index slug model size "
+                 "style hash request_id ext).",
+                 "文件名模板，例如 \"{date}/{slug}-{index}\"（占位符：date time index slug model size style hash "
+                 "request_id ext）。"),
+    "opt.format": ("Image format: png (default), jpeg, webp or original; jpeg/webp need glm-image[convert].",
+                   "图片格式：png（默认）、jpeg、webp 或 original；jpeg/webp 需要 glm-image[convert]。"),
+    "opt.no_metadata": ("Do not embed the recipe in the images.", "不在图片中嵌入生成参数。"),
+    "opt.no_history": ("Do not record this run in the history.", "不把本次运行写入历史记录。"),
+    "opt.no_watermark": ("Ask for images without the \"AI 生成\" watermark (needs the platform's disclaimer signed).",
+                         "请求不带“AI 生成”水印的图片（需已签署平台免责声明）。"),
+    "opt.user_id": ("End-user id passed to the platform (6-128 characters).",
+                    "传给平台的终端用户 ID（6–128 个字符）。"),
+    "opt.yes": ("Do not ask before spending more than the setting confirm-above.",
+                "花费超过设置项 confirm-above 时不再询问。"),
+    # generate
+    "arg.prompt": ("The prompt; - reads it from standard input.", "提示词；用 - 从标准输入读取。"),
+    # batch
+    "arg.batch_input": ("Prompt file (.txt, .jsonl, .csv) or - for standard input.",
+                        "提示词文件（.txt、.jsonl、.csv），或用 - 从标准输入读取。"),
+    "opt.input_format": ("Input format: txt, jsonl or csv (default: from the file name, or sniffed).",
+                         "输入格式：txt、jsonl 或 csv（默认按文件名判断或自动识别）。"),
+    "opt.skip_invalid": ("Run the valid lines and report the bad ones.", "只运行有效的行，并报告无效的行。"),
+    "opt.retry_failed": ("Retry images that failed in an earlier run.", "重试之前运行中失败的图片。"),
+    "opt.dry_run": ("Validate and show the plan and estimated cost; send nothing.",
+                    "只校验并显示计划和预计费用，不发送请求。"),
+    "opt.max_images": ("Make at most N images in this run.", "本次运行最多生成 N 张图片。"),
+    # config
+    "arg.config_key": ("Setting name, e.g. api-key.", "设置项名称，例如 api-key。"),
+    "arg.config_value": ("New value; - reads it from standard input.", "新的值；用 - 从标准输入读取。"),
+    # serve
+    "opt.host": ("Address to listen on (default 127.0.0.1).", "监听地址（默认 127.0.0.1）。"),
+    "opt.port": ("Port (default 5001; 0 picks a free one).", "端口（默认 5001；0 表示自动选择空闲端口）。"),
+    "opt.token": ("Require the header 'Authorization: Bearer TOKEN'.", "要求请求携带 'Authorization: Bearer 令牌'。"),
+    "opt.insecure": ("Allow a non-loopback address without a token.", "允许在非本机地址上无令牌提供服务。"),
+    "opt.max_concurrent": ("Upstream calls in flight at most; more get 503 at once.",
+                           "同时进行的上游调用上限，超出的请求立即返回 503。"),
+    "opt.rate_limit": ("Requests per minute per client (0: off).", "每个客户端每分钟的请求数上限（0 表示不限）。"),
+    "opt.max_samples": ("Images per request at most.", "每个请求最多生成的图片数。"),
+    "opt.max_body": ("Largest request body in bytes.", "请求体的最大字节数。"),
+    "opt.read_timeout": ("Seconds a client may take to send its request.", "客户端发送请求的最长秒数。"),
+    "opt.save": ("Also save every image in this folder.", "同时把每张图片保存到此文件夹。"),
+    # ping
+    "opt.server": ("Check a running `glm-image serve` at this URL (given alone: the configured address).",
+                   "检查运行中的 `glm-image serve`（只写 --server 时使用配置的地址）。"),
+    # history / again / info / gallery
+    "opt.search": ("Only prompts containing this text.", "只显示包含此文本的提示词。"),
+    "opt.since": ("Only since 30m, 3h, 2d, 1w or a date.", "只显示此时间之后的记录：30m、3h、2d、1w 或日期。"),
+    "opt.failed": ("Only failed generations.", "只显示失败的记录。"),
+    "opt.limit": ("How many entries (newest first).", "显示条数（最新的在前）。"),
+    "opt.clear": ("Delete the whole history (asks first).", "删除全部历史记录（会先询问）。"),
+    "opt.yes_clear": ("Do not ask before --clear.", "执行 --clear 前不询问。"),
+    "arg.history_id": ("The id from `glm-image history`.", "`glm-image history` 中的编号。"),
+    "arg.info_files": ("PNG files made by glm-image.", "glm-image 生成的 PNG 文件。"),
+    "arg.gallery_folder": ("Folder of images (default: the output folder).", "图片文件夹（默认为输出文件夹）。"),
+    "opt.open": ("Open the page in the web browser.", "在浏览器中打开页面。"),
+    # commands
+    "cmd.root": (
+        "Text-to-image on Zhipu BigModel / Z.ai (CogView-4, GLM-Image) from the command line.\n\n"
+        "Start: glm-image config set api-key, then glm-image generate \"一只橘猫\" --style 卡通",
+        "在命令行里用智谱 BigModel / Z.ai（CogView-4、GLM-Image）文生图。\n\n"
+        "开始：先运行 glm-image config set api-key，再运行 glm-image generate \"一只橘猫\" --style 卡通",
+    ),
+    "cmd.generate": (
+        "Generate images from a text prompt (Chinese or English).\n\nExamples:\n\n"
+        "  glm-image generate \"一只可爱的卡通猫，白色背景\" --style 卡通\n\n"
+        "  glm-image generate \"a lighthouse at dusk\" -n 2 --size 1344x768 -m cogview-4-250304 -o ./out\n\n"
+        "  echo \"水墨山水\" | glm-image generate -\n\n"
+        "  glm-image generate \"城市夜景\" --negative \"模糊，低质量\" --name \"{date}/{slug}\" --json",
+        "根据提示词（中文或英文）生成图片。\n\n示例：\n\n"
+        "  glm-image generate \"一只可爱的卡通猫，白色背景\" --style 卡通\n\n"
+        "  glm-image generate \"a lighthouse at dusk\" -n 2 --size 1344x768 -m cogview-4-250304 -o ./out\n\n"
+        "  echo \"水墨山水\" | glm-image generate -\n\n"
+        "  glm-image generate \"城市夜景\" --negative \"模糊，低质量\" --name \"{date}/{slug}\" --json",
+    ),
+    "cmd.batch": (
+        "Generate images for many prompts from a file; re-running resumes without paying twice.\n\n"
+        "INPUT: one prompt per line (# comments skipped), .jsonl objects or a .csv with the fields prompt, "
+        "style, negative, size, model, quality, n, name. Flags are defaults for every item.\n\nExamples:\n\n"
+        "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
+        "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
+        "  glm-image batch ./out/failed.jsonl -o ./out",
+        "从文件批量生成图片；重新运行会续跑，不会重复付费。\n\n"
+        "输入：每行一个提示词（# 开头的行跳过），或 .jsonl 对象、带表头的 .csv，字段为 prompt、style、negative、"
+        "size、model、quality、n、name。命令行选项作为每一项的默认值。\n\n示例：\n\n"
+        "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
+        "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
+        "  glm-image batch ./out/failed.jsonl -o ./out",
+    ),
+    "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
+                   "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),
+    "cmd.config_set": (
+        "Store a setting in the config file.\n\nWith no VALUE for api-key you are asked with hidden input; "
+        "- reads VALUE from standard input.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
+        "把一个设置项保存到配置文件。\n\napi-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取。\n\n示例：\n\n"
+        "  glm-image config set api-key\n\n  glm-image config set model cogview-3-flash\n\n"
+        "  glm-image config set style 国风",
+    ),
+    "cmd.config_unset": ("Remove a setting from the config file (its default applies again).\n\n"
+                         "Example: glm-image config unset style",
+                         "从配置文件删除一个设置项（恢复默认值）。\n\n示例：glm-image config unset style"),
+    "cmd.config_show": ("Show every setting, its value and where it comes from (flag > environment > file > "
+                        "default); the key is masked.\n\nExample: glm-image config show --json",
+                        "显示所有设置项、取值及来源（命令行参数 > 环境变量 > 配置文件 > 默认值），密钥打码。\n\n"
+                        "示例：glm-image config show --json"),
+    "cmd.config_path": ("Print the config file's path (GLM_IMAGE_CONFIG overrides it).\n\n"
+                        "Example: glm-image config path",
+                        "显示配置文件路径（可用 GLM_IMAGE_CONFIG 指定）。\n\n示例：glm-image config path"),
+    "cmd.styles": ("List the style presets (built-in and yours) and the phrase each adds to the prompt.\n\n"
+                   "Add your own in the config file's [styles] table, e.g. \"胶片\" = \"35mm film photo, grain\".\n\n"
+                   "Example: glm-image generate \"一只橘猫\" --style 卡通",
+                   "列出风格预设（内置和自定义）及其追加到提示词的内容。\n\n"
+                   "可在配置文件的 [styles] 表中自定义，例如 \"胶片\" = \"35mm 胶片摄影，颗粒感\"。\n\n"
+                   "示例：glm-image generate \"一只橘猫\" --style 卡通"),
+    "cmd.models": ("List the image models: size rules, recommended sizes, qualities, price per image.\n\n"
+                   "Example: glm-image models --json",
+                   "列出图片模型：尺寸规则、推荐尺寸、画质选项、单张价格。\n\n示例：glm-image models --json"),
+    "cmd.serve": (
+        "Run a local HTTP image service: GET /ping, POST /txt2img (the original skill's API), "
+        "POST /v1/images/generations and GET /v1/models (OpenAI-compatible, base_url=http://127.0.0.1:5001/v1)."
+        "\n\nExamples:\n\n  glm-image serve\n\n  glm-image serve --port 5002 --save ./served-images\n\n"
+        "  curl -X POST http://127.0.0.1:5001/txt2img -H \"Content-Type: application/json\" "
+        "-d '{\"prompt\": \"一只可爱的卡通猫\"}'",
+        "启动本地 HTTP 图片服务：GET /ping、POST /txt2img（与原技能相同）、POST /v1/images/generations 和 "
+        "GET /v1/models（兼容 OpenAI，base_url=http://127.0.0.1:5001/v1）。\n\n示例：\n\n  glm-image serve\n\n"
+        "  glm-image serve --port 5002 --save ./served-images\n\n"
+        "  curl -X POST http://127.0.0.1:5001/txt2img -H \"Content-Type: application/json\" "
+        "-d '{\"prompt\": \"一只可爱的卡通猫\"}'",
+    ),
+    "cmd.ping": (
+        "Check config, key, network and whether the key is accepted, without making (paying for) an image.\n\n"
+        "Examples:\n\n  glm-image ping\n\n  glm-image ping --json\n\n  glm-image ping --server http://127.0.0.1:5001",
+        "检查配置、密钥、网络以及密钥是否有效，不生成图片、不计费。\n\n示例：\n\n  glm-image ping\n\n"
+        "  glm-image ping --json\n\n  glm-image ping --server http://127.0.0.1:5001",
+    ),
+    "cmd.history": ("List and search past generations; `history show ID` for one.\n\nExamples:\n\n"
+                    "  glm-image history --search 猫 --since 2d\n\n  glm-image history show 12",
+                    "查看和搜索生成历史；`history show 编号` 查看一条。\n\n示例：\n\n"
+                    "  glm-image history --search 猫 --since 2d\n\n  glm-image history show 12"),
+    "cmd.history_show": ("Show one history entry in full.\n\nExample: glm-image history show 12",
+                         "显示一条完整的历史记录。\n\n示例：glm-image history show 12"),
+    "cmd.again": ("Run a past generation again, optionally changing some of it.\n\nExamples:\n\n"
+                  "  glm-image again 12\n\n  glm-image again 12 -n 4 --style 油画 --size 1344x768",
+                  "重新运行一条历史记录，可修改部分参数。\n\n示例：\n\n  glm-image again 12\n\n"
+                  "  glm-image again 12 -n 4 --style 油画 --size 1344x768"),
+    "cmd.info": ("Show how an image was made (the recipe glm-image embedded in it).\n\n"
+                 "Example: glm-image info glm-images/*.png",
+                 "查看图片的生成参数（glm-image 嵌入在图片中的配方）。\n\n示例：glm-image info glm-images/*.png"),
+    "cmd.gallery": ("Write a self-contained index.html to browse a folder of images.\n\n"
+                    "Example: glm-image gallery ./glm-images --open",
+                    "为图片文件夹生成可离线浏览的 index.html。\n\n示例：glm-image gallery ./glm-images --open"),
+    "cmd.mcp": ("Run an MCP server over stdio so assistants (Claude Desktop, Cursor, …) can make images. "
+                "Needs pip install 'glm-image[mcp]'.\n\n"
+                "Register: {\"mcpServers\": {\"glm-image\": {\"command\": \"glm-image\", \"args\": [\"mcp\"]}}}",
+                "以 MCP 协议（stdio）为智能助手（Claude Desktop、Cursor 等）提供生图工具，需要 "
+                "pip install 'glm-image[mcp]'。\n\n"
+                "注册：{\"mcpServers\": {\"glm-image\": {\"command\": \"glm-image\", \"args\": [\"mcp\"]}}}"),
+    # the getting-started panel shown by a bare `glm-image`
+    "start.title": ("glm-image: getting started", "glm-image 快速开始"),
+    "start.body": (
+        "1. Store your key (get one at {console_url}):\n     glm-image config set api-key\n"
+        "2. Make an image:\n     glm-image generate \"一只橘猫\" --style 卡通\n"
+        "3. Many prompts from a file, resumable:\n     glm-image batch prompts.txt -o ./out\n"
+        "4. A local HTTP service (OpenAI-compatible):\n     glm-image serve\n\n"
+        "glm-image --help lists every command; glm-image ping checks your setup for free.",
+        "1. 保存密钥（在 {console_url} 获取）：\n     glm-image config set api-key\n"
+        "2. 生成图片：\n     glm-image generate \"一只橘猫\" --style 卡通\n"
+        "3. 从文件批量生成（可续跑）：\n     glm-image batch prompts.txt -o ./out\n"
+        "4. 本地 HTTP 服务（兼容 OpenAI）：\n     glm-image serve\n\n"
+        "glm-image --help 列出全部命令；glm-image ping 可免费检查配置。",
+    ),
+}
+
+_help_language: str | None = None
+
+
+def help_language() -> str:
+    """The language of --help texts, settled before Typer builds the commands: --lang in argv,
+    GLM_IMAGE_LANG, the config file's lang, else the locale."""
+    global _help_language
+    if _help_language is None:
+        import sys
+
+        argv = sys.argv[1:]
+        flag = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--lang"), None)
+        flag = flag or next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--lang=")), None)
+        configured = os.environ.get("GLM_IMAGE_LANG") or _configured_lang()
+        lang = choose_language(flag.lower()[:2] if flag else None, configured)
+        _help_language = lang if lang in LANGUAGES else "en"
+    return _help_language
+
+
+def _configured_lang() -> str | None:
+    try:
+        from glm_image_cli.config import config_path, read_config_file
+
+        value = read_config_file(config_path()).get("lang")
+    except Exception:  # --help must work even with a broken config file
+        return None
+    return value if isinstance(value, str) else None
+
+
+def help_text(key: str) -> str:
+    pair = HELP[key]
+    return pair[1] if help_language() == "zh" else pair[0]

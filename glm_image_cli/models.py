@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import Text
@@ -163,3 +164,23 @@ def check_samples(n: int) -> int:
     if not 1 <= n <= MAX_SAMPLES:
         raise UsageError("samples_range", n=n, max=MAX_SAMPLES)
     return n
+
+
+def models_table() -> list[dict[str, Any]]:
+    """The model facts as plain data (`glm-image models --json`, the MCP list_models tool)."""
+    rows = []
+    for spec in MODELS.values():
+        rule = spec.size_rule
+        rows.append({
+            "model": spec.name,
+            "default_size": spec.default_size,
+            "recommended_sizes": list(spec.recommended_sizes),
+            "size_rule": None if rule is None else {"min_side": rule.min_side, "max_side": rule.max_side,
+                                                   "multiple": rule.multiple, "max_pixels": rule.max_pixels},
+            "qualities": list(spec.qualities),
+            "asynchronous": spec.asynchronous,
+            "price_cny": spec.price_cny,
+            "price_usd": spec.price_usd,
+            "legacy": spec.legacy,
+        })
+    return rows

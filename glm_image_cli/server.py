@@ -38,6 +38,7 @@ from glm_image_cli.errors import (
     UsageError,
 )
 from glm_image_cli.generation import plan_generation
+from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
@@ -185,7 +186,7 @@ class ImageService:
             user_styles=self.defaults.user_styles,
         )
         if not self.slots.try_acquire(plan.samples):
-            raise ApiError(503, "SATURATED", "The server is busy with other images; try again shortly.",
+            raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
             from glm_image_cli.client import ImageRequest
@@ -210,12 +211,12 @@ def _text(body: Mapping[str, Any], name: str, required: bool = False) -> str | N
     value = body.get(name)
     if value is None or (value == "" and not required):
         if required:
-            raise ApiError(400, "MISSING_FIELD", f"'{name}' is required.")
+            raise ApiError(400, "MISSING_FIELD", render("api_field_required", field=name))
         return None
     if not isinstance(value, str):
-        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be a string.")
+        raise ApiError(400, "INVALID_FIELD", render("api_field_string", field=name))
     if required and not value.strip():
-        raise ApiError(400, "MISSING_FIELD", f"'{name}' must not be empty.")
+        raise ApiError(400, "MISSING_FIELD", render("api_field_empty", field=name))
     return value
 
 
@@ -225,9 +226,9 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int) -> int | N
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value != int(value):
-        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be a whole number.")
+        raise ApiError(400, "INVALID_FIELD", render("api_field_integer", field=name))
     if not low <= value <= high:
-        raise ApiError(400, "INVALID_FIELD", f"'{name}' must be between {low} and {high}.")
+        raise ApiError(400, "INVALID_FIELD", render("api_field_range", field=name, low=low, high=high))
     return int(value)
 
 
@@ -236,7 +237,7 @@ def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
     width = _integer(body, "width", 1, MAX_SIDE)
     height = _integer(body, "height", 1, MAX_SIDE)
     if (width is None) != (height is None):
-        raise ApiError(400, "INVALID_FIELD", "Give both 'width' and 'height', or neither.")
+        raise ApiError(400, "INVALID_FIELD", render("api_width_height"))
     return ImageJob(
         prompt=str(_text(body, "prompt", required=True)),
         negative=_text(body, "negative_prompt"),
@@ -253,7 +254,7 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
     """OpenAI's images API body; OpenAI model names map to the configured model."""
     response_format = _text(body, "response_format") or "url"
     if response_format not in ("url", "b64_json"):
-        raise ApiError(400, "INVALID_FIELD", "'response_format' must be 'url' or 'b64_json'.")
+        raise ApiError(400, "INVALID_FIELD", render("api_response_format"))
     size = _text(body, "size")
     model = _text(body, "model")
     style = _text(body, "style")
@@ -357,7 +358,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._status = 408
         except Exception as error:  # a bug must not kill the server or leak details
-            self._send_error(ApiError(500, "INTERNAL", f"internal error: {type(error).__name__}"), path)
+            self._send_error(ApiError(500, "INTERNAL", render("api_internal", detail=type(error).__name__)), path)
         finally:
             self.server.request_finished()
             self._access_log(method, path, started)
@@ -379,17 +380,17 @@ class ApiHandler(BaseHTTPRequestHandler):
         route = self.ROUTES.get(path.rstrip("/") or "/")
         if route is None:
             self._discard_body()
-            raise ApiError(404, "NOT_FOUND", f"No endpoint {path}. Endpoints: {', '.join(self.ROUTES)}.")
+            raise ApiError(404, "NOT_FOUND", render("api_not_found", path=path, endpoints=", ".join(self.ROUTES)))
         allowed, handler_name = route
         if method != allowed:
             self._discard_body()
-            raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} accepts {allowed} only.")
+            raise ApiError(405, "METHOD_NOT_ALLOWED", render("api_method", path=path, method=allowed))
         if handler_name != "_ping":
             self._check_token()
             wait = self.server.limiter.take(self.client_address[0])
             if wait > 0:
                 self._discard_body()
-                raise ApiError(429, "RATE_LIMITED", "Too many requests from this client; slow down.",
+                raise ApiError(429, "RATE_LIMITED", render("api_rate_limited"),
                                retry_after=wait, retryable=True)
         getattr(self, handler_name)()
 
@@ -401,7 +402,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             self._discard_body()
-            raise ApiError(401, "UNAUTHORIZED", "A valid 'Authorization: Bearer <token>' header is required.")
+            raise ApiError(401, "UNAUTHORIZED", render("api_unauthorized"))
 
     # -- endpoints ---------------------------------------------------------------------------------------
     def _ping(self) -> None:
@@ -439,16 +440,16 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _content_length(self) -> int:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
-            raise ApiError(411, "LENGTH_REQUIRED", "Send a Content-Length header (chunked bodies are not accepted).")
+            raise ApiError(411, "LENGTH_REQUIRED", render("api_length_required"))
         raw = self.headers.get("Content-Length")
         try:
             length = int(raw) if raw is not None else 0
         except ValueError:
             self.close_connection = True
-            raise ApiError(400, "BAD_REQUEST", "Invalid Content-Length.") from None
+            raise ApiError(400, "BAD_REQUEST", render("api_bad_length")) from None
         if length < 0:
             self.close_connection = True
-            raise ApiError(400, "BAD_REQUEST", "Invalid Content-Length.")
+            raise ApiError(400, "BAD_REQUEST", render("api_bad_length"))
         return length
 
     def _read_json(self) -> Mapping[str, Any]:
@@ -456,16 +457,16 @@ class ApiHandler(BaseHTTPRequestHandler):
         limit = self.server.options.max_body
         if length > limit:
             self.close_connection = True  # the unread body must not be parsed as the next request
-            raise ApiError(413, "TOO_LARGE", f"The request body is larger than {limit} bytes.")
+            raise ApiError(413, "TOO_LARGE", render("api_too_large", limit=limit))
         raw = self.rfile.read(length) if length else b""
         if len(raw) < length:
             raise ConnectionError("client sent less than Content-Length")
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise ApiError(400, "INVALID_JSON", f"The body is not valid UTF-8 JSON ({exc}).") from None
+            raise ApiError(400, "INVALID_JSON", render("api_invalid_json", detail=exc)) from None
         if not isinstance(body, dict):
-            raise ApiError(400, "INVALID_JSON", "The body must be a JSON object.")
+            raise ApiError(400, "INVALID_JSON", render("api_not_object"))
         return body
 
     def _discard_body(self) -> None:

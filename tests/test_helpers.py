@@ -102,7 +102,9 @@ def _placeholders(text: str) -> set[str]:
 
 
 def test_catalogue_is_complete_in_both_languages() -> None:
-    for message_id, (english, chinese) in CATALOGUE.items():
+    from glm_image_cli.messages import HELP
+
+    for message_id, (english, chinese) in {**CATALOGUE, **HELP}.items():
         assert english.strip() and chinese.strip(), message_id
         assert _placeholders(english) == _placeholders(chinese), message_id
         assert re.search(r"[\u4e00-\u9fff]", chinese) or not re.search(r"[A-Za-z]{4,}", _strip_code(chinese)), \
@@ -118,6 +120,10 @@ def test_every_message_id_used_in_the_code_exists() -> None:
     used = set(re.findall(r"""(?:Error|Failure|Limited|Blocked|Text|render)\(\s*["']([a-z_]+)["']""", source))
     assert used, "no message ids found"
     assert used - set(CATALOGUE) == set()
+    from glm_image_cli.messages import HELP
+
+    help_used = set(re.findall(r"""help_text\(\s*["']([\w.]+)["']""", source))
+    assert help_used and help_used - set(HELP) == set()
 
 
 def _package_source() -> str:

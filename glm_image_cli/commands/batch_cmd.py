@@ -17,6 +17,7 @@ from glm_image_cli.commands.common import (
     ModelOption,
     NameOption,
     NegativeOption,
+    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
@@ -36,53 +37,37 @@ from glm_image_cli.commands.common import (
     output_flags,
     report_saver_notes,
 )
+from glm_image_cli.commands.completion import complete_input_format
 from glm_image_cli.errors import ExitCode, UsageError
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 from glm_image_cli.session import make_client, make_saver, require_api_key
 
 if TYPE_CHECKING:
     from glm_image_cli.batch import BatchRunner, BatchSummary, Selection, UnitOutcome, WorkUnit
 
-HELP = """Generate images for many prompts from a file; re-running resumes.  批量生成，可断点续跑。
+HELP = help_text("cmd.batch")
 
-INPUT is a text file (one prompt per line; blank lines and # comments skipped), a .jsonl file
-(objects with prompt and optional style, negative, size, model, quality, n, name) or a .csv file with
-those columns; - reads standard input.  Flags are defaults for every item.
-
-A manifest in the output folder records every image, so a re-run skips what is made and never resends
-a request that may already have been billed.
-
-Examples / 示例:
-
-  glm-image batch prompts.txt --style 水彩 -o ./out
-
-  glm-image batch items.jsonl -j 4 --dry-run
-
-  glm-image batch ./out/failed.jsonl -o ./out
-"""
-
-FormatOption = Annotated[str | None, typer.Option("--format", help="txt, jsonl or csv (default: from the name).",
-                                                  show_default=False)]
+FormatOption = Annotated[str | None, typer.Option("--format", help=help_text("opt.input_format"), show_default=False,
+                                                  autocompletion=complete_input_format)]
 
 
 def batch(
     ctx: typer.Context,
-    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Prompt file (.txt, .jsonl, .csv) or -.",
-                                              show_default=False)],
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
     input_format: FormatOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
     model: ModelOption = None,
     quality: QualityOption = None,
-    samples: Annotated[int | None, typer.Option("--samples", "-n", help="Images per prompt (default 1).",
+    samples: Annotated[int | None, typer.Option("--samples", "-n", help=help_text("opt.samples_batch"),
                                                 show_default=False)] = None,
     output_dir: OutputDirOption = None,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Run the valid lines, skip bad ones.")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=help_text("opt.skip_invalid"))] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
-                                               help="Retry images that failed in an earlier run.")] = True,
+                                               help=help_text("opt.retry_failed"))] = True,
     retry_unsafe: RetryUnsafeOption = False,
     name: NameOption = None,
     image_format: ImageFormatOption = None,
@@ -91,18 +76,18 @@ def batch(
     no_watermark: NoWatermarkOption = False,
     user_id: UserIdOption = None,
     yes: YesOption = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan and cost; send nothing.")]
-    = False,
-    max_images: Annotated[int | None, typer.Option("--max-images", help="Make at most N images in this run.",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.dry_run"))] = False,
+    max_images: Annotated[int | None, typer.Option("--max-images", help=help_text("opt.max_images"),
                                                    show_default=False)] = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli import batch as batching
     from glm_image_cli.config import load_config
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     if input_format is not None and input_format not in batching.FORMATS:
         raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")

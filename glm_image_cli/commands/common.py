@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.messages import choose_language, set_language
+from glm_image_cli.commands.completion import (
+    complete_format,
+    complete_lang,
+    complete_model,
+    complete_quality,
+    complete_size,
+    complete_style,
+)
+from glm_image_cli.messages import choose_language, help_text, set_language
 
 
 @dataclass
@@ -30,13 +38,11 @@ class RunState:
         return Ui(quiet=self.quiet, json_mode=self.json_mode, no_color=self.no_color)
 
 
-LangOption = Annotated[
-    str | None,
-    typer.Option("--lang", help="Message language: zh or en (default: config `lang`, else the locale).",
-                 show_default=False, metavar="zh|en"),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors; no progress.")]
+LangOption = Annotated[str | None, typer.Option("--lang", help=help_text("opt.lang"), show_default=False,
+                                               metavar="zh|en", autocompletion=complete_lang)]
+JsonOption = Annotated[bool, typer.Option("--json", help=help_text("opt.json"))]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help=help_text("opt.quiet"))]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help=help_text("opt.no_color"))]
 
 
 def state_of(ctx: typer.Context) -> RunState:
@@ -46,11 +52,13 @@ def state_of(ctx: typer.Context) -> RunState:
     return root.obj
 
 
-def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = False, quiet: bool = False) -> RunState:
+def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = False, quiet: bool = False,
+          no_color: bool = False) -> RunState:
     """Record this command's output options and settle the message language."""
     state = state_of(ctx)
     state.json_mode = state.json_mode or json_mode
     state.quiet = state.quiet or quiet
+    state.no_color = state.no_color or no_color
     if lang:
         state.lang = validate_lang(lang)
         set_language(state.lang)
@@ -91,23 +99,22 @@ def bootstrap_language(flag: str | None) -> str:
 
 
 # Options shared by `generate` and `batch` (for batch they are defaults for every item).
-StyleOption = Annotated[str | None, typer.Option("--style", "-s", help="Style preset (see `glm-image styles`).",
-                                                 show_default=False)]
-NegativeOption = Annotated[str | None, typer.Option("--negative", help="What the image should not show.",
-                                                    show_default=False)]
-SizeOption = Annotated[str | None, typer.Option("--size", help="WIDTHxHEIGHT, e.g. 1024x1024.", show_default=False)]
-ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model (default: cogview-4-250304).",
-                                                 show_default=False)]
-QualityOption = Annotated[str | None, typer.Option("--quality", help="hd or standard.", show_default=False)]
-SamplesOption = Annotated[int, typer.Option("--samples", "-n", help="Images per prompt (one API call each).")]
-OutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Folder for the images.",
+StyleOption = Annotated[str | None, typer.Option("--style", "-s", help=help_text("opt.style"), show_default=False,
+                                                 autocompletion=complete_style)]
+NegativeOption = Annotated[str | None, typer.Option("--negative", help=help_text("opt.negative"), show_default=False)]
+SizeOption = Annotated[str | None, typer.Option("--size", help=help_text("opt.size"), show_default=False,
+                                                autocompletion=complete_size)]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help=help_text("opt.model"), show_default=False,
+                                                 autocompletion=complete_model)]
+QualityOption = Annotated[str | None, typer.Option("--quality", help=help_text("opt.quality"), show_default=False,
+                                                   autocompletion=complete_quality)]
+SamplesOption = Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"))]
+OutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", help=help_text("opt.output_dir"),
                                                       show_default=False)]
-ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", "-j", help="Calls in flight at once.",
+ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", "-j", help=help_text("opt.concurrency"),
                                                        show_default=False)]
-TimeoutOption = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for each answer.",
-                                                     show_default=False)]
-RetryUnsafeOption = Annotated[bool, typer.Option(
-    "--retry-unsafe", help="Also retry calls that may already have been billed (timeouts, lost answers).")]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help=help_text("opt.timeout"), show_default=False)]
+RetryUnsafeOption = Annotated[bool, typer.Option("--retry-unsafe", help=help_text("opt.retry_unsafe"))]
 
 
 def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],
@@ -131,8 +138,8 @@ def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait
         os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them
 
 
-NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help="Do not embed the recipe in the images.")]
-NoHistoryOption = Annotated[bool, typer.Option("--no-history", help="Do not record this run in the history.")]
+NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help=help_text("opt.no_metadata"))]
+NoHistoryOption = Annotated[bool, typer.Option("--no-history", help=help_text("opt.no_history"))]
 
 
 def report_saver_notes(state: RunState, saver: Any) -> None:
@@ -148,18 +155,12 @@ def report_saver_notes(state: RunState, saver: Any) -> None:
         ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
 
 
-NameOption = Annotated[str | None, typer.Option("--name", help="File name template, e.g. \"{date}/{slug}-{index}\" "
-                                                "(tokens: date time index slug model size style hash request_id ext).",
-                                                show_default=False)]
-NoWatermarkOption = Annotated[bool, typer.Option("--no-watermark", help="Ask for images without the "
-                                                 "\"AI 生成\" watermark (needs the platform's disclaimer signed).")]
-UserIdOption = Annotated[str | None, typer.Option("--user-id", help="End-user id passed to the platform "
-                                                  "(6-128 characters).", show_default=False)]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending more than "
-                                         "`confirm-above`.")]
-ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help="png (default), jpeg, webp or "
-                                                       "original; jpeg/webp need glm-image[convert].",
-                                                       show_default=False)]
+NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False)]
+NoWatermarkOption = Annotated[bool, typer.Option("--no-watermark", help=help_text("opt.no_watermark"))]
+UserIdOption = Annotated[str | None, typer.Option("--user-id", help=help_text("opt.user_id"), show_default=False)]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes"))]
+ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help=help_text("opt.format"),
+                                                       show_default=False, autocompletion=complete_format)]
 
 
 def output_flags(name: str | None, image_format: str | None, no_watermark: bool, user_id: str | None) -> dict:

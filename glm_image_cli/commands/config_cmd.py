@@ -7,47 +7,38 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, begin
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
+from glm_image_cli.commands.completion import complete_setting
 from glm_image_cli.errors import ConfigError
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 
-app = typer.Typer(
-    help="Show and change settings (API key, model, size, style…).  查看和修改设置。",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
 
-KEYS_HELP = ("api-key, region (cn|intl), base-url, model, size, style, quality (hd|standard), output-dir, "
-             "lang (auto|zh|en), timeout (seconds), concurrency")
+KeyArgument = Annotated[str, typer.Argument(help=help_text("arg.config_key"), show_default=False,
+                                            autocompletion=complete_setting)]
 
 
-@app.command("set", help=f"""Store a setting in the config file.  保存一个设置项。
-
-KEY is one of: {KEYS_HELP}.
-
-With no VALUE for api-key you are asked for it with hidden input; - reads VALUE from standard input.
-
-Examples:
-
-  glm-image config set api-key
-
-  glm-image config set model cogview-3-flash
-
-  glm-image config set style 国风
-""")
+@app.command("set", help=help_text("cmd.config_set"))
 def set_(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Setting name, e.g. api-key.", show_default=False)],
-    value: Annotated[str | None, typer.Argument(help="New value; - reads it from stdin.", show_default=False)] = None,
+    key: KeyArgument,
+    value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import lookup_setting, mask_secret, set_value
 
-    state = begin(ctx, lang=lang)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     setting = lookup_setting(key)
     raw = _read_value(setting.key, value, secret=setting.secret)
     setting, path = set_value(setting.key, raw)
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
-    state.ui().note(f"{render('config_saved', key=setting.key, path=path)} ({shown})")
+    if state.json_mode:
+        state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path)})
+    else:
+        state.ui().note(f"{render('config_saved', key=setting.key, path=path)} ({shown})")
 
 
 def _read_value(key: str, value: str | None, *, secret: bool) -> str:
@@ -59,35 +50,39 @@ def _read_value(key: str, value: str | None, *, secret: bool) -> str:
     if not sys.stdin.isatty():
         raise ConfigError("value_required_no_tty", key=key)
     prompt = render("api_key_prompt") if secret else key
-    return typer.prompt(prompt, hide_input=secret)
+    return typer.prompt(prompt, hide_input=secret, err=True)
 
 
-@app.command("unset", help="""Remove a setting from the config file (its default applies again).  删除一个设置项。
-
-Example: glm-image config unset style
-""")
+@app.command("unset", help=help_text("cmd.config_unset"))
 def unset(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Setting name.", show_default=False)],
+    key: KeyArgument,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import unset_value
 
-    state = begin(ctx, lang=lang)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     setting, path, present = unset_value(key)
-    message = "config_removed" if present else "config_not_set"
-    state.ui().note(render(message, key=setting.key, path=path))
+    if state.json_mode:
+        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
+    else:
+        state.ui().note(render("config_removed" if present else "config_not_set", key=setting.key, path=path))
 
 
-@app.command("show", help="""Show every setting, its value and where it comes from; the key is masked.
-显示所有设置项及其来源（密钥打码）。
-
-Sources: flag > environment > config file > default.
-""")
-def show(ctx: typer.Context, json_output: JsonOption = False, lang: LangOption = None) -> None:
+@app.command("show", help=help_text("cmd.config_show"))
+def show(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
+    lang: LangOption = None,
+) -> None:
     from glm_image_cli.config import SETTINGS, load_config, mask_secret
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     resolved = load_config()
     for warning in resolved.warnings:
@@ -111,6 +106,8 @@ def show(ctx: typer.Context, json_output: JsonOption = False, lang: LangOption =
 def _display(value: Any) -> str:
     if value is None or value == "":
         return render("not_set")
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -122,11 +119,16 @@ def _display_source(source: str) -> str:
     return render(f"source_{source}")
 
 
-@app.command("path", help="Print the config file's path (GLM_IMAGE_CONFIG overrides it).  显示配置文件路径。")
-def path(ctx: typer.Context, json_output: JsonOption = False) -> None:
+@app.command("path", help=help_text("cmd.config_path"))
+def path(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    no_color: NoColorOption = False,
+    lang: LangOption = None,
+) -> None:
     from glm_image_cli.config import config_path
 
-    state = begin(ctx, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
     location = config_path()
     if state.json_mode:
         state.ui().emit_json({"path": str(location), "exists": location.exists()})

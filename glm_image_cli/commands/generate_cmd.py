@@ -15,6 +15,7 @@ from glm_image_cli.commands.common import (
     ModelOption,
     NameOption,
     NegativeOption,
+    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
@@ -35,8 +36,9 @@ from glm_image_cli.commands.common import (
     output_flags,
     report_saver_notes,
 )
+from glm_image_cli.commands.completion import complete_format
 from glm_image_cli.errors import GlmImageError, UsageError
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
 
 if TYPE_CHECKING:
@@ -46,30 +48,17 @@ if TYPE_CHECKING:
     from glm_image_cli.generation import GenerationPlan, GenerationRun, ImageOutcome
     from glm_image_cli.saving import ImageSaver
 
-HELP = """Generate images from a text prompt (Chinese or English).  根据提示词生成图片。
-
-Examples / 示例:
-
-  glm-image generate "一只可爱的卡通猫，白色背景" --style 卡通
-
-  glm-image generate "a lighthouse at dusk" -n 2 --size 1344x768 -m cogview-4-250304 -o ./out
-
-  echo "水墨山水" | glm-image generate -
-
-  glm-image generate "城市夜景" --negative "模糊，低质量" --json
-"""
+HELP = help_text("cmd.generate")
 
 
 def generate(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help="The prompt; - reads it from standard input.", show_default=False)],
+    prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
-    width: Annotated[int | None, typer.Option("--width", help="Width in pixels (with --height).",
-                                              show_default=False)] = None,
-    height: Annotated[int | None, typer.Option("--height", help="Height in pixels (with --width).",
-                                               show_default=False)] = None,
+    width: Annotated[int | None, typer.Option("--width", help=help_text("opt.width"), show_default=False)] = None,
+    height: Annotated[int | None, typer.Option("--height", help=help_text("opt.height"), show_default=False)] = None,
     model: ModelOption = None,
     quality: QualityOption = None,
     samples: SamplesOption = 1,
@@ -78,9 +67,8 @@ def generate(
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
     name: NameOption = None,
-    image_format: Annotated[str | None, typer.Option("--format", "--image-format", help="png (default), jpeg, "
-                                                     "webp or original; jpeg/webp need glm-image[convert].",
-                                                     show_default=False)] = None,
+    image_format: Annotated[str | None, typer.Option("--format", "--image-format", help=help_text("opt.format"),
+                                                     show_default=False, autocompletion=complete_format)] = None,
     no_metadata: NoMetadataOption = False,
     no_history: NoHistoryOption = False,
     no_watermark: NoWatermarkOption = False,
@@ -88,11 +76,12 @@ def generate(
     yes: YesOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.generation import combine_size
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     request = GenerateRequest(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,

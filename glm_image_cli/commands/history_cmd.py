@@ -14,6 +14,7 @@ from glm_image_cli.commands.common import (
     ModelOption,
     NameOption,
     NegativeOption,
+    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
@@ -27,44 +28,32 @@ from glm_image_cli.commands.common import (
     begin,
     output_flags,
 )
-from glm_image_cli.errors import UsageError
-from glm_image_cli.messages import render
+from glm_image_cli.errors import ExitCode, UsageError
+from glm_image_cli.messages import help_text, render
 
-app = typer.Typer(
-    help="""List and search past generations; `history show ID` for one.  查看和搜索生成历史。
-
-Examples / 示例:
-
-  glm-image history --search 猫 --since 2d
-
-  glm-image history show 12
-
-  glm-image again 12 -n 4 --style 油画
-""",
-    invoke_without_command=True,
-)
+app = typer.Typer(help=help_text("cmd.history"), invoke_without_command=True)
 
 
 @app.callback()
 def history(
     ctx: typer.Context,
-    search: Annotated[str | None, typer.Option("--search", help="Only prompts containing this text.",
-                                               show_default=False)] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only since 30m, 3h, 2d, 1w or a date.",
-                                              show_default=False)] = None,
+    search: Annotated[str | None, typer.Option("--search", help=help_text("opt.search"), show_default=False)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=help_text("opt.since"), show_default=False)] = None,
     model: ModelOption = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Only failed generations.")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="How many (newest first).")] = 20,
-    clear: Annotated[bool, typer.Option("--clear", help="Delete the whole history (asks first).")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --clear.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help=help_text("opt.failed"))] = False,
+    limit: Annotated[int, typer.Option("--limit", help=help_text("opt.limit"))] = 20,
+    clear: Annotated[bool, typer.Option("--clear", help=help_text("opt.clear"))] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes_clear"))] = False,
     json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from glm_image_cli.history import History, parse_since
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     store = History()
     if clear:
@@ -94,21 +83,29 @@ def _clear(store, yes: bool, state) -> None:
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("history_clear_needs_yes")
-        if not typer.confirm(render("history_clear_confirm", count=count), default=False):
-            raise typer.Exit(1)
-    state.ui().note(render("history_cleared", count=store.clear()))
+        if not typer.confirm(render("history_clear_confirm", count=count), default=False, err=True):
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
+    removed = store.clear()
+    if state.json_mode:
+        state.ui().emit_json({"removed": removed})
+    else:
+        state.ui().note(render("history_cleared", count=removed))
 
 
-@app.command("show", help="Show one history entry in full.  显示一条历史记录。")
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help=help_text("arg.history_id"))]
+
+
+@app.command("show", help=help_text("cmd.history_show"))
 def show(
     ctx: typer.Context,
-    entry_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `glm-image history`.")],
+    entry_id: IdArgument,
     json_output: JsonOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.history import History
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
     entry = History().get(entry_id)
     if state.json_mode:
         state.ui().emit_json(entry.to_json())
@@ -117,20 +114,13 @@ def show(
     state.ui().table([render("col_field"), render("col_value")], rows)
 
 
-AGAIN_HELP = """Run a past generation again, optionally changing some of it.  重新运行一条历史记录。
-
-Examples / 示例:
-
-  glm-image again 12
-
-  glm-image again 12 -n 4 --style 油画 --size 1344x768
-"""
+AGAIN_HELP = help_text("cmd.again")
 
 
 def again(
     ctx: typer.Context,
-    entry_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `glm-image history`.")],
-    samples: Annotated[int, typer.Option("--samples", "-n", "--n", help="How many images.")] = 1,
+    entry_id: IdArgument,
+    samples: Annotated[int, typer.Option("--samples", "-n", "--n", help=help_text("opt.samples"))] = 1,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -146,13 +136,14 @@ def again(
     yes: YesOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.commands.generate_cmd import run_generate
     from glm_image_cli.history import History
     from glm_image_cli.session import GenerateRequest
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     entry = History().get(entry_id)
     if not entry.prompt:
         raise UsageError("history_no_prompt", id=entry_id)

@@ -7,30 +7,24 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, begin
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
 from glm_image_cli.errors import ExitCode
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 
-INFO_HELP = """Show how an image was made (the recipe glm-image embedded in it).  查看图片的生成参数。
-
-Example: glm-image info glm-images/*.png
-"""
-
-GALLERY_HELP = """Write a self-contained index.html to browse a folder of images.  为图片文件夹生成浏览页面。
-
-Example: glm-image gallery ./glm-images --open
-"""
+INFO_HELP = help_text("cmd.info")
+GALLERY_HELP = help_text("cmd.gallery")
 
 
 def info(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="PNG files made by glm-image.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
     json_output: JsonOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.pngmeta import PngError, read_recipe
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
     ui = state.ui()
     results: list[dict[str, Any]] = []
     problems = 0
@@ -69,10 +63,11 @@ def _show(value: Any) -> str:
 
 def gallery(
     ctx: typer.Context,
-    folder: Annotated[Path | None, typer.Argument(help="Folder of images (default: the output folder).",
-                                                  show_default=False)] = None,
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    folder: Annotated[Path | None, typer.Argument(help=help_text("arg.gallery_folder"), show_default=False)] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help=help_text("opt.open"))] = False,
     json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     import os
@@ -80,7 +75,7 @@ def gallery(
     from glm_image_cli.config import load_config
     from glm_image_cli.gallery import collect_cards, write_gallery
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     target = folder if folder is not None else Path(os.path.expanduser(load_config()["output-dir"]))
     page = write_gallery(target)

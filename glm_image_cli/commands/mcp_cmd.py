@@ -6,14 +6,9 @@ import typer
 
 from glm_image_cli.commands.common import LangOption, begin
 from glm_image_cli.errors import UsageError
+from glm_image_cli.messages import help_text
 
-HELP = """Run an MCP server over stdio so assistants (Claude Desktop, Cursor, …) can make images.
-以 MCP 协议（stdio）为智能助手提供生图工具。
-
-Needs the optional extra: pip install 'glm-image[mcp]'.  Tools: generate_image, list_styles, list_models.
-
-Register it with a client, e.g. {"mcpServers": {"glm-image": {"command": "glm-image", "args": ["mcp"]}}}
-"""
+HELP = help_text("cmd.mcp")
 
 
 def mcp(ctx: typer.Context, lang: LangOption = None) -> None:

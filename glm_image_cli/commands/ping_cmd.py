@@ -6,38 +6,25 @@ from typing import Annotated
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, begin
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
 from glm_image_cli.errors import ExitCode
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 
-HELP = """Check that everything is in place, without making (paying for) an image.  检查配置与连通性（不计费）。
-
-Checks the config file, the API key, the base URL, DNS, reachability and round-trip time, and whether the
-key is accepted (by asking for a task that does not exist: the upstream checks the key first).
-With --server, checks a running `glm-image serve` instead.
-
-Examples / 示例:
-
-  glm-image ping
-
-  glm-image ping --json
-
-  glm-image ping --server http://127.0.0.1:5001
-"""
+HELP = help_text("cmd.ping")
 
 
 def ping(
     ctx: typer.Context,
-    server: Annotated[str | None, typer.Option("--server", help="Check a running `glm-image serve` at this URL "
-                                               "(given alone: the configured serve address).",
-                                               show_default=False)] = None,
+    server: Annotated[str | None, typer.Option("--server", help=help_text("opt.server"), show_default=False)] = None,
     json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.diagnostics import check_server, check_upstream
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     cfg = load_config()
     if server is not None:

@@ -13,54 +13,36 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import LangOption, QuietOption, RunState, begin
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, RunState, begin
 from glm_image_cli.errors import ServerError, UsageError
-from glm_image_cli.messages import render
+from glm_image_cli.messages import help_text, render
 from glm_image_cli.session import make_client, make_saver
 
-HELP = """Run a local HTTP image service.  启动本地图片生成服务。
-
-Endpoints: GET /ping, POST /txt2img (the original skill's API), POST /v1/images/generations and
-GET /v1/models (OpenAI-compatible: base_url=http://127.0.0.1:5001/v1).
-
-Examples / 示例:
-
-  glm-image serve
-
-  glm-image serve --port 5002 --save ./served-images
-
-  curl -X POST http://127.0.0.1:5001/txt2img -H "Content-Type: application/json" -d '{"prompt": "一只可爱的卡通猫"}'
-"""
+HELP = help_text("cmd.serve")
 
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).",
-                                             show_default=False)] = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default 5001; 0 picks a free one).",
-                                             show_default=False)] = None,
-    token: Annotated[str | None, typer.Option("--token", help="Require 'Authorization: Bearer TOKEN'.",
-                                              show_default=False, envvar=None)] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Allow a non-loopback address without a token.")]
-    = False,
-    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="Upstream calls in flight at most; "
-                                                "more get 503 at once.")] = 8,
-    rate_limit: Annotated[float, typer.Option("--rate-limit", help="Requests per minute per client (0: off).")]
-    = 60.0,
-    max_samples: Annotated[int, typer.Option("--max-samples", help="Images per request at most.")] = 4,
-    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes.")] = 64 * 1024,
-    read_timeout: Annotated[float, typer.Option("--read-timeout", help="Seconds a client may take to send "
-                                                "its request.")] = 10.0,
-    save: Annotated[Path | None, typer.Option("--save", help="Also save every image in this folder.",
-                                              show_default=False)] = None,
+    host: Annotated[str | None, typer.Option("--host", help=help_text("opt.host"), show_default=False)] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help=help_text("opt.port"), show_default=False)] = None,
+    token: Annotated[str | None, typer.Option("--token", help=help_text("opt.token"), show_default=False)] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help=help_text("opt.insecure"))] = False,
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help=help_text("opt.max_concurrent"))] = 8,
+    rate_limit: Annotated[float, typer.Option("--rate-limit", help=help_text("opt.rate_limit"))] = 60.0,
+    max_samples: Annotated[int, typer.Option("--max-samples", help=help_text("opt.max_samples"))] = 4,
+    max_body: Annotated[int, typer.Option("--max-body", help=help_text("opt.max_body"))] = 64 * 1024,
+    read_timeout: Annotated[float, typer.Option("--read-timeout", help=help_text("opt.read_timeout"))] = 10.0,
+    save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
+    json_output: JsonOption = False,
     quiet: QuietOption = False,
+    no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.output import ensure_writable_dir
     from glm_image_cli.server import Defaults, ImageService, ServeOptions, is_loopback
 
-    state = begin(ctx, lang=lang, quiet=quiet)
+    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
     for option, value, low in (("--max-concurrent", max_concurrent, 1), ("--max-samples", max_samples, 1),
                                ("--max-body", max_body, 1024), ("--read-timeout", read_timeout, 1),
@@ -110,6 +92,9 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
     ui = state.ui()
+    if state.json_mode:
+        endpoints = ["/ping", "/txt2img", "/v1/images/generations", "/v1/models"]
+        ui.emit_json_line({"type": "listening", "url": url, "endpoints": endpoints, "token": bool(options.token)})
     # The URL goes out even with --quiet: scripts that start us on port 0 read it.
     sys.stderr.write(render("serve_started", url=url) + "\n")
     if not state.quiet:

@@ -1,25 +1,22 @@
-"""`glm-image styles`: the presets and what each adds to the prompt."""
+"""`glm-image styles` and `glm-image models`: what can be asked for."""
 
 from __future__ import annotations
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, begin
-from glm_image_cli.messages import render
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, begin
+from glm_image_cli.messages import help_text, render
 
-HELP = """List the style presets (built-in and yours) and the phrase each adds.  列出风格预设。
-
-Add your own in the config file's [styles] table, e.g. 胶片 = "35mm film photo, grain".
-
-Example: glm-image generate "一只橘猫" --style 卡通
-"""
+HELP = help_text("cmd.styles")
+MODELS_HELP = help_text("cmd.models")
 
 
-def styles(ctx: typer.Context, json_output: JsonOption = False, lang: LangOption = None) -> None:
+def styles(ctx: typer.Context, json_output: JsonOption = False, no_color: NoColorOption = False,
+           lang: LangOption = None) -> None:
     from glm_image_cli.config import load_config
-    from glm_image_cli.styles import all_styles, is_chinese
+    from glm_image_cli.styles import all_styles
 
-    state = begin(ctx, lang=lang, json_mode=json_output)
+    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
     ui = state.ui()
     presets = all_styles(load_config().user_styles)
     if state.json_mode:
@@ -29,10 +26,36 @@ def styles(ctx: typer.Context, json_output: JsonOption = False, lang: LangOption
             for s in presets
         ])
         return
-    chinese = state.lang == "zh"
-    rows = []
-    for s in presets:
-        phrase = s.phrase_zh if chinese or (s.user_defined and is_chinese(s.phrase_zh)) else s.phrase_en
-        english = render("user_style") if s.user_defined else s.english
-        rows.append([s.name, english, phrase])
+    rows = [[s.name, render("user_style") if s.user_defined else s.english,
+             s.phrase_zh if state.lang == "zh" else s.phrase_en] for s in presets]
     ui.table([render("col_style"), render("col_english"), render("col_phrase")], rows)
+
+
+def models(ctx: typer.Context, json_output: JsonOption = False, no_color: NoColorOption = False,
+           lang: LangOption = None) -> None:
+    from glm_image_cli.models import models_table
+
+    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    ui = state.ui()
+    table = models_table()
+    if state.json_mode:
+        ui.emit_json(table)
+        return
+    rows = []
+    for row in table:
+        rule = row["size_rule"]
+        rule_text = render("size_rule_short", min_side=rule["min_side"], max_side=rule["max_side"],
+                           multiple=rule["multiple"], megapixels=rule["max_pixels"] / 1e6) if rule \
+            else render("model_any_size")
+        if row["price_cny"] == 0:
+            price = render("model_free")
+        elif row["price_cny"] is None:
+            price = render("model_price_unknown")
+        else:
+            price = f"{row['price_cny']:g} CNY" + (f"\n{row['price_usd']:g} USD" if row["price_usd"] else "")
+        name = row["model"] + (" *" if row["legacy"] else "") + ("\n" + render("model_async") if row["asynchronous"]
+                                                                  else "")
+        rows.append([name, "\n".join(row["recommended_sizes"]) or "-", rule_text, ", ".join(row["qualities"]), price])
+    ui.table([render("col_model"), render("col_recommended"), render("col_rule"), render("col_quality"),
+              render("col_price")], rows, no_wrap_columns=2)
+    ui.note(render("model_legacy_note"))

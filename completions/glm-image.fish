@@ -1,0 +1,1 @@
+complete --command glm-image --no-files --arguments "(env _GLM_IMAGE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) glm-image)" --condition "env _GLM_IMAGE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) glm-image"

@@ -1,0 +1,147 @@
+"""The console-script entry point, with fast paths that never build the Typer app.
+
+A TAB press runs the program, and `--help`/`--version` should feel instant, but building the command
+tree imports Typer, Rich and (for parsing) pydantic.  So completion requests, `--version` and plain
+`--help` pages are answered from `static.json`, generated from the real Typer app by
+`python -m glm_image_cli.build_static` and checked by a test that fails when it is stale.  Everything
+else goes to the full CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+STATIC_PATH = Path(__file__).with_name("static.json")
+COMPLETE_VAR = "_GLM_IMAGE_COMPLETE"
+HELP_FLAGS = ("--help", "-h")
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if os.environ.get(COMPLETE_VAR):
+        if _complete(os.environ[COMPLETE_VAR]):
+            return
+    elif argv in (["--version"], ["-V"]):
+        from glm_image_cli import __version__
+
+        sys.stdout.write(f"glm-image {__version__}\n")
+        return
+    elif _print_static_help(argv):
+        return
+    from glm_image_cli.cli import main as full_main
+
+    full_main()
+
+
+@cache
+def static_data() -> dict[str, Any]:
+    try:
+        return json.loads(STATIC_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# --- help ----------------------------------------------------------------------------------------------
+
+def _print_static_help(argv: list[str]) -> bool:
+    """`glm-image [COMMAND …] --help` with nothing else: print the pre-rendered page."""
+    words = _without_language_and_color(argv)
+    if not words or words[-1] not in HELP_FLAGS or any(w.startswith("-") for w in words[:-1]):
+        return False
+    from glm_image_cli.messages import help_language
+
+    color = "plain" if ("--no-color" in argv or os.environ.get("NO_COLOR") or not sys.stdout.isatty()) else "ansi"
+    page = static_data().get("help", {}).get(help_language(), {}).get(color, {}).get(" ".join(words[:-1]))
+    if page is None:
+        return False
+    sys.stdout.write(page)
+    return True
+
+
+def _without_language_and_color(argv: list[str]) -> list[str]:
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("--lang=") and arg != "--no-color":
+            words.append(arg)
+    return words
+
+
+# --- completion ------------------------------------------------------------------------------------------
+
+def _complete(instruction: str) -> bool:
+    """Answer a completion request from the static command tree, in the shell's own format."""
+    tree = static_data().get("tree")
+    if tree is None or not instruction.startswith("complete_"):
+        return False
+    from glm_image_cli.fastcomplete import answer
+
+    result = answer(instruction.partition("_")[2], lambda args, incomplete: candidates(tree, args, incomplete))
+    if result is None:
+        return False
+    text, code = result
+    if text:
+        sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    if code:
+        raise SystemExit(code)
+    return True
+
+
+def candidates(tree: dict[str, Any], args: list[str], incomplete: str) -> list[tuple[str, str | None]]:
+    """What may come next after ``args`` given the partial word ``incomplete``."""
+    node, values, pending = tree, {}, None
+    for arg in args:
+        if pending is not None:
+            values[pending["dest"]] = arg
+            pending = None
+            continue
+        option = _find_option(node, arg)
+        if option is not None:
+            pending = None if option["flag"] or "=" in arg else option
+        elif arg in node.get("commands", {}):
+            node = node["commands"][arg]
+    if pending is None and incomplete.startswith("-"):
+        return [(name, opt["help"]) for opt in node.get("options", []) for name in opt["names"]
+                if name.startswith(incomplete)]
+    if pending is not None:
+        return _values(pending, incomplete, values)
+    commands = node.get("commands", {})
+    if commands:
+        return [(name, sub.get("help")) for name, sub in commands.items() if name.startswith(incomplete)]
+    argument = next(iter(node.get("arguments", [])), None)
+    return _values(argument, incomplete, values) if argument else []
+
+
+def _find_option(node: dict[str, Any], arg: str) -> dict[str, Any] | None:
+    name = arg.split("=", 1)[0]
+    return next((opt for opt in node.get("options", []) if name in opt["names"]), None)
+
+
+def _values(param: dict[str, Any], incomplete: str, values: dict[str, str]) -> list[tuple[str, str | None]]:
+    if param.get("choices"):
+        return [(choice, None) for choice in param["choices"] if choice.startswith(incomplete)]
+    source = param.get("complete")
+    if not source:
+        return []
+    from glm_image_cli.commands import completion
+
+    if source == "size":
+        return [(size, None) for size in completion.complete_size(_FakeContext(values), incomplete)]
+    found = getattr(completion, f"complete_{source}")(incomplete)
+    return [item if isinstance(item, tuple) else (item, None) for item in found]
+
+
+class _FakeContext:
+    """Just enough of a click context for complete_size: the values parsed so far."""
+
+    def __init__(self, params: dict[str, str]) -> None:
+        self.params = params
