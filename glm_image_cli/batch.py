@@ -203,6 +203,8 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
             raise UsageError("batch_field_type", field=key)
     plan = plan_generation(
         prompt,
+        watermark=fields.get("watermark", True),
+        user_id=fields.get("user_id"),
         model=fields.get("model") or models.DEFAULT_MODEL,
         size=fields.get("size"),
         quality=fields.get("quality"),
@@ -450,8 +452,6 @@ class BatchRunner:
     manifest: Manifest
     concurrency: int = 2
     on_event: BatchEvent = field(default=lambda event, unit, info: None)
-    watermark: bool = True
-    user_id: str | None = None
 
     def __post_init__(self) -> None:
         self.limit = AdaptiveLimit(self.concurrency)
@@ -487,8 +487,6 @@ class BatchRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _work(self, unit: WorkUnit) -> None:
-        from glm_image_cli.client import ImageRequest
-
         started = time.monotonic()
         outcome = UnitOutcome(unit)
         plan = unit.item.plan
@@ -496,9 +494,8 @@ class BatchRunner:
         self.on_event("started", unit, {})
         try:
             self.manifest.record(unit, "dispatched")
-            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality, watermark=self.watermark,
-                                   user_id=self.user_id)
-            generated = self.client.request_image(request, lambda event, info: self._client_event(unit, event, info))
+            generated = self.client.request_image(plan.image_request(),
+                                                  lambda event, info: self._client_event(unit, event, info))
             # The download is not a call against the account's limit: free the slot for the next image.
             self.limit.release(True)
             holding_slot = False

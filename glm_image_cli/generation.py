@@ -18,7 +18,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.styles import Style, compose_prompt, find_style
 
 if TYPE_CHECKING:
-    from glm_image_cli.client import BigModelClient, ImageResult
+    from glm_image_cli.client import BigModelClient, ImageRequest, ImageResult
     from glm_image_cli.saving import ImageSaver
 
 
@@ -35,6 +35,15 @@ class GenerationPlan:
     negative: str | None
     samples: int
     warnings: tuple[Text, ...] = ()
+    watermark: bool = True  # False asks for watermark_enabled=false
+    user_id: str | None = None
+
+    def image_request(self) -> ImageRequest:
+        """The body of each of the plan's calls."""
+        from glm_image_cli.client import ImageRequest
+
+        return ImageRequest(self.model, self.prompt_sent, self.size, self.quality, watermark=self.watermark,
+                            user_id=self.user_id)
 
 
 def plan_generation(
@@ -47,6 +56,8 @@ def plan_generation(
     negative: str | None = None,
     samples: int = 1,
     user_styles: Mapping[str, str] | None = None,
+    watermark: bool = True,
+    user_id: str | None = None,
 ) -> GenerationPlan:
     """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent."""
     prompt = prompt.strip()
@@ -78,6 +89,8 @@ def plan_generation(
         negative=negative.strip() if negative and negative.strip() else None,
         samples=samples,
         warnings=tuple(warnings),
+        watermark=watermark,
+        user_id=user_id,
     )
 
 
@@ -150,8 +163,6 @@ class GenerationRun:
     saver: ImageSaver
     concurrency: int = 2
     on_event: EventCallback = field(default=lambda index, event, info: None)
-    watermark: bool = True
-    user_id: str | None = None
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, self.plan.samples)),
@@ -160,10 +171,7 @@ class GenerationRun:
         self._cancelled = threading.Event()
 
     def start(self) -> None:
-        from glm_image_cli.client import ImageRequest
-
-        request = ImageRequest(self.plan.model, self.plan.prompt_sent, self.plan.size, self.plan.quality,
-                               watermark=self.watermark, user_id=self.user_id)
+        request = self.plan.image_request()
         for index in range(1, self.plan.samples + 1):
             self.on_event(index, "queued", {})
             self._futures[self._executor.submit(self._make_one, index, request)] = index

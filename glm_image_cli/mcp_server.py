@@ -84,8 +84,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
     with make_client(cfg, lang) as client:
-        run = GenerationRun(plan, client, prepared.saver, concurrency=int(cfg["concurrency"]),
-                            watermark=cfg["watermark"], user_id=cfg["user-id"])
+        run = GenerationRun(plan, client, prepared.saver, concurrency=int(cfg["concurrency"]))
         run.start()
         while not run.wait():
             pass

@@ -73,6 +73,8 @@ class Defaults:
     style: str | None = None
     quality: str | None = None
     user_styles: Mapping[str, str] = field(default_factory=dict)
+    watermark: bool = True
+    user_id: str | None = None
 
 
 class ApiError(Exception):
@@ -184,14 +186,14 @@ class ImageService:
             negative=job.negative,
             samples=job.samples,
             user_styles=self.defaults.user_styles,
+            watermark=self.defaults.watermark,
+            user_id=self.defaults.user_id,
         )
         if not self.slots.try_acquire(plan.samples):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
-            from glm_image_cli.client import ImageRequest
-
-            request = ImageRequest(plan.model, plan.prompt_sent, plan.size, plan.quality)
+            request = plan.image_request()
             images = []
             for index in range(1, plan.samples + 1):
                 generated = self.client.request_image(request)

@@ -101,6 +101,7 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     plan = plan_generation(
         request.prompt, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
+        watermark=cfg["watermark"], user_id=cfg["user-id"],
     )
     require_api_key(cfg)
     folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))

@@ -228,3 +228,33 @@ def test_explicit_conversion_without_pillow_fails_before_any_request(cli, fake, 
     assert result.exit_code == 2 and "pip install 'glm-image[convert]'" in result.stderr
     assert cli("generate", "x", "--format", "gif").exit_code == 2
     assert fake.requests == []
+
+
+def test_batch_and_serve_follow_the_platform_options(cli, fake) -> None:
+    Path("p.txt").write_text("a\n")
+    assert cli("batch", "p.txt", "-o", "out", "--no-watermark", "--user-id", "batch-user-1").exit_code == 0
+    body = fake.seen(SYNC_ROUTE)[0].body
+    assert body["watermark_enabled"] is False and body["user_id"] == "batch-user-1"
+
+
+def test_serve_sends_the_configured_platform_options(fake) -> None:
+    import httpx
+
+    from glm_image_cli.client import BigModelClient
+    from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+
+    options = ServeOptions(port=0, rate_per_minute=0)
+    defaults = Defaults(model="cogview-4", watermark=False, user_id="server-user-1")
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        server = GlmImageHTTPServer(options, ImageService(client, defaults, options), lambda line: None)
+        import threading
+
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            host, port = server.server_address[:2]
+            assert httpx.post(f"http://{host}:{port}/txt2img", json={"prompt": "x"}).status_code == 200
+        finally:
+            server.shutdown()
+            server.server_close()
+    body = fake.seen(SYNC_ROUTE)[0].body
+    assert body["watermark_enabled"] is False and body["user_id"] == "server-user-1"

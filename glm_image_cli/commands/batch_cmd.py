@@ -101,7 +101,7 @@ def batch(
     text = batching.read_input(input_path)
     raw_items, errors = batching.parse_items(text, batching.detect_format(input_path, text, input_format))
     defaults = {"model": cfg["model"], "size": cfg["size"], "style": cfg["style"], "quality": cfg["quality"],
-                "negative": negative, "n": samples}
+                "negative": negative, "n": samples, "watermark": cfg["watermark"], "user_id": cfg["user-id"]}
     items, item_errors = batching.build_items(raw_items, defaults, cfg.user_styles)
     _report_invalid(state, input_path, sorted(errors + item_errors, key=lambda e: e.line), skip_invalid)
     if not items:
@@ -180,7 +180,6 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: 
     interrupted = False
     with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
         runner = BatchRunner(selection.to_run, client, saver, manifest, concurrency=int(cfg["concurrency"]),
-                             watermark=cfg["watermark"], user_id=cfg["user-id"],
                              on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))
         try:
             runner.run()

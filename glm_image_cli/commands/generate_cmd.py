@@ -123,8 +123,7 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
     from glm_image_cli.generation import GenerationRun
 
     with state.ui().image_progress(plan.samples) as progress:
-        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event,
-                            watermark=cfg["watermark"], user_id=cfg["user-id"])
+        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event)
         run.start()
         try:
             while not run.wait():

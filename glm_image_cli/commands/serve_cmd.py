@@ -60,7 +60,7 @@ def serve(
         ui.error(render("serve_insecure", host=options.host))
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
     defaults = Defaults(model=cfg["model"], size=cfg["size"], style=cfg["style"], quality=cfg["quality"],
-                        user_styles=cfg.user_styles)
+                        user_styles=cfg.user_styles, watermark=cfg["watermark"], user_id=cfg["user-id"])
     with client:
         server = _bind(options, ImageService(client, defaults, options, saver), state)
         _announce(state, server, options)
