@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__, models
 from glm_image_cli.errors import GlmImageError
-from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
     from glm_image_cli.generation import ImageOutcome
@@ -119,7 +118,3 @@ def _preview(outcomes: list[ImageOutcome]) -> Any:
         out = io.BytesIO()
         picture.convert("RGB").save(out, format="PNG")
     return Image(data=out.getvalue(), format="png")
-
-
-def missing_extra_message() -> str:
-    return render("mcp_missing")

@@ -626,10 +626,6 @@ def set_language(lang: str) -> None:
     _current = lang if lang in LANGUAGES else "en"
 
 
-def current_language() -> str:
-    return _current
-
-
 def language_from_locale(environ: dict[str, str] | None = None) -> str:
     """'zh' when the first set locale variable starts with zh (LC_ALL > LC_MESSAGES > LANG), else 'en'."""
     env = os.environ if environ is None else environ
@@ -643,7 +639,7 @@ def language_from_locale(environ: dict[str, str] | None = None) -> str:
 def choose_language(flag: str | None, configured: str | None) -> str:
     """``--lang`` beats the ``lang`` setting (file or env), which beats the locale."""
     for candidate in (flag, configured):
-        if candidate and candidate != "auto":
+        if candidate in LANGUAGES:
             return candidate
     return language_from_locale()
 
@@ -891,20 +887,23 @@ def help_language() -> str:
         argv = sys.argv[1:]
         flag = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--lang"), None)
         flag = flag or next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--lang=")), None)
-        configured = os.environ.get("GLM_IMAGE_LANG") or _configured_lang()
-        lang = choose_language(flag.lower()[:2] if flag else None, configured)
+        lang = choose_language(flag.lower()[:2] if flag else None, configured_language())
         _help_language = lang if lang in LANGUAGES else "en"
     return _help_language
 
 
-def _configured_lang() -> str | None:
-    try:
-        from glm_image_cli.config import config_path, read_config_file
+def configured_language() -> str | None:
+    """GLM_IMAGE_LANG, else the config file's lang, read leniently: a broken file must not stop us from
+    reporting (in the user's language) that it is broken, nor stop --help."""
+    value = os.environ.get("GLM_IMAGE_LANG")
+    if not value:
+        try:
+            from glm_image_cli.config import config_path, read_config_file
 
-        value = read_config_file(config_path()).get("lang")
-    except Exception:  # --help must work even with a broken config file
-        return None
-    return value if isinstance(value, str) else None
+            value = read_config_file(config_path()).get("lang")
+        except Exception:
+            return None
+    return value.strip().lower() if isinstance(value, str) else None
 
 
 def help_text(key: str) -> str:

@@ -8,7 +8,6 @@ import os
 import re
 import tempfile
 import unicodedata
-from datetime import datetime
 from pathlib import Path
 
 from glm_image_cli.errors import OutputError
@@ -38,12 +37,6 @@ def slugify(text: str, max_chars: int = SLUG_MAX_CHARS) -> str:
     kept = [ch if unicodedata.category(ch)[0] in "LN" else "-" for ch in normalized]
     slug = re.sub(r"-{2,}", "-", "".join(kept)).strip("-")
     return slug[:max_chars].rstrip("-") or "image"
-
-
-def image_stem(prompt: str, when: datetime, index: int | None = None) -> str:
-    """'20261125-093012-一只橘猫' (+ '-2' for the second of several images)."""
-    stem = f"{when:%Y%m%d-%H%M%S}-{slugify(prompt)}"
-    return f"{stem}-{index}" if index is not None else stem
 
 
 def ensure_writable_dir(folder: Path) -> Path:

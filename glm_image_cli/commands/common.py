@@ -19,7 +19,7 @@ from glm_image_cli.commands.completion import (
     complete_size,
     complete_style,
 )
-from glm_image_cli.messages import choose_language, help_text, set_language
+from glm_image_cli.messages import choose_language, configured_language, help_text, set_language
 
 
 @dataclass
@@ -75,25 +75,8 @@ def validate_lang(lang: str) -> str:
 
 
 def bootstrap_language(flag: str | None) -> str:
-    """Language before any command runs: --lang, then GLM_IMAGE_LANG / the config file's lang, then locale.
-
-    A broken config file must not stop us from reporting that it is broken, so it is read leniently.
-    """
-    configured = os.environ.get("GLM_IMAGE_LANG")
-    if not configured:
-        try:
-            from glm_image_cli.config import config_path, read_config_file
-
-            value = read_config_file(config_path()).get("lang")
-            configured = value if isinstance(value, str) else None
-        except Exception:  # a broken file is reported later, in the user's language
-            configured = None
-    if flag:
-        lang = validate_lang(flag)
-    else:
-        lang = choose_language(None, configured.strip().lower() if configured else None)
-        if lang not in ("zh", "en"):
-            lang = "en"
+    """Language before any command runs: --lang, then GLM_IMAGE_LANG / the config file's lang, then locale."""
+    lang = validate_lang(flag) if flag else choose_language(None, configured_language())
     set_language(lang)
     return lang
 
