@@ -94,7 +94,14 @@ def _name_template(value: Any) -> str:
     try:
         return NameTemplate.parse(_text(value)).text
     except GlmImageError as error:
-        raise InvalidValue(Text(error.message_id, **error.params)) from None
+        raise InvalidValue(_Sentence(error.message_id, **error.params)) from None
+
+
+class _Sentence(Text):
+    """A whole message used as a reason inside another sentence: without its final full stop."""
+
+    def __str__(self) -> str:
+        return super().__str__().rstrip(".。")
 
 
 def _text(value: Any) -> str:
