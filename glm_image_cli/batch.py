@@ -94,6 +94,15 @@ def read_input(path: str, stdin: Any = None) -> str:
         raise UsageError("batch_unreadable", path=path, detail=exc.strerror or str(exc)) from None
 
 
+def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
+               user_styles: Mapping[str, str] | None = None) -> tuple[list[BatchItem], list[LineError]]:
+    """Read, parse and validate the whole input; every bad line is reported, sorted by line number."""
+    text = read_input(path)
+    raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
+    items, item_errors = build_items(raw_items, defaults, user_styles)
+    return items, sorted(errors + item_errors, key=lambda error: error.line)
+
+
 def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
     """Split the input into raw items, collecting every malformed line instead of stopping at the first."""
     if fmt == "jsonl":
@@ -254,13 +263,6 @@ def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
     return units
 
 
-def estimate_cost(units: Iterable[WorkUnit], region: str) -> tuple[float, str, int]:
-    """(estimated cost, currency, images of unknown price) of these units."""
-    from glm_image_cli.pricing import estimate
-
-    return estimate(Counter(unit.item.plan.model for unit in units), region)
-
-
 # --- the manifest ---------------------------------------------------------------------------------
 
 class Manifest:
@@ -338,6 +340,10 @@ class Selection:
     failed_skipped: list[WorkUnit]
     capped: list[WorkUnit]  # left for later by --max-images
     earlier_exit_code: int | None = None  # of the first failure skipped by --no-retry-failed
+
+    def images_per_model(self) -> dict[str, int]:
+        """What this run will ask for, by model (for the cost estimate and the consent question)."""
+        return dict(Counter(unit.item.plan.model for unit in self.to_run))
 
 
 def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool, retry_unsafe: bool,

@@ -98,12 +98,10 @@ def batch(
                              "timeout": timeout, **output_flags(name, image_format, no_watermark, user_id)})
     for warning in cfg.warnings:
         ui.warn(str(warning))
-    text = batching.read_input(input_path)
-    raw_items, errors = batching.parse_items(text, batching.detect_format(input_path, text, input_format))
     defaults = {"model": cfg["model"], "size": cfg["size"], "style": cfg["style"], "quality": cfg["quality"],
                 "negative": negative, "n": samples, "watermark": cfg["watermark"], "user_id": cfg["user-id"]}
-    items, item_errors = batching.build_items(raw_items, defaults, cfg.user_styles)
-    _report_invalid(state, input_path, sorted(errors + item_errors, key=lambda e: e.line), skip_invalid)
+    items, errors = batching.load_items(input_path, input_format, defaults, cfg.user_styles)
+    _report_invalid(state, input_path, errors, skip_invalid)
     if not items:
         raise UsageError("batch_empty", path=input_path)
     folder = Path(os.path.expanduser(cfg["output-dir"]))
@@ -114,15 +112,13 @@ def batch(
         _print_plan(state, items, selection, cfg.region)
         return
     require_api_key(cfg)
-    from collections import Counter
-
     from glm_image_cli.naming import BATCH_TEMPLATE
     from glm_image_cli.output import ensure_writable_dir
 
     ensure_writable_dir(folder)
     saver = make_saver(cfg, folder, "batch", no_metadata=no_metadata, no_history=no_history,
                        default_template=BATCH_TEMPLATE)
-    confirm_spend(state, cfg, dict(Counter(unit.item.plan.model for unit in selection.to_run)), yes)
+    confirm_spend(state, cfg, selection.images_per_model(), yes)
     if selection.done_before:
         ui.note(render("batch_resuming", done=len(selection.done_before)))
     if selection.uncertain:
@@ -151,11 +147,11 @@ def _report_invalid(state: RunState, path: str, errors: list[Any], skip_invalid:
 def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str) -> None:
     from collections import Counter
 
-    from glm_image_cli.batch import estimate_cost
+    from glm_image_cli.pricing import estimate
 
     ui = state.ui()
-    cost, currency, unknown = estimate_cost(selection.to_run, region)
-    per_model = Counter(unit.item.plan.model for unit in selection.to_run)
+    per_model = Counter(selection.images_per_model())
+    cost, currency, unknown = estimate(per_model, region)
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
               "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
