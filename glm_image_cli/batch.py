@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import models
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
-from glm_image_cli.generation import GenerationPlan, error_json, plan_generation
+from glm_image_cli.generation import GenerationPlan, ImageOutcome, error_json, plan_generation
 from glm_image_cli.messages import Text
 from glm_image_cli.output import slugify
 
 if TYPE_CHECKING:
-    from glm_image_cli.client import BigModelClient, ImageResult
+    from glm_image_cli.client import BigModelClient
     from glm_image_cli.saving import ImageSaver
 
 FORMATS = ("txt", "jsonl", "csv")
@@ -416,31 +416,21 @@ class AdaptiveLimit:
 # --- running ------------------------------------------------------------------------------------------
 
 @dataclass
-class UnitOutcome:
-    unit: WorkUnit
-    path: Path | None = None
-    result: ImageResult | None = None
-    error: GlmImageError | None = None
-    seconds: float = 0.0
+class UnitOutcome(ImageOutcome):
+    """An image of a batch: the generate outcome plus the work unit it belongs to."""
 
-    def to_json(self) -> dict[str, Any]:
+    unit: WorkUnit | None = None
+
+    def to_json(self) -> dict[str, Any]:  # type: ignore[override]
         """The documented per-item ``batch --json`` object."""
-        plan = self.unit.item.plan
+        assert self.unit is not None
         return {
             "type": "item",
             "key": self.unit.key,
             "line": self.unit.item.line,
             "item": self.unit.item.number,
             "sample": self.unit.sample,
-            "ok": self.error is None,
-            "path": str(self.path) if self.path else None,
-            "prompt": plan.prompt,
-            "prompt_sent": plan.prompt_sent,
-            "model": plan.model,
-            "size": plan.size,
-            "request_id": (self.result.request_id if self.result else getattr(self.error, "request_id", None)),
-            "content_filter": self.result.content_filter if self.result else None,
-            "seconds": round(self.seconds, 3),
+            **self.shared_json(self.unit.item.plan),
             "error": error_json(self.error) if self.error else None,
         }
 
@@ -494,7 +484,7 @@ class BatchRunner:
 
     def _work(self, unit: WorkUnit) -> None:
         started = time.monotonic()
-        outcome = UnitOutcome(unit)
+        outcome = UnitOutcome(index=unit.sample, unit=unit)
         plan = unit.item.plan
         holding_slot = True
         self.on_event("started", unit, {})

@@ -115,26 +115,31 @@ class ImageOutcome:
     error: GlmImageError | None = None
     seconds: float = 0.0
 
-    def to_json(self, plan: GenerationPlan) -> dict[str, Any]:
-        """The documented ``--json`` object for one image (README, "JSON output")."""
-        record: dict[str, Any] = {
-            "index": self.index,
+    def shared_json(self, plan: GenerationPlan) -> dict[str, Any]:
+        """The fields every image record has, in `generate --json` and `batch --json` alike."""
+        return {
             "ok": self.error is None,
             "path": str(self.path) if self.path else None,
             "prompt": plan.prompt,
             "prompt_sent": plan.prompt_sent,
             "model": plan.model,
             "size": plan.size,
-            "quality": plan.quality,
-            "style": plan.style.name if plan.style else None,
-            "request_id": self.result.request_id if self.result else None,
-            "format": self.path.suffix.lstrip(".").replace("jpg", "jpeg") if self.path else None,
+            "request_id": self.result.request_id if self.result else getattr(self.error, "request_id", None),
             "content_filter": self.result.content_filter if self.result else None,
             "seconds": round(self.seconds, 3),
         }
+
+    def to_json(self, plan: GenerationPlan) -> dict[str, Any]:
+        """The documented ``generate --json`` object for one image (README, "JSON output")."""
+        record: dict[str, Any] = {
+            "index": self.index,
+            **self.shared_json(plan),
+            "quality": plan.quality,
+            "style": plan.style.name if plan.style else None,
+            "format": self.path.suffix.lstrip(".").replace("jpg", "jpeg") if self.path else None,
+        }
         if self.error is not None:
             record["error"] = error_json(self.error)
-            record["request_id"] = getattr(self.error, "request_id", None)
         return record
 
 
