@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,12 +181,9 @@ class GenerationRun:
             self.on_event(index, "queued", {})
             self._futures[self._executor.submit(self._make_one, index, request)] = index
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until everything finished (True) or ``timeout`` passed (False).  Interruptible."""
-        pending = [f for f in self._futures if not f.done()]
-        if pending:
-            wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-        return all(f.done() for f in self._futures)
+    def wait(self) -> None:
+        """Wait until every image finished or was cancelled.  Ctrl-C interrupts the wait."""
+        wait(list(self._futures), return_when=ALL_COMPLETED)
 
     def stop_dispatching(self) -> int:
         """Ctrl-C: cancel images not started yet; returns how many are already in flight (maybe billed)."""

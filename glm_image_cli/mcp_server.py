@@ -85,8 +85,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     with make_client(cfg, lang) as client:
         run = GenerationRun(plan, client, prepared.saver, concurrency=int(cfg["concurrency"]))
         run.start()
-        while not run.wait():
-            pass
+        run.wait()
         run.shutdown()
         outcomes = run.outcomes()
     failures = [o for o in outcomes if o.error is not None]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import Ui
-    from glm_image_cli.generation import GenerationPlan, GenerationRun, ImageOutcome
+    from glm_image_cli.generation import GenerationPlan, ImageOutcome
     from glm_image_cli.saving import ImageSaver
 
 HELP = help_text("cmd.generate")
@@ -126,21 +126,15 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
         run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event)
         run.start()
         try:
-            while not run.wait():
-                pass
+            run.wait()
         except KeyboardInterrupt:
-            drain_after_interrupt(state, run.stop_dispatching(), "interrupted_waiting", lambda: _wait_all(run),
+            drain_after_interrupt(state, run.stop_dispatching(), "interrupted_waiting", run.wait,
                                   lambda: _print_saved(state, run.outcomes()))
             _print_saved(state, run.outcomes())
             raise
         finally:
             run.shutdown()
         return run.outcomes()
-
-
-def _wait_all(run: GenerationRun) -> None:
-    while not run.wait():
-        pass
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
