@@ -21,21 +21,26 @@ from glm_image_cli.commands import (
 )
 from glm_image_cli.commands.common import LangOption, NoColorOption, bootstrap_language, state_of
 from glm_image_cli.errors import ExitCode, GlmImageError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_language, help_text
+from glm_image_cli.messages import current_language, render, using_language
 
 
 class GlmImageGroup(typer.core.TyperGroup):
     """Turns the library's expected failures and Ctrl-C into one message and a documented exit code."""
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GlmImageError as error:
-            report_error(ctx, error)
-            raise typer.Exit(int(error.exit_code)) from None
-        except KeyboardInterrupt:
-            state_of(ctx).ui().error(render("interrupted"))
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        """One invocation, one language scope: the root callback and a command's --lang set the language inside
+        it, errors are reported inside it, and it is reset however the command ends, so an in-process caller
+        (CliRunner, an embedding program) never inherits the previous run's language."""
+        with using_language(current_language()):
+            try:
+                return super().invoke(ctx)
+            except GlmImageError as error:
+                report_error(ctx, error)
+                raise typer.Exit(int(error.exit_code)) from None
+            except KeyboardInterrupt:
+                state_of(ctx).ui().error(render("interrupted"))
+                raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def report_error(ctx: Any, error: GlmImageError) -> None:
@@ -101,7 +106,7 @@ def _getting_started(state: Any) -> None:
     from rich.panel import Panel
 
     from glm_image_cli.console import color_allowed
-    from glm_image_cli.messages import CONSOLE_URLS
+    from glm_image_cli.regions import CONSOLE_URLS
 
     console = Console(highlight=False, markup=False, emoji=False,
                       no_color=not color_allowed(sys.stdout, state.no_color))
@@ -129,5 +134,6 @@ def main() -> None:
 
         if RunState().debug:
             raise
-        Ui().error(render("internal_error", detail=f"{type(exc).__name__}: {exc}"))
+        # The invocation's language scope is already closed here; argv and the settings still say which it was.
+        Ui().error(render("internal_error", lang=help_language(), detail=f"{type(exc).__name__}: {exc}"))
         sys.exit(int(ExitCode.FAILURE))

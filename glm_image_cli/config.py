@@ -19,12 +19,9 @@ from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.regions import REGIONS
 
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
-REGIONS = {
-    "cn": "https://open.bigmodel.cn/api/paas/v4",
-    "intl": "https://api.z.ai/api/paas/v4",
-}
 STYLES_TABLE = "styles"
 
 

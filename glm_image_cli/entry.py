@@ -53,7 +53,7 @@ def _print_static_help(argv: list[str]) -> bool:
     words = _without_language_and_color(argv)
     if not words or words[-1] not in HELP_FLAGS or any(w.startswith("-") for w in words[:-1]):
         return False
-    from glm_image_cli.messages import help_language
+    from glm_image_cli.language import help_language
 
     color = "plain" if ("--no-color" in argv or os.environ.get("NO_COLOR") or not sys.stdout.isatty()) else "ansi"
     page = static_data().get("help", {}).get(help_language(), {}).get(color, {}).get(" ".join(words[:-1]))

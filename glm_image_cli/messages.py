@@ -1,22 +1,23 @@
 """The message catalogue: every sentence a user reads, in English and Chinese.
 
-One place for wording means both languages stay complete (a test checks it) and the language is
-picked once, at start-up, from ``--lang``, the ``lang`` setting, or the locale.
+One place for wording means both languages stay complete (a test checks it).  Which language to use is
+explicit state: a ContextVar that the CLI edge sets for one invocation (``using_language``), so nothing
+leaks into the next in-process run.  Choosing it (``--lang``, settings, locale) is glm_image_cli.language's
+job; this module imports nothing from the package, so anything may import it.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 LANGUAGES = ("en", "zh")
-_current = "en"
 
-HOME_URLS = {"cn": "https://open.bigmodel.cn", "intl": "https://z.ai"}
-CONSOLE_URLS = {
-    "cn": "https://open.bigmodel.cn/usercenter/apikeys",
-    "intl": "https://z.ai/manage-apikey/apikey-list",
-}
+# The language ``render`` and ``Text`` use when not given one.  Threads start from the default, not from
+# their creator's value: code that renders in a worker thread must submit ``contextvars.copy_context().run``.
+LANGUAGE: ContextVar[str] = ContextVar("glm_image_language", default="en")
 
 # id -> (English, Chinese).  Placeholders use str.format names.
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -282,6 +283,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "they are not requested again. Pass --retry-unsafe to request them anyway.",
         "有 {count} 张图片在上次运行中断时已发出请求，可能已经计费，本次不再请求。"
         "如仍要重新请求，请加 --retry-unsafe。",
+    ),
+    "batch_stopped": (
+        "Stopped sending: {reason} The other {count} image(s) were not sent; "
+        "run the same command again to resume once this is fixed.",
+        "已停止发送：{reason} 其余 {count} 张图片未发送；问题解决后重新运行同一命令即可继续。",
+    ),
+    "journal_unwritable": (
+        "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "
+        "Free some space or fix the folder's permissions, then run the same command again.",
+        "无法写入批次清单 {path}（{detail}），已在发送更多请求前停止。"
+        "请腾出空间或修正文件夹权限，然后重新运行同一命令。",
     ),
     "batch_resuming": (
         "Resuming: {done} image(s) already made are skipped.",
@@ -620,32 +632,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-def set_language(lang: str) -> None:
-    """Select the language for every later ``render`` call ('en' or 'zh')."""
-    global _current
-    _current = lang if lang in LANGUAGES else "en"
+def current_language() -> str:
+    """The language of this context ('en' unless a ``using_language`` block or the CLI chose another)."""
+    return LANGUAGE.get()
 
 
-def language_from_locale(environ: dict[str, str] | None = None) -> str:
-    """'zh' when the first set locale variable starts with zh (LC_ALL > LC_MESSAGES > LANG), else 'en'."""
-    env = os.environ if environ is None else environ
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = env.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
-
-
-def choose_language(flag: str | None, configured: str | None) -> str:
-    """``--lang`` beats the ``lang`` setting (file or env), which beats the locale."""
-    for candidate in (flag, configured):
-        if candidate in LANGUAGES:
-            return candidate
-    return language_from_locale()
+@contextmanager
+def using_language(lang: str) -> Iterator[str]:
+    """Render in ``lang`` inside the block; on the way out (return or raise) the previous language is back,
+    including after any ``LANGUAGE.set`` made inside, because the reset restores what was there before."""
+    token = LANGUAGE.set(lang if lang in LANGUAGES else "en")
+    try:
+        yield LANGUAGE.get()
+    finally:
+        LANGUAGE.reset(token)
 
 
 class Text:
-    """A catalogue message rendered when shown, so it follows the language chosen later."""
+    """A catalogue message rendered when shown, so it follows the language of the context showing it."""
 
     def __init__(self, message_id: str, /, **params: Any) -> None:
         self.message_id = message_id
@@ -659,11 +663,12 @@ class Text:
 
 
 def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
-    """Format a catalogue message; unknown ids render as the id so nothing is ever lost."""
+    """Format a catalogue message in ``lang``, else this context's language; unknown ids render as the id so
+    nothing is ever lost."""
     pair = CATALOGUE.get(message_id)
     if pair is None:
         return message_id
-    text = pair[1] if (lang or _current) == "zh" else pair[0]
+    text = pair[1] if (lang or LANGUAGE.get()) == "zh" else pair[0]
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
@@ -671,6 +676,7 @@ def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
 
 
 # --- help texts: shown by --help in the user's language (--lang, GLM_IMAGE_LANG, config lang, locale) ----
+# Looked up through glm_image_cli.language.help_text, which settles that language before Typer builds commands.
 HELP: dict[str, tuple[str, str]] = {
     # shared options
     "opt.lang": ("Message language: zh or en (default: setting `lang`, else the locale).",
@@ -873,39 +879,3 @@ HELP: dict[str, tuple[str, str]] = {
         "glm-image --help 列出全部命令；glm-image ping 可免费检查配置。",
     ),
 }
-
-_help_language: str | None = None
-
-
-def help_language() -> str:
-    """The language of --help texts, settled before Typer builds the commands: --lang in argv,
-    GLM_IMAGE_LANG, the config file's lang, else the locale."""
-    global _help_language
-    if _help_language is None:
-        import sys
-
-        argv = sys.argv[1:]
-        flag = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--lang"), None)
-        flag = flag or next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--lang=")), None)
-        lang = choose_language(flag.lower()[:2] if flag else None, configured_language())
-        _help_language = lang if lang in LANGUAGES else "en"
-    return _help_language
-
-
-def configured_language() -> str | None:
-    """GLM_IMAGE_LANG, else the config file's lang, read leniently: a broken file must not stop us from
-    reporting (in the user's language) that it is broken, nor stop --help."""
-    value = os.environ.get("GLM_IMAGE_LANG")
-    if not value:
-        try:
-            from glm_image_cli.config import config_path, read_config_file
-
-            value = read_config_file(config_path()).get("lang")
-        except Exception:
-            return None
-    return value.strip().lower() if isinstance(value, str) else None
-
-
-def help_text(key: str) -> str:
-    pair = HELP[key]
-    return pair[1] if help_language() == "zh" else pair[0]

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.errors import ConfigError
-from glm_image_cli.messages import CONSOLE_URLS, Text
+from glm_image_cli.messages import Text
+from glm_image_cli.regions import CONSOLE_URLS
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient

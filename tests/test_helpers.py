@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from glm_image_cli.errors import UsageError
-from glm_image_cli.messages import CATALOGUE, render, set_language
+from glm_image_cli.messages import CATALOGUE, render, using_language
 from glm_image_cli.models import MODELS, find_model, nearest_valid_size, parse_size, resolve_size
 from glm_image_cli.output import slugify, sniff_image_format, write_new_file
 from glm_image_cli.styles import BUILTIN_STYLES, compose_prompt, find_style, is_chinese
@@ -37,10 +37,10 @@ def test_nearest_valid_size_is_always_valid() -> None:
 
 
 def test_invalid_size_message_names_rule_nearest_and_recommended() -> None:
-    set_language("en")
     with pytest.raises(UsageError) as caught:
         resolve_size(find_model("cogview-4"), "3000x1000", "cogview-4")
-    message = str(caught.value)
+    with using_language("en"):
+        message = str(caught.value)
     assert "multiple of 16" in message and "Nearest valid size: 2048x688" in message
     assert "recommended: 1440x720" in message
 

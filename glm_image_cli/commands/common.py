@@ -19,7 +19,8 @@ from glm_image_cli.commands.completion import (
     complete_size,
     complete_style,
 )
-from glm_image_cli.messages import choose_language, configured_language, help_text, set_language
+from glm_image_cli.language import choose_language, configured_language, help_text
+from glm_image_cli.messages import LANGUAGE
 
 
 @dataclass
@@ -54,14 +55,15 @@ def state_of(ctx: typer.Context) -> RunState:
 
 def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = False, quiet: bool = False,
           no_color: bool = False) -> RunState:
-    """Record this command's output options and settle the message language."""
+    """Record this command's output options and settle the message language.  The language is set in the
+    invocation's scope, opened by cli.GlmImageGroup.invoke, which resets it when the command ends."""
     state = state_of(ctx)
     state.json_mode = state.json_mode or json_mode
     state.quiet = state.quiet or quiet
     state.no_color = state.no_color or no_color
     if lang:
         state.lang = validate_lang(lang)
-        set_language(state.lang)
+        LANGUAGE.set(state.lang)
     return state
 
 
@@ -75,9 +77,10 @@ def validate_lang(lang: str) -> str:
 
 
 def bootstrap_language(flag: str | None) -> str:
-    """Language before any command runs: --lang, then GLM_IMAGE_LANG / the config file's lang, then locale."""
+    """Language before any command runs: --lang, then GLM_IMAGE_LANG / the config file's lang, then locale.
+    Set for this invocation only (the scope opened by cli.GlmImageGroup.invoke)."""
     lang = validate_lang(flag) if flag else choose_language(None, configured_language())
-    set_language(lang)
+    LANGUAGE.set(lang)
     return lang
 
 

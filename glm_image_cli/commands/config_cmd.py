@@ -10,7 +10,8 @@ import typer
 from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
 from glm_image_cli.commands.completion import complete_setting
 from glm_image_cli.errors import ConfigError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 
 app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
 

@@ -29,7 +29,8 @@ from glm_image_cli.commands.common import (
     output_flags,
 )
 from glm_image_cli.errors import ExitCode, UsageError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 
 app = typer.Typer(help=help_text("cmd.history"), invoke_without_command=True)
 

@@ -9,7 +9,8 @@ import typer
 
 from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
 from glm_image_cli.errors import ExitCode
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 
 INFO_HELP = help_text("cmd.info")
 GALLERY_HELP = help_text("cmd.gallery")

@@ -6,7 +6,7 @@ import typer
 
 from glm_image_cli.commands.common import LangOption, begin
 from glm_image_cli.errors import UsageError
-from glm_image_cli.messages import help_text
+from glm_image_cli.language import help_text
 
 HELP = help_text("cmd.mcp")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, begin
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 
 HELP = help_text("cmd.styles")
 MODELS_HELP = help_text("cmd.models")
