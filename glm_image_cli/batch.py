@@ -8,6 +8,7 @@ a previous run died (it may have been billed) unless the user says so.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -16,21 +17,19 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import models
-from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
-from glm_image_cli.generation import GenerationPlan, ImageOutcome, error_json, plan_generation
+from glm_image_cli.errors import ExitCode, GlmImageError, OutputError, UsageError
+from glm_image_cli.generation import GenerationPlan, error_json, image_record, plan_generation
 from glm_image_cli.messages import Text
 from glm_image_cli.output import slugify
 
 if TYPE_CHECKING:
-    from glm_image_cli.client import BigModelClient
-    from glm_image_cli.saving import ImageSaver
+    from glm_image_cli.runner import ImageOutcome
 
 FORMATS = ("txt", "jsonl", "csv")
 ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name")
@@ -183,6 +182,18 @@ class WorkUnit:
     sample: int
     key: str
 
+    @property
+    def plan(self) -> GenerationPlan:
+        return self.item.plan
+
+    @property
+    def index(self) -> int:
+        return self.item.number
+
+    @property
+    def fixed_stem(self) -> str | None:
+        return self.item.name
+
 
 def build_items(
     raw_items: Iterable[RawItem],
@@ -291,6 +302,19 @@ class Manifest:
         record = self.states.get(key)
         return record.get("state") if record else None
 
+    # The runner's journal: "dispatched" is durable before the request leaves.
+    def dispatched(self, unit: WorkUnit) -> None:
+        self.record(unit, "dispatched")
+
+    def done(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
+        file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
+        self.record(unit, "done", file=file, request_id=outcome.request_id)
+
+    def failed(self, unit: WorkUnit, error: GlmImageError) -> None:
+        # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
+        state = "dispatched" if error.maybe_billed else "failed"
+        self.record(unit, state, error=error_json(error), request_id=getattr(error, "request_id", None))
+
     def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
         entry = {
             "key": unit.key,
@@ -305,27 +329,42 @@ class Manifest:
         }
         data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _locked_append(fd, data)
-            finally:
-                os.close(fd)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    _locked_append(fd, data)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
             self.states[unit.key] = entry
 
 
 def _locked_append(fd: int, data: bytes) -> None:
-    """One write per record under an advisory lock, then fsync: a crash loses at most the record in flight."""
+    """The whole record, then fsync, under an advisory lock.  A record that cannot be written whole is cut
+    off again, so the journal never holds a torn line that a later record would be glued onto."""
     try:
         import fcntl
-    except ImportError:  # Windows: O_APPEND single writes are still atomic enough for one writer
-        os.write(fd, data)
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    except ImportError:  # Windows: no flock; O_APPEND keeps a single writer's records whole
+        fcntl = None
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    start = os.lseek(fd, 0, os.SEEK_END)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(28, "No space left on device")
+            view = view[written:]
         os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # --- choosing what to run --------------------------------------------------------------------------
@@ -367,165 +406,20 @@ def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool
     return selection
 
 
-# --- adaptive concurrency ---------------------------------------------------------------------------
+# --- JSON ---------------------------------------------------------------------------------------------
 
-class AdaptiveLimit:
-    """AIMD: halve the calls in flight on a rate limit and pause for Retry-After; add one back after
-    every ``limit`` successes, up to the ceiling.  Keeps a batch bigger than the account's limit moving."""
-
-    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ceiling = max(1, ceiling)
-        self.limit = float(self.ceiling)
-        self.in_flight = 0
-        self.paused_until = 0.0
-        self._clock = clock
-        self._cond = threading.Condition()
-        self.stopped = False
-
-    def acquire(self) -> bool:
-        """Wait for a free slot; False once stopped.  Interruptible by Ctrl-C."""
-        with self._cond:
-            while not self.stopped:
-                now = self._clock()
-                if self.in_flight < int(self.limit) and now >= self.paused_until:
-                    self.in_flight += 1
-                    return True
-                wait = self.paused_until - now if now < self.paused_until else None
-                self._cond.wait(timeout=wait if wait is None else max(wait, 0.001))
-            return False
-
-    def release(self, succeeded: bool) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            if succeeded and self.limit < self.ceiling:
-                self.limit = min(self.ceiling, self.limit + 1.0 / self.limit)
-            self._cond.notify_all()
-
-    def rate_limited(self, retry_after: float) -> None:
-        with self._cond:
-            self.limit = max(1.0, self.limit / 2)
-            self.paused_until = max(self.paused_until, self._clock() + retry_after)
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        with self._cond:
-            self.stopped = True
-            self._cond.notify_all()
-
-
-# --- running ------------------------------------------------------------------------------------------
-
-@dataclass
-class UnitOutcome(ImageOutcome):
-    """An image of a batch: the generate outcome plus the work unit it belongs to."""
-
-    unit: WorkUnit | None = None
-
-    def to_json(self) -> dict[str, Any]:  # type: ignore[override]
-        """The documented per-item ``batch --json`` object."""
-        assert self.unit is not None
-        return {
-            "type": "item",
-            "key": self.unit.key,
-            "line": self.unit.item.line,
-            "item": self.unit.item.number,
-            "sample": self.unit.sample,
-            **self.shared_json(self.unit.item.plan),
-            "error": error_json(self.error) if self.error else None,
-        }
-
-
-BatchEvent = Callable[[str, WorkUnit, Mapping[str, Any]], None]
-
-
-@dataclass
-class BatchRunner:
-    """Dispatches work units under the adaptive limit; records each in the manifest as it goes."""
-
-    units: list[WorkUnit]
-    client: BigModelClient
-    saver: ImageSaver
-    manifest: Manifest
-    concurrency: int = 2
-    on_event: BatchEvent = field(default=lambda event, unit, info: None)
-
-    def __post_init__(self) -> None:
-        self.limit = AdaptiveLimit(self.concurrency)
-        self.outcomes: list[UnitOutcome] = []
-        self._outcome_lock = threading.Lock()
-        # Twice the call limit: images being downloaded and saved do not hold up the next calls.
-        self._executor = ThreadPoolExecutor(max_workers=2 * max(1, self.concurrency), thread_name_prefix="glm-batch")
-        self._futures: list[Future[None]] = []
-
-    def run(self) -> None:
-        """Dispatch everything, then wait.  Ctrl-C propagates; call ``stop`` and ``drain`` after it."""
-        for unit in self.units:
-            if not self.limit.acquire():
-                break
-            self._futures.append(self._executor.submit(self._work, unit))
-        self.drain()
-
-    @property
-    def not_sent(self) -> list[WorkUnit]:
-        """Units never dispatched (futures are created in unit order)."""
-        return self.units[len(self._futures):]
-
-    def stop(self) -> int:
-        """Stop dispatching; returns how many calls are in flight (they may be billed)."""
-        self.limit.stop()
-        return sum(1 for f in self._futures if not f.done())
-
-    def drain(self) -> None:
-        for future in list(self._futures):
-            future.result()
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    def _work(self, unit: WorkUnit) -> None:
-        started = time.monotonic()
-        outcome = UnitOutcome(index=unit.sample, unit=unit)
-        plan = unit.item.plan
-        holding_slot = True
-        self.on_event("started", unit, {})
-        try:
-            self.manifest.record(unit, "dispatched")
-            generated = self.client.request_image(plan.image_request(),
-                                                  lambda event, info: self._client_event(unit, event, info))
-            # The download is not a call against the account's limit: free the slot for the next image.
-            self.limit.release(True)
-            holding_slot = False
-            outcome.result = self.client.fetch(generated)
-            outcome.path = self.saver.save(plan, outcome.result, index=unit.item.number, sample=unit.sample,
-                                           fixed_stem=unit.item.name)
-            self.manifest.record(unit, "done", file=outcome.path.relative_to(self.saver.folder).as_posix(),
-                                 request_id=outcome.result.request_id)
-        except GlmImageError as exc:
-            outcome.error = exc
-            self._record_failure(unit, exc)
-            self.saver.failed(plan, exc)
-        finally:
-            outcome.seconds = time.monotonic() - started
-            if holding_slot:
-                self.limit.release(False)
-            with self._outcome_lock:
-                self.outcomes.append(outcome)
-            self.on_event("finished", unit, {"outcome": outcome})
-
-    def _record_failure(self, unit: WorkUnit, exc: GlmImageError) -> None:
-        # A lost answer may have been billed: keep it "dispatched" so a re-run does not pay twice.
-        maybe_billed = exc.message_id in MAYBE_BILLED
-        state = "dispatched" if maybe_billed else "failed"
-        self.manifest.record(unit, state, error=error_json(exc), request_id=getattr(exc, "request_id", None))
-
-    def _client_event(self, unit: WorkUnit, event: str, info: Mapping[str, Any]) -> None:
-        if event == "retrying" and info.get("kind") == "rate":
-            self.limit.rate_limited(float(info.get("seconds", 0.0)))
-        self.on_event(event, unit, info)
-
-
-MAYBE_BILLED = frozenset({"response_timeout_maybe_charged", "response_lost_maybe_charged", "gateway_maybe_charged",
-                          "async_timeout", "download_failed"})
+def item_record(outcome: ImageOutcome) -> dict[str, Any]:
+    """The documented per-item ``batch --json`` object."""
+    unit: WorkUnit = outcome.unit
+    return {
+        "type": "item",
+        "key": unit.key,
+        "line": unit.item.line,
+        "item": unit.item.number,
+        "sample": unit.sample,
+        **image_record(outcome),
+        "error": error_json(outcome.error) if outcome.error else None,
+    }
 
 
 # --- the summary ------------------------------------------------------------------------------------
@@ -541,6 +435,7 @@ class BatchSummary:
     failures_by_code: dict[str, int]
     seconds: float
     exit_code: int
+    halted_by: GlmImageError | None = None  # the account-wide failure that stopped sending, if any
 
     @property
     def images_per_minute(self) -> float:
@@ -550,14 +445,15 @@ class BatchSummary:
         return {"type": "summary", "total": self.total, "done": self.done, "skipped": self.skipped,
                 "failed": self.failed, "uncertain": self.uncertain, "not_sent": self.not_sent,
                 "failures_by_code": self.failures_by_code, "seconds": round(self.seconds, 3),
-                "images_per_minute": round(self.images_per_minute, 2), "exit_code": self.exit_code}
+                "images_per_minute": round(self.images_per_minute, 2), "exit_code": self.exit_code,
+                "stopped_by": error_json(self.halted_by) if self.halted_by else None}
 
 
-def summarize(selection: Selection, outcomes: list[UnitOutcome], not_sent: int, seconds: float) -> BatchSummary:
+def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int, seconds: float,
+              halted_by: GlmImageError | None = None) -> BatchSummary:
     failures = [o for o in outcomes if o.error is not None]
     by_code = Counter(o.error.code for o in failures if o.error is not None)
-    uncertain = len(selection.uncertain) + sum(
-        1 for o in failures if o.error is not None and o.error.message_id in MAYBE_BILLED)
+    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.error is not None and o.error.maybe_billed)
     exit_code = int(ExitCode.OK)
     if failures:
         exit_code = sorted(failures, key=lambda o: o.unit.item.number)[0].error.exit_code  # type: ignore[union-attr]
@@ -576,12 +472,13 @@ def summarize(selection: Selection, outcomes: list[UnitOutcome], not_sent: int, 
         failures_by_code=dict(by_code),
         seconds=seconds,
         exit_code=int(exit_code),
+        halted_by=halted_by,
     )
 
 
-def failed_units(selection: Selection, outcomes: list[UnitOutcome]) -> list[WorkUnit]:
+def failed_units(selection: Selection, outcomes: list[ImageOutcome]) -> list[WorkUnit]:
     """Units that stand failed after this run: failed now, or failed before and not retried."""
-    now = [o.unit for o in outcomes if o.error is not None and o.error.message_id not in MAYBE_BILLED]
+    now = [o.unit for o in outcomes if o.error is not None and not o.error.maybe_billed]
     return sorted(now + selection.failed_skipped, key=lambda u: (u.item.number, u.sample))
 
 

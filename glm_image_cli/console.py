@@ -12,13 +12,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from glm_image_cli.runner import Event, Stage
 
 
 _STDOUT_LOCK = threading.Lock()
@@ -158,49 +159,60 @@ class ImageProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def event(self, index: int, event: str, info: Mapping[str, Any]) -> None:
+    def event(self, event: Event) -> None:
         """Called from worker threads as each image moves along."""
+        from glm_image_cli.runner import Stage
+
+        index = event.unit.index
         with self._lock:
-            if event == "requesting":
+            if event.stage is Stage.REQUESTING:
                 self._started.setdefault(index, time.monotonic())
-            text = self._describe(event, info)
+            text = self._describe(event)
             if self._progress is not None:
-                self._update_live(index, event, text)
-            elif event != "queued" and not self.ui.quiet and self._last_line.get(index) != text:
+                self._update_live(index, event.stage, text)
+            elif event.stage is not Stage.QUEUED and not self.ui.quiet and self._last_line.get(index) != text:
                 self._last_line[index] = text
                 label = render("image_label", index=index, total=self.total)
                 elapsed = time.monotonic() - self._started.get(index, time.monotonic())
                 sys.stderr.write(f"{label} [{elapsed:5.1f}s] {text}\n")
                 sys.stderr.flush()
 
-    def _update_live(self, index: int, event: str, text: str) -> None:
+    def _update_live(self, index: int, stage: Stage, text: str) -> None:
+        from glm_image_cli.runner import Stage
+
         task = self._tasks[index]
-        if event == "requesting":
+        if stage is Stage.REQUESTING:
             self._progress.start_task(task)
-        if event in ("saved", "failed"):
-            mark = "✓ " if event == "saved" else "✗ "
+        if stage in (Stage.SAVED, Stage.FAILED):
+            mark = "✓ " if stage is Stage.SAVED else "✗ "
             self._progress.update(task, description=mark + text, completed=1)
             self._progress.stop_task(task)
         else:
             self._progress.update(task, description=text)
 
     @staticmethod
-    def _describe(event: str, info: Mapping[str, Any]) -> str:
-        if event == "processing":
-            return render("state_processing", task_status=info.get("task_status", "PROCESSING"))
-        if event == "retrying":
-            return render("retrying", reason=info.get("reason", ""), seconds=info.get("seconds", 0),
-                          attempt=info.get("attempt", 0), max_attempts=info.get("max_attempts", 0))
-        if event == "saved":
+    def _describe(event: Event) -> str:
+        from glm_image_cli.runner import Stage
+
+        if event.stage is Stage.PROCESSING:
+            return render("state_processing", task_status=event.task_status or "PROCESSING")
+        if event.stage is Stage.RETRYING:
+            return describe_retry(event)
+        if event.stage is Stage.SAVED and event.outcome is not None:
             from glm_image_cli.output import display_path
 
-            outcome = info["outcome"]
-            text = render("state_saved", path=display_path(outcome.path))
-            levels = describe_content_filter(outcome.result.content_filter if outcome.result else None)
+            text = render("state_saved", path=display_path(event.outcome.path))
+            levels = describe_content_filter(event.outcome.content_filter)
             return f"{text} ({levels})" if levels else text
-        if event == "failed":
-            return f"{render('state_failed')} ({info['outcome'].error.code})"
-        return render(f"state_{event}")
+        if event.stage is Stage.FAILED and event.outcome is not None and event.outcome.error is not None:
+            return f"{render('state_failed')} ({event.outcome.error.code})"
+        return render(f"state_{event.stage.value}")
+
+
+def describe_retry(event: Event) -> str:
+    """"Rate limited; retrying in 3 s (2/6)" for a RETRYING event."""
+    return render("retrying", reason=event.reason or "", seconds=event.seconds, attempt=event.attempt,
+                  max_attempts=event.max_attempts)
 
 
 class BatchProgress:

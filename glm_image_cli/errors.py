@@ -7,6 +7,7 @@ text, so the language is chosen in exactly one place.  Parameters never contain 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -30,10 +31,121 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
-class GlmImageError(Exception):
-    """An expected failure: catalogue message id, its parameters and an exit code.
+@dataclass(frozen=True)
+class Meaning:
+    """What a failure means for the run and for money, declared once per failure (never derived from wording).
 
-    ``code`` is the stable machine-readable name used in ``--json`` output (the message id upper-cased).
+    ``code`` is the stable public name in ``--json`` and HTTP error bodies (README, "Error codes").
+    """
+
+    code: str
+    sent: bool = False  # the request left this machine (the upstream may have seen it)
+    maybe_billed: bool = False  # the upstream may have made (and charged for) the image
+    retryable: bool = False  # sending the same request again is safe and may succeed
+    account_wide: bool = False  # every remaining image would fail the same way: stop sending
+    same_request: bool = False  # the other samples of the same request would fail the same way
+
+
+def _refusal(code: str) -> Meaning:
+    """The upstream answered no to this request: sent, not billed, the same body would be refused again."""
+    return Meaning(code, sent=True, same_request=True)
+
+
+def _account(code: str) -> Meaning:
+    """The key, the account or its balance: no image can be made until the user acts."""
+    return Meaning(code, sent=True, account_wide=True)
+
+
+def _lost(code: str) -> Meaning:
+    """The request left and its answer was lost: it may have been billed, so it is never resent blindly."""
+    return Meaning(code, sent=True, maybe_billed=True)
+
+
+# Every failure a run can report.  Failures of input, settings and output never reach the upstream.
+MEANINGS: dict[str, Meaning] = {
+    # upstream answers and transport
+    "auth_failed": _account("AUTH_FAILED"),
+    "account_problem": _account("ACCOUNT_PROBLEM"),
+    "balance_exhausted": _account("BALANCE_EXHAUSTED"),
+    "daily_quota": _account("DAILY_QUOTA"),
+    "content_blocked": _refusal("CONTENT_BLOCKED"),
+    "rate_limited": Meaning("RATE_LIMITED", sent=True, retryable=True),
+    "unknown_model_upstream": _refusal("UNKNOWN_MODEL_UPSTREAM"),
+    "no_permission": _refusal("NO_PERMISSION"),
+    "prompt_too_long_upstream": _refusal("PROMPT_TOO_LONG_UPSTREAM"),
+    "bad_parameters": _refusal("BAD_PARAMETERS"),
+    "upstream_refused": _refusal("UPSTREAM_REFUSED"),
+    "watermark_refused": _refusal("WATERMARK_REFUSED"),
+    "upstream_error": Meaning("UPSTREAM_ERROR", sent=True),
+    "bad_response": Meaning("BAD_RESPONSE", sent=True),
+    "async_task_failed": Meaning("ASYNC_TASK_FAILED", sent=True),
+    "async_timeout": _lost("ASYNC_TIMEOUT"),
+    "download_failed": _lost("DOWNLOAD_FAILED"),
+    "gateway_maybe_charged": _lost("GATEWAY_MAYBE_CHARGED"),
+    "response_lost_maybe_charged": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
+    "response_timeout_maybe_charged": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),
+    # nothing left this machine, after retries: the host is unreachable for every image
+    "network_unreachable": Meaning("NETWORK_UNREACHABLE", retryable=True, account_wide=True),
+    # settings
+    "missing_api_key": Meaning("MISSING_API_KEY"),
+    "config_file_bad_value": Meaning("CONFIG_FILE_BAD_VALUE"),
+    "config_file_invalid": Meaning("CONFIG_FILE_INVALID"),
+    "config_unknown_key": Meaning("CONFIG_UNKNOWN_KEY"),
+    "config_unreadable": Meaning("CONFIG_UNREADABLE"),
+    "config_unwritable": Meaning("CONFIG_UNWRITABLE"),
+    "history_unusable": Meaning("HISTORY_UNUSABLE"),
+    "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
+    # output
+    "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
+    "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),
+    "gallery_not_ours": Meaning("GALLERY_NOT_OURS"),
+    # serve
+    "port_in_use": Meaning("PORT_IN_USE"),
+    "cannot_bind": Meaning("CANNOT_BIND"),
+    # input
+    "bad_size_format": Meaning("BAD_SIZE_FORMAT"),
+    "invalid_size": Meaning("INVALID_SIZE"),
+    "batch_bad_name": Meaning("BATCH_BAD_NAME"),
+    "batch_empty": Meaning("BATCH_EMPTY"),
+    "batch_field_type": Meaning("BATCH_FIELD_TYPE"),
+    "batch_file_missing": Meaning("BATCH_FILE_MISSING"),
+    "batch_invalid": Meaning("BATCH_INVALID"),
+    "batch_max_images": Meaning("BATCH_MAX_IMAGES"),
+    "batch_missing_prompt": Meaning("BATCH_MISSING_PROMPT"),
+    "batch_unreadable": Meaning("BATCH_UNREADABLE"),
+    "empty_prompt": Meaning("EMPTY_PROMPT"),
+    "format_needs_pillow": Meaning("FORMAT_NEEDS_PILLOW"),
+    "format_unknown": Meaning("FORMAT_UNKNOWN"),
+    "gallery_no_folder": Meaning("GALLERY_NO_FOLDER"),
+    "history_bad_since": Meaning("HISTORY_BAD_SINCE"),
+    "history_clear_needs_yes": Meaning("HISTORY_CLEAR_NEEDS_YES"),
+    "history_no_prompt": Meaning("HISTORY_NO_PROMPT"),
+    "history_not_found": Meaning("HISTORY_NOT_FOUND"),
+    "mcp_missing": Meaning("MCP_MISSING"),
+    "mcp_spend_needs_consent": Meaning("MCP_SPEND_NEEDS_CONSENT"),
+    "name_template_escape": Meaning("NAME_TEMPLATE_ESCAPE"),
+    "name_template_syntax": Meaning("NAME_TEMPLATE_SYNTAX"),
+    "name_template_token": Meaning("NAME_TEMPLATE_TOKEN"),
+    "prompt_too_long": Meaning("PROMPT_TOO_LONG"),
+    "quality_not_supported": Meaning("QUALITY_NOT_SUPPORTED"),
+    "samples_range": Meaning("SAMPLES_RANGE"),
+    "serve_bad_option": Meaning("SERVE_BAD_OPTION"),
+    "serve_needs_token": Meaning("SERVE_NEEDS_TOKEN"),
+    "size_conflict": Meaning("SIZE_CONFLICT"),
+    "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
+    "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
+    "unknown_style": Meaning("UNKNOWN_STYLE"),
+    "unknown_style_no_match": Meaning("UNKNOWN_STYLE"),  # the same failure, worded without suggestions
+    "width_height_pair": Meaning("WIDTH_HEIGHT_PAIR"),
+}
+UNDECLARED = Meaning("INTERNAL")
+
+
+class GlmImageError(Exception):
+    """An expected failure: catalogue message id, its parameters, an exit code and its declared meaning.
+
+    The message id chooses the wording; the meaning (public ``code``, sent, maybe billed, retryable,
+    account-wide) is looked up in ``MEANINGS``, so rewording a message never changes the machine interface.
     """
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
@@ -42,19 +154,36 @@ class GlmImageError(Exception):
         super().__init__(message_id)
         self.message_id = message_id
         self.params = params
+        self.meaning = MEANINGS.get(message_id, UNDECLARED)
 
     @property
     def code(self) -> str:
-        return _CODE_OF_VARIANT.get(self.message_id, self.message_id).upper()
+        return self.meaning.code
+
+    @property
+    def sent(self) -> bool:
+        return self.meaning.sent
+
+    @property
+    def maybe_billed(self) -> bool:
+        return self.meaning.maybe_billed
+
+    @property
+    def retryable(self) -> bool:
+        return self.meaning.retryable
+
+    @property
+    def account_wide(self) -> bool:
+        return self.meaning.account_wide
+
+    @property
+    def same_request(self) -> bool:
+        return self.meaning.same_request or self.meaning.account_wide
 
     def __str__(self) -> str:
         from glm_image_cli.messages import render
 
         return render(self.message_id, **self.params)
-
-
-# Message variants that report the same failure keep one stable machine code.
-_CODE_OF_VARIANT = {"unknown_style_no_match": "unknown_style"}
 
 
 class UsageError(GlmImageError):

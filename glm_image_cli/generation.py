@@ -1,25 +1,22 @@
-"""One `generate` run: turn what the user asked for into validated requests, run them, save images.
+"""What the user asked for, validated into a plan before any money is spent, and the JSON records of images.
 
-Kept free of Typer and Rich so batch and serve can reuse it and tests can call it directly.
+Kept free of Typer and Rich so every command and the MCP server share it; the runner makes the images.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import models
-from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
+from glm_image_cli.errors import GlmImageError, UsageError
 from glm_image_cli.messages import Text
 from glm_image_cli.styles import Style, compose_prompt, find_style
 
 if TYPE_CHECKING:
-    from glm_image_cli.client import BigModelClient, ImageRequest, ImageResult
-    from glm_image_cli.saving import ImageSaver
+    from glm_image_cli.client import ImageRequest
+    from glm_image_cli.runner import ImageOutcome
 
 
 @dataclass(frozen=True)
@@ -105,42 +102,35 @@ def combine_size(size: str | None, width: int | None, height: int | None) -> str
     return f"{width}x{height}"
 
 
-@dataclass
-class ImageOutcome:
-    """What happened to one of the n images: saved (path + result) or failed (error)."""
+def image_record(outcome: ImageOutcome) -> dict[str, Any]:
+    """The fields every image record has, in `generate --json` and `batch --json` alike."""
+    plan: GenerationPlan = outcome.unit.plan
+    return {
+        "ok": outcome.error is None,
+        "path": str(outcome.path) if outcome.path else None,
+        "prompt": plan.prompt,
+        "prompt_sent": plan.prompt_sent,
+        "model": plan.model,
+        "size": plan.size,
+        "request_id": outcome.request_id,
+        "content_filter": outcome.content_filter if outcome.error is None else None,
+        "seconds": round(outcome.seconds, 3),
+    }
 
-    index: int
-    path: Path | None = None
-    result: ImageResult | None = None
-    error: GlmImageError | None = None
-    seconds: float = 0.0
 
-    def shared_json(self, plan: GenerationPlan) -> dict[str, Any]:
-        """The fields every image record has, in `generate --json` and `batch --json` alike."""
-        return {
-            "ok": self.error is None,
-            "path": str(self.path) if self.path else None,
-            "prompt": plan.prompt,
-            "prompt_sent": plan.prompt_sent,
-            "model": plan.model,
-            "size": plan.size,
-            "request_id": self.result.request_id if self.result else getattr(self.error, "request_id", None),
-            "content_filter": self.result.content_filter if self.result else None,
-            "seconds": round(self.seconds, 3),
-        }
-
-    def to_json(self, plan: GenerationPlan) -> dict[str, Any]:
-        """The documented ``generate --json`` object for one image (README, "JSON output")."""
-        record: dict[str, Any] = {
-            "index": self.index,
-            **self.shared_json(plan),
-            "quality": plan.quality,
-            "style": plan.style.name if plan.style else None,
-            "format": self.path.suffix.lstrip(".").replace("jpg", "jpeg") if self.path else None,
-        }
-        if self.error is not None:
-            record["error"] = error_json(self.error)
-        return record
+def generate_record(outcome: ImageOutcome) -> dict[str, Any]:
+    """The documented ``generate --json`` object for one image (README, "JSON output")."""
+    plan: GenerationPlan = outcome.unit.plan
+    record: dict[str, Any] = {
+        "index": outcome.index,
+        **image_record(outcome),
+        "quality": plan.quality,
+        "style": plan.style.name if plan.style else None,
+        "format": outcome.path.suffix.lstrip(".").replace("jpg", "jpeg") if outcome.path else None,
+    }
+    if outcome.error is not None:
+        record["error"] = error_json(outcome.error)
+    return record
 
 
 def error_json(error: GlmImageError) -> dict[str, Any]:
@@ -151,70 +141,3 @@ def error_json(error: GlmImageError) -> dict[str, Any]:
         "message": str(error),
         "upstream_code": getattr(error, "upstream_code", None),
     }
-
-
-# Failures that repeat for every sample of the same prompt (key, balance, parameters, content).
-SAME_FOR_EVERY_SAMPLE = frozenset({ExitCode.AUTH, ExitCode.QUOTA, ExitCode.REFUSED, ExitCode.CONTENT_BLOCKED})
-
-EventCallback = Callable[[int, str, Mapping[str, Any]], None]
-
-
-@dataclass
-class GenerationRun:
-    """Runs a plan's n requests, at most ``concurrency`` at once, saving each image as it arrives."""
-
-    plan: GenerationPlan
-    client: BigModelClient
-    saver: ImageSaver
-    concurrency: int = 2
-    on_event: EventCallback = field(default=lambda index, event, info: None)
-
-    def __post_init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, self.plan.samples)),
-                                            thread_name_prefix="glm-image")
-        self._futures: dict[Future[ImageOutcome], int] = {}
-        self._cancelled = threading.Event()
-
-    def start(self) -> None:
-        request = self.plan.image_request()
-        for index in range(1, self.plan.samples + 1):
-            self.on_event(index, "queued", {})
-            self._futures[self._executor.submit(self._make_one, index, request)] = index
-
-    def wait(self) -> None:
-        """Wait until every image finished or was cancelled.  Ctrl-C interrupts the wait."""
-        wait(list(self._futures), return_when=ALL_COMPLETED)
-
-    def stop_dispatching(self) -> int:
-        """Ctrl-C: cancel images not started yet; returns how many are already in flight (maybe billed)."""
-        self._cancelled.set()
-        for future in self._futures:
-            future.cancel()
-        return sum(1 for f in self._futures if f.running())
-
-    def outcomes(self) -> list[ImageOutcome]:
-        done = [f.result() for f in self._futures if f.done() and not f.cancelled()]
-        return sorted(done, key=lambda o: o.index)
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    def _make_one(self, index: int, request: Any) -> ImageOutcome:
-        import time
-
-        started = time.monotonic()
-        outcome = ImageOutcome(index=index)
-        if self._cancelled.is_set():
-            return outcome
-        try:
-            result = self.client.generate(request, lambda event, info: self.on_event(index, event, info))
-            outcome.result = result
-            outcome.path = self.saver.save(self.plan, result, index=index, sample=index)
-        except GlmImageError as exc:
-            outcome.error = exc
-            self.saver.failed(self.plan, exc)
-        outcome.seconds = time.monotonic() - started
-        if outcome.error is not None and outcome.error.exit_code in SAME_FOR_EVERY_SAMPLE:
-            self.stop_dispatching()  # the other samples would fail the same way: do not send them
-        self.on_event(index, "saved" if outcome.error is None else "failed", {"outcome": outcome})
-        return outcome

@@ -15,7 +15,7 @@ from glm_image_cli import __version__, models
 from glm_image_cli.errors import GlmImageError
 
 if TYPE_CHECKING:
-    from glm_image_cli.generation import ImageOutcome
+    from glm_image_cli.runner import ImageOutcome
 
 MAX_MCP_SAMPLES = 4
 PREVIEW_SIDE = 256
@@ -69,8 +69,9 @@ def build_server(lang: str) -> Any:
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool) -> list[Any]:
     from glm_image_cli.errors import UsageError
-    from glm_image_cli.generation import GenerationRun
+    from glm_image_cli.generation import generate_record
     from glm_image_cli.pricing import estimate
+    from glm_image_cli.runner import SaveImages, run_units, samples_of
     from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
 
     if not 1 <= n <= MAX_MCP_SAMPLES:
@@ -83,15 +84,12 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
     with make_client(cfg, lang) as client:
-        run = GenerationRun(plan, client, prepared.saver, concurrency=int(cfg["concurrency"]))
-        run.start()
-        run.wait()
-        run.shutdown()
-        outcomes = run.outcomes()
+        outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver),
+                             concurrency=int(cfg["concurrency"])).sorted_outcomes()
     failures = [o for o in outcomes if o.error is not None]
     if failures and len(failures) == len(outcomes):
         raise failures[0].error  # type: ignore[misc]
-    summary = {"images": [o.to_json(plan) for o in outcomes], "warnings": [str(w) for w in prepared.warnings]}
+    summary = {"images": [generate_record(o) for o in outcomes], "warnings": [str(w) for w in prepared.warnings]}
     content: list[Any] = [json.dumps(summary, ensure_ascii=False)]
     preview = _preview(outcomes)
     if preview is not None:

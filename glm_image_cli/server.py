@@ -38,10 +38,12 @@ from glm_image_cli.errors import (
     UsageError,
 )
 from glm_image_cli.generation import plan_generation
-from glm_image_cli.messages import render
+from glm_image_cli.messages import render, using_language
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
+    from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.runner import ImageOutcome
     from glm_image_cli.saving import ImageSaver
 
 PING_BODY = {"status": "ok", "message": "GLM Image API 服务正常运行"}
@@ -98,7 +100,7 @@ def api_error_from(error: GlmImageError) -> ApiError:
     if isinstance(error, RateLimited):
         return ApiError(429, error.code, message, retry_after=30, retryable=True)
     if isinstance(error, NetworkFailure):
-        if error.message_id == "network_unreachable":
+        if not error.sent:
             return ApiError(502, error.code, message, retryable=True)  # nothing was sent
         return ApiError(504, error.code, message)  # the answer was lost: a retry could pay twice
     if isinstance(error, (AuthFailure, RefusedFailure, ContentBlocked, QuotaFailure, UpstreamFailure)):
@@ -176,7 +178,10 @@ class ImageService:
         self.saver = saver
         self.slots = Slots(options.max_concurrent)
 
-    def run(self, job: ImageJob) -> tuple[Any, list[tuple[GeneratedImage, ImageResult | None]]]:
+    def run(self, job: ImageJob) -> tuple[GenerationPlan, list[ImageOutcome]]:
+        """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
+        from glm_image_cli.runner import run_units, samples_of
+
         plan = plan_generation(
             job.prompt,
             model=job.model or self.defaults.model,
@@ -193,18 +198,41 @@ class ImageService:
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
-            request = plan.image_request()
-            images = []
-            for index in range(1, plan.samples + 1):
-                generated = self.client.request_image(request)
-                fetch = job.want_bytes or self.saver is not None or generated.url is None
-                result = self.client.fetch(generated) if fetch else None
-                if result is not None and self.saver is not None:
-                    self.saver.save(plan, result, index=index, sample=index)
-                images.append((generated, result))
-            return plan, images
+            runner = run_units(samples_of(plan), self.client, AnswerImages(job.want_bytes, self.saver),
+                               concurrency=plan.samples)
         finally:
             self.slots.release(plan.samples)
+        outcomes = runner.sorted_outcomes()
+        made = [outcome for outcome in outcomes if outcome.error is None]
+        if not made:  # paid images are always answered; a failure only when nothing was made
+            failure = next((o.error for o in outcomes if o.error is not None), None) or runner.halted_by
+            raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
+        return plan, made
+
+
+@dataclass
+class AnswerImages:
+    """serve's delivery: keep what the HTTP answer needs (the bytes, or just the upstream URL), and save
+    a copy with --save.  The bytes live until the answer is written, then go with the request."""
+
+    want_bytes: bool
+    saver: ImageSaver | None = None
+
+    def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
+                 downloading: Callable[[], None]) -> ImageOutcome:
+        from glm_image_cli.runner import ImageOutcome
+
+        if not (self.want_bytes or self.saver is not None or generated.url is None):
+            return ImageOutcome(unit, request_id=generated.request_id, content_filter=generated.content_filter,
+                                url=generated.url)
+        result = client.fetch(generated)
+        path = self.saver.save(unit.plan, result, index=unit.index, sample=unit.sample) if self.saver else None
+        return ImageOutcome(unit, path=path, request_id=result.request_id, content_filter=result.content_filter,
+                            url=generated.url, payload=result)
+
+    def failed(self, unit: Any, error: GlmImageError) -> None:
+        if self.saver is not None:
+            self.saver.failed(unit.plan, error)
 
 
 # --- request parsing -----------------------------------------------------------------------------
@@ -282,8 +310,10 @@ class GlmImageHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # the default listen backlog of 5 resets bursts of connecting clients
 
-    def __init__(self, options: ServeOptions, service: ImageService, log: Callable[[str], None]) -> None:
+    def __init__(self, options: ServeOptions, service: ImageService, log: Callable[[str], None],
+                 lang: str = "en") -> None:
         self.options = options
+        self.lang = lang  # the serve command's language, for the request threads (they do not inherit it)
         self.service = service
         self.log = log
         self.limiter = TokenBucket(options.rate_per_minute, options.burst)
@@ -346,24 +376,26 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
-        started = time.monotonic()
-        self.server.request_started()
-        self._status = 500
-        path = self.path.split("?", 1)[0]
-        try:
-            self._route(method, path)
-        except ApiError as error:
-            self._send_error(error, path)
-        except GlmImageError as error:
-            self._send_error(api_error_from(error), path)
-        except (TimeoutError, ConnectionError):
-            self.close_connection = True
-            self._status = 408
-        except Exception as error:  # a bug must not kill the server or leak details
-            self._send_error(ApiError(500, "INTERNAL", render("api_internal", detail=type(error).__name__)), path)
-        finally:
-            self.server.request_finished()
-            self._access_log(method, path, started)
+        with using_language(self.server.lang):  # a new thread per request starts from the default language
+            started = time.monotonic()
+            self.server.request_started()
+            self._status = 500
+            path = self.path.split("?", 1)[0]
+            try:
+                self._route(method, path)
+            except ApiError as error:
+                self._send_error(error, path)
+            except GlmImageError as error:
+                self._send_error(api_error_from(error), path)
+            except (TimeoutError, ConnectionError):
+                self.close_connection = True
+                self._status = 408
+            except Exception as error:  # a bug must not kill the server or leak details
+                self._send_error(ApiError(500, "INTERNAL", render("api_internal", detail=type(error).__name__)),
+                                 path)
+            finally:
+                self.server.request_finished()
+                self._access_log(method, path, started)
 
     def _access_log(self, method: str, path: str, started: float) -> None:
         if not self.server.options.quiet:
@@ -420,22 +452,22 @@ class ApiHandler(BaseHTTPRequestHandler):
         _, images = self.server.service.run(job)
         self._send_json(200, {
             "prompt": job.prompt,
-            "images": [{"base64": base64.b64encode(result.data).decode() if result else None,
-                        "url": generated.url} for generated, result in images],
+            "images": [{"base64": base64.b64encode(image.payload.data).decode() if image.payload else None,
+                        "url": image.url} for image in images],
             "count": len(images),
-            "photo_id": images[0][0].request_id if images else None,
+            "photo_id": images[0].request_id if images else None,
         })
 
     def _openai_generations(self) -> None:
         job = parse_openai(self._read_json(), self.server.options.max_samples)
         plan, images = self.server.service.run(job)
         data = []
-        for generated, result in images:
-            if job.want_bytes and result is not None:
-                data.append({"b64_json": base64.b64encode(result.data).decode(), "revised_prompt": plan.prompt_sent})
+        for image in images:
+            if job.want_bytes and image.payload is not None:
+                data.append({"b64_json": base64.b64encode(image.payload.data).decode(),
+                             "revised_prompt": plan.prompt_sent})
             else:
-                url = generated.url or _data_url(result)
-                data.append({"url": url, "revised_prompt": plan.prompt_sent})
+                data.append({"url": image.url or _data_url(image.payload), "revised_prompt": plan.prompt_sent})
         self._send_json(200, {"created": int(time.time()), "data": data})
 
     # -- bodies ----------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from glm_image_cli.batch import AdaptiveLimit, Manifest
+from glm_image_cli.batch import Manifest
+from glm_image_cli.runner import AdaptiveLimit
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script
 
@@ -158,7 +159,7 @@ def test_json_lines_schema(cli, fake) -> None:
     assert set(item) == {"type", "key", "line", "item", "sample", "ok", "path", "prompt", "prompt_sent", "model",
                          "size", "request_id", "content_filter", "seconds", "error"}
     assert set(summary) == {"type", "total", "done", "skipped", "failed", "uncertain", "not_sent",
-                            "failures_by_code", "seconds", "images_per_minute", "exit_code"}
+                            "failures_by_code", "seconds", "images_per_minute", "exit_code", "stopped_by"}
 
 
 def _spawn_batch(fake, *args: str) -> subprocess.Popen[str]:

@@ -39,11 +39,13 @@ from glm_image_cli.commands.common import (
 )
 from glm_image_cli.commands.completion import complete_input_format
 from glm_image_cli.errors import ExitCode, UsageError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 from glm_image_cli.session import make_client, make_saver, require_api_key
 
 if TYPE_CHECKING:
-    from glm_image_cli.batch import BatchRunner, BatchSummary, Selection, UnitOutcome, WorkUnit
+    from glm_image_cli.batch import BatchSummary, Selection, WorkUnit
+    from glm_image_cli.runner import Event, Runner
 
 HELP = help_text("cmd.batch")
 
@@ -169,19 +171,19 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
 
 def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: Any,
          retry_unsafe: bool) -> BatchSummary:
-    from glm_image_cli.batch import BatchRunner
+    from glm_image_cli.runner import Runner, SaveImages
 
     ui = state.ui()
     started = time.monotonic()
     interrupted = False
     with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
-        runner = BatchRunner(selection.to_run, client, saver, manifest, concurrency=int(cfg["concurrency"]),
-                             on_event=lambda event, unit, info: _on_event(state, progress, event, unit, info))
+        runner = Runner(selection.to_run, client, SaveImages(saver), concurrency=int(cfg["concurrency"]),
+                        journal=manifest, on_event=lambda event: _on_event(state, progress, event))
         try:
             runner.run()
         except KeyboardInterrupt:
             interrupted = True
-            drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.drain,
+            drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.wait,
                                   lambda: _finish(state, selection, runner, saver.folder, started))
         finally:
             runner.shutdown()
@@ -192,18 +194,20 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: 
     return summary
 
 
-def _finish(state: RunState, selection: Selection, runner: BatchRunner, folder: Path,
+def _finish(state: RunState, selection: Selection, runner: Runner, folder: Path,
             started: float) -> BatchSummary:
     from glm_image_cli.batch import failed_units, summarize, write_failed_file
 
     ui = state.ui()
-    outcomes = list(runner.outcomes)
-    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started)
+    outcomes = runner.sorted_outcomes()
+    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by)
     failed_file = write_failed_file(folder, failed_units(selection, outcomes))
     if state.json_mode:
         ui.emit_json_line(summary.to_json())
     else:
         _print_summary(state, summary)
+    if summary.halted_by is not None:
+        ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
     if failed_file is not None:
         blocked = summary.failures_by_code.get("CONTENT_BLOCKED", 0)
         if blocked:
@@ -212,30 +216,37 @@ def _finish(state: RunState, selection: Selection, runner: BatchRunner, folder: 
     return summary
 
 
-def _on_event(state: RunState, progress: Any, event: str, unit: WorkUnit, info: Any) -> None:
+def _on_event(state: RunState, progress: Any, event: Event) -> None:
+    from glm_image_cli.runner import Stage
+
+    unit: WorkUnit = event.unit
     label = unit.item.stem(unit.sample)
-    if event == "started":
+    if event.stage is Stage.REQUESTING:
         progress.started(unit.key, label)
-    elif event == "finished":
-        outcome: UnitOutcome = info["outcome"]
+    elif event.stage in (Stage.SAVED, Stage.FAILED) and event.outcome is not None:
+        outcome = event.outcome
         if outcome.error is None:
             from glm_image_cli.console import describe_content_filter
             from glm_image_cli.output import display_path
 
-            levels = describe_content_filter(outcome.result.content_filter if outcome.result else None)
+            levels = describe_content_filter(outcome.content_filter)
             detail = f"{display_path(outcome.path)} ({outcome.seconds:.1f}s{', ' + levels if levels else ''})" \
                 if outcome.path else ""
+        elif outcome.error.account_wide:
+            detail = outcome.error.code  # said once, in full, by the summary
         else:
             detail = str(outcome.error)
         progress.finished_one(unit.key, label, outcome.error is None, detail)
         if state.json_mode:
-            state.ui().emit_json_line(outcome.to_json())
-    elif event == "retrying":
-        text = render("retrying", reason=info.get("reason", ""), seconds=info.get("seconds", 0),
-                      attempt=info.get("attempt", 0), max_attempts=info.get("max_attempts", 0))
-        progress.update(unit.key, f"{label}: {text}")
-    elif event == "processing":
-        progress.update(unit.key, render("state_processing", task_status=info.get("task_status", "")))
+            from glm_image_cli.batch import item_record
+
+            state.ui().emit_json_line(item_record(outcome))
+    elif event.stage is Stage.RETRYING:
+        from glm_image_cli.console import describe_retry
+
+        progress.update(unit.key, f"{label}: {describe_retry(event)}")
+    elif event.stage is Stage.PROCESSING:
+        progress.update(unit.key, render("state_processing", task_status=event.task_status or ""))
 
 
 def _print_summary(state: RunState, summary: BatchSummary) -> None:

@@ -38,14 +38,16 @@ from glm_image_cli.commands.common import (
 )
 from glm_image_cli.commands.completion import complete_format
 from glm_image_cli.errors import GlmImageError, UsageError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import Ui
-    from glm_image_cli.generation import GenerationPlan, ImageOutcome
+    from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.runner import ImageOutcome
     from glm_image_cli.saving import ImageSaver
 
 HELP = help_text("cmd.generate")
@@ -120,21 +122,21 @@ def _read_prompt(prompt: str) -> str:
 
 def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
          saver: ImageSaver) -> list[ImageOutcome]:
-    from glm_image_cli.generation import GenerationRun
+    from glm_image_cli.runner import Runner, SaveImages, samples_of
 
     with state.ui().image_progress(plan.samples) as progress:
-        run = GenerationRun(plan, client, saver, concurrency=cfg["concurrency"], on_event=progress.event)
-        run.start()
+        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg["concurrency"],
+                        on_event=progress.event)
         try:
-            run.wait()
+            runner.run()
         except KeyboardInterrupt:
-            drain_after_interrupt(state, run.stop_dispatching(), "interrupted_waiting", run.wait,
-                                  lambda: _print_saved(state, run.outcomes()))
-            _print_saved(state, run.outcomes())
+            drain_after_interrupt(state, runner.stop(), "interrupted_waiting", runner.wait,
+                                  lambda: _print_saved(state, runner.sorted_outcomes()))
+            _print_saved(state, runner.sorted_outcomes())
             raise
         finally:
-            run.shutdown()
-        return run.outcomes()
+            runner.shutdown()
+        return runner.sorted_outcomes()
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
@@ -146,12 +148,13 @@ def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
 
 def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome], folder: Path) -> None:
     """Paths (or JSON) on stdout, one line per failure on stderr, exit code of the first failure."""
+    from glm_image_cli.generation import generate_record
     from glm_image_cli.output import display_path
 
     ui = state.ui()
     failures = [o for o in outcomes if o.error is not None]
     if state.json_mode:
-        ui.emit_json([o.to_json(plan) for o in outcomes])
+        ui.emit_json([generate_record(o) for o in outcomes])
     else:
         _print_saved(state, outcomes)
     _report_failures(ui, plan, failures)

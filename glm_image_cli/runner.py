@@ -1,0 +1,380 @@
+"""The one engine that makes images: every command (generate, again, batch, serve, mcp) runs its images here.
+
+A run takes units of work (one paid call each), sends at most ``concurrency`` calls at once under an
+adaptive limit, writes the journal record of each unit before its request leaves (when there is a
+journal), hands each answer to a delivery step (fetch and save, or keep for an HTTP answer), and reports
+typed events.  What a failure means for the rest of the run is read from the failure itself:
+an account-wide failure (bad key, no balance, unreachable host, unwritable output) stops new requests at
+once; a refusal of a request skips that request's other samples.  Calls already in flight finish and are
+recorded.  Outcomes keep what they report (path, ids, timings), never the image's bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from glm_image_cli.errors import GlmImageError, OutputError
+
+if TYPE_CHECKING:
+    from glm_image_cli.client import BigModelClient, GeneratedImage
+    from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.messages import Text
+    from glm_image_cli.saving import ImageSaver
+
+
+class Unit(Protocol):
+    """One image to make: one paid call.  ``key`` names it in the journal and in events."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def plan(self) -> GenerationPlan: ...
+
+    @property
+    def sample(self) -> int: ...
+
+    @property
+    def index(self) -> int: ...  # the number used when naming the file
+
+    @property
+    def fixed_stem(self) -> str | None: ...  # a file name chosen by the user (batch's "name"), else None
+
+
+@dataclass(frozen=True)
+class SampleUnit:
+    """A sample of one plan: the units of `generate`, `again`, `serve` and `mcp`."""
+
+    plan: GenerationPlan
+    sample: int
+
+    @property
+    def key(self) -> str:
+        return str(self.sample)
+
+    @property
+    def index(self) -> int:
+        return self.sample
+
+    @property
+    def fixed_stem(self) -> str | None:
+        return None
+
+
+def samples_of(plan: GenerationPlan) -> list[SampleUnit]:
+    return [SampleUnit(plan, sample) for sample in range(1, plan.samples + 1)]
+
+
+class Journal(Protocol):
+    """Durable memory of a run (batch's manifest).  ``dispatched`` is written before the request leaves."""
+
+    def dispatched(self, unit: Any) -> None: ...
+
+    def done(self, unit: Any, outcome: ImageOutcome) -> None: ...
+
+    def failed(self, unit: Any, error: GlmImageError) -> None: ...
+
+
+@dataclass
+class ImageOutcome:
+    """What happened to one unit: saved (path and ids) or failed (error).  Holds no image bytes."""
+
+    unit: Any
+    path: Path | None = None
+    error: GlmImageError | None = None
+    seconds: float = 0.0
+    request_id: str | None = None
+    content_filter: list[dict[str, Any]] = field(default_factory=list)
+    url: str | None = None  # the upstream's temporary URL, when the delivery step passed it on
+    payload: Any = None  # what a delivery step keeps for its caller (serve's answer); None for saved files
+
+    @property
+    def index(self) -> int:
+        return int(self.unit.index)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Stage(Enum):
+    """Where a unit is on its way.  Events carry one of these, never a free-form string."""
+
+    QUEUED = "queued"
+    REQUESTING = "requesting"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    DOWNLOADING = "downloading"
+    SAVED = "saved"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A unit moved along.  ``outcome`` is set for SAVED and FAILED; the retry fields for RETRYING."""
+
+    unit: Any
+    stage: Stage
+    outcome: ImageOutcome | None = None
+    task_status: str | None = None
+    seconds: float = 0.0
+    attempt: int = 0
+    max_attempts: int = 0
+    reason: Text | str | None = None
+    rate_limited: bool = False
+
+
+def _ignore(event: Event) -> None:
+    """Default event sink."""
+
+
+# --- delivery: what happens to an answer ---------------------------------------------------------------
+
+class Delivery(Protocol):
+    """What happens to an answer (fetch and save, or keep it for an HTTP reply), and to a failure."""
+
+    def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
+                 downloading: Callable[[], None]) -> ImageOutcome: ...
+
+    def failed(self, unit: Any, error: GlmImageError) -> None: ...
+
+
+@dataclass
+class SaveImages:
+    """Stream each image into its file (never whole in memory); the outcome keeps the path and ids only."""
+
+    saver: ImageSaver
+
+    def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
+                 downloading: Callable[[], None]) -> ImageOutcome:
+        path = self.saver.save_streamed(unit.plan, generated, client, index=unit.index, sample=unit.sample,
+                                        fixed_stem=unit.fixed_stem,
+                                        progress=lambda event, info: downloading() if event == "downloading" else None)
+        return ImageOutcome(unit, path=path, request_id=generated.request_id, content_filter=generated.content_filter)
+
+    def failed(self, unit: Any, error: GlmImageError) -> None:
+        self.saver.failed(unit.plan, error)  # the history remembers failures too
+
+
+# --- the adaptive limit ---------------------------------------------------------------------------------
+
+class AdaptiveLimit:
+    """AIMD: halve the calls in flight on a rate limit and pause for Retry-After; add one back after
+    every ``limit`` successes, up to the ceiling.  Keeps a run bigger than the account's limit moving."""
+
+    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = float(self.ceiling)
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self._clock = clock
+        self._cond = threading.Condition()
+        self.stopped = False
+
+    def acquire(self) -> bool:
+        """Wait for a free slot; False once stopped.  Interruptible by Ctrl-C."""
+        with self._cond:
+            while not self.stopped:
+                now = self._clock()
+                if self.in_flight < int(self.limit) and now >= self.paused_until:
+                    self.in_flight += 1
+                    return True
+                wait = self.paused_until - now if now < self.paused_until else None
+                self._cond.wait(timeout=wait if wait is None else max(wait, 0.001))
+            return False
+
+    def release(self, succeeded: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if succeeded and self.limit < self.ceiling:
+                self.limit = min(self.ceiling, self.limit + 1.0 / self.limit)
+            self._cond.notify_all()
+
+    def rate_limited(self, retry_after: float) -> None:
+        with self._cond:
+            self.limit = max(1.0, self.limit / 2)
+            self.paused_until = max(self.paused_until, self._clock() + retry_after)
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify_all()
+
+
+# --- the runner -----------------------------------------------------------------------------------------
+
+@dataclass
+class Runner:
+    """Makes the units' images, at most ``concurrency`` calls at once.
+
+    Contract: ``run()`` dispatches and waits (Ctrl-C propagates out of it); after an interrupt call
+    ``stop()`` (returns the calls in flight, which may be billed) and then ``wait()`` to keep them.
+    ``halted_by`` is the account-wide failure that stopped dispatching, if any; ``not_sent`` the units
+    that never left.  ``shutdown()`` always, at the end.
+    """
+
+    units: Sequence[Any]
+    client: BigModelClient
+    deliver: Delivery
+    concurrency: int = 2
+    journal: Journal | None = None
+    on_event: Callable[[Event], None] = _ignore
+
+    def __post_init__(self) -> None:
+        self.limit = AdaptiveLimit(self.concurrency)
+        self.outcomes: list[ImageOutcome] = []
+        self.halted_by: GlmImageError | None = None
+        self._lock = threading.Lock()
+        self._refused_plans: set[int] = set()  # id() of plans whose requests were refused
+        self._skipped: list[Any] = []
+        self._dispatched: list[Any] = []
+        self._futures: list[Future[None]] = []
+        # Twice the call limit: images being downloaded and saved do not hold up the next calls.
+        workers = max(1, min(2 * max(1, self.concurrency), len(self.units)))
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glm-image")
+        self._interrupted = False
+
+    # -- control -----------------------------------------------------------------------------------
+
+    def run(self) -> list[ImageOutcome]:
+        """Dispatch every unit the rules allow, then wait for all of them; returns the outcomes in unit order."""
+        for unit in self.units:
+            self.on_event(Event(unit, Stage.QUEUED))
+        for unit in self.units:
+            if self.limit.stopped:
+                break
+            if id(unit.plan) in self._refused_plans:
+                self._skipped.append(unit)
+                continue
+            if not self.limit.acquire():
+                break
+            if id(unit.plan) in self._refused_plans:  # refused while we waited for the slot
+                self.limit.release(False)
+                self._skipped.append(unit)
+                continue
+            context = contextvars.copy_context()  # the message language follows the work into the thread
+            with self._lock:
+                self._dispatched.append(unit)
+                self._futures.append(self._executor.submit(context.run, self._work, unit))
+        self.wait()
+        return self.sorted_outcomes()
+
+    def stop(self) -> int:
+        """Send nothing more; returns how many calls are still in flight (they may be billed)."""
+        self._interrupted = True
+        self.limit.stop()
+        with self._lock:
+            return sum(1 for future in self._futures if not future.done())
+
+    def wait(self) -> None:
+        """Wait for every dispatched call.  Interruptible by Ctrl-C."""
+        with self._lock:
+            futures = list(self._futures)
+        for future in futures:
+            future.result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def sorted_outcomes(self) -> list[ImageOutcome]:
+        order = {id(unit): position for position, unit in enumerate(self.units)}
+        with self._lock:
+            return sorted(self.outcomes, key=lambda outcome: order.get(id(outcome.unit), 0))
+
+    @property
+    def not_sent(self) -> list[Any]:
+        """Units that never left: not reached (stopped, interrupted) or skipped after a refusal."""
+        with self._lock:
+            sent = {id(unit) for unit in self._dispatched}
+        return [unit for unit in self.units if id(unit) not in sent]
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    # -- one unit ------------------------------------------------------------------------------------
+
+    def _work(self, unit: Any) -> None:
+        started = time.monotonic()
+        holding_slot = True
+        outcome: ImageOutcome
+        try:
+            if self.journal is not None:
+                self.journal.dispatched(unit)  # durable before the request leaves; raises if it cannot be
+            self.on_event(Event(unit, Stage.REQUESTING))
+            generated = self.client.request_image(unit.plan.image_request(),
+                                                  lambda event, info: self._client_event(unit, event, info))
+            # The download is not a call against the account's limit: free the slot for the next image.
+            self.limit.release(True)
+            holding_slot = False
+            outcome = self.deliver(unit, generated, self.client,
+                                   lambda: self.on_event(Event(unit, Stage.DOWNLOADING)))
+            del generated
+            outcome.seconds = time.monotonic() - started
+            if self.journal is not None:
+                self.journal.done(unit, outcome)
+        except GlmImageError as error:
+            outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started,
+                                   request_id=getattr(error, "request_id", None))
+            self._failed(unit, error)
+        except OSError as error:  # a journal or file that cannot be written: stop, and say so in one line
+            failure = OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
+                                  detail=error.strerror or str(error))
+            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started)
+            self._failed(unit, failure)
+        finally:
+            if holding_slot:
+                self.limit.release(False)
+        with self._lock:
+            self.outcomes.append(outcome)
+        self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+
+    def _failed(self, unit: Any, error: GlmImageError) -> None:
+        if self.journal is not None:
+            # If this cannot be written, the "dispatched" record stands: a re-run treats the unit as maybe billed.
+            with contextlib.suppress(OSError, GlmImageError):
+                self.journal.failed(unit, error)
+        self.deliver.failed(unit, error)
+        if error.account_wide:
+            with self._lock:
+                if self.halted_by is None:
+                    self.halted_by = error
+            self.limit.stop()  # every remaining image would fail the same way
+        elif error.same_request:
+            with self._lock:
+                self._refused_plans.add(id(unit.plan))
+
+    def _client_event(self, unit: Any, event: str, info: Mapping[str, Any]) -> None:
+        if event == "retrying":
+            rate = info.get("kind") == "rate"
+            if rate:
+                self.limit.rate_limited(float(info.get("seconds", 0.0)))
+            self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
+                                attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
+                                reason=info.get("reason"), rate_limited=rate))
+        elif event == "processing":
+            self.on_event(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
+        elif event == "downloading":
+            self.on_event(Event(unit, Stage.DOWNLOADING))
+
+
+def run_units(units: Iterable[Any], client: BigModelClient, deliver: Delivery, *, concurrency: int,
+              on_event: Callable[[Event], None] = _ignore) -> Runner:
+    """Run to the end without interrupt handling (serve, mcp): returns the finished runner."""
+    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event)
+    try:
+        runner.run()
+    finally:
+        runner.shutdown()
+    return runner
+

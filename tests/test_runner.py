@@ -1,0 +1,184 @@
+"""The one engine: account-wide failures stop every command, refusals skip a request's other samples,
+serve makes samples in parallel, failure meanings are declared data, and no outcome keeps image bytes."""
+
+from __future__ import annotations
+
+import ast
+import gc
+import json
+import re
+from pathlib import Path
+
+from glm_image_cli import errors
+from glm_image_cli.client import BigModelClient, ImageResult
+from glm_image_cli.errors import MEANINGS, GlmImageError
+from glm_image_cli.generation import plan_generation
+from glm_image_cli.messages import render
+from glm_image_cli.runner import Runner, SaveImages, Stage, samples_of
+from glm_image_cli.saving import ImageSaver
+from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply, make_png
+
+PACKAGE = Path(__file__).resolve().parents[1] / "glm_image_cli"
+
+
+def thirty_prompts() -> None:
+    Path("p.txt").write_text("".join(f"prompt number {i}\n" for i in range(30)), encoding="utf-8")
+
+
+def test_batch_with_a_rejected_key_sends_at_most_its_concurrency_and_says_why_once(cli, fake, monkeypatch) -> None:
+    thirty_prompts()
+    monkeypatch.setenv("GLM_API_KEY", "wrong-key.12345")
+    result = cli("batch", "p.txt", "-o", "out", "-j", "3", "--yes")
+    assert result.exit_code == 4, result.stderr
+    assert 1 <= fake.count(SYNC_ROUTE) <= 3
+    assert result.stderr.count("Stopped sending") == 1
+    assert result.stderr.count("rejected the API key") == 1  # the full sentence once, in the stop line
+    states = [json.loads(line)["state"] for line in Path("out/manifest.jsonl").read_text().splitlines()]
+    assert "done" not in states and len({json.loads(line)["key"] for line in
+                                         Path("out/manifest.jsonl").read_text().splitlines()}) <= 3
+
+
+def test_batch_with_no_balance_stops_with_exit_7_and_resumes_later(cli, fake) -> None:
+    thirty_prompts()
+    fake.script(SYNC_ROUTE, *[Reply.error(429, "1113", "余额不足") for _ in range(2)])
+    first = cli("batch", "p.txt", "-o", "out", "-j", "2", "--json", "--yes")
+    assert first.exit_code == 7, first.stderr
+    summary = json.loads(first.stdout.splitlines()[-1])
+    assert summary["stopped_by"]["code"] == "BALANCE_EXHAUSTED"
+    assert summary["done"] + summary["failed"] <= 2 and summary["not_sent"] >= 28
+    sent_before = fake.count(SYNC_ROUTE)
+    assert sent_before <= 2
+    second = cli("batch", "p.txt", "-o", "out", "-j", "2", "--yes")  # balance topped up: everything else is made
+    assert second.exit_code == 0, second.stderr
+    assert len(list(Path("out").glob("*.png"))) == 30
+    assert fake.count(SYNC_ROUTE) == sent_before + 30
+
+
+def test_generate_with_no_balance_sends_no_more_than_its_concurrency(cli, fake) -> None:
+    fake.script(SYNC_ROUTE, *[Reply.error(429, "1113", "余额不足") for _ in range(6)])
+    result = cli("generate", "a cat", "-n", "6", "-j", "2", "--yes")
+    assert result.exit_code == 7
+    assert fake.count(SYNC_ROUTE) <= 2
+
+
+def test_a_refused_prompt_skips_its_own_samples_but_not_other_items(cli, fake) -> None:
+    Path("items.jsonl").write_text('{"prompt": "bad one", "n": 4}\n{"prompt": "good one"}\n', encoding="utf-8")
+    fake.script(SYNC_ROUTE, Reply.error(400, "1301", "内容不安全"))
+    result = cli("batch", "items.jsonl", "-o", "out", "-j", "1", "--json")
+    assert result.exit_code == 6
+    sent = [call.body["prompt"] for call in fake.seen(SYNC_ROUTE)]
+    assert sent.count("bad one") == 1 and sent.count("good one") == 1
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["not_sent"] == 3 and summary["stopped_by"] is None
+
+
+def test_batch_messages_in_worker_threads_follow_the_language(cli, fake) -> None:
+    Path("p.txt").write_text("一只猫\n", encoding="utf-8")
+    fake.script(SYNC_ROUTE, Reply.error(400, "1214", "参数错误"))
+    result = cli("--lang", "zh", "batch", "p.txt", "-o", "out")
+    assert result.exit_code == 5
+    zh_sentence = render("bad_parameters", lang="zh", detail="400/1214: 参数错误", request_id="req-error")
+    en_sentence = render("bad_parameters", lang="en", detail="400/1214: 参数错误", request_id="req-error")
+    assert zh_sentence in result.stderr and en_sentence not in result.stderr
+
+
+def test_serve_makes_samples_in_parallel(serve, fake) -> None:
+    fake.latency = 0.3
+    served = serve()
+    response = served.post("/txt2img", {"prompt": "四只猫", "samples": 4})
+    assert response.status_code == 200
+    assert response.json()["count"] == 4
+    assert fake.max_in_flight == 4  # all four calls were in flight together, not one after another
+
+
+def test_serve_answers_the_images_it_paid_for_when_one_sample_fails(serve, fake) -> None:
+    fake.script(SYNC_ROUTE, Reply.error(500, "500", "upstream hiccup"), Reply.error(500, "500", "again"),
+                Reply.error(500, "500", "and again"))
+    served = serve()
+    response = served.post("/v1/images/generations", {"prompt": "two cats", "n": 2, "response_format": "b64_json"})
+    assert response.status_code == 200
+    assert 1 <= len(response.json()["data"]) <= 2
+
+
+def test_no_image_bytes_are_kept_after_they_are_saved(fake, tmp_path) -> None:
+    fake.image_bytes = make_png(64, 64)
+    plan = plan_generation("a cat", model="cogview-4-250304", samples=5)
+    saver = ImageSaver(folder=tmp_path)
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=2)
+        outcomes = runner.run()
+        runner.shutdown()
+        gc.collect()
+        assert [o for o in gc.get_objects() if isinstance(o, ImageResult)] == []
+    assert len(outcomes) == 5 and all(o.path is not None and o.path.exists() for o in outcomes)
+    for outcome in outcomes:
+        assert outcome.payload is None
+        assert not any(isinstance(value, (bytes, bytearray, ImageResult)) for value in vars(outcome).values())
+
+
+def test_events_are_typed_and_end_with_one_final_stage_per_unit(fake, tmp_path) -> None:
+    plan = plan_generation("a cat", model="cogview-4-250304", samples=3)
+    seen: list = []
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        runner = Runner(samples_of(plan), client, SaveImages(ImageSaver(folder=tmp_path)), concurrency=3,
+                        on_event=seen.append)
+        runner.run()
+        runner.shutdown()
+    finals = [event for event in seen if event.stage in (Stage.SAVED, Stage.FAILED)]
+    assert sorted(event.unit.sample for event in finals) == [1, 2, 3]
+    assert all(isinstance(event.stage, Stage) for event in seen)
+
+
+# --- failure meanings as data ---------------------------------------------------------------------------
+
+FAILURE_CLASSES = {name for name, value in vars(errors).items()
+                   if isinstance(value, type) and issubclass(value, GlmImageError)}
+
+
+def _raised_message_ids() -> set[str]:
+    """Every message id the package raises an expected failure with."""
+    found: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FAILURE_CLASSES
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_every_failure_the_package_raises_has_a_declared_meaning() -> None:
+    missing = sorted(_raised_message_ids() - set(MEANINGS))
+    assert missing == []
+
+
+# The public codes are an interface: rewording or renaming a message must not change them.
+PINNED_CODES = {
+    "auth_failed": "AUTH_FAILED", "balance_exhausted": "BALANCE_EXHAUSTED", "content_blocked": "CONTENT_BLOCKED",
+    "rate_limited": "RATE_LIMITED", "response_lost_maybe_charged": "RESPONSE_LOST_MAYBE_CHARGED",
+    "network_unreachable": "NETWORK_UNREACHABLE", "output_not_writable": "OUTPUT_NOT_WRITABLE",
+    "port_in_use": "PORT_IN_USE", "missing_api_key": "MISSING_API_KEY", "invalid_size": "INVALID_SIZE",
+    "unknown_style": "UNKNOWN_STYLE", "unknown_style_no_match": "UNKNOWN_STYLE", "empty_prompt": "EMPTY_PROMPT",
+    "journal_unwritable": "JOURNAL_UNWRITABLE", "daily_quota": "DAILY_QUOTA",
+    "gateway_maybe_charged": "GATEWAY_MAYBE_CHARGED", "download_failed": "DOWNLOAD_FAILED",
+}
+
+
+def test_public_codes_are_pinned_and_documented() -> None:
+    assert {key: MEANINGS[key].code for key in PINNED_CODES} == PINNED_CODES
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    undocumented = sorted({m.code for m in MEANINGS.values()} - set(re.findall(r"`([A-Z_]{3,})`", readme)))
+    assert undocumented == []
+
+
+def test_meanings_follow_money_rules() -> None:
+    for name, meaning in MEANINGS.items():
+        assert not (meaning.maybe_billed and meaning.retryable), name  # a maybe-billed call is never resent blindly
+        assert not (meaning.maybe_billed and not meaning.sent), name
+    assert MEANINGS["network_unreachable"].sent is False
+    assert MEANINGS["auth_failed"].account_wide and MEANINGS["balance_exhausted"].account_wide
+    assert MEANINGS["content_blocked"].same_request and not MEANINGS["content_blocked"].account_wide
+
+
+def test_a_reworded_message_keeps_its_code() -> None:
+    error = GlmImageError("auth_failed", detail="x", request_id="r")
+    assert error.code == "AUTH_FAILED" and error.account_wide and error.sent
