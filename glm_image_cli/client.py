@@ -32,9 +32,10 @@ from glm_image_cli.errors import (
     RefusedFailure,
     UpstreamFailure,
 )
-from glm_image_cli.messages import HOME_URLS, Text
+from glm_image_cli.messages import Text
 from glm_image_cli.models import MODELS
 from glm_image_cli.output import sniff_image_format
+from glm_image_cli.regions import HOME_URLS
 
 ProgressCallback = Callable[[str, Mapping[str, Any]], None]
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
@@ -211,17 +212,62 @@ class BigModelClient:
         return _generated_from(payload, payload.get("data"), None)
 
     def fetch(self, generated: GeneratedImage, progress: ProgressCallback = _no_progress) -> ImageResult:
-        """Get the image's bytes (decode base64 or download the URL) and check they are an image."""
-        data = generated.inline_data
-        if data is None:
-            progress("downloading", {})
-            data = self._download(str(generated.url), generated.request_id)
+        """Get the image's bytes in memory (decode base64 or download the URL) and check they are an image."""
+        parts: list[bytes] = []
+        self.stream_image(generated, parts.append, parts.clear, progress)
+        data = b"".join(parts)
+        parts.clear()
         sniffed = sniff_image_format(data)
-        if sniffed is None:
-            raise UpstreamFailure("bad_response", detail="the bytes are not an image", request_id=generated.request_id)
+        assert sniffed is not None  # stream_image checked the magic number
         return ImageResult(data=data, format=sniffed[0], extension=sniffed[1], url=generated.url,
                            request_id=generated.request_id, task_id=generated.task_id, created=generated.created,
                            content_filter=generated.content_filter)
+
+    def stream_image(self, generated: GeneratedImage, write: Callable[[bytes], None], restart: Callable[[], None],
+                     progress: ProgressCallback = _no_progress) -> tuple[str, str]:
+        """Pass the image's bytes to ``write`` as they arrive, never holding the whole image; returns its
+        (format, extension).  The magic number is checked from the first bytes and the size cap as it
+        streams; a download retried after a broken connection calls ``restart`` first."""
+        if generated.inline_data is not None:
+            sniffed = _sniffed_or_fail(generated.inline_data, generated.request_id)
+            write(generated.inline_data)
+            return sniffed
+        progress("downloading", {})
+        url = str(generated.url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._stream(url, generated.request_id, write)
+            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+                status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+                permanent = status is not None and status < 500 and status != 429
+                if attempt >= self._retry.server_error_attempts or permanent:
+                    raise UpstreamFailure("download_failed", request_id=generated.request_id, url=url,
+                                          detail=_exception_text(exc)) from None
+                restart()
+                self._sleep(self._retry.backoff(attempt))
+
+    def _stream(self, url: str, request_id: str | None, write: Callable[[bytes], None]) -> tuple[str, str]:
+        """One download of the temporary image URL, without our Authorization header (it is another host)."""
+        with self._http.stream("GET", url, follow_redirects=True) as response:
+            response.raise_for_status()
+            head, sniffed, total = b"", None, 0
+            for chunk in response.iter_bytes(64 * 1024):
+                total += len(chunk)
+                if total > MAX_IMAGE_BYTES:
+                    raise UpstreamFailure("download_failed", request_id=request_id, url=url,
+                                          detail="larger than 64 MiB")
+                if sniffed is None:
+                    head += chunk
+                    if len(head) < _SNIFF_BYTES:
+                        continue
+                    sniffed, chunk, head = _sniffed_or_fail(head, request_id), head, b""
+                write(chunk)
+            if sniffed is None:  # the whole answer is shorter than the sniffing window
+                sniffed = _sniffed_or_fail(head, request_id)
+                write(head)
+            return sniffed
 
     def _poll(self, task_id: str, submitted: Mapping[str, Any], progress: ProgressCallback) -> dict[str, Any]:
         policy = self._polling
@@ -417,36 +463,18 @@ class BigModelClient:
             raise UpstreamFailure("bad_response", detail=f"HTTP {response.status_code}, not a JSON object")
         return payload
 
-    def _download(self, url: str, request_id: str | None) -> bytes:
-        """Fetch the temporary image URL, without our Authorization header (it is another host)."""
-        attempts = self._retry.server_error_attempts
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._fetch(url, request_id)
-            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-                status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
-                permanent = status is not None and status < 500 and status != 429
-                if attempt >= attempts or permanent:
-                    raise UpstreamFailure("download_failed", request_id=request_id, url=url,
-                                          detail=_exception_text(exc)) from None
-                self._sleep(self._retry.backoff(attempt))
-
-    def _fetch(self, url: str, request_id: str | None) -> bytes:
-        with self._http.stream("GET", url, follow_redirects=True) as response:
-            response.raise_for_status()
-            chunks, total = [], 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > MAX_IMAGE_BYTES:
-                    raise UpstreamFailure("download_failed", request_id=request_id, url=url,
-                                          detail="larger than 64 MiB")
-                chunks.append(chunk)
-            return b"".join(chunks)
-
     def _host(self) -> str:
         return urlsplit(self._base_url).netloc or self._base_url
+
+
+_SNIFF_BYTES = 16  # enough for every magic number we know (WebP needs 12)
+
+
+def _sniffed_or_fail(head: bytes, request_id: str | None) -> tuple[str, str]:
+    sniffed = sniff_image_format(head)
+    if sniffed is None:
+        raise UpstreamFailure("bad_response", detail="the bytes are not an image", request_id=request_id)
+    return sniffed
 
 
 def _generated_from(payload: Mapping[str, Any], items: Any, task_id: str | None) -> GeneratedImage:

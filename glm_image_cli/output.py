@@ -57,6 +57,15 @@ def write_new_file(folder: Path, stem: str, ext: str, data: bytes) -> Path:
     except OSError as exc:
         raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
     try:
+        return publish_new_file(temp_path, folder, stem, ext)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def publish_new_file(temp_path: Path, folder: Path, stem: str, ext: str) -> Path:
+    """Give a finished temporary file its name: folder/stem.ext, else stem-1.ext, ... never overwriting.
+    The caller removes ``temp_path`` afterwards (it stays behind only as a second link)."""
+    try:
         for attempt in range(10_000):
             candidate = folder / (f"{stem}.{ext}" if attempt == 0 else f"{stem}-{attempt}.{ext}")
             if _link_if_absent(temp_path, candidate):
@@ -64,22 +73,28 @@ def write_new_file(folder: Path, stem: str, ext: str, data: bytes) -> Path:
         raise OutputError("output_not_writable", path=str(folder), detail="too many files with this name")
     except OSError as exc:
         raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
-    finally:
-        temp_path.unlink(missing_ok=True)
+
+
+def new_temp_file(folder: Path) -> tuple[int, Path]:
+    """An exclusive temporary file in ``folder`` (same file system as the final name), readable like any
+    file the user makes; ``.part`` and hidden so an interrupted write is never mistaken for an image."""
+    fd, name = tempfile.mkstemp(prefix=".glm-image-", suffix=".part", dir=folder)
+    if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's file is already the user's
+        os.fchmod(fd, 0o666 & ~_UMASK)
+    return fd, Path(name)
 
 
 def _write_temp(folder: Path, data: bytes) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".glm-image-", suffix=".part", dir=folder)
+    fd, path = new_temp_file(folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(name, 0o666 & ~_UMASK)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
-    return Path(name)
+    return path
 
 
 def _link_if_absent(source: Path, target: Path) -> bool:

@@ -12,7 +12,7 @@ import json
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SOFTWARE_KEY = "Software"
@@ -73,9 +73,7 @@ def embed_text(png: bytes, fields: Mapping[str, str]) -> bytes:
     if not chunks or chunks[0][0] != b"IHDR":
         raise PngError("IHDR is not the first chunk")
     insert_at = chunks[1][2] if len(chunks) > 1 else len(png)
-    extra = b"".join(itxt_chunk(key, value) if key != "parameters" else text_chunk(key, value)
-                     for key, value in fields.items() if value)
-    return png[:insert_at] + extra + png[insert_at:]
+    return png[:insert_at] + _text_chunks(fields) + png[insert_at:]
 
 
 def read_text(png: bytes) -> dict[str, str]:
@@ -113,12 +111,66 @@ def a1111_parameters(recipe: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def embed_recipe(png: bytes, recipe: Mapping[str, Any]) -> bytes:
-    """Write the recipe (one iTXt per field) plus Software and parameters chunks."""
+def _recipe_fields(recipe: Mapping[str, Any]) -> dict[str, str]:
     fields = {key: _as_text(recipe.get(key)) for key in RECIPE_KEYS}
     fields[SOFTWARE_KEY] = f"glm-image {recipe.get('tool_version', '')}".strip()
     fields["parameters"] = a1111_parameters(recipe)
-    return embed_text(png, fields)
+    return fields
+
+
+def _text_chunks(fields: Mapping[str, str]) -> bytes:
+    return b"".join(itxt_chunk(key, value) if key != "parameters" else text_chunk(key, value)
+                    for key, value in fields.items() if value)
+
+
+def embed_recipe(png: bytes, recipe: Mapping[str, Any]) -> bytes:
+    """Write the recipe (one iTXt per field) plus Software and parameters chunks."""
+    return embed_text(png, _recipe_fields(recipe))
+
+
+def recipe_chunks(recipe: Mapping[str, Any]) -> bytes:
+    """The recipe's text chunks, ready to go right after IHDR (see ``RecipeInserter``)."""
+    return _text_chunks(_recipe_fields(recipe))
+
+
+_IHDR_END = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes of data, CRC
+
+
+class RecipeInserter:
+    """Writes an image stream to a file, putting text chunks right after a PNG's IHDR as the bytes pass,
+    so a large image is never held whole.  Other formats (and odd PNGs) are written unchanged."""
+
+    def __init__(self, handle: BinaryIO, chunks: bytes | None) -> None:
+        self.handle = handle
+        self.chunks = chunks
+        self.restart()
+
+    def restart(self) -> None:
+        """A retried download starts the file again."""
+        self.handle.seek(0)
+        self.handle.truncate()
+        self._head = b""
+        self._passing = not self.chunks
+
+    def write(self, data: bytes) -> None:
+        if self._passing:
+            self.handle.write(data)
+            return
+        self._head += data
+        if len(self._head) >= _IHDR_END:
+            self._release()
+
+    def finish(self) -> None:
+        if not self._passing:
+            self._release()
+
+    def _release(self) -> None:
+        head, self._head, self._passing = self._head, b"", True
+        is_png = head.startswith(PNG_SIGNATURE) and head[len(PNG_SIGNATURE) + 4:len(PNG_SIGNATURE) + 8] == b"IHDR"
+        if is_png and len(head) >= _IHDR_END and self.chunks:
+            self.handle.write(head[:_IHDR_END] + self.chunks + head[_IHDR_END:])
+        else:
+            self.handle.write(head)
 
 
 def read_recipe(png: bytes) -> dict[str, Any] | None:

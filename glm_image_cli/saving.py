@@ -3,6 +3,7 @@ and a history record.  One place, so generate, batch and serve save images the s
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,16 +15,17 @@ from glm_image_cli.convert import EXTENSIONS, convert, converter_available
 from glm_image_cli.errors import GlmImageError, OutputError
 from glm_image_cli.messages import Text
 from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
-from glm_image_cli.output import write_new_file
-from glm_image_cli.pngmeta import embed_recipe
+from glm_image_cli.output import new_temp_file, publish_new_file, write_new_file
+from glm_image_cli.pngmeta import RecipeInserter, embed_recipe, recipe_chunks
 
 if TYPE_CHECKING:
-    from glm_image_cli.client import ImageResult
+    from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult, ProgressCallback
     from glm_image_cli.generation import GenerationPlan
     from glm_image_cli.history import History
 
 
-def recipe_for(plan: GenerationPlan, result: ImageResult, created: datetime | None = None) -> dict[str, Any]:
+def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: list[dict[str, Any]] | None,
+               created: datetime | None = None) -> dict[str, Any]:
     """How the image was made; never includes the key."""
     return {
         "prompt": plan.prompt,
@@ -33,9 +35,9 @@ def recipe_for(plan: GenerationPlan, result: ImageResult, created: datetime | No
         "model": plan.model,
         "size": plan.size,
         "quality": plan.quality,
-        "request_id": result.request_id,
+        "request_id": request_id,
         "created": (created or datetime.now().astimezone()).isoformat(timespec="seconds"),
-        "content_filter": result.content_filter or None,
+        "content_filter": content_filter or None,
         "tool_version": __version__,
     }
 
@@ -56,17 +58,62 @@ class ImageSaver:
 
     def save(self, plan: GenerationPlan, result: ImageResult, *, index: int, sample: int = 1,
              fixed_stem: str | None = None) -> Path:
-        """Write one image: converted if asked, recipe embedded, named by the template, never overwriting."""
+        """Write one image held in memory: converted if asked, recipe embedded, named by the template,
+        never overwriting."""
         when = self.created or datetime.now().astimezone()
         data, fmt, ext = self._encoded(result)
         if self.metadata and fmt == "png":
-            data = embed_recipe(data, recipe_for(plan, result, when))
+            data = embed_recipe(data, recipe_for(plan, result.request_id, result.content_filter, when))
+        target, stem = self._destination(plan, when, index, sample, fixed_stem, result.request_id, ext)
+        path = write_new_file(target, stem, ext, data)
+        self._remember(plan, path=str(path.resolve()), request_id=result.request_id)
+        return path
+
+    def save_streamed(self, plan: GenerationPlan, generated: GeneratedImage, client: BigModelClient, *,
+                      index: int, sample: int = 1, fixed_stem: str | None = None,
+                      progress: ProgressCallback | None = None) -> Path:
+        """Stream one image from the upstream into a temporary file beside its final name, the recipe
+        inserted as the bytes pass, then publish it write-once: the image is never whole in memory.
+        A conversion (jpeg/webp) needs the decoded picture anyway and goes through ``save``."""
+        when = self.created or datetime.now().astimezone()
+        recipe = None
+        if self.metadata and self.image_format in ("png", "original"):
+            recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter, when))
+        try:
+            fd, temp = new_temp_file(self.folder)
+        except OSError as exc:
+            raise OutputError("output_not_writable", path=str(self.folder), detail=exc.strerror or str(exc)) from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                writer = RecipeInserter(handle, recipe)
+                fmt, ext = client.stream_image(generated, writer.write, writer.restart,
+                                               progress or (lambda event, info: None))
+                writer.finish()
+                handle.flush()
+                os.fsync(handle.fileno())
+            if self.image_format not in ("original", fmt):
+                from glm_image_cli.client import ImageResult
+
+                result = ImageResult(data=temp.read_bytes(), format=fmt, extension=ext, url=generated.url,
+                                     request_id=generated.request_id, content_filter=generated.content_filter)
+                return self.save(plan, result, index=index, sample=sample, fixed_stem=fixed_stem)
+            target, stem = self._destination(plan, when, index, sample, fixed_stem, generated.request_id, ext)
+            path = publish_new_file(temp, target, stem, ext)
+        except OSError as exc:
+            raise OutputError("output_not_writable", path=str(self.folder), detail=exc.strerror or str(exc)) from None
+        finally:
+            temp.unlink(missing_ok=True)
+        self._remember(plan, path=str(path.resolve()), request_id=generated.request_id)
+        return path
+
+    def _destination(self, plan: GenerationPlan, when: datetime, index: int, sample: int, fixed_stem: str | None,
+                     request_id: str | None, ext: str) -> tuple[Path, str]:
+        """The folder (created if the template names a sub-folder) and file stem of one image."""
         if fixed_stem is not None:
             subfolder, stem = PurePosixPath(), fixed_stem
             needs_index = plan.samples > 1
         else:
-            subfolder, stem = self.template.render(when=when, index=index, plan=plan,
-                                                   request_id=result.request_id, ext=ext)
+            subfolder, stem = self.template.render(when=when, index=index, plan=plan, request_id=request_id, ext=ext)
             needs_index = plan.samples > 1 and not self.template.has_index
         if needs_index:
             stem = f"{stem}-{sample}"
@@ -76,9 +123,7 @@ class ImageSaver:
                 target.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OutputError("output_not_writable", path=str(target), detail=exc.strerror or str(exc)) from None
-        path = write_new_file(target, stem, ext, data)
-        self._remember(plan, path=str(path.resolve()), request_id=result.request_id)
-        return path
+        return target, stem
 
     def _encoded(self, result: ImageResult) -> tuple[bytes, str, str]:
         """The bytes to write, their format and extension: unchanged when already right."""

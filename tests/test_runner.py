@@ -182,3 +182,37 @@ def test_meanings_follow_money_rules() -> None:
 def test_a_reworded_message_keeps_its_code() -> None:
     error = GlmImageError("auth_failed", detail="x", request_id="r")
     assert error.code == "AUTH_FAILED" and error.account_wide and error.sent
+
+
+# --- streaming to disk -------------------------------------------------------------------------------
+
+def test_a_streamed_image_gets_its_recipe_and_valid_chunks(cli, fake) -> None:
+    from glm_image_cli.pngmeta import iter_chunks, read_recipe
+
+    fake.image_bytes = make_png(300, 200)
+    result = cli("generate", "一只猫", "-o", "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    path = Path(json.loads(result.stdout)[0]["path"])
+    data = path.read_bytes()
+    kinds = [kind for kind, _, _ in iter_chunks(data)]  # every length and CRC checked
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"iTXt" in kinds
+    assert read_recipe(data)["prompt"] == "一只猫"
+    assert not list(Path("out").glob(".*.part"))
+
+
+def test_a_broken_download_is_restarted_from_the_first_byte(cli, fake) -> None:
+    from glm_image_cli.pngmeta import read_recipe
+    from tests.fake_bigmodel import FILE_ROUTE
+
+    fake.script(FILE_ROUTE, Reply(drop=True))
+    result = cli("generate", "a fox", "-o", "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert fake.count(FILE_ROUTE) == 2 and fake.count(SYNC_ROUTE) == 1
+    assert read_recipe(Path(json.loads(result.stdout)[0]["path"]).read_bytes())["prompt"] == "a fox"
+
+
+def test_bytes_that_are_not_an_image_leave_no_file_behind(cli, fake) -> None:
+    fake.image_bytes = b"<html>not an image</html>"
+    result = cli("generate", "a fox", "-o", "out")
+    assert result.exit_code == 10
+    assert list(Path("out").iterdir()) == []
