@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -23,7 +22,6 @@ from glm_image_cli.commands.common import (
     QualityOption,
     QuietOption,
     RetryUnsafeOption,
-    RunState,
     SamplesOption,
     SizeOption,
     StyleOption,
@@ -31,24 +29,13 @@ from glm_image_cli.commands.common import (
     UserIdOption,
     YesOption,
     begin,
-    confirm_spend,
-    drain_after_interrupt,
     output_flags,
-    report_saver_notes,
 )
 from glm_image_cli.commands.completion import complete_format
-from glm_image_cli.errors import GlmImageError, UsageError
+from glm_image_cli.commands.generating import run_generate
+from glm_image_cli.errors import UsageError
 from glm_image_cli.language import help_text
-from glm_image_cli.messages import render
-from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
-
-if TYPE_CHECKING:
-    from glm_image_cli.client import BigModelClient
-    from glm_image_cli.config import ResolvedConfig
-    from glm_image_cli.console import Ui
-    from glm_image_cli.generation import GenerationPlan
-    from glm_image_cli.runner import ImageOutcome
-    from glm_image_cli.saving import ImageSaver
+from glm_image_cli.session import GenerateRequest
 
 HELP = help_text("cmd.generate")
 
@@ -93,20 +80,6 @@ def generate(
     run_generate(state, request)
 
 
-def run_generate(state: RunState, request: GenerateRequest) -> None:
-    """Validate, ask before spending, make the images, report.  Shared by `generate` and `again`."""
-    ui = state.ui()
-    prepared = prepare_generation(request)
-    for warning in prepared.warnings:
-        ui.warn(str(warning))
-    plan, cfg, saver = prepared.plan, prepared.cfg, prepared.saver
-    confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
-    with make_client(cfg, state.lang, request.retry_unsafe) as client:
-        outcomes = _run(state, cfg, plan, client, saver)
-    report_saver_notes(state, saver)
-    _report(state, plan, outcomes, saver.folder)
-
-
 def _read_prompt(prompt: str) -> str:
     if prompt != "-":
         return prompt
@@ -118,62 +91,3 @@ def _read_prompt(prompt: str) -> str:
     if not text.strip():
         raise UsageError("empty_prompt")
     return text
-
-
-def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
-         saver: ImageSaver) -> list[ImageOutcome]:
-    from glm_image_cli.runner import Runner, SaveImages, samples_of
-
-    with state.ui().image_progress(plan.samples) as progress:
-        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg["concurrency"],
-                        on_event=progress.event)
-        try:
-            runner.run()
-        except KeyboardInterrupt:
-            drain_after_interrupt(state, runner.stop(), "interrupted_waiting", runner.wait,
-                                  lambda: _print_saved(state, runner.sorted_outcomes()))
-            _print_saved(state, runner.sorted_outcomes())
-            raise
-        finally:
-            runner.shutdown()
-        return runner.sorted_outcomes()
-
-
-def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
-    ui = state.ui()
-    for outcome in outcomes:
-        if outcome.path is not None and not state.json_mode:
-            ui.result(str(outcome.path))
-
-
-def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome], folder: Path) -> None:
-    """Paths (or JSON) on stdout, one line per failure on stderr, exit code of the first failure."""
-    from glm_image_cli.generation import generate_record
-    from glm_image_cli.output import display_path
-
-    ui = state.ui()
-    failures = [o for o in outcomes if o.error is not None]
-    if state.json_mode:
-        ui.emit_json([generate_record(o) for o in outcomes])
-    else:
-        _print_saved(state, outcomes)
-    _report_failures(ui, plan, failures)
-    saved = len(outcomes) - len(failures)
-    if plan.samples > 1:
-        ui.note(render("summary_saved", saved=saved, total=plan.samples, folder=display_path(folder)))
-    if failures:
-        first: GlmImageError = failures[0].error  # type: ignore[assignment]
-        raise typer.Exit(int(first.exit_code))
-
-
-def _report_failures(ui: Ui, plan: GenerationPlan, failures: list[ImageOutcome]) -> None:
-    """One line per distinct failure; the image number only matters when there are several images."""
-    shown: set[str] = set()
-    for outcome in failures:
-        text = str(outcome.error)
-        if text in shown:
-            continue
-        shown.add(text)
-        if plan.samples > 1:
-            text = f"{render('image_label', index=outcome.index, total=plan.samples)}: {text}"
-        ui.error(text)

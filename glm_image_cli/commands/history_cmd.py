@@ -140,7 +140,7 @@ def again(
     no_color: NoColorOption = False,
     lang: LangOption = None,
 ) -> None:
-    from glm_image_cli.commands.generate_cmd import run_generate
+    from glm_image_cli.commands.generating import run_generate
     from glm_image_cli.history import History
     from glm_image_cli.session import GenerateRequest
 

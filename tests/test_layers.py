@@ -1,0 +1,99 @@
+"""The package's modules read top-down: commands -> library -> client/output -> messages/errors, with no
+import cycle at run time (imports under TYPE_CHECKING aside; imports inside functions count)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "glm_image_cli"
+EDGE = {"glm_image_cli.cli", "glm_image_cli.entry", "glm_image_cli.build_static", "glm_image_cli.__main__"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the package modules it may import while running."""
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+
+        def visit(node: ast.AST) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                    for other in child.orelse:
+                        visit(other)
+                    continue
+                if isinstance(child, ast.ImportFrom) and (child.module or "").startswith("glm_image_cli"):
+                    for alias in child.names:
+                        full = f"{child.module}.{alias.name}"
+                        found.add(full if full in paths else str(child.module))
+                elif isinstance(child, ast.Import):
+                    found.update(a.name for a in child.names if a.name.startswith("glm_image_cli"))
+                visit(child)
+
+        visit(ast.parse(path.read_text(encoding="utf-8")))
+        graph[name] = {module for module in found if module in paths and module != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def strong(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                strong(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            strong(node)
+    return found
+
+
+def test_no_import_cycle_among_the_package_modules() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_catalogue_and_the_errors_import_nothing_above_them() -> None:
+    graph = import_graph()
+    assert graph["glm_image_cli.messages"] == set()
+    assert graph["glm_image_cli.errors"] <= {"glm_image_cli.messages"}
+
+
+def test_only_the_cli_edge_imports_the_commands() -> None:
+    graph = import_graph()
+    importers = {module for module, imported in graph.items()
+                 if any(name.startswith("glm_image_cli.commands") for name in imported)}
+    assert {m for m in importers if not m.startswith("glm_image_cli.commands")} <= EDGE
+
+
+def test_commands_do_not_import_each_other() -> None:
+    graph = import_graph()
+    shared = {"glm_image_cli.commands.common", "glm_image_cli.commands.completion", "glm_image_cli.commands",
+              "glm_image_cli.commands.generating"}
+    for module, imported in graph.items():
+        if module.startswith("glm_image_cli.commands.") and module not in shared:
+            assert {name for name in imported if name.startswith("glm_image_cli.commands")} <= shared, module
