@@ -310,10 +310,11 @@ class Manifest:
         file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
         self.record(unit, "done", file=file, request_id=outcome.request_id)
 
-    def failed(self, unit: WorkUnit, error: GlmImageError) -> None:
+    def failed(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
         # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
-        state = "dispatched" if error.maybe_billed else "failed"
-        self.record(unit, state, error=error_json(error), request_id=getattr(error, "request_id", None))
+        assert outcome.error is not None
+        state = "dispatched" if outcome.maybe_billed else "failed"
+        self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id)
 
     def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
         entry = {
@@ -453,7 +454,7 @@ def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int,
               halted_by: GlmImageError | None = None) -> BatchSummary:
     failures = [o for o in outcomes if o.error is not None]
     by_code = Counter(o.error.code for o in failures if o.error is not None)
-    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.error is not None and o.error.maybe_billed)
+    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.maybe_billed)
     exit_code = int(ExitCode.OK)
     if failures:
         exit_code = sorted(failures, key=lambda o: o.unit.item.number)[0].error.exit_code  # type: ignore[union-attr]
@@ -478,7 +479,7 @@ def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int,
 
 def failed_units(selection: Selection, outcomes: list[ImageOutcome]) -> list[WorkUnit]:
     """Units that stand failed after this run: failed now, or failed before and not retried."""
-    now = [o.unit for o in outcomes if o.error is not None and not o.error.maybe_billed]
+    now = [o.unit for o in outcomes if o.error is not None and not o.maybe_billed]
     return sorted(now + selection.failed_skipped, key=lambda u: (u.item.number, u.sample))
 
 

@@ -81,7 +81,7 @@ class Journal(Protocol):
 
     def done(self, unit: Any, outcome: ImageOutcome) -> None: ...
 
-    def failed(self, unit: Any, error: GlmImageError) -> None: ...
+    def failed(self, unit: Any, outcome: ImageOutcome) -> None: ...
 
 
 @dataclass
@@ -96,6 +96,7 @@ class ImageOutcome:
     content_filter: list[dict[str, Any]] = field(default_factory=list)
     url: str | None = None  # the upstream's temporary URL, when the delivery step passed it on
     payload: Any = None  # what a delivery step keeps for its caller (serve's answer); None for saved files
+    paid: bool = False  # the upstream made the image, and the failure came after (download, saving)
 
     @property
     def index(self) -> int:
@@ -104,6 +105,11 @@ class ImageOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def maybe_billed(self) -> bool:
+        """Failed, but the upstream may have charged for it: never sent again without the user's say-so."""
+        return self.error is not None and (self.paid or self.error.maybe_billed)
 
 
 class Stage(Enum):
@@ -325,13 +331,13 @@ class Runner:
                 self.journal.done(unit, outcome)
         except GlmImageError as error:
             outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started,
-                                   request_id=getattr(error, "request_id", None))
-            self._failed(unit, error)
+                                   request_id=getattr(error, "request_id", None), paid=not holding_slot)
+            self._failed(outcome)
         except OSError as error:  # a journal or file that cannot be written: stop, and say so in one line
             failure = OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
                                   detail=error.strerror or str(error))
-            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started)
-            self._failed(unit, failure)
+            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started, paid=not holding_slot)
+            self._failed(outcome)
         finally:
             if holding_slot:
                 self.limit.release(False)
@@ -339,11 +345,13 @@ class Runner:
             self.outcomes.append(outcome)
         self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
 
-    def _failed(self, unit: Any, error: GlmImageError) -> None:
+    def _failed(self, outcome: ImageOutcome) -> None:
+        unit, error = outcome.unit, outcome.error
+        assert error is not None
         if self.journal is not None:
             # If this cannot be written, the "dispatched" record stands: a re-run treats the unit as maybe billed.
             with contextlib.suppress(OSError, GlmImageError):
-                self.journal.failed(unit, error)
+                self.journal.failed(unit, outcome)
         self.deliver.failed(unit, error)
         if error.account_wide:
             with self._lock:

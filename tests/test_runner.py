@@ -216,3 +216,22 @@ def test_bytes_that_are_not_an_image_leave_no_file_behind(cli, fake) -> None:
     result = cli("generate", "a fox", "-o", "out")
     assert result.exit_code == 10
     assert list(Path("out").iterdir()) == []
+
+
+def test_an_image_paid_for_but_not_saved_is_not_bought_again_on_resume(cli, fake, monkeypatch) -> None:
+    from glm_image_cli.errors import OutputError
+    from glm_image_cli.saving import ImageSaver
+
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+
+    def full_disk(self, *args, **kwargs):
+        raise OutputError("output_not_writable", path="out", detail="No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ImageSaver, "save_streamed", full_disk)
+        first = cli("batch", "p.txt", "-o", "out", "--json")
+    assert first.exit_code == 11
+    assert json.loads(first.stdout.splitlines()[-1])["uncertain"] == 1
+    second = cli("batch", "p.txt", "-o", "out")
+    assert fake.count(SYNC_ROUTE) == 1  # the paid image is reported as uncertain, not bought twice
+    assert "may have been billed" in second.stderr
