@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, begin
+from glm_image_cli.commands.common import state_of
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
 
@@ -12,12 +13,12 @@ HELP = help_text("cmd.styles")
 MODELS_HELP = help_text("cmd.models")
 
 
-def styles(ctx: typer.Context, json_output: JsonOption = False, no_color: NoColorOption = False,
-           lang: LangOption = None) -> None:
+@output_options(quiet=False)
+def styles(ctx: typer.Context) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.styles import all_styles
 
-    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     presets = all_styles(load_config().user_styles)
     if state.json_mode:
@@ -32,11 +33,11 @@ def styles(ctx: typer.Context, json_output: JsonOption = False, no_color: NoColo
     ui.table([render("col_style"), render("col_english"), render("col_phrase")], rows)
 
 
-def models(ctx: typer.Context, json_output: JsonOption = False, no_color: NoColorOption = False,
-           lang: LangOption = None) -> None:
+@output_options(quiet=False)
+def models(ctx: typer.Context) -> None:
     from glm_image_cli.models import models_table
 
-    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     table = models_table()
     if state.json_mode:
