@@ -238,9 +238,49 @@ def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
         raise ConfigError("config_unwritable", path=str(path), detail=exc.strerror or str(exc)) from None
 
 
-@dataclass
-class ResolvedConfig:
-    """Every setting's effective value and where it came from ('default', 'file', 'env:NAME', 'flag')."""
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting's effective value, typed: one field per entry of ``SETTINGS``, kebab-case as snake_case.
+
+    ``base_url`` is the URL actually used: the setting when given, else the region's default.
+    """
+
+    api_key: str | None
+    region: str
+    base_url: str
+    model: str
+    size: str | None
+    style: str | None
+    quality: str | None
+    output_dir: str
+    lang: str
+    timeout: float
+    concurrency: int
+    history: bool
+    metadata: bool
+    name_template: str | None
+    format: str
+    watermark: bool
+    user_id: str | None
+    confirm_above: float
+    server_host: str
+    server_port: int
+    server_token: str | None
+
+    @staticmethod
+    def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for one field per setting, from values keyed by setting name."""
+        fields = {key.replace("-", "_"): values[key] for key in SETTINGS}
+        fields["base_url"] = values["base-url"] or REGIONS[values["region"]]
+        return fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedConfig(Settings):
+    """The typed settings plus where each came from ('default', 'file', 'env:NAME', 'flag').
+
+    ``values`` and ``cfg["key"]`` give the raw value by setting name (``base-url`` stays None when unset).
+    """
 
     path: Path
     values: dict[str, Any]
@@ -248,16 +288,14 @@ class ResolvedConfig:
     user_styles: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
 
+    @classmethod
+    def resolve(cls, path: Path, values: dict[str, Any], sources: dict[str, str],
+                user_styles: dict[str, str] | None = None, warnings: list[Text] | None = None) -> ResolvedConfig:
+        return cls(path=path, values=values, sources=sources, user_styles=user_styles or {},
+                   warnings=warnings if warnings is not None else [], **Settings.fields_from(values))
+
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
-
-    @property
-    def base_url(self) -> str:
-        return self.values["base-url"] or REGIONS[self.values["region"]]
-
-    @property
-    def region(self) -> str:
-        return str(self.values["region"])
 
 
 def load_config(
@@ -269,9 +307,11 @@ def load_config(
     env = os.environ if environ is None else environ
     path = path or config_path(env)
     raw = read_config_file(path)
-    resolved = ResolvedConfig(path=path, values={}, sources={})
-    resolved.user_styles = _user_styles(raw, path)
-    _warn_about_file(raw, path, resolved.warnings)
+    user_styles = _user_styles(raw, path)
+    warnings: list[Text] = []
+    _warn_about_file(raw, path, warnings)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for key, setting in SETTINGS.items():
         value, source = setting.default, "default"
         if key in raw:
@@ -282,9 +322,9 @@ def load_config(
                 break
         if flags and flags.get(key) is not None:
             value, source = parse_value(setting, flags[key], UsageError), "flag"
-        resolved.values[key] = value
-        resolved.sources[key] = source
-    return resolved
+        values[key] = value
+        sources[key] = source
+    return ResolvedConfig.resolve(path, values, sources, user_styles, warnings)
 
 
 def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:

@@ -34,7 +34,7 @@ def check_upstream(cfg: ResolvedConfig, lang: str) -> list[Check]:
         Check("config", Text("ping_config"), True,
               Text("ping_found" if cfg.path.exists() else "ping_not_found", path=str(cfg.path))),
     ]
-    key = cfg["api-key"]
+    key = cfg.api_key
     checks.append(Check("api_key", Text("ping_key"), bool(key),
                         f"{mask_secret(key)} ({cfg.sources['api-key']})" if key else Text("ping_missing_key")))
     base_url = cfg.base_url

@@ -80,12 +80,12 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
                                                   negative=negative, output_dir=output_dir, command="mcp"))
     plan, cfg = prepared.plan, prepared.cfg
     cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region)
-    limit = float(cfg["confirm-above"])
+    limit = cfg.confirm_above
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
     with make_client(cfg, lang) as client:
         outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver),
-                             concurrency=int(cfg["concurrency"])).sorted_outcomes()
+                             concurrency=cfg.concurrency).sorted_outcomes()
     failures = [o for o in outcomes if o.error is not None]
     if failures and len(failures) == len(outcomes):
         raise failures[0].error  # type: ignore[misc]

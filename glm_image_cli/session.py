@@ -1,9 +1,10 @@
 """Everything a run needs before it spends money, shared by the CLI commands and the MCP server:
-the key, the HTTP client, the image saver, and a validated plan for `generate`-like requests."""
+the key, the HTTP client, the image saver, and a validated plan for `generate`-like requests and for batches."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.regions import CONSOLE_URLS
 
 if TYPE_CHECKING:
+    from glm_image_cli.batch import BatchItem, LineError, Manifest, Selection
     from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.generation import GenerationPlan
@@ -22,18 +24,18 @@ if TYPE_CHECKING:
 
 def require_api_key(cfg: ResolvedConfig) -> str:
     """The key, or the one-line "how to set one" error before anything is sent."""
-    key = cfg["api-key"]
+    key = cfg.api_key
     if not key:
         raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
-    return str(key)
+    return key
 
 
 def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
                 connections: int | None = None) -> BigModelClient:
     from glm_image_cli.client import BigModelClient
 
-    wanted = connections if connections is not None else int(cfg["concurrency"]) * 2
-    return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg["timeout"], lang=lang,
+    wanted = connections if connections is not None else cfg.concurrency * 2
+    return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
                           region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
 
 
@@ -41,7 +43,7 @@ def checked_image_format(cfg: ResolvedConfig) -> str:
     """The output format, with an explicit conversion checked before any money is spent."""
     from glm_image_cli.convert import check_format_choice
 
-    return check_format_choice(cfg["format"], explicit=cfg.sources["format"] != "default")
+    return check_format_choice(cfg.format, explicit=cfg.sources["format"] != "default")
 
 
 def make_saver(cfg: ResolvedConfig, folder: Path, command: str, *, no_metadata: bool = False,
@@ -51,9 +53,9 @@ def make_saver(cfg: ResolvedConfig, folder: Path, command: str, *, no_metadata: 
     from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
     from glm_image_cli.saving import ImageSaver
 
-    history = History() if cfg["history"] and not no_history else None
-    template = NameTemplate.parse(cfg["name-template"] or default_template or GENERATE_TEMPLATE)
-    return ImageSaver(folder=folder, command=command, metadata=bool(cfg["metadata"]) and not no_metadata,
+    history = History() if cfg.history and not no_history else None
+    template = NameTemplate.parse(cfg.name_template or default_template or GENERATE_TEMPLATE)
+    return ImageSaver(folder=folder, command=command, metadata=cfg.metadata and not no_metadata,
                       history=history, template=template, image_format=checked_image_format(cfg),
                       created=None if command == "serve" else datetime.now().astimezone())
 
@@ -88,23 +90,113 @@ class PreparedGeneration:
     warnings: list[Text]
 
 
+def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
+    """The settings a request overrides, keyed by setting name for `load_config` (None: from the settings)."""
+    return {
+        "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
+        "output-dir": str(request.output_dir) if request.output_dir else None,
+        "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
+    }
+
+
+def output_folder(cfg: ResolvedConfig) -> Path:
+    return Path(os.path.expanduser(cfg.output_dir))
+
+
 def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     """Validate everything (settings, prompt, size, style, key, output folder) without spending anything."""
     from glm_image_cli.config import load_config
     from glm_image_cli.generation import plan_generation
     from glm_image_cli.output import ensure_writable_dir
 
-    cfg = load_config(flags={
-        "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
-        "output-dir": str(request.output_dir) if request.output_dir else None,
-        "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
-    })
+    cfg = load_config(flags=settings_flags(request))
     plan = plan_generation(
-        request.prompt, model=cfg["model"], size=cfg["size"], quality=cfg["quality"], style=cfg["style"],
+        request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality, style=cfg.style,
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
-        watermark=cfg["watermark"], user_id=cfg["user-id"],
+        watermark=cfg.watermark, user_id=cfg.user_id,
     )
     require_api_key(cfg)
-    folder = ensure_writable_dir(Path(os.path.expanduser(cfg["output-dir"])))
+    folder = ensure_writable_dir(output_folder(cfg))
     saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata, no_history=request.no_history)
     return PreparedGeneration(cfg=cfg, plan=plan, saver=saver, warnings=[*cfg.warnings, *plan.warnings])
+
+
+@dataclass
+class BatchRequest:
+    """What `batch` was asked for; None means "from the settings" (or, for `samples`, from each line)."""
+
+    input_path: str
+    input_format: str | None = None
+    style: str | None = None
+    negative: str | None = None
+    size: str | None = None
+    model: str | None = None
+    quality: str | None = None
+    samples: int | None = None
+    output_dir: Path | str | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    skip_invalid: bool = False
+    retry_failed: bool = True
+    retry_unsafe: bool = False
+    max_images: int | None = None
+    no_metadata: bool = False
+    no_history: bool = False
+    output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
+    dry_run: bool = False
+
+
+@dataclass
+class PreparedBatch:
+    """A validated batch: its items, what is left to run, and (unless a dry run) the saver for the run."""
+
+    cfg: ResolvedConfig
+    items: list[BatchItem]
+    errors: list[LineError]
+    folder: Path
+    manifest: Manifest
+    selection: Selection
+    saver: ImageSaver | None  # None for a dry run: no key needed and no folder created
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] = _ignore,
+                  on_invalid: Callable[[list[LineError]], None] = _ignore) -> PreparedBatch:
+    """Validate a batch without spending anything, in the order a user sees the problems: settings warnings
+    (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), an empty input,
+    and, unless a dry run, the key and the output folder (created only then)."""
+    from glm_image_cli import batch as batching
+    from glm_image_cli.config import load_config
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.naming import BATCH_TEMPLATE
+    from glm_image_cli.output import ensure_writable_dir
+
+    cfg = load_config(flags=settings_flags(request))
+    for warning in cfg.warnings:
+        on_warning(warning)
+    defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
+                "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
+                "user_id": cfg.user_id}
+    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    if errors:
+        on_invalid(errors)
+        if not request.skip_invalid:
+            raise UsageError("batch_invalid", count=len(errors), path=request.input_path)
+    if not items:
+        raise UsageError("batch_empty", path=request.input_path)
+    folder = output_folder(cfg)
+    manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
+    selection = batching.select_work(batching.work_units(items), manifest, retry_failed=request.retry_failed,
+                                     retry_unsafe=request.retry_unsafe, max_images=request.max_images)
+    prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
+                             selection=selection, saver=None)
+    if request.dry_run:
+        return prepared
+    require_api_key(cfg)
+    ensure_writable_dir(folder)
+    prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
+                                no_history=request.no_history, default_template=BATCH_TEMPLATE)
+    return prepared

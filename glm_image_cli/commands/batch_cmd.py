@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -41,11 +40,13 @@ from glm_image_cli.commands.completion import complete_input_format
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
-from glm_image_cli.session import make_client, make_saver, require_api_key
+from glm_image_cli.session import BatchRequest, make_client, prepare_batch
 
 if TYPE_CHECKING:
-    from glm_image_cli.batch import BatchSummary, Selection, WorkUnit
+    from glm_image_cli.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
+    from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.runner import Event, Runner
+    from glm_image_cli.saving import ImageSaver
 
 HELP = help_text("cmd.batch")
 
@@ -87,7 +88,6 @@ def batch(
     lang: LangOption = None,
 ) -> None:
     from glm_image_cli import batch as batching
-    from glm_image_cli.config import load_config
 
     state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
@@ -95,44 +95,30 @@ def batch(
         raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
-    cfg = load_config(flags={"model": model, "size": size, "style": style, "quality": quality,
-                             "output-dir": str(output_dir) if output_dir else None, "concurrency": concurrency,
-                             "timeout": timeout, **output_flags(name, image_format, no_watermark, user_id)})
-    for warning in cfg.warnings:
-        ui.warn(str(warning))
-    defaults = {"model": cfg["model"], "size": cfg["size"], "style": cfg["style"], "quality": cfg["quality"],
-                "negative": negative, "n": samples, "watermark": cfg["watermark"], "user_id": cfg["user-id"]}
-    items, errors = batching.load_items(input_path, input_format, defaults, cfg.user_styles)
-    _report_invalid(state, input_path, errors, skip_invalid)
-    if not items:
-        raise UsageError("batch_empty", path=input_path)
-    folder = Path(os.path.expanduser(cfg["output-dir"]))
-    manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
-    selection = batching.select_work(batching.work_units(items), manifest, retry_failed=retry_failed,
-                                     retry_unsafe=retry_unsafe, max_images=max_images)
-    if dry_run:
-        _print_plan(state, items, selection, cfg.region)
+    request = BatchRequest(
+        input_path=input_path, input_format=input_format, style=style, negative=negative, size=size, model=model,
+        quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
+        skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
+        no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
+        output=output_flags(name, image_format, no_watermark, user_id),
+    )
+    prepared = prepare_batch(request, on_warning=lambda warning: ui.warn(str(warning)),
+                             on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid))
+    selection = prepared.selection
+    if prepared.saver is None:  # a dry run
+        _print_plan(state, prepared.items, selection, prepared.cfg.region)
         return
-    require_api_key(cfg)
-    from glm_image_cli.naming import BATCH_TEMPLATE
-    from glm_image_cli.output import ensure_writable_dir
-
-    ensure_writable_dir(folder)
-    saver = make_saver(cfg, folder, "batch", no_metadata=no_metadata, no_history=no_history,
-                       default_template=BATCH_TEMPLATE)
-    confirm_spend(state, cfg, selection.images_per_model(), yes)
+    confirm_spend(state, prepared.cfg, selection.images_per_model(), yes)
     if selection.done_before:
         ui.note(render("batch_resuming", done=len(selection.done_before)))
     if selection.uncertain:
         ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-    summary = _run(state, cfg, selection, manifest, saver, retry_unsafe)
-    report_saver_notes(state, saver)
+    summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe)
+    report_saver_notes(state, prepared.saver)
     raise typer.Exit(summary.exit_code)
 
 
-def _report_invalid(state: RunState, path: str, errors: list[Any], skip_invalid: bool) -> None:
-    if not errors:
-        return
+def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool) -> None:
     ui = state.ui()
     for error in errors:
         line = render("batch_line_error", line=error.line, message=error.message)
@@ -142,8 +128,6 @@ def _report_invalid(state: RunState, path: str, errors: list[Any], skip_invalid:
             ui.error(line)
         if state.json_mode:
             ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
-    if not skip_invalid:
-        raise UsageError("batch_invalid", count=len(errors), path=path)
 
 
 def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str) -> None:
@@ -169,7 +153,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
     ui.note(render("batch_dry_run"))
 
 
-def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: Any,
+def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
          retry_unsafe: bool) -> BatchSummary:
     from glm_image_cli.runner import Runner, SaveImages
 
@@ -177,7 +161,7 @@ def _run(state: RunState, cfg: Any, selection: Selection, manifest: Any, saver: 
     started = time.monotonic()
     interrupted = False
     with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
-        runner = Runner(selection.to_run, client, SaveImages(saver), concurrency=int(cfg["concurrency"]),
+        runner = Runner(selection.to_run, client, SaveImages(saver), concurrency=cfg.concurrency,
                         journal=manifest, on_event=lambda event: _on_event(state, progress, event))
         try:
             runner.run()

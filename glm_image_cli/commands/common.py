@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from glm_image_cli.commands.completion import (
 )
 from glm_image_cli.language import choose_language, configured_language, help_text
 from glm_image_cli.messages import LANGUAGE
+
+if TYPE_CHECKING:
+    from glm_image_cli.config import ResolvedConfig
 
 
 @dataclass
@@ -155,14 +158,14 @@ def output_flags(name: str | None, image_format: str | None, no_watermark: bool,
             "user-id": user_id}
 
 
-def confirm_spend(state: RunState, cfg: Any, images_per_model: dict[str, int], yes: bool) -> None:
+def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[str, int], yes: bool) -> None:
     """Ask before a run estimated above `confirm-above`; never hang without a terminal."""
     from glm_image_cli.errors import ExitCode, UsageError
     from glm_image_cli.messages import render
     from glm_image_cli.pricing import estimate
 
     cost, currency, _ = estimate(images_per_model, cfg.region)
-    limit = float(cfg["confirm-above"])
+    limit = cfg.confirm_above
     if yes or cost <= 0 or cost <= limit:
         return
     if not sys.stdin.isatty():

@@ -40,7 +40,7 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
     from glm_image_cli.runner import Runner, SaveImages, samples_of
 
     with state.ui().image_progress(plan.samples) as progress:
-        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg["concurrency"],
+        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
                         on_event=progress.event)
         try:
             runner.run()

@@ -78,7 +78,7 @@ def gallery(
 
     state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
     ui = state.ui()
-    target = folder if folder is not None else Path(os.path.expanduser(load_config()["output-dir"]))
+    target = folder if folder is not None else Path(os.path.expanduser(load_config().output_dir))
     page = write_gallery(target)
     if state.json_mode:
         ui.emit_json({"path": str(page), "images": len(collect_cards(target))})

@@ -29,7 +29,7 @@ def ping(
     ui = state.ui()
     cfg = load_config()
     if server is not None:
-        url = server or f"http://{cfg['server-host']}:{cfg['server-port']}"
+        url = server or f"http://{cfg.server_host}:{cfg.server_port}"
         checks = [check_server(url)]
     else:
         checks = check_upstream(cfg, state.lang)
