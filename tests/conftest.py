@@ -85,8 +85,29 @@ def assert_clean(result, *secrets: str) -> None:
         assert secret not in shown
 
 
+class AccessLog(list):
+    """The server's access log lines.  The server writes a line after the answer is sent, so a test that
+    has its response may not have the line yet: ``wait_for`` blocks on a notification until it is there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._arrived = threading.Condition()
+
+    def append(self, line: str) -> None:
+        with self._arrived:
+            super().append(line)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[str]:
+        """The lines once at least ``count`` were written; fails the test if they do not come in time."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self) >= count, timeout):
+                pytest.fail(f"expected {count} access log line(s) within {timeout}s, got {list(self)}")
+            return list(self)
+
+
 class Served:
-    def __init__(self, server: GlmImageHTTPServer, log: list[str]) -> None:
+    def __init__(self, server: GlmImageHTTPServer, log: AccessLog) -> None:
         self.server = server
         self.log = log
         host, port = server.server_address[:2]
@@ -104,7 +125,7 @@ def serve(fake) -> Iterator:
     def start(client_timeout: float = 30.0, **overrides) -> Served:
         options = ServeOptions(port=0, **{"rate_per_minute": 0, **overrides})
         client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=client_timeout)
-        log: list[str] = []
+        log = AccessLog()
         server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
                                     log.append)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()

@@ -70,11 +70,15 @@ def test_no_colour_where_it_does_not_belong(tmp_path: Path) -> None:
     import pty
 
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    [script] = console_script()
 
     def on_terminal(*args: str, extra: dict[str, str] | None = None) -> str:
         pid, fd = pty.fork()
-        if pid == 0:
-            os.execvpe(console_script()[0], [console_script()[0], *args], {**env, **(extra or {})})
+        if pid == 0:  # the child: never return into pytest, even when exec fails
+            try:
+                os.execvpe(script, [script, *args], {**env, **(extra or {})})
+            finally:
+                os._exit(127)
         chunks = []
         while True:
             try:

@@ -11,6 +11,13 @@ from tests.fake_bigmodel import ASYNC_ROUTE, DEFAULT_KEY, POLL_ROUTE, SYNC_ROUTE
 from tests.test_console_script import console_script
 
 
+def _refusing_port(sock: socket.socket) -> int:
+    """A port on 127.0.0.1 that refuses connections for as long as ``sock`` is open: bound, never listening,
+    so no other process (or test) can start listening on it in the meantime."""
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
+
+
 def test_everything_fine_and_nothing_generated(cli, fake) -> None:
     result = cli("ping", "--json")
     assert result.exit_code == 0, result.stdout
@@ -42,12 +49,11 @@ def test_missing_key_still_checks_the_network(cli, fake, monkeypatch) -> None:
 
 
 def test_unreachable(cli, monkeypatch) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("GLM_BASE_URL", f"http://127.0.0.1:{port}/api/paas/v4")
-    monkeypatch.setenv("GLM_API_KEY", DEFAULT_KEY)
-    result = cli("ping", "--lang", "zh")
+    with socket.socket() as closed:
+        port = _refusing_port(closed)
+        monkeypatch.setenv("GLM_BASE_URL", f"http://127.0.0.1:{port}/api/paas/v4")
+        monkeypatch.setenv("GLM_API_KEY", DEFAULT_KEY)
+        result = cli("ping", "--lang", "zh")
     assert result.exit_code == 9
     assert "失败" in result.stdout and "部分检查未通过" in result.stderr
 
@@ -67,10 +73,8 @@ def test_ping_server_alone_uses_the_configured_address(serve) -> None:
                                env=env, stdin=subprocess.DEVNULL, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["ok"] is True
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = probe.getsockname()[1]
-    env["GLM_IMAGE_SERVER_PORT"] = str(free)
-    down = subprocess.run([*console_script(), "ping", "--server"], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    with socket.socket() as closed:
+        env["GLM_IMAGE_SERVER_PORT"] = str(_refusing_port(closed))
+        down = subprocess.run([*console_script(), "ping", "--server"], capture_output=True, text=True, env=env,
+                              stdin=subprocess.DEVNULL, timeout=60)
     assert down.returncode == 9 and "glm-image serve" in down.stdout

@@ -15,7 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.server import TokenBucket, is_loopback
+from glm_image_cli.client import BigModelClient
+from glm_image_cli.commands.common import RunState
+from glm_image_cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
+from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions, TokenBucket, is_loopback
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script
@@ -133,7 +136,8 @@ def test_token_is_required_when_set(serve) -> None:
     assert served.post("/txt2img", {"prompt": "x"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
     ok = served.post("/txt2img", {"prompt": "x"}, headers={"Authorization": "Bearer s3cret-token"})
     assert ok.status_code == 200
-    assert all("s3cret-token" not in line for line in served.log)
+    lines = served.log.wait_for(4)  # each line is written after its answer went out
+    assert all("s3cret-token" not in line for line in lines)
 
 
 def test_body_over_the_cap_is_413(serve, fake) -> None:
@@ -165,7 +169,7 @@ def test_saturation_is_503_at_once(serve, fake) -> None:
 
 
 def test_upstream_statuses(serve, fake) -> None:
-    served = serve(client_timeout=0.3)
+    served = serve(client_timeout=1.0)  # the held answer times out; the prompt 429 has a second on a busy machine
     fake.script(SYNC_ROUTE, Reply.error(429, "1113", "余额不足"))
     refused = served.post("/v1/images/generations", {"prompt": "x"})
     assert refused.status_code == 502 and refused.json()["error"]["code"] == "BALANCE_EXHAUSTED"
@@ -190,7 +194,7 @@ def test_slow_client_is_cut_off(serve) -> None:
 def test_access_log_has_no_secrets(serve) -> None:
     served = serve()
     served.post("/txt2img?key=abc", {"prompt": "x"}, headers={"Authorization": "Bearer leaked"})
-    [line] = served.log
+    [line] = served.log.wait_for(1)  # written after the answer was sent: wait for it, do not race it
     assert '"POST /txt2img" 200' in line and "127.0.0.1" in line
     assert "leaked" not in line and "abc" not in line and SECRET_PART not in line
 
@@ -264,3 +268,29 @@ def test_graceful_shutdown_finishes_requests_in_flight(fake, tmp_path: Path, sto
     assert answers and answers[0].status_code == 200
     assert len(list((tmp_path / "saved").glob("*.png"))) == 1
     assert "Stopped." in rest and SECRET_PART not in rest
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_before_serving_starts_is_still_a_graceful_stop(fake, capsys, stop_signal: int) -> None:
+    """The handlers are installed before the URL is announced; a signal between that and serve_forever is
+    not lost (the loop returns at once) and the old handlers are back afterwards."""
+    options = ServeOptions(port=0, rate_per_minute=0)
+    client = BigModelClient(DEFAULT_KEY, fake.base_url)
+    server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
+                                lambda line: None)
+    fired = threading.Event()
+    watchdog = threading.Timer(20, lambda: (fired.set(), server.shutdown()))  # a lost signal fails, not hangs
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _StopSignals(server) as stop:
+            os.kill(os.getpid(), stop_signal)
+            assert stop.requested.wait(10)  # the handler ran, and serve_forever has not started yet
+            watchdog.start()
+            _serve_until_stopped(RunState(), server, options)
+    finally:
+        watchdog.cancel()
+        server.server_close()
+        client.close()
+    assert not fired.is_set(), "the signal was lost: serving stopped only when the watchdog stopped it"
+    assert {signum: signal.getsignal(signum) for signum in previous} == previous
+    assert "Stopped." in capsys.readouterr().err

@@ -15,7 +15,8 @@ import typer
 
 from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, RunState, begin
 from glm_image_cli.errors import ServerError, UsageError
-from glm_image_cli.messages import help_text, render
+from glm_image_cli.language import help_text
+from glm_image_cli.messages import render
 from glm_image_cli.session import make_client, make_saver
 
 HELP = help_text("cmd.serve")
@@ -63,8 +64,11 @@ def serve(
                         user_styles=cfg.user_styles, watermark=cfg["watermark"], user_id=cfg["user-id"])
     with client:
         server = _bind(options, ImageService(client, defaults, options, saver), state)
-        _announce(state, server, options)
-        _serve_until_stopped(state, server, options)
+        # The handlers are in place before the URL goes out: whoever reads it may stop us at once, and a
+        # SIGTERM right after the announcement must still be the graceful exit 0, not a kill.
+        with _StopSignals(server):
+            _announce(state, server, options)
+            _serve_until_stopped(state, server, options)
 
 
 def _bind(options: Any, service: Any, state: RunState) -> Any:
@@ -78,7 +82,7 @@ def _bind(options: Any, service: Any, state: RunState) -> Any:
             sys.stderr.flush()
 
     try:
-        return GlmImageHTTPServer(options, service, log)
+        return GlmImageHTTPServer(options, service, log, lang=state.lang)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             suggestion = free_port_near(options.host, options.port) or options.port + 1
@@ -106,24 +110,51 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     sys.stderr.flush()
 
 
+class _StopSignals:
+    """SIGINT and SIGTERM ask the server to stop gracefully; a second one while stopping leaves at once.
+
+    Installed before the server is announced and restored on the way out.  The first signal only sets the
+    server's shutdown request (from a helper thread: ``shutdown`` blocks until ``serve_forever`` returns), so
+    it is never lost: one that arrives before ``serve_forever`` has started makes it return at once.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.requested = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C (or SIGTERM) while stopping: leave now
+        self.requested.set()
+        threading.Thread(target=self.server.shutdown, name="serve-stop", daemon=True).start()
+
+
 def _serve_until_stopped(state: RunState, server: Any, options: Any) -> None:
-    """Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish (bounded)."""
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    """Serve until SIGINT or SIGTERM (see _StopSignals), then stop accepting and let requests in flight finish."""
     try:
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        os._exit(130)  # a second signal before serving stopped: leave now
     ui = state.ui()
-    if server.in_flight:
-        ui.note(render("serve_stopping", count=server.in_flight, seconds=int(options.shutdown_grace)))
     try:
-        server.close_gracefully(options.shutdown_grace)
+        # Stop accepting first, so a client that reads "Stopping" and connects is refused, not reset.
+        if not server.close_gracefully(0):
+            ui.note(render("serve_stopping", count=server.in_flight, seconds=int(options.shutdown_grace)))
+            server.close_gracefully(options.shutdown_grace)
     except KeyboardInterrupt:
         os._exit(130)  # a second Ctrl-C: leave now
     ui.note(render("serve_stopped"))
