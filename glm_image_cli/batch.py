@@ -467,7 +467,7 @@ def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int,
         + len(selection.failed_skipped) + len(selection.capped),
         done=len(outcomes) - len(failures),
         skipped=len(selection.done_before),
-        failed=len(failures) + len(selection.failed_skipped),
+        failed=sum(1 for o in failures if not o.maybe_billed) + len(selection.failed_skipped),
         uncertain=uncertain,
         not_sent=not_sent + len(selection.capped),
         failures_by_code=dict(by_code),
@@ -498,6 +498,10 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
                  "name": unit.item.stem(unit.sample)}
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
     temp = path.with_suffix(".jsonl.part")
-    temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:  # a full disk must not turn the summary into a crash; the manifest still knows
+        temp.unlink(missing_ok=True)
+        return None
     return path

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -19,6 +20,7 @@ _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"GIF8", 0, "gif", "gif"),
 )
 SLUG_MAX_CHARS = 40
+MIN_FREE_BYTES = 32 * 1024 * 1024  # room for a few of the largest images (a 2048x2048 PNG is about 8 MB)
 
 
 def sniff_image_format(data: bytes) -> tuple[str, str] | None:
@@ -45,8 +47,12 @@ def ensure_writable_dir(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
+        free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
+    if free < MIN_FREE_BYTES:  # an image bought now could not be saved: refuse before paying
+        raise OutputError("output_not_writable", path=str(folder),
+                          detail=f"{os.strerror(errno.ENOSPC)}: {free // 1024} KiB free")
     return folder
 
 

@@ -235,3 +235,22 @@ def test_an_image_paid_for_but_not_saved_is_not_bought_again_on_resume(cli, fake
     second = cli("batch", "p.txt", "-o", "out")
     assert fake.count(SYNC_ROUTE) == 1  # the paid image is reported as uncertain, not bought twice
     assert "may have been billed" in second.stderr
+
+
+def test_a_nearly_full_disk_is_refused_before_anything_is_bought(cli, fake, monkeypatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 4096, 4096))
+    result = cli("generate", "a cat", "-o", "out")
+    assert result.exit_code == 11 and "4 KiB free" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 0
+
+
+def test_a_stopped_batch_advises_rerunning_not_the_failed_file(cli, fake, monkeypatch) -> None:
+    thirty_prompts()
+    monkeypatch.setenv("GLM_API_KEY", "wrong-key.12345")
+    result = cli("batch", "p.txt", "-o", "out", "-j", "2", "--yes")
+    assert result.exit_code == 4
+    assert "run the same command again" in result.stderr and "glm-image batch out/failed.jsonl" not in result.stderr

@@ -192,7 +192,7 @@ def _finish(state: RunState, selection: Selection, runner: Runner, folder: Path,
         _print_summary(state, summary)
     if summary.halted_by is not None:
         ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
-    if failed_file is not None:
+    if failed_file is not None and summary.halted_by is None:  # after a stop, re-running the command is the advice
         blocked = summary.failures_by_code.get("CONTENT_BLOCKED", 0)
         if blocked:
             ui.warn(render("batch_content_blocked", count=blocked, path=failed_file))
