@@ -11,18 +11,14 @@ import typer
 from glm_image_cli.commands.common import (
     ConcurrencyOption,
     ImageFormatOption,
-    JsonOption,
-    LangOption,
     ModelOption,
     NameOption,
     NegativeOption,
-    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
     OutputDirOption,
     QualityOption,
-    QuietOption,
     RetryUnsafeOption,
     RunState,
     SizeOption,
@@ -30,13 +26,14 @@ from glm_image_cli.commands.common import (
     TimeoutOption,
     UserIdOption,
     YesOption,
-    begin,
     confirm_spend,
     drain_after_interrupt,
     output_flags,
     report_saver_notes,
+    state_of,
 )
 from glm_image_cli.commands.completion import complete_input_format
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -54,6 +51,7 @@ FormatOption = Annotated[str | None, typer.Option("--format", help=help_text("op
                                                   autocompletion=complete_input_format)]
 
 
+@output_options()
 def batch(
     ctx: typer.Context,
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
@@ -82,14 +80,10 @@ def batch(
     dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.dry_run"))] = False,
     max_images: Annotated[int | None, typer.Option("--max-images", help=help_text("opt.max_images"),
                                                    show_default=False)] = None,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli import batch as batching
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     if input_format is not None and input_format not in batching.FORMATS:
         raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")

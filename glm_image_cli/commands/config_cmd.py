@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
+from glm_image_cli.commands.common import state_of
 from glm_image_cli.commands.completion import complete_setting
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ConfigError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -20,18 +21,15 @@ KeyArgument = Annotated[str, typer.Argument(help=help_text("arg.config_key"), sh
 
 
 @app.command("set", help=help_text("cmd.config_set"))
+@output_options()
 def set_(
     ctx: typer.Context,
     key: KeyArgument,
     value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import lookup_setting, mask_secret, set_value
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     setting = lookup_setting(key)
     raw = _read_value(setting.key, value, secret=setting.secret)
     setting, path = set_value(setting.key, raw)
@@ -55,17 +53,14 @@ def _read_value(key: str, value: str | None, *, secret: bool) -> str:
 
 
 @app.command("unset", help=help_text("cmd.config_unset"))
+@output_options()
 def unset(
     ctx: typer.Context,
     key: KeyArgument,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import unset_value
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     setting, path, present = unset_value(key)
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
@@ -74,16 +69,13 @@ def unset(
 
 
 @app.command("show", help=help_text("cmd.config_show"))
+@output_options()
 def show(
     ctx: typer.Context,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import SETTINGS, load_config, mask_secret
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     resolved = load_config()
     for warning in resolved.warnings:
@@ -121,15 +113,13 @@ def _display_source(source: str) -> str:
 
 
 @app.command("path", help=help_text("cmd.config_path"))
+@output_options(quiet=False)
 def path(
     ctx: typer.Context,
-    json_output: JsonOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import config_path
 
-    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    state = state_of(ctx)
     location = config_path()
     if state.json_mode:
         state.ui().emit_json({"path": str(location), "exists": location.exists()})

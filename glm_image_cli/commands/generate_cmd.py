@@ -9,18 +9,14 @@ import typer
 
 from glm_image_cli.commands.common import (
     ConcurrencyOption,
-    JsonOption,
-    LangOption,
     ModelOption,
     NameOption,
     NegativeOption,
-    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
     OutputDirOption,
     QualityOption,
-    QuietOption,
     RetryUnsafeOption,
     SamplesOption,
     SizeOption,
@@ -28,11 +24,12 @@ from glm_image_cli.commands.common import (
     TimeoutOption,
     UserIdOption,
     YesOption,
-    begin,
     output_flags,
+    state_of,
 )
 from glm_image_cli.commands.completion import complete_format
 from glm_image_cli.commands.generating import run_generate
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.session import GenerateRequest
@@ -40,6 +37,7 @@ from glm_image_cli.session import GenerateRequest
 HELP = help_text("cmd.generate")
 
 
+@output_options()
 def generate(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
@@ -63,14 +61,10 @@ def generate(
     no_watermark: NoWatermarkOption = False,
     user_id: UserIdOption = None,
     yes: YesOption = False,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.generation import combine_size
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     request = GenerateRequest(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,

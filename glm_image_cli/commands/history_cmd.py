@@ -9,25 +9,22 @@ import typer
 
 from glm_image_cli.commands.common import (
     ImageFormatOption,
-    JsonOption,
-    LangOption,
     ModelOption,
     NameOption,
     NegativeOption,
-    NoColorOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
     OutputDirOption,
     QualityOption,
-    QuietOption,
     SizeOption,
     StyleOption,
     UserIdOption,
     YesOption,
-    begin,
     output_flags,
+    state_of,
 )
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -36,6 +33,7 @@ app = typer.Typer(help=help_text("cmd.history"), invoke_without_command=True)
 
 
 @app.callback()
+@output_options()
 def history(
     ctx: typer.Context,
     search: Annotated[str | None, typer.Option("--search", help=help_text("opt.search"), show_default=False)] = None,
@@ -45,16 +43,12 @@ def history(
     limit: Annotated[int, typer.Option("--limit", help=help_text("opt.limit"))] = 20,
     clear: Annotated[bool, typer.Option("--clear", help=help_text("opt.clear"))] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes_clear"))] = False,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from glm_image_cli.history import History, parse_since
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     store = History()
     if clear:
@@ -97,16 +91,14 @@ IdArgument = Annotated[int, typer.Argument(metavar="ID", help=help_text("arg.his
 
 
 @app.command("show", help=help_text("cmd.history_show"))
+@output_options(quiet=False)
 def show(
     ctx: typer.Context,
     entry_id: IdArgument,
-    json_output: JsonOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.history import History
 
-    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    state = state_of(ctx)
     entry = History().get(entry_id)
     if state.json_mode:
         state.ui().emit_json(entry.to_json())
@@ -118,6 +110,7 @@ def show(
 AGAIN_HELP = help_text("cmd.again")
 
 
+@output_options()
 def again(
     ctx: typer.Context,
     entry_id: IdArgument,
@@ -135,16 +128,12 @@ def again(
     no_watermark: NoWatermarkOption = False,
     user_id: UserIdOption = None,
     yes: YesOption = False,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.commands.generating import run_generate
     from glm_image_cli.history import History
     from glm_image_cli.session import GenerateRequest
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     entry = History().get(entry_id)
     if not entry.prompt:
         raise UsageError("history_no_prompt", id=entry_id)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
+from glm_image_cli.commands.common import state_of
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -16,16 +17,14 @@ INFO_HELP = help_text("cmd.info")
 GALLERY_HELP = help_text("cmd.gallery")
 
 
+@output_options(quiet=False)
 def info(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
-    json_output: JsonOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.pngmeta import PngError, read_recipe
 
-    state = begin(ctx, lang=lang, json_mode=json_output, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     results: list[dict[str, Any]] = []
     problems = 0
@@ -62,21 +61,18 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+@output_options()
 def gallery(
     ctx: typer.Context,
     folder: Annotated[Path | None, typer.Argument(help=help_text("arg.gallery_folder"), show_default=False)] = None,
     open_browser: Annotated[bool, typer.Option("--open", help=help_text("opt.open"))] = False,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     import os
 
     from glm_image_cli.config import load_config
     from glm_image_cli.gallery import collect_cards, write_gallery
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     target = folder if folder is not None else Path(os.path.expanduser(load_config().output_dir))
     page = write_gallery(target)

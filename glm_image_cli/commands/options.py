@@ -24,7 +24,7 @@ def output_options(*, quiet: bool = True) -> Callable[[Command], Command]:
     names = [name for name in _OPTIONS if quiet or name != "quiet"]
 
     def decorate(command: Command) -> Command:
-        signature = inspect.signature(command)
+        signature = inspect.signature(command, eval_str=True)  # Typer reads a set __signature__ as it is
         extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_OPTIONS[name][1],
                                    annotation=_OPTIONS[name][0]) for name in names]
 

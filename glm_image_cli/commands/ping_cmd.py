@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
+from glm_image_cli.commands.common import state_of
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -14,18 +15,15 @@ from glm_image_cli.messages import render
 HELP = help_text("cmd.ping")
 
 
+@output_options()
 def ping(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Option("--server", help=help_text("opt.server"), show_default=False)] = None,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.diagnostics import check_server, check_upstream
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     cfg = load_config()
     if server is not None:

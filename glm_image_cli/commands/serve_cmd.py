@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, RunState, begin
+from glm_image_cli.commands.common import RunState, state_of
+from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ServerError, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -22,6 +23,7 @@ from glm_image_cli.session import make_client, make_saver
 HELP = help_text("cmd.serve")
 
 
+@output_options()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option("--host", help=help_text("opt.host"), show_default=False)] = None,
@@ -34,16 +36,12 @@ def serve(
     max_body: Annotated[int, typer.Option("--max-body", help=help_text("opt.max_body"))] = 64 * 1024,
     read_timeout: Annotated[float, typer.Option("--read-timeout", help=help_text("opt.read_timeout"))] = 10.0,
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
-    json_output: JsonOption = False,
-    quiet: QuietOption = False,
-    no_color: NoColorOption = False,
-    lang: LangOption = None,
 ) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.output import ensure_writable_dir
     from glm_image_cli.server import Defaults, ImageService, ServeOptions, is_loopback
 
-    state = begin(ctx, lang=lang, json_mode=json_output, quiet=quiet, no_color=no_color)
+    state = state_of(ctx)
     ui = state.ui()
     for option, value, low in (("--max-concurrent", max_concurrent, 1), ("--max-samples", max_samples, 1),
                                ("--max-body", max_body, 1024), ("--read-timeout", read_timeout, 1),
@@ -53,7 +51,7 @@ def serve(
     cfg = load_config(flags={"server-host": host, "server-port": port, "server-token": token})
     options = ServeOptions(host=cfg["server-host"], port=cfg["server-port"], token=cfg["server-token"],
                            max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
-                           read_timeout=read_timeout, max_samples=max_samples, quiet=quiet)
+                           read_timeout=read_timeout, max_samples=max_samples, quiet=state.quiet)
     saver = make_saver(cfg, ensure_writable_dir(save), "serve") if save else None
     if not is_loopback(options.host) and not options.token:
         if not insecure:
