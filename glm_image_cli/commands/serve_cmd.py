@@ -49,7 +49,7 @@ def serve(
         if value < low:
             raise UsageError("serve_bad_option", option=option, low=low)
     cfg = load_config(flags={"server-host": host, "server-port": port, "server-token": token})
-    options = ServeOptions(host=cfg["server-host"], port=cfg["server-port"], token=cfg["server-token"],
+    options = ServeOptions(host=cfg.server_host, port=cfg.server_port, token=cfg.server_token,
                            max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
                            read_timeout=read_timeout, max_samples=max_samples, quiet=state.quiet)
     saver = make_saver(cfg, ensure_writable_dir(save), "serve") if save else None
@@ -58,8 +58,8 @@ def serve(
             raise UsageError("serve_needs_token", host=options.host)
         ui.error(render("serve_insecure", host=options.host))
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
-    defaults = Defaults(model=cfg["model"], size=cfg["size"], style=cfg["style"], quality=cfg["quality"],
-                        user_styles=cfg.user_styles, watermark=cfg["watermark"], user_id=cfg["user-id"])
+    defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
+                        user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id)
     with client:
         server = _bind(options, ImageService(client, defaults, options, saver), state)
         # The handlers are in place before the URL goes out: whoever reads it may stop us at once, and a
