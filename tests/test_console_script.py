@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,18 @@ def console_script() -> list[str]:
     if found is None:
         pytest.skip("the glm-image console script is not installed (pip install .)")
     return [found]
+
+
+def wait_until_reached(fake, process: subprocess.Popen, route: str, count: int = 1, timeout: float = 30.0) -> None:
+    """Block on the fake's notification until ``count`` requests from the child reached ``route``; if the child
+    ends first (or never gets there), fail at once with what it printed instead of waiting out the timeout."""
+    deadline = time.monotonic() + timeout
+    while not fake.wait_for(route, count, timeout=0.25):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate(timeout=30)
+            pytest.fail(f"{count} request(s) to {route} never came; the child exited {process.returncode}\n"
+                        f"stdout: {(out or '')[-2000:]}\nstderr: {(err or '')[-2000:]}")
 
 
 def run(args: list[str], stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -67,7 +80,7 @@ def test_ctrl_c_keeps_the_image_already_paid_for_and_sends_no_more(fake) -> None
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY})
     try:
-        assert fake.wait_for(SYNC_ROUTE, 1)
+        wait_until_reached(fake, process, SYNC_ROUTE)
         process.send_signal(signal.SIGINT)
         # the CLI says it is waiting for the in-flight image before it is released
         waiting_line = process.stderr.readline()

@@ -52,17 +52,23 @@ def test_json_errors_are_json_too(cli, fake) -> None:
 
 
 def test_serve_announces_itself_in_json(fake) -> None:
+    """The announcement is the first stdout line; a SIGTERM right after it is the graceful stop (exit 0)."""
     process = subprocess.Popen([*console_script(), "serve", "--port", "0", "--json", "--quiet"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY})
     try:
-        listening = json.loads(process.stdout.readline())
+        first_line = process.stdout.readline()
+        process.terminate()  # at once: the stop handlers are installed before the announcement
+        rest, stderr = process.communicate(timeout=30)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.kill()
+    assert first_line, stderr
+    listening = json.loads(first_line)
     assert listening["type"] == "listening" and listening["url"].startswith("http://127.0.0.1:")
     assert "/v1/images/generations" in listening["endpoints"]
-    assert process.returncode == 0
+    assert process.returncode == 0, stderr
+    for line in rest.splitlines():
+        json.loads(line)  # stdout stays JSON lines to the end
 
 
 def test_no_colour_where_it_does_not_belong(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from glm_image_cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
 from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions, TokenBucket, is_loopback
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
-from tests.test_console_script import console_script
+from tests.test_console_script import console_script, wait_until_reached
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ORIGINAL_BODY = ('{"prompt": "一只可爱的卡通猫，白色背景", "negative_prompt": "模糊，低质量，丑陋", "width": 1024, '
@@ -246,12 +246,13 @@ def test_graceful_shutdown_finishes_requests_in_flight(fake, tmp_path: Path, sto
                                env={**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY})
     try:
         banner = process.stderr.readline()
+        assert "listening on " in banner, banner + process.stderr.read()
         url = banner.split("listening on ")[1].split()[0]
         answers: list[httpx.Response] = []
         request = threading.Thread(target=lambda: answers.append(
             httpx.post(f"{url}/txt2img", json={"prompt": "in flight"}, timeout=30)))
         request.start()
-        assert fake.wait_for(SYNC_ROUTE, 1)
+        wait_until_reached(fake, process, SYNC_ROUTE)
         process.send_signal(stop_signal)
         line = process.stderr.readline()
         while line and "Stopping" not in line:
