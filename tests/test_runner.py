@@ -83,12 +83,17 @@ def test_batch_messages_in_worker_threads_follow_the_language(cli, fake) -> None
 
 
 def test_serve_makes_samples_in_parallel(serve, fake) -> None:
-    fake.latency = 0.3
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake.hold_after = 0  # every generation waits until released: only parallel calls can all arrive
     served = serve()
-    response = served.post("/txt2img", {"prompt": "四只猫", "samples": 4})
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(served.post, "/txt2img", {"prompt": "四只猫", "samples": 4})
+        assert fake.wait_for(SYNC_ROUTE, 4)  # all four calls reached the upstream before any was answered
+        fake.released.set()
+        response = answer.result()
     assert response.status_code == 200
     assert response.json()["count"] == 4
-    assert fake.max_in_flight == 4  # all four calls were in flight together, not one after another
 
 
 def test_serve_answers_the_images_it_paid_for_when_one_sample_fails(serve, fake) -> None:
