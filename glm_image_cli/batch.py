@@ -283,20 +283,35 @@ class Manifest:
         self.path = path
         self._lock = threading.Lock()
         self.states: dict[str, dict[str, Any]] = {}
+        self.damaged_lines = 0
         self._load()
 
     def _load(self) -> None:
+        """Every whole record is kept; a torn or undecodable line (a crash, a stray byte) is counted and
+        skipped, never allowed to block a resume."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
         except FileNotFoundError:
             return
-        for line in text.splitlines():
+        except OSError as exc:  # a link, a folder, no permission: not a manifest we can trust
+            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+        for line in data.splitlines():
+            if not line.strip():
+                continue
             try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a torn last line from a crash: that record never completed
-            if isinstance(record, dict) and isinstance(record.get("key"), str):
+                record = json.loads(line.decode("utf-8"))
+            except ValueError:  # UnicodeDecodeError is a ValueError too
+                self.damaged_lines += 1
+                continue
+            if isinstance(record, dict) and isinstance(record.get("key"), str) and isinstance(record.get("state"), str):
                 self.states[record["key"]] = record
+            else:
+                self.damaged_lines += 1
 
     def state(self, key: str) -> str | None:
         record = self.states.get(key)
@@ -331,7 +346,7 @@ class Manifest:
         data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
                 try:
                     _locked_append(fd, data)
                 finally:
@@ -351,6 +366,10 @@ def _locked_append(fd: int, data: bytes) -> None:
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
     start = os.lseek(fd, 0, os.SEEK_END)
+    if start:
+        os.lseek(fd, start - 1, os.SEEK_SET)
+        if os.read(fd, 1) != b"\n":
+            data = b"\n" + data  # a line cut by a crash: never glue this record onto it
     try:
         view = memoryview(data)
         while view:
@@ -366,6 +385,16 @@ def _locked_append(fd: int, data: bytes) -> None:
     finally:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _recorded_exit_code(record: Mapping[str, Any]) -> int:
+    """The exit code a failed record reports; a damaged record counts as a generic failure."""
+    error = record.get("error")
+    code = error.get("exit_code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) and 0 < code < 256 else int(ExitCode.FAILURE)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
 # --- choosing what to run --------------------------------------------------------------------------
@@ -398,8 +427,7 @@ def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool
         elif state == "failed" and not retry_failed:
             selection.failed_skipped.append(unit)
             if selection.earlier_exit_code is None:
-                error = manifest.states[unit.key].get("error") or {}
-                selection.earlier_exit_code = int(error.get("exit_code") or ExitCode.FAILURE)
+                selection.earlier_exit_code = _recorded_exit_code(manifest.states[unit.key])
         elif max_images is not None and len(selection.to_run) >= max_images:
             selection.capped.append(unit)
         else:
@@ -499,7 +527,10 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
     temp = path.with_suffix(".jsonl.part")
     try:
-        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temp.unlink(missing_ok=True)  # removes a link itself, never its target
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
         os.replace(temp, path)
     except OSError:  # a full disk must not turn the summary into a crash; the manifest still knows
         temp.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     UPSTREAM = 10  # the upstream failed: 5xx, malformed answer, async task failed
     OUTPUT = 11  # images could not be written
     SERVER = 12  # `serve` could not start: port in use, address not allowed
+    IN_USE = 13  # another run is using the batch's output folder
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -98,6 +99,7 @@ MEANINGS: dict[str, Meaning] = {
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
     "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),
+    "folder_in_use": Meaning("FOLDER_IN_USE"),
     "gallery_not_ours": Meaning("GALLERY_NOT_OURS"),
     # serve
     "port_in_use": Meaning("PORT_IN_USE"),
@@ -196,6 +198,10 @@ class ConfigError(GlmImageError):
 
 class OutputError(GlmImageError):
     exit_code = ExitCode.OUTPUT
+
+
+class FolderInUse(GlmImageError):
+    exit_code = ExitCode.IN_USE
 
 
 class ServerError(GlmImageError):

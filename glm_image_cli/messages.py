@@ -289,6 +289,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "run the same command again to resume once this is fixed.",
         "已停止发送：{reason} 其余 {count} 张图片未发送；问题解决后重新运行同一命令即可继续。",
     ),
+    "folder_in_use": (
+        "Another glm-image batch is using {path} (pid {pid} on {host}, started {started}); nothing was sent. "
+        "Wait for it to finish, or choose another folder with -o.",
+        "另一个 glm-image 批次正在使用 {path}（{host} 上的进程 {pid}，开始于 {started}），未发送任何请求。"
+        "请等它结束，或用 -o 换一个文件夹。",
+    ),
+    "batch_manifest_damaged": (
+        "{count} damaged line(s) in {path} were skipped (a crash or a stray byte); every whole record was kept.",
+        "{path} 中有 {count} 行已损坏（崩溃或异常字节），已跳过；完整的记录均已保留。",
+    ),
     "journal_unwritable": (
         "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "
         "Free some space or fix the folder's permissions, then run the same command again.",
@@ -395,6 +405,31 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "api_too_large": ("The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节。"),
     "api_invalid_json": ("The body is not valid UTF-8 JSON ({detail}).", "请求体不是有效的 UTF-8 JSON（{detail}）。"),
     "api_not_object": ("The body must be a JSON object.", "请求体必须是 JSON 对象。"),
+    "api_json_too_deep": ("The JSON body is nested too deeply.", "请求体的 JSON 嵌套层数过深。"),
+    "api_field_surrogate": (
+        "'{field}' contains an unpaired UTF-16 surrogate (\\ud800-\\udfff); send valid Unicode text.",
+        "“{field}”包含不成对的 UTF-16 代理项（\\ud800-\\udfff），请发送有效的 Unicode 文本。",
+    ),
+    "api_auth_locked": (
+        "Too many failed token attempts from this client; wait before trying again.",
+        "此客户端令牌验证失败次数过多，请稍后再试。",
+    ),
+    "api_connections_full": (
+        "The server has too many open connections; try again shortly.",
+        "服务器打开的连接过多，请稍后再试。",
+    ),
+    "api_bad_request_line": (
+        "Malformed HTTP request; send 'METHOD /path HTTP/1.1' followed by headers.",
+        "HTTP 请求格式错误；请发送“方法 /路径 HTTP/1.1”及请求头。",
+    ),
+    "api_version_unsupported": ("Only HTTP/1.0 and HTTP/1.1 are supported.", "仅支持 HTTP/1.0 和 HTTP/1.1。"),
+    "api_headers_too_large": ("The request line or headers are too long or too many.",
+                              "请求行或请求头过长或过多。"),
+    "api_method_unsupported": ("Method {method} is not supported.", "不支持 {method} 方法。"),
+    "serve_connections_full": (
+        "connection limit of {limit} reached: new connections get 503 until some close",
+        "已达到 {limit} 个连接的上限：在有连接关闭前，新连接将收到 503",
+    ),
     "ping_config": ("config file", "配置文件"),
     "ping_key": ("API key", "API 密钥"),
     "ping_base_url": ("base URL", "接口地址"),
@@ -747,6 +782,8 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.max_samples": ("Images per request at most.", "每个请求最多生成的图片数。"),
     "opt.max_body": ("Largest request body in bytes.", "请求体的最大字节数。"),
     "opt.read_timeout": ("Seconds a client may take to send its request.", "客户端发送请求的最长秒数。"),
+    "opt.max_connections": ("Open client connections at most; more get 503 at once.",
+                            "同时打开的客户端连接上限，超出的连接立即收到 503。"),
     "opt.save": ("Also save every image in this folder.", "同时把每张图片保存到此文件夹。"),
     # ping
     "opt.server": ("Check a running `glm-image serve` at this URL (given alone: the configured address).",

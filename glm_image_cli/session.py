@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from glm_image_cli.batch import BatchItem, LineError, Manifest, Selection
     from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
+    from glm_image_cli.folderlock import FolderLock
     from glm_image_cli.generation import GenerationPlan
     from glm_image_cli.saving import ImageSaver
 
@@ -157,6 +158,11 @@ class PreparedBatch:
     manifest: Manifest
     selection: Selection
     saver: ImageSaver | None  # None for a dry run: no key needed and no folder created
+    lock: FolderLock | None = None  # the output folder's lock, held by a real run until it ends
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _ignore(_: Any) -> None:
@@ -171,6 +177,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     from glm_image_cli import batch as batching
     from glm_image_cli.config import load_config
     from glm_image_cli.errors import UsageError
+    from glm_image_cli.folderlock import FolderLock
     from glm_image_cli.naming import BATCH_TEMPLATE
     from glm_image_cli.output import ensure_writable_dir
 
@@ -188,15 +195,23 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     if not items:
         raise UsageError("batch_empty", path=request.input_path)
     folder = output_folder(cfg)
-    manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
-    selection = batching.select_work(batching.work_units(items), manifest, retry_failed=request.retry_failed,
-                                     retry_unsafe=request.retry_unsafe, max_images=request.max_images)
-    prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
-                             selection=selection, saver=None)
-    if request.dry_run:
-        return prepared
-    require_api_key(cfg)
-    ensure_writable_dir(folder)
-    prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
-                                no_history=request.no_history, default_template=BATCH_TEMPLATE)
+    lock = None
+    if not request.dry_run:
+        require_api_key(cfg)
+        ensure_writable_dir(folder)
+        # Held until the run ends: the manifest is read only by the run that may write it.
+        lock = FolderLock(folder).acquire()
+    try:
+        manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
+        selection = batching.select_work(batching.work_units(items), manifest, retry_failed=request.retry_failed,
+                                         retry_unsafe=request.retry_unsafe, max_images=request.max_images)
+        prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
+                                 selection=selection, saver=None, lock=lock)
+        if not request.dry_run:
+            prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
+                                        no_history=request.no_history, default_template=BATCH_TEMPLATE)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     return prepared

@@ -102,12 +102,18 @@ def batch(
     if prepared.saver is None:  # a dry run
         _print_plan(state, prepared.items, selection, prepared.cfg.region)
         return
-    confirm_spend(state, prepared.cfg, selection.images_per_model(), yes)
-    if selection.done_before:
-        ui.note(render("batch_resuming", done=len(selection.done_before)))
-    if selection.uncertain:
-        ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-    summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe)
+    try:
+        confirm_spend(state, prepared.cfg, selection.images_per_model(), yes)
+        if prepared.manifest.damaged_lines:
+            ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
+                           path=prepared.manifest.path))
+        if selection.done_before:
+            ui.note(render("batch_resuming", done=len(selection.done_before)))
+        if selection.uncertain:
+            ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
+        summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe)
+    finally:
+        prepared.release()
     report_saver_notes(state, prepared.saver)
     raise typer.Exit(summary.exit_code)
 

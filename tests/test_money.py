@@ -1,0 +1,120 @@
+"""Never pay twice, never pay and lose: concurrent runs, journal faults, names, resume, repeated failures.
+Every test counts what the fake upstream was asked to make (what was paid), not just exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+from pathlib import Path
+
+from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
+from tests.test_console_script import console_script, wait_until_reached
+
+
+def ten_prompts(name: str = "p.txt") -> Path:
+    path = Path(name)
+    path.write_text("".join(f"prompt {i}\n" for i in range(10)), encoding="utf-8")
+    return path
+
+
+def child_env(fake) -> dict[str, str]:
+    return {**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY}
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused_and_nothing_is_paid_twice(cli, fake) -> None:
+    ten_prompts()
+    fake.hold_after = 0  # the first run's calls wait until released: it is surely running
+    first = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out", "--yes", "-j", "2"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=child_env(fake))
+    try:
+        wait_until_reached(fake, first, SYNC_ROUTE, 2)
+        second = cli("batch", "p.txt", "-o", "out", "--yes", "--json")
+        assert second.exit_code == 13, second.stderr
+        assert f"pid {first.pid}" in second.stderr and "nothing was sent" in second.stderr
+        assert json.loads(second.stdout)["error"]["code"] == "FOLDER_IN_USE"
+        assert fake.count(SYNC_ROUTE) == 2
+    finally:
+        fake.released.set()
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert fake.count(SYNC_ROUTE) == 10 and len(list(Path("out").glob("*.png"))) == 10
+    third = cli("batch", "p.txt", "-o", "out", "--yes")  # the lock went with the first run
+    assert third.exit_code == 0 and fake.count(SYNC_ROUTE) == 10
+
+
+def test_a_killed_run_leaves_no_lock_behind(cli, fake) -> None:
+    ten_prompts()
+    fake.hold_after = 0
+    first = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out", "--yes", "-j", "1"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=child_env(fake))
+    wait_until_reached(fake, first, SYNC_ROUTE, 1)
+    first.kill()
+    first.wait(timeout=30)
+    fake.hold_after = None
+    fake.released.set()
+    again = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert again.exit_code == 9, again.stderr  # the killed call may have been billed: reported, not resent
+    assert fake.count(SYNC_ROUTE) == 10
+
+
+def test_a_journal_that_cannot_grow_stops_the_run_before_anything_is_paid(fake) -> None:
+    ten_prompts()
+    Path("out").mkdir()
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (120, 120))  # a manifest record is longer than this
+
+    run = subprocess.run([*console_script(), "batch", "p.txt", "-o", "out", "--yes", "-j", "2"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, env=child_env(fake),
+                         preexec_fn=small_files, timeout=60)
+    assert run.returncode == 11, run.stderr
+    assert "Cannot write the batch manifest" in run.stderr and "Internal error" not in run.stderr
+    assert fake.count(SYNC_ROUTE) == 0
+    assert "✓" not in run.stderr
+
+
+def test_a_damaged_manifest_never_blocks_resume_and_no_record_is_glued_to_a_cut_line(cli, fake) -> None:
+    ten_prompts()
+    assert cli("batch", "p.txt", "-o", "out", "--yes", "--max-images", "4").exit_code == 0
+    manifest = Path("out/manifest.jsonl")
+    manifest.write_bytes(manifest.read_bytes() + b'\xff\xfe not json\n{"key": "cut-by-a-cra')
+    result = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "2 damaged line(s)" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 10  # the 4 made before were kept, 6 made now
+    lines = manifest.read_bytes().splitlines()
+    assert lines[-13] == b'{"key": "cut-by-a-cra'  # the cut line stands alone; the next record starts anew
+    assert all(json.loads(line)["key"] for line in lines[-12:])
+
+
+def test_manifest_and_failed_file_are_never_written_through_a_link(cli, fake, tmp_path) -> None:
+    ten_prompts()
+    Path("out").mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    Path("out/manifest.jsonl").symlink_to(target)
+    result = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert result.exit_code == 11 and "Traceback" not in result.stderr
+    assert target.read_text(encoding="utf-8") == "keep me" and fake.count(SYNC_ROUTE) == 0
+    Path("out/manifest.jsonl").unlink()
+    Path("out/failed.jsonl.part").symlink_to(target)
+    fake.script(SYNC_ROUTE, *[Reply.error(400, "1214", "bad") for _ in range(10)])
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 5
+    assert target.read_text(encoding="utf-8") == "keep me"
+    assert Path("out/failed.jsonl").is_file() and not Path("out/failed.jsonl").is_symlink()
+
+
+def test_a_failed_record_with_a_malformed_error_is_just_a_failure(cli, fake) -> None:
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+    fake.script(SYNC_ROUTE, Reply.error(400, "1214", "bad"))
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 5
+    manifest = Path("out/manifest.jsonl")
+    record = json.loads(manifest.read_text(encoding="utf-8").splitlines()[-1])
+    record["error"] = "not an object"
+    manifest.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = cli("batch", "p.txt", "-o", "out", "--yes", "--no-retry-failed")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr and "Internal error" not in result.stderr
