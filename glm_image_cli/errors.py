@@ -45,6 +45,7 @@ class Meaning:
     retryable: bool = False  # sending the same request again is safe and may succeed
     account_wide: bool = False  # every remaining image would fail the same way: stop sending
     same_request: bool = False  # the other samples of the same request would fail the same way
+    repeats: bool = False  # a sign of a state that outlasts one call (slow or failing upstream): a streak stops
 
 
 def _refusal(code: str) -> Meaning:
@@ -58,8 +59,9 @@ def _account(code: str) -> Meaning:
 
 
 def _lost(code: str) -> Meaning:
-    """The request left and its answer was lost: it may have been billed, so it is never resent blindly."""
-    return Meaning(code, sent=True, maybe_billed=True)
+    """The request left and its answer was lost: it may have been billed, so it is never resent blindly.
+    Lost answers come in runs (a slow or overloaded upstream): a streak of them stops the run."""
+    return Meaning(code, sent=True, maybe_billed=True, repeats=True)
 
 
 # Every failure a run can report.  Failures of input, settings and output never reach the upstream.
@@ -70,18 +72,18 @@ MEANINGS: dict[str, Meaning] = {
     "balance_exhausted": _account("BALANCE_EXHAUSTED"),
     "daily_quota": _account("DAILY_QUOTA"),
     "content_blocked": _refusal("CONTENT_BLOCKED"),
-    "rate_limited": Meaning("RATE_LIMITED", sent=True, retryable=True),
+    "rate_limited": Meaning("RATE_LIMITED", sent=True, retryable=True, repeats=True),
     "unknown_model_upstream": _refusal("UNKNOWN_MODEL_UPSTREAM"),
     "no_permission": _refusal("NO_PERMISSION"),
     "prompt_too_long_upstream": _refusal("PROMPT_TOO_LONG_UPSTREAM"),
     "bad_parameters": _refusal("BAD_PARAMETERS"),
     "upstream_refused": _refusal("UPSTREAM_REFUSED"),
     "watermark_refused": _refusal("WATERMARK_REFUSED"),
-    "upstream_error": Meaning("UPSTREAM_ERROR", sent=True),
+    "upstream_error": Meaning("UPSTREAM_ERROR", sent=True, repeats=True),
     "bad_response": Meaning("BAD_RESPONSE", sent=True),
     "async_task_failed": Meaning("ASYNC_TASK_FAILED", sent=True),
     "async_timeout": _lost("ASYNC_TIMEOUT"),
-    "download_failed": _lost("DOWNLOAD_FAILED"),
+    "download_failed": Meaning("DOWNLOAD_FAILED", sent=True, maybe_billed=True),
     "gateway_maybe_charged": _lost("GATEWAY_MAYBE_CHARGED"),
     "response_lost_maybe_charged": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
     "response_timeout_maybe_charged": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),

@@ -30,6 +30,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Could not read the prompt from standard input ({detail}). Send UTF-8 text.",
         "无法从标准输入读取提示词（{detail}）。请输入 UTF-8 文本。",
     ),
+    "invalid_text": (
+        "The {field} holds characters that are not valid text (a lone surrogate, for example from bytes "
+        "that are not UTF-8). Check the encoding of the terminal or of the file.",
+        "{field} 中含有无效的文本字符（孤立的代理字符，例如来自非 UTF-8 的字节）。请检查终端或文件的编码。",
+    ),
     "prompt_too_long": (
         "The prompt has {length} characters; {model} accepts at most {limit}. Shorten it.",
         "提示词有 {length} 个字符，{model} 最多接受 {limit} 个。请缩短。",
@@ -134,6 +139,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "[styles] must map each style name to a text phrase",
         "[styles] 必须把每个风格名映射到一段文字",
     ),
+    "reason_invalid_text": (
+        "must be valid text (it holds a lone surrogate, for example from bytes that are not UTF-8)",
+        "必须是有效的文本（其中含有孤立的代理字符，例如来自非 UTF-8 的字节）",
+    ),
+    "reason_api_key_ascii": (
+        "must be printable ASCII characters without spaces",
+        "必须由不含空格的可打印 ASCII 字符组成",
+    ),
+    "reason_toml_type": ("must be a plain value, not a TOML {kind}", "必须是普通的值，不能是 TOML {kind}"),
+    "detail_not_utf8": ("not UTF-8 at byte {offset}", "第 {offset} 字节处不是 UTF-8"),
+    "detail_too_large": ("larger than {limit} bytes", "大于 {limit} 字节"),
+    "detail_not_regular_file": ("not a regular file", "不是普通文件"),
+    "detail_too_deep": ("nested too deeply", "嵌套层数过多"),
+    "detail_is_folder": ("it is a folder", "这是一个文件夹"),
+    "detail_not_a_folder": ("it is a file, not a folder", "这是一个文件，不是文件夹"),
     # --- output --------------------------------------------------------------------------------
     "output_not_writable": (
         "Cannot write to the output folder {path} ({detail}). Choose another with -o "
@@ -249,6 +269,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "无法读取提示词文件 {path}（{detail}）。请保存为 UTF-8 文本。",
     ),
     "batch_bad_json": ("not valid JSON ({detail})", "不是有效的 JSON（{detail}）"),
+    "batch_bad_csv": ("not valid CSV ({detail})", "不是有效的 CSV（{detail}）"),
     "batch_not_object": (
         'each line must be a JSON object such as {{"prompt": "..."}}',
         '每行必须是 JSON 对象，例如 {{"prompt": "..."}}',
@@ -298,6 +319,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batch_manifest_damaged": (
         "{count} damaged line(s) in {path} were skipped (a crash or a stray byte); every whole record was kept.",
         "{path} 中有 {count} 行已损坏（崩溃或异常字节），已跳过；完整的记录均已保留。",
+    ),
+    "not_sent_after_stop": (
+        "{count} image(s) were not sent: they would have failed the same way.",
+        "其余 {count} 张图片未发送：它们会以同样的方式失败。",
     ),
     "journal_unwritable": (
         "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "

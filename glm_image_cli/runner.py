@@ -240,6 +240,7 @@ class Runner:
         self.limit = AdaptiveLimit(self.concurrency)
         self.outcomes: list[ImageOutcome] = []
         self.halted_by: GlmImageError | None = None
+        self._streak = 0  # failures in a row that signal a slow or failing upstream
         self._lock = threading.Lock()
         self._refused_plans: set[int] = set()  # id() of plans whose requests were refused
         self._skipped: list[Any] = []
@@ -327,6 +328,8 @@ class Runner:
                                    lambda: self.on_event(Event(unit, Stage.DOWNLOADING)))
             del generated
             outcome.seconds = time.monotonic() - started
+            with self._lock:
+                self._streak = 0
             if self.journal is not None:
                 self.journal.done(unit, outcome)
         except GlmImageError as error:
@@ -353,7 +356,11 @@ class Runner:
             with contextlib.suppress(OSError, GlmImageError):
                 self.journal.failed(unit, outcome)
         self.deliver.failed(unit, error)
-        if error.account_wide:
+        with self._lock:
+            self._streak = self._streak + 1 if error.meaning.repeats else 0
+            # Two lost answers in a row (each may be billed) or three failures: the next would go the same way.
+            streak_ended = error.meaning.repeats and self._streak >= (2 if error.maybe_billed else 3)
+        if error.account_wide or streak_ended:
             with self._lock:
                 if self.halted_by is None:
                     self.halted_by = error

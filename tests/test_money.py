@@ -118,3 +118,21 @@ def test_a_failed_record_with_a_malformed_error_is_just_a_failure(cli, fake) -> 
     manifest.write_text(json.dumps(record) + "\n", encoding="utf-8")
     result = cli("batch", "p.txt", "-o", "out", "--yes", "--no-retry-failed")
     assert result.exit_code == 1 and "Traceback" not in result.stderr and "Internal error" not in result.stderr
+
+
+def test_two_lost_answers_in_a_row_stop_a_batch(cli, fake) -> None:
+    ten_prompts()
+    fake.script(SYNC_ROUTE, *[Reply(drop=True) for _ in range(10)])  # sent, then the answer is lost
+    result = cli("batch", "p.txt", "-o", "out", "--yes", "-j", "1", "--json")
+    assert result.exit_code == 9
+    assert fake.count(SYNC_ROUTE) == 2  # not 10: each lost answer may have been billed
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["stopped_by"]["code"] == "RESPONSE_LOST_MAYBE_CHARGED"
+    assert summary["uncertain"] == 2 and summary["not_sent"] == 8
+
+
+def test_a_failing_upstream_stops_generate_after_three_failures_in_a_row(cli, fake) -> None:
+    fake.script(SYNC_ROUTE, *[Reply.error(500, "500", "busy") for _ in range(40)])
+    result = cli("generate", "a cat", "-n", "6", "-j", "1", "--yes")
+    assert result.exit_code == 10
+    assert "3 image(s) were not sent" in result.stderr

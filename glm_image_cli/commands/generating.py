@@ -51,7 +51,9 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
             raise
         finally:
             runner.shutdown()
-        return runner.sorted_outcomes()
+    if runner.halted_by is not None and runner.not_sent:
+        state.ui().warn(render("not_sent_after_stop", count=len(runner.not_sent)))
+    return runner.sorted_outcomes()
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
