@@ -141,6 +141,9 @@ MEANINGS: dict[str, Meaning] = {
     "unknown_style": Meaning("UNKNOWN_STYLE"),
     "unknown_style_no_match": Meaning("UNKNOWN_STYLE"),  # the same failure, worded without suggestions
     "width_height_pair": Meaning("WIDTH_HEIGHT_PAIR"),
+    "name_too_long": Meaning("NAME_TOO_LONG"),
+    "invalid_text": Meaning("INVALID_TEXT"),
+    "path_too_long": Meaning("PATH_TOO_LONG"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

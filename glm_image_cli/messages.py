@@ -324,6 +324,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{count} image(s) were not sent: they would have failed the same way.",
         "其余 {count} 张图片未发送：它们会以同样的方式失败。",
     ),
+    "saved_under_plain_name": (
+        "An image could not be saved under the name asked for ({detail}); it was kept as {path}. "
+        "Choose a shorter --name template.",
+        "图片无法以指定的名称保存（{detail}），已另存为 {path}。请使用更短的 --name 模板。",
+    ),
+    "name_too_long": (
+        "The file name '{name}' would be {size} bytes; this file system allows {limit}. "
+        "Shorten the --name template (or the item's name); nothing was sent.",
+        "文件名“{name}”将有 {size} 字节，此文件系统最多允许 {limit} 字节。"
+        "请缩短 --name 模板（或该项的 name），未发送任何请求。",
+    ),
+    "path_too_long": (
+        "An image's path would be {size} bytes; this system allows {limit}. "
+        "Use a shorter output folder or --name template; nothing was sent.",
+        "图片路径将有 {size} 字节，此系统最多允许 {limit} 字节。请使用更短的输出目录或 --name 模板，未发送任何请求。",
+    ),
     "journal_unwritable": (
         "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "
         "Free some space or fix the folder's permissions, then run the same command again.",

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
-               "created", "content_filter", "tool_version")
+               "created", "content_filter", "tool_version", "batch_key")
 
 
 class PngError(ValueError):
@@ -80,23 +80,63 @@ def read_text(png: bytes) -> dict[str, str]:
     """Every tEXt, zTXt and iTXt chunk as keyword -> text (later chunks win)."""
     fields: dict[str, str] = {}
     for kind, payload, _ in iter_chunks(png):
-        try:
-            if kind == b"tEXt":
-                key, _, value = payload.partition(b"\x00")
-                fields[key.decode("latin-1")] = value.decode("latin-1")
-            elif kind == b"zTXt":
-                key, _, rest = payload.partition(b"\x00")
-                fields[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
-            elif kind == b"iTXt":
-                key, _, rest = payload.partition(b"\x00")
-                compressed, _method = rest[0], rest[1]
-                _language, _, rest = rest[2:].partition(b"\x00")
-                _translated, _, text = rest.partition(b"\x00")
-                value = zlib.decompress(text) if compressed else text
-                fields[key.decode("latin-1")] = value.decode("utf-8")
-        except (zlib.error, UnicodeDecodeError, IndexError):
-            continue  # one damaged text chunk does not hide the others
+        field = _text_field(kind, payload)
+        if field is not None:
+            fields[field[0]] = field[1]
     return fields
+
+
+def _text_field(kind: bytes, payload: bytes) -> tuple[str, str] | None:
+    """(keyword, text) of a text chunk; None for other chunks and for a damaged one (it hides no other)."""
+    try:
+        if kind == b"tEXt":
+            key, _, value = payload.partition(b"\x00")
+            return key.decode("latin-1"), value.decode("latin-1")
+        if kind == b"zTXt":
+            key, _, rest = payload.partition(b"\x00")
+            return key.decode("latin-1"), zlib.decompress(rest[1:]).decode("latin-1")
+        if kind == b"iTXt":
+            key, _, rest = payload.partition(b"\x00")
+            compressed, _method = rest[0], rest[1]
+            _language, _, rest = rest[2:].partition(b"\x00")
+            _translated, _, text = rest.partition(b"\x00")
+            value = zlib.decompress(text) if compressed else text
+            return key.decode("latin-1"), value.decode("utf-8")
+    except (zlib.error, UnicodeDecodeError, IndexError):
+        return None
+    return None
+
+
+_MAX_TEXT_CHUNK = 1 << 20
+_MAX_HEAD_CHUNKS = 64
+
+
+def recipe_in_file(path: Any) -> dict[str, Any] | None:
+    """The recipe of a PNG file, reading only its text chunks before the image data: cheap enough to look
+    through a whole output folder (a batch resumes from its images when its manifest is gone)."""
+    fields: dict[str, str] = {}
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return None
+            for _ in range(_MAX_HEAD_CHUNKS):
+                header = handle.read(8)
+                if len(header) < 8:
+                    break
+                (length,) = struct.unpack(">I", header[:4])
+                kind = header[4:]
+                if kind in (b"IDAT", b"IEND"):
+                    break
+                if kind in (b"tEXt", b"zTXt", b"iTXt") and length <= _MAX_TEXT_CHUNK:
+                    field = _text_field(kind, handle.read(length))
+                    handle.seek(4, 1)
+                    if field is not None:
+                        fields[field[0]] = field[1]
+                else:
+                    handle.seek(length + 4, 1)
+    except OSError:
+        return None
+    return _recipe_from(fields)
 
 
 def a1111_parameters(recipe: Mapping[str, Any]) -> str:
@@ -175,7 +215,10 @@ class RecipeInserter:
 
 def read_recipe(png: bytes) -> dict[str, Any] | None:
     """The recipe glm-image wrote, or None for a PNG it did not make."""
-    fields = read_text(png)
+    return _recipe_from(read_text(png))
+
+
+def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
         return None
     recipe: dict[str, Any] = {key: fields[key] for key in RECIPE_KEYS if key in fields}

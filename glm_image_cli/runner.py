@@ -163,7 +163,7 @@ class SaveImages:
     def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
                  downloading: Callable[[], None]) -> ImageOutcome:
         path = self.saver.save_streamed(unit.plan, generated, client, index=unit.index, sample=unit.sample,
-                                        fixed_stem=unit.fixed_stem,
+                                        fixed_stem=unit.fixed_stem, key=unit.key,
                                         progress=lambda event, info: downloading() if event == "downloading" else None)
         return ImageOutcome(unit, path=path, request_id=generated.request_id, content_filter=generated.content_filter)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__
 from glm_image_cli.convert import EXTENSIONS, convert, converter_available
-from glm_image_cli.errors import GlmImageError, OutputError
+from glm_image_cli.errors import GlmImageError, OutputError, UsageError
 from glm_image_cli.messages import Text
 from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
 from glm_image_cli.output import new_temp_file, publish_new_file, write_new_file
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: list[dict[str, Any]] | None,
-               created: datetime | None = None) -> dict[str, Any]:
+               created: datetime | None = None, batch_key: str | None = None) -> dict[str, Any]:
     """How the image was made; never includes the key."""
     return {
         "prompt": plan.prompt,
@@ -39,6 +40,7 @@ def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: lis
         "created": (created or datetime.now().astimezone()).isoformat(timespec="seconds"),
         "content_filter": content_filter or None,
         "tool_version": __version__,
+        "batch_key": batch_key,  # lets a batch whose manifest is gone recognise the image as made
     }
 
 
@@ -57,20 +59,21 @@ class ImageSaver:
     notices: list[Text] = field(default_factory=list)
 
     def save(self, plan: GenerationPlan, result: ImageResult, *, index: int, sample: int = 1,
-             fixed_stem: str | None = None) -> Path:
+             fixed_stem: str | None = None, key: str | None = None) -> Path:
         """Write one image held in memory: converted if asked, recipe embedded, named by the template,
         never overwriting."""
         when = self.created or datetime.now().astimezone()
         data, fmt, ext = self._encoded(result)
         if self.metadata and fmt == "png":
-            data = embed_recipe(data, recipe_for(plan, result.request_id, result.content_filter, when))
-        target, stem = self._destination(plan, when, index, sample, fixed_stem, result.request_id, ext)
-        path = write_new_file(target, stem, ext, data)
+            data = embed_recipe(data, recipe_for(plan, result.request_id, result.content_filter, when,
+                                                 self._batch_key(key)))
+        path = self._place(plan, when, index, sample, fixed_stem, result.request_id, ext,
+                           lambda target, stem: write_new_file(target, stem, ext, data))
         self._remember(plan, path=str(path.resolve()), request_id=result.request_id)
         return path
 
     def save_streamed(self, plan: GenerationPlan, generated: GeneratedImage, client: BigModelClient, *,
-                      index: int, sample: int = 1, fixed_stem: str | None = None,
+                      index: int, sample: int = 1, fixed_stem: str | None = None, key: str | None = None,
                       progress: ProgressCallback | None = None) -> Path:
         """Stream one image from the upstream into a temporary file beside its final name, the recipe
         inserted as the bytes pass, then publish it write-once: the image is never whole in memory.
@@ -78,7 +81,8 @@ class ImageSaver:
         when = self.created or datetime.now().astimezone()
         recipe = None
         if self.metadata and self.image_format in ("png", "original"):
-            recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter, when))
+            recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter, when,
+                                              self._batch_key(key)))
         try:
             fd, temp = new_temp_file(self.folder)
         except OSError as exc:
@@ -96,9 +100,9 @@ class ImageSaver:
 
                 result = ImageResult(data=temp.read_bytes(), format=fmt, extension=ext, url=generated.url,
                                      request_id=generated.request_id, content_filter=generated.content_filter)
-                return self.save(plan, result, index=index, sample=sample, fixed_stem=fixed_stem)
-            target, stem = self._destination(plan, when, index, sample, fixed_stem, generated.request_id, ext)
-            path = publish_new_file(temp, target, stem, ext)
+                return self.save(plan, result, index=index, sample=sample, fixed_stem=fixed_stem, key=key)
+            path = self._place(plan, when, index, sample, fixed_stem, generated.request_id, ext,
+                               lambda target, stem: publish_new_file(temp, target, stem, ext))
         except OSError as exc:
             raise OutputError("output_not_writable", path=str(self.folder), detail=exc.strerror or str(exc)) from None
         finally:
@@ -106,9 +110,36 @@ class ImageSaver:
         self._remember(plan, path=str(path.resolve()), request_id=generated.request_id)
         return path
 
+    def _batch_key(self, key: str | None) -> str | None:
+        return key if self.command == "batch" else None
+
+    def _place(self, plan: GenerationPlan, when: datetime, index: int, sample: int, fixed_stem: str | None,
+               request_id: str | None, ext: str, publish: Callable[[Path, str], Path]) -> Path:
+        """Publish under the asked-for name; if that name cannot exist here (too long for the file system,
+        a sub-folder that cannot be made), under a plain one in the output folder: a paid image is kept."""
+        try:
+            target, stem = self._destination(plan, when, index, sample, fixed_stem, request_id, ext)
+            return publish(target, stem)
+        except OutputError as error:
+            fallback = f"{index:04d}-{sample}-{_safe_id(request_id)}"
+            path = publish(self.folder, fallback)
+            self.notices.append(Text("saved_under_plain_name", path=str(path), detail=error.params.get("detail", "")))
+            return path
+
     def _destination(self, plan: GenerationPlan, when: datetime, index: int, sample: int, fixed_stem: str | None,
                      request_id: str | None, ext: str) -> tuple[Path, str]:
         """The folder (created if the template names a sub-folder) and file stem of one image."""
+        subfolder, stem = self._name(plan, when, index, sample, fixed_stem, request_id, ext)
+        target = self.folder / subfolder
+        if subfolder.parts:
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError("output_not_writable", path=str(target), detail=exc.strerror or str(exc)) from None
+        return target, stem
+
+    def _name(self, plan: GenerationPlan, when: datetime, index: int, sample: int, fixed_stem: str | None,
+              request_id: str | None, ext: str) -> tuple[PurePosixPath, str]:
         if fixed_stem is not None:
             subfolder, stem = PurePosixPath(), fixed_stem
             needs_index = plan.samples > 1
@@ -117,13 +148,21 @@ class ImageSaver:
             needs_index = plan.samples > 1 and not self.template.has_index
         if needs_index:
             stem = f"{stem}-{sample}"
-        target = self.folder / subfolder
-        if subfolder.parts:
-            try:
-                target.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OutputError("output_not_writable", path=str(target), detail=exc.strerror or str(exc)) from None
-        return target, stem
+        return subfolder, stem
+
+    def check_name(self, plan: GenerationPlan, *, index: int, sample: int = 1, fixed_stem: str | None = None) -> None:
+        """Before any money is spent: the name this image will get fits the file system's limits (bytes per
+        name, bytes per path), with room for a long request id, the longest extension and a "-9999" suffix."""
+        when = self.created or datetime.now().astimezone()
+        subfolder, stem = self._name(plan, when, index, sample, fixed_stem, _LONG_REQUEST_ID, "jpeg")
+        name_max, path_max = _limits(self.folder)
+        for part in (*subfolder.parts, f"{stem}-9999.jpeg"):
+            size = len(os.fsencode(part))
+            if size > name_max:
+                raise UsageError("name_too_long", name=part, size=size, limit=name_max)
+        full = len(os.fsencode(str((self.folder / subfolder).resolve() / f"{stem}-9999.jpeg")))
+        if full > path_max:
+            raise UsageError("path_too_long", size=full, limit=path_max)
 
     def _encoded(self, result: ImageResult) -> tuple[bytes, str, str]:
         """The bytes to write, their format and extension: unchanged when already right."""
@@ -154,3 +193,19 @@ class ImageSaver:
                              model=plan.model, size=plan.size, quality=plan.quality, **fields)
         except (GlmImageError, sqlite3.Error) as exc:  # a paid image must not be lost over its history
             self.history_problem, self.history = exc, None
+
+
+def _safe_id(request_id: str | None) -> str:
+    kept = "".join(ch for ch in (request_id or "") if ch.isascii() and (ch.isalnum() or ch in "-_"))[:40]
+    return kept or "image"
+
+
+_LONG_REQUEST_ID = "x" * 48  # longer than the request ids BigModel hands out
+
+
+def _limits(folder: Path) -> tuple[int, int]:
+    """(bytes per file name, bytes per path) where the images go; the common limits where unknown."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        return 255, 4096

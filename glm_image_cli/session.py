@@ -119,6 +119,8 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     require_api_key(cfg)
     folder = ensure_writable_dir(output_folder(cfg))
     saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata, no_history=request.no_history)
+    for sample in range(1, plan.samples + 1):
+        saver.check_name(plan, index=sample, sample=sample)
     return PreparedGeneration(cfg=cfg, plan=plan, saver=saver, warnings=[*cfg.warnings, *plan.warnings])
 
 
@@ -210,6 +212,8 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         if not request.dry_run:
             prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
                                         no_history=request.no_history, default_template=BATCH_TEMPLATE)
+            for unit in selection.to_run:
+                prepared.saver.check_name(unit.plan, index=unit.index, sample=unit.sample, fixed_stem=unit.fixed_stem)
     except BaseException:
         if lock is not None:
             lock.release()

@@ -136,3 +136,32 @@ def test_a_failing_upstream_stops_generate_after_three_failures_in_a_row(cli, fa
     result = cli("generate", "a cat", "-n", "6", "-j", "1", "--yes")
     assert result.exit_code == 10
     assert "3 image(s) were not sent" in result.stderr
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_before_paying(cli, fake) -> None:
+    Path("p.txt").write_text("a very long prompt about a cat sitting on a windowsill at dawn\n", encoding="utf-8")
+    long_name = "{slug}" * 8  # 8 × 40 characters: more than 255 bytes
+    result = cli("batch", "p.txt", "-o", "out", "--yes", "--name", long_name)
+    assert result.exit_code == 2 and "this file system allows 255" in result.stderr
+    result = cli("generate", "很长的提示词" * 20, "-o", "out", "--name", "{slug}{slug}{slug}")
+    assert result.exit_code == 2 and "nothing was sent" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 0
+
+
+def test_an_image_that_cannot_take_its_name_is_kept_under_a_plain_one(cli, fake, monkeypatch) -> None:
+    from glm_image_cli import saving
+    from glm_image_cli.errors import OutputError
+
+    real_publish = saving.publish_new_file
+
+    def refuse_the_asked_name(temp, folder, stem, ext):
+        if stem.startswith("wanted"):
+            raise OutputError("output_not_writable", path=str(folder), detail="File name too long")
+        return real_publish(temp, folder, stem, ext)
+
+    monkeypatch.setattr(saving, "publish_new_file", refuse_the_asked_name)
+    result = cli("generate", "a fox", "-o", "out", "--name", "wanted-{index}", "--json")
+    assert result.exit_code == 0, result.stderr
+    [record] = json.loads(result.stdout)
+    assert Path(record["path"]).is_file() and Path(record["path"]).name.startswith("0001-1-req-")
+    assert "it was kept as" in result.stderr and fake.count(SYNC_ROUTE) == 1

@@ -70,7 +70,7 @@ def test_name_template_from_the_config(cli, fake) -> None:
 def test_batch_uses_templates_and_item_names(cli, fake) -> None:
     Path("p.jsonl").write_text('{"prompt": "a", "name": "fixed"}\n{"prompt": "b"}\n', encoding="utf-8")
     assert cli("batch", "p.jsonl", "-o", "out", "--name", "{style}/{index}-{slug}", "-s", "3D").exit_code == 0
-    assert files_in("out") == ["3D/2-b.png", "fixed.png", "manifest.jsonl"]
+    assert files_in("out") == [".glm-image.lock", "3D/2-b.png", "fixed.png", "manifest.jsonl"]  # the lock stays, hidden
 
 
 # --- privacy ------------------------------------------------------------------------------------------
