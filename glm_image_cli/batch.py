@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.output import slugify
 
 if TYPE_CHECKING:
+    from glm_image_cli.client import GeneratedImage
     from glm_image_cli.runner import ImageOutcome
 
 FORMATS = ("txt", "jsonl", "csv")
@@ -74,23 +75,30 @@ def detect_format(path: str, text: str, explicit: str | None = None) -> str:
     return "txt"
 
 
-def read_input(path: str, stdin: Any = None) -> str:
-    """The input's text (UTF-8, BOM allowed); '-' is standard input."""
+def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) -> str:
+    """The input's text (UTF-8, BOM allowed); '-' is standard input.  At most ``max_bytes`` (far more
+    prompts than any batch) are read, so `/dev/zero` or an endless pipe is refused instead of exhausting memory."""
+    shown = path.encode("utf-8", "backslashreplace").decode("utf-8")  # a name that was not UTF-8 stays printable
     try:
         if path == "-":
             source = stdin if stdin is not None else __import__("sys").stdin
-            data = source.buffer.read() if hasattr(source, "buffer") else source.read().encode()
+            data = (source.buffer.read(max_bytes + 1) if hasattr(source, "buffer")
+                    else source.read(max_bytes + 1).encode())
         else:
-            data = Path(path).read_bytes()
+            with Path(path).open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UsageError("batch_unreadable", path=shown, detail=Text("detail_too_large", limit=max_bytes))
         return data.decode("utf-8-sig")
     except FileNotFoundError:
-        raise UsageError("batch_file_missing", path=path) from None
+        raise UsageError("batch_file_missing", path=shown) from None
     except IsADirectoryError:
-        raise UsageError("batch_unreadable", path=path, detail="is a folder") from None
+        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_is_folder")) from None
     except UnicodeDecodeError as exc:
-        raise UsageError("batch_unreadable", path=path, detail=f"not UTF-8 at byte {exc.start}") from None
-    except OSError as exc:
-        raise UsageError("batch_unreadable", path=path, detail=exc.strerror or str(exc)) from None
+        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_not_utf8", offset=exc.start)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte or an unencodable character
+        detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        raise UsageError("batch_unreadable", path=shown, detail=detail) from None
 
 
 def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
@@ -117,6 +125,16 @@ def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
 
 
 def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
+    from glm_image_cli.config import has_surrogates
+
+    def _field_with_surrogates(record: dict[str, Any]) -> str | None:
+        for key, value in record.items():
+            if has_surrogates(key):
+                return ascii(key)
+            if isinstance(value, str) and has_surrogates(value):
+                return key
+        return None
+
     items, errors = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -124,11 +142,18 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
             continue
         try:
             record = json.loads(stripped)
-        except ValueError as exc:
-            errors.append(LineError(number, str(Text("batch_bad_json", detail=exc.msg))))
+        except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=getattr(exc, "msg", str(exc))))))
+            continue
+        except RecursionError:
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=Text("detail_too_deep")))))
             continue
         if not isinstance(record, dict):
             errors.append(LineError(number, str(Text("batch_not_object"))))
+            continue
+        bad_field = _field_with_surrogates(record)
+        if bad_field is not None:  # caught here, before any message or file repeats the text
+            errors.append(LineError(number, str(Text("invalid_text", field=bad_field))))
             continue
         unknown = sorted(set(record) - set(ITEM_FIELDS))
         if unknown:
@@ -142,20 +167,33 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
 def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
     reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    try:
+        header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [LineError(1, str(Text("batch_bad_csv", detail=str(exc))))]
     if "prompt" not in header:
         return [], [LineError(1, str(Text("batch_csv_header", valid=", ".join(ITEM_FIELDS))))]
     unknown = sorted(set(header) - set(ITEM_FIELDS))
     if unknown:
         return [], [LineError(1, str(Text("batch_unknown_fields", fields=", ".join(unknown),
                                           valid=", ".join(ITEM_FIELDS))))]
-    items = []
-    for row in reader:
+    items, errors = [], []
+    while True:
+        start = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over csv.field_size_limit(), a stray quote at the end, ...
+            errors.append(LineError(start + 1, str(Text("batch_bad_csv", detail=str(exc)))))
+            if reader.line_num == start:  # nothing consumed: the reader cannot get past it
+                break
+            continue
         cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
         fields = {k: v for k, v in cleaned.items() if v}
         if fields:
             items.append(RawItem(reader.line_num, fields))
-    return items, []
+    return items, errors
 
 
 # --- validating and planning ----------------------------------------------------------------------
@@ -325,11 +363,29 @@ class Manifest:
         file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
         self.record(unit, "done", file=file, request_id=outcome.request_id)
 
+    def answered(self, unit: WorkUnit, generated: GeneratedImage) -> None:
+        # Paid: where the upstream keeps the image for a while, so a re-run can fetch it instead of paying.
+        self.record(unit, "answered", url=generated.url, request_id=generated.request_id)
+
     def failed(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
         # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
         assert outcome.error is not None
         state = "dispatched" if outcome.maybe_billed else "failed"
-        self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id)
+        extra = {"url": outcome.url} if outcome.url and outcome.maybe_billed else {}
+        self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id, **extra)
+
+    def recorded_image(self, unit: WorkUnit) -> GeneratedImage | None:
+        """The upstream's answer for a unit paid for earlier but never saved, if its URL was recorded."""
+        record = self.states.get(unit.key) or {}
+        url = record.get("url")
+        if record.get("state") not in ("answered", "dispatched") or not isinstance(url, str) \
+                or not url.startswith(("http://", "https://")):
+            return None
+        from glm_image_cli.client import GeneratedImage
+
+        request_id = record.get("request_id")
+        return GeneratedImage(url=url, inline_data=None, request_id=request_id if isinstance(request_id, str) else None,
+                              task_id=None, created=None, content_filter=[])
 
     def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
         entry = {
@@ -401,7 +457,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through 
 
 @dataclass
 class Selection:
-    """What a run will do, after looking at the manifest."""
+    """What a run will do, after looking at the manifest (and, for images it does not know, the folder)."""
 
     to_run: list[WorkUnit]
     done_before: list[WorkUnit]
@@ -409,6 +465,8 @@ class Selection:
     failed_skipped: list[WorkUnit]
     capped: list[WorkUnit]  # left for later by --max-images
     earlier_exit_code: int | None = None  # of the first failure skipped by --no-retry-failed
+    recoverable: list[WorkUnit] = field(default_factory=list)  # paid before, URL recorded: fetched, not bought
+    found_on_disk: dict[str, Path] = field(default_factory=dict)  # key -> an image whose recipe names it
 
     def images_per_model(self) -> dict[str, int]:
         """What this run will ask for, by model (for the cost estimate and the consent question)."""
@@ -416,13 +474,18 @@ class Selection:
 
 
 def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool, retry_unsafe: bool,
-                max_images: int | None) -> Selection:
+                max_images: int | None, on_disk: Mapping[str, Path] | None = None) -> Selection:
     selection = Selection([], [], [], [], [])
     for unit in units:
         state = manifest.state(unit.key)
         if state == "done":
             selection.done_before.append(unit)
-        elif state == "dispatched" and not retry_unsafe:
+        elif on_disk and unit.key in on_disk:  # made earlier, the manifest forgot: the image says so
+            selection.done_before.append(unit)
+            selection.found_on_disk[unit.key] = on_disk[unit.key]
+        elif state in ("dispatched", "answered") and manifest.recorded_image(unit) is not None:
+            selection.recoverable.append(unit)
+        elif state in ("dispatched", "answered") and not retry_unsafe:
             selection.uncertain.append(unit)
         elif state == "failed" and not retry_failed:
             selection.failed_skipped.append(unit)
@@ -433,6 +496,28 @@ def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool
         else:
             selection.to_run.append(unit)
     return selection
+
+
+MAX_IMAGES_SCANNED = 100_000
+
+
+def images_on_disk(folder: Path, keys: set[str]) -> dict[str, Path]:
+    """Images in the output folder whose embedded recipe names one of ``keys`` (a batch made them).
+    Reads only each PNG's text chunks, so even a large folder is looked through quickly."""
+    from glm_image_cli.pngmeta import recipe_in_file
+
+    found: dict[str, Path] = {}
+    if not keys or not folder.is_dir():
+        return found
+    for count, path in enumerate(folder.rglob("*.png")):
+        if count >= MAX_IMAGES_SCANNED or len(found) == len(keys):
+            break
+        if path.name.startswith(".") or path.is_symlink():
+            continue
+        key = (recipe_in_file(path) or {}).get("batch_key")
+        if isinstance(key, str) and key in keys:
+            found.setdefault(key, path)
+    return found
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
@@ -492,7 +577,7 @@ def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int,
         exit_code = int(ExitCode.NETWORK)
     return BatchSummary(
         total=len(selection.to_run) + len(selection.done_before) + len(selection.uncertain)
-        + len(selection.failed_skipped) + len(selection.capped),
+        + len(selection.failed_skipped) + len(selection.capped) + len(selection.recoverable),
         done=len(outcomes) - len(failures),
         skipped=len(selection.done_before),
         failed=sum(1 for o in failures if not o.maybe_billed) + len(selection.failed_skipped),

@@ -340,6 +340,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Use a shorter output folder or --name template; nothing was sent.",
         "图片路径将有 {size} 字节，此系统最多允许 {limit} 字节。请使用更短的输出目录或 --name 模板，未发送任何请求。",
     ),
+    "batch_found_on_disk": (
+        "{count} image(s) missing from the manifest were found in the folder (their recipes name this batch's "
+        "items) and count as made.",
+        "清单中缺失的 {count} 张图片在文件夹中找到（其内嵌配方对应本批次的项），视为已生成。",
+    ),
+    "batch_recovering": (
+        "{count} image(s) paid for by an earlier run but not saved are fetched from their recorded URLs "
+        "(no new charge).",
+        "上次运行已付费但未保存的 {count} 张图片将从记录的网址重新下载（不会再次计费）。",
+    ),
     "journal_unwritable": (
         "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "
         "Free some space or fix the folder's permissions, then run the same command again.",

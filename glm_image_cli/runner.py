@@ -79,6 +79,8 @@ class Journal(Protocol):
 
     def dispatched(self, unit: Any) -> None: ...
 
+    def answered(self, unit: Any, generated: GeneratedImage) -> None: ...
+
     def done(self, unit: Any, outcome: ImageOutcome) -> None: ...
 
     def failed(self, unit: Any, outcome: ImageOutcome) -> None: ...
@@ -235,6 +237,7 @@ class Runner:
     concurrency: int = 2
     journal: Journal | None = None
     on_event: Callable[[Event], None] = _ignore
+    recovered: Mapping[str, GeneratedImage] = field(default_factory=dict)  # paid before: fetch, never request
 
     def __post_init__(self) -> None:
         self.limit = AdaptiveLimit(self.concurrency)
@@ -314,13 +317,13 @@ class Runner:
     def _work(self, unit: Any) -> None:
         started = time.monotonic()
         holding_slot = True
+        answered_url: str | None = None
         outcome: ImageOutcome
         try:
-            if self.journal is not None:
-                self.journal.dispatched(unit)  # durable before the request leaves; raises if it cannot be
-            self.on_event(Event(unit, Stage.REQUESTING))
-            generated = self.client.request_image(unit.plan.image_request(),
-                                                  lambda event, info: self._client_event(unit, event, info))
+            generated = self.recovered.get(unit.key)
+            if generated is None:
+                generated = self._request(unit)
+                answered_url = generated.url
             # The download is not a call against the account's limit: free the slot for the next image.
             self.limit.release(True)
             holding_slot = False
@@ -333,13 +336,14 @@ class Runner:
             if self.journal is not None:
                 self.journal.done(unit, outcome)
         except GlmImageError as error:
-            outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started,
+            outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started, url=answered_url,
                                    request_id=getattr(error, "request_id", None), paid=not holding_slot)
             self._failed(outcome)
         except OSError as error:  # a journal or file that cannot be written: stop, and say so in one line
             failure = OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
                                   detail=error.strerror or str(error))
-            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started, paid=not holding_slot)
+            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started, url=answered_url,
+                                   paid=not holding_slot)
             self._failed(outcome)
         finally:
             if holding_slot:
@@ -347,6 +351,19 @@ class Runner:
         with self._lock:
             self.outcomes.append(outcome)
         self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+
+    def _request(self, unit: Any) -> GeneratedImage:
+        """The paid call, with its journal records: "dispatched" before it leaves (or nothing is sent), then
+        the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
+        if self.journal is not None:
+            self.journal.dispatched(unit)
+        self.on_event(Event(unit, Stage.REQUESTING))
+        generated = self.client.request_image(unit.plan.image_request(),
+                                              lambda event, info: self._client_event(unit, event, info))
+        if self.journal is not None and generated.url:
+            with contextlib.suppress(OSError, GlmImageError):  # without it, the unit stays "maybe billed"
+                self.journal.answered(unit, generated)
+        return generated
 
     def _failed(self, outcome: ImageOutcome) -> None:
         unit, error = outcome.unit, outcome.error

@@ -205,8 +205,18 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         lock = FolderLock(folder).acquire()
     try:
         manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
-        selection = batching.select_work(batching.work_units(items), manifest, retry_failed=request.retry_failed,
-                                         retry_unsafe=request.retry_unsafe, max_images=request.max_images)
+        units = batching.work_units(items)
+        # Images the manifest does not list as done may still be there (a deleted or damaged manifest).
+        unknown = {unit.key for unit in units if manifest.state(unit.key) != "done"}
+        on_disk = batching.images_on_disk(folder, unknown)
+        selection = batching.select_work(units, manifest, retry_failed=request.retry_failed,
+                                         retry_unsafe=request.retry_unsafe, max_images=request.max_images,
+                                         on_disk=on_disk)
+        if not request.dry_run:
+            for unit in selection.done_before:
+                if unit.key in selection.found_on_disk:
+                    manifest.record(unit, "done", file=selection.found_on_disk[unit.key].relative_to(folder).as_posix(),
+                                    found=True)
         prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
                                  selection=selection, saver=None, lock=lock)
         if not request.dry_run:

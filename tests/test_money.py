@@ -87,8 +87,8 @@ def test_a_damaged_manifest_never_blocks_resume_and_no_record_is_glued_to_a_cut_
     assert "2 damaged line(s)" in result.stderr
     assert fake.count(SYNC_ROUTE) == 10  # the 4 made before were kept, 6 made now
     lines = manifest.read_bytes().splitlines()
-    assert lines[-13] == b'{"key": "cut-by-a-cra'  # the cut line stands alone; the next record starts anew
-    assert all(json.loads(line)["key"] for line in lines[-12:])
+    cut = lines.index(b'{"key": "cut-by-a-cra')  # the cut line stands alone; the next record starts anew
+    assert all(json.loads(line)["key"] for line in lines[cut + 1:])
 
 
 def test_manifest_and_failed_file_are_never_written_through_a_link(cli, fake, tmp_path) -> None:
@@ -165,3 +165,38 @@ def test_an_image_that_cannot_take_its_name_is_kept_under_a_plain_one(cli, fake,
     [record] = json.loads(result.stdout)
     assert Path(record["path"]).is_file() and Path(record["path"]).name.startswith("0001-1-req-")
     assert "it was kept as" in result.stderr and fake.count(SYNC_ROUTE) == 1
+
+
+def test_a_deleted_manifest_does_not_buy_the_images_again(cli, fake) -> None:
+    ten_prompts()
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 0
+    Path("out/manifest.jsonl").unlink()
+    result = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "10 image(s) missing from the manifest were found" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 10 and len(list(Path("out").glob("*.png"))) == 10
+    states = [json.loads(line)["state"] for line in Path("out/manifest.jsonl").read_text().splitlines()]
+    assert states == ["done"] * 10  # written down again, so the next run need not look
+
+
+def test_an_image_paid_for_but_not_downloaded_is_fetched_later_not_bought_again(cli, fake) -> None:
+    from tests.fake_bigmodel import FILE_ROUTE
+
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+    fake.script(FILE_ROUTE, *[Reply(status=503, body={"error": "busy"}) for _ in range(3)])
+    first = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert first.exit_code == 10 and fake.count(SYNC_ROUTE) == 1
+    second = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert second.exit_code == 0, second.stderr
+    assert "fetched from their recorded URLs" in second.stderr
+    assert fake.count(SYNC_ROUTE) == 1 and len(list(Path("out").glob("*.png"))) == 1
+
+
+def test_an_expired_recorded_url_leaves_the_image_uncertain_never_rebought(cli, fake) -> None:
+    from tests.fake_bigmodel import FILE_ROUTE
+
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+    fake.script(FILE_ROUTE, *[Reply(status=404, body={"error": "gone"}) for _ in range(2)])
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10
+    assert fake.count(SYNC_ROUTE) == 1 and fake.count(FILE_ROUTE) == 2

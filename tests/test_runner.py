@@ -237,9 +237,9 @@ def test_an_image_paid_for_but_not_saved_is_not_bought_again_on_resume(cli, fake
         first = cli("batch", "p.txt", "-o", "out", "--json")
     assert first.exit_code == 11
     assert json.loads(first.stdout.splitlines()[-1])["uncertain"] == 1
-    second = cli("batch", "p.txt", "-o", "out")
-    assert fake.count(SYNC_ROUTE) == 1  # the paid image is reported as uncertain, not bought twice
-    assert "may have been billed" in second.stderr
+    second = cli("batch", "p.txt", "-o", "out")  # disk freed: fetched from its recorded URL, not bought twice
+    assert second.exit_code == 0 and "recorded URLs" in second.stderr
+    assert fake.count(SYNC_ROUTE) == 1 and len(list(Path("out").glob("*.png"))) == 1
 
 
 def test_a_nearly_full_disk_is_refused_before_anything_is_bought(cli, fake, monkeypatch) -> None:

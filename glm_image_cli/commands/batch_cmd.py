@@ -107,8 +107,12 @@ def batch(
         if prepared.manifest.damaged_lines:
             ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
                            path=prepared.manifest.path))
+        if selection.found_on_disk:
+            ui.note(render("batch_found_on_disk", count=len(selection.found_on_disk)))
         if selection.done_before:
             ui.note(render("batch_resuming", done=len(selection.done_before)))
+        if selection.recoverable:
+            ui.note(render("batch_recovering", count=len(selection.recoverable)))
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe)
@@ -160,9 +164,12 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     ui = state.ui()
     started = time.monotonic()
     interrupted = False
-    with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(selection.to_run)) as progress:
-        runner = Runner(selection.to_run, client, SaveImages(saver), concurrency=cfg.concurrency,
-                        journal=manifest, on_event=lambda event: _on_event(state, progress, event))
+    recovered = {unit.key: image for unit in selection.recoverable
+                 if (image := manifest.recorded_image(unit)) is not None}
+    units = [*selection.recoverable, *selection.to_run]
+    with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(units)) as progress:
+        runner = Runner(units, client, SaveImages(saver), concurrency=cfg.concurrency, journal=manifest,
+                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event))
         try:
             runner.run()
         except KeyboardInterrupt:
