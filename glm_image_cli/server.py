@@ -3,16 +3,21 @@
 Endpoints: GET /ping and POST /txt2img (compatible with the original skill's Flask server),
 POST /v1/images/generations and GET /v1/models (compatible with OpenAI clients).
 
-Hardening: optional bearer token (constant-time compare), a body cap (413), socket read timeouts so a
-slow client cannot hold a thread, a cap on concurrent upstream calls (excess gets 503 + Retry-After at
-once), a per-client token bucket (429), honest status codes, and `x-should-retry: false` where a
-client-side retry could pay twice.  The upstream key never appears in a response or a log line.
+Hardening: optional bearer token (constant-time compare) with a per-client lockout after repeated wrong
+tokens (429), a body cap (413), one deadline for reading a whole request (a slow client cannot hold a
+thread by trickling bytes), a cap on open connections (excess gets 503 at once from the accepting thread,
+with a small reserve kept for /ping), a cap on concurrent upstream calls (excess gets 503 + Retry-After at
+once), a per-client token bucket (429), JSON answers even to malformed request lines, an access log with
+control characters escaped, honest status codes, and `x-should-retry: false` where a client-side retry
+could pay twice.  The upstream key never appears in a response or a log line.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
+import io
 import ipaddress
 import json
 import math
@@ -20,6 +25,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,8 +66,12 @@ class ServeOptions:
     max_concurrent: int = 8
     rate_per_minute: float = 60.0
     burst: int = 10
-    read_timeout: float = 10.0
+    read_timeout: float = 10.0  # seconds to send a whole request (line, headers and body), not per read
     max_samples: int = 4
+    max_connections: int = 256  # open client connections; more are answered 503 at once, without a thread
+    ping_reserve: int = 4  # extra connections beyond max_connections, served for GET /ping only
+    auth_failures: int = 5  # wrong tokens per client within auth_window before it gets 429 ...
+    auth_window: float = 60.0  # ... until its oldest failure is this many seconds old
     shutdown_grace: float = 60.0
     quiet: bool = False
 
@@ -133,6 +143,56 @@ class TokenBucket:
                 return 0.0
             self._buckets[client] = (tokens, now)
             return (1 - tokens) / self.rate
+
+
+class AuthFailures:
+    """Per-client count of wrong tokens: after ``limit`` within ``window`` seconds, the client is locked
+    out (429) until the oldest of them is ``window`` seconds old.  Memory stays bounded."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float] | None:
+        times = self._failures.get(client)
+        if times is not None:
+            while times and now - times[0] >= self.window:
+                times.popleft()
+            if not times:
+                del self._failures[client]
+                return None
+        return times
+
+    def wait(self, client: str) -> float:
+        """0 when the client may try a token, else the seconds until it may."""
+        if self.limit <= 0:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            times = self._recent(client, now)
+            if times is None or len(times) < self.limit:
+                return 0.0
+            return max(0.001, self.window - (now - times[0]))
+
+    def failed(self, client: str) -> None:
+        if self.limit <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            times = self._recent(client, now)
+            if times is None:
+                if len(self._failures) >= self.MAX_CLIENTS:  # forget clients whose failures have aged out
+                    for other in list(self._failures):
+                        self._recent(other, now)
+                    if len(self._failures) >= self.MAX_CLIENTS:
+                        self._failures.pop(next(iter(self._failures)))
+                times = self._failures[client] = deque(maxlen=self.limit)
+            times.append(now)
 
 
 class Slots:
@@ -245,6 +305,10 @@ def _text(body: Mapping[str, Any], name: str, required: bool = False) -> str | N
         return None
     if not isinstance(value, str):
         raise ApiError(400, "INVALID_FIELD", render("api_field_string", field=name))
+    try:
+        value.encode("utf-8")  # JSON's "\ud800" escape decodes to a lone surrogate, which no later step can encode
+    except UnicodeEncodeError:
+        raise ApiError(400, "INVALID_FIELD", render("api_field_surrogate", field=name)) from None
     if required and not value.strip():
         raise ApiError(400, "MISSING_FIELD", render("api_field_empty", field=name))
     return value
@@ -303,8 +367,31 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
 
 # --- the HTTP server ------------------------------------------------------------------------------
 
+RESERVE_DEADLINE = 2.0  # seconds a connection in the /ping reserve gets to send its request
+REFUSED_RETRY_AFTER = 2
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a log line: control and other non-printable characters, backslashes and double
+    quotes escaped the way ``repr`` does (\\x1b, \\u2028), so a request cannot drive the terminal."""
+    if text.isprintable() and "\\" not in text and '"' not in text:
+        return text
+    out = []
+    for char in text:
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
 class GlmImageHTTPServer(ThreadingHTTPServer):
-    """Counts requests in flight so a shutdown can wait for them (bounded)."""
+    """Counts requests in flight so a shutdown can wait for them (bounded), and open connections so a flood
+    of (slow) clients cannot make a thread each: past ``max_connections`` (plus a small /ping reserve) a new
+    connection is answered 503 from the accepting thread and closed, without a thread of its own."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -317,11 +404,81 @@ class GlmImageHTTPServer(ThreadingHTTPServer):
         self.service = service
         self.log = log
         self.limiter = TokenBucket(options.rate_per_minute, options.burst)
+        self.auth_failures = AuthFailures(options.auth_failures, options.auth_window)
         self.in_flight = 0
         self._idle = threading.Condition()
+        self.open_connections = 0
+        self._connections = threading.Condition()
+        self._reserved: set[int] = set()  # ids of accepted sockets in the /ping reserve
+        self._lane = threading.local()
+        self._full_logged = False
         if ":" in options.host:
             self.address_family = socket.AF_INET6
         super().__init__((options.host, options.port), _handler_class(options))
+
+    # -- the connection cap ------------------------------------------------------------------------------
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Runs on the accepting thread: admit the connection (a thread), or refuse it at once."""
+        cap = max(1, self.options.max_connections)
+        log_full = False
+        with self._connections:
+            admitted = self.open_connections < cap + max(0, self.options.ping_reserve)
+            if admitted:
+                self.open_connections += 1
+                if self.open_connections > cap:
+                    self._reserved.add(id(request))
+                self._connections.notify_all()
+            elif not self._full_logged:  # log the first refusal of a burst, not each one
+                log_full = self._full_logged = True
+        if not admitted:
+            if log_full:
+                self._log_line(render("serve_connections_full", lang=self.lang, limit=cap))
+            self._refuse(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections:
+            self._lane.reserved = id(request) in self._reserved
+            self._reserved.discard(id(request))
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections:
+                self.open_connections -= 1
+                if self.open_connections < self.options.max_connections:
+                    self._full_logged = False
+                self._connections.notify_all()
+
+    def in_reserve(self) -> bool:
+        """True on a request thread whose connection is in the /ping reserve."""
+        return bool(getattr(self._lane, "reserved", False))
+
+    def wait_for_connections(self, predicate: Callable[[int], bool], timeout: float) -> bool:
+        """Block until ``predicate(open_connections)`` holds (True) or ``timeout`` passes (False)."""
+        with self._connections:
+            return self._connections.wait_for(lambda: predicate(self.open_connections), timeout)
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 and close, never blocking the accepting thread: the answer fits an empty send buffer."""
+        with using_language(self.lang):
+            data = json.dumps({"error": {"code": "TOO_MANY_CONNECTIONS", "message": render("api_connections_full"),
+                                         "type": "glm_image_error"}}, ensure_ascii=False).encode("utf-8")
+        head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+                f"Content-Length: {len(data)}\r\nCache-Control: no-store\r\nRetry-After: {REFUSED_RETRY_AFTER}\r\n"
+                "x-should-retry: true\r\nConnection: close\r\n\r\n").encode("ascii")
+        with contextlib.suppress(OSError):  # BlockingIOError: nothing (more) has arrived
+            request.setblocking(False)
+            for _ in range(4):  # read what already arrived: unread data at close would make it a reset
+                if not request.recv(65536):
+                    break
+        with contextlib.suppress(OSError):
+            request.send(head + data)
+        self.shutdown_request(request)
+
+    def _log_line(self, line: str) -> None:
+        if not self.options.quiet:
+            self.log(line)
 
     def request_started(self) -> None:
         with self._idle:
@@ -350,13 +507,97 @@ def _handler_class(options: ServeOptions) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as the handler reads it: every read waits only for the time left until the request's
+    deadline, so trickling one byte at a time does not restart a per-read timeout."""
+
+    def __init__(self, handler: ApiHandler) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._handler.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request was not sent in time")
+        self._handler.connection.settimeout(remaining)
+        return self._handler.connection.recv_into(buffer)
+
+
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = f"glm-image/{__version__}"
     sys_version = ""
     server: GlmImageHTTPServer
+    deadline: float = math.inf
+    _started: float = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # nothing read yet; reads go through the deadline instead
+        self.rfile = io.BufferedReader(_DeadlineReader(self), 65536)
+
+    def handle(self) -> None:
+        if self.server.in_reserve():  # one quick request, then the reserve slot is free again
+            self.close_connection = True
+            self.handle_one_request()
+        else:
+            super().handle()
+
+    def handle_one_request(self) -> None:
+        """One request; from now the client has ``read_timeout`` seconds (the reserve: less) to send all of
+        it: request line, headers and body."""
+        budget = self.server.options.read_timeout
+        if self.server.in_reserve():
+            budget = min(budget, RESERVE_DEADLINE)
+        self._started = time.monotonic()
+        self.deadline = self._started + budget
+        self._status = 500
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if words and len(words) != 3:  # garbage, or HTTP/0.9 ("GET /"): answer at once, in HTTP/1.x and JSON
+            self.requestline = " ".join(words)
+            self.request_version = "HTTP/1.0"
+            self.close_connection = True
+            self.send_error(400)
+            return False
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # "GET / HTTP/0.9" spelled out: no status line would go back
+            self.send_error(400)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, headers, version, method) as JSON, never HTML or an
+        HTTP/0.9 answer without a status line."""
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        with using_language(self.server.lang):
+            if code == 501:
+                error = ApiError(501, "NOT_IMPLEMENTED",
+                                 render("api_method_unsupported", method=printable(str(self.command))[:50]))
+            elif code == 505:
+                error = ApiError(505, "HTTP_VERSION_NOT_SUPPORTED", render("api_version_unsupported"))
+            elif code in (414, 431):
+                error = ApiError(code, "HEADERS_TOO_LARGE", render("api_headers_too_large"))
+            else:
+                error = ApiError(code if 400 <= code < 600 else 400, "BAD_REQUEST", render("api_bad_request_line"))
+            self._send_error(error, "")
+        words = (getattr(self, "requestline", "") or "-").split()
+        method, path = [*words, "", ""][:2]
+        self._access_log(method, path.split("?", 1)[0], self._started)
+
+    def handle_expect_100(self) -> bool:
+        self.connection.settimeout(self.server.options.read_timeout)
+        return super().handle_expect_100()
+
     def log_message(self, format: str, *args: Any) -> None:  # the access log below replaces this
         pass
 
@@ -382,6 +623,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._status = 500
             path = self.path.split("?", 1)[0]
             try:
+                if self.server.in_reserve() and (method, path.rstrip("/")) != ("GET", "/ping"):
+                    self.close_connection = True
+                    raise ApiError(503, "TOO_MANY_CONNECTIONS", render("api_connections_full"),
+                                   retry_after=REFUSED_RETRY_AFTER, retryable=True)
                 self._route(method, path)
             except ApiError as error:
                 self._send_error(error, path)
@@ -400,7 +645,8 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _access_log(self, method: str, path: str, started: float) -> None:
         if not self.server.options.quiet:
             client = self.client_address[0] if self.client_address else "-"
-            self.server.log(f'{client} "{method} {path[:200]}" {self._status} {time.monotonic() - started:.3f}s')
+            request = printable(f"{method[:20]} {path[:200]}".strip())
+            self.server.log(f'{client} "{request}" {self._status} {max(0.0, time.monotonic() - started):.3f}s')
 
     # -- routing ----------------------------------------------------------------------------------------
     ROUTES: Mapping[str, tuple[str, str]] = {
@@ -432,9 +678,15 @@ class ApiHandler(BaseHTTPRequestHandler):
         expected = self.server.options.token
         if not expected:
             return
+        client = self.client_address[0]
+        locked = self.server.auth_failures.wait(client)
+        if locked > 0:  # too many wrong tokens lately: no more guesses until they age out
+            self._discard_body()
+            raise ApiError(429, "TOO_MANY_AUTH_FAILURES", render("api_auth_locked"), retry_after=locked)
         header = self.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            self.server.auth_failures.failed(client)
             self._discard_body()
             raise ApiError(401, "UNAUTHORIZED", render("api_unauthorized"))
 
@@ -499,6 +751,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as exc:
             raise ApiError(400, "INVALID_JSON", render("api_invalid_json", detail=exc)) from None
+        except RecursionError:  # "[[[[..." thousands deep
+            raise ApiError(400, "INVALID_JSON", render("api_json_too_deep")) from None
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_JSON", render("api_not_object"))
         return body
@@ -518,6 +772,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self._status = status
+        self.connection.settimeout(self.server.options.read_timeout)  # reads used the request's deadline
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

@@ -35,6 +35,8 @@ def serve(
     max_samples: Annotated[int, typer.Option("--max-samples", help=help_text("opt.max_samples"))] = 4,
     max_body: Annotated[int, typer.Option("--max-body", help=help_text("opt.max_body"))] = 64 * 1024,
     read_timeout: Annotated[float, typer.Option("--read-timeout", help=help_text("opt.read_timeout"))] = 10.0,
+    max_connections: Annotated[int, typer.Option("--max-connections",
+                                                 help=help_text("opt.max_connections"))] = 256,
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
 ) -> None:
     from glm_image_cli.config import load_config
@@ -45,13 +47,14 @@ def serve(
     ui = state.ui()
     for option, value, low in (("--max-concurrent", max_concurrent, 1), ("--max-samples", max_samples, 1),
                                ("--max-body", max_body, 1024), ("--read-timeout", read_timeout, 1),
-                               ("--rate-limit", rate_limit, 0)):
+                               ("--rate-limit", rate_limit, 0), ("--max-connections", max_connections, 1)):
         if value < low:
             raise UsageError("serve_bad_option", option=option, low=low)
     cfg = load_config(flags={"server-host": host, "server-port": port, "server-token": token})
     options = ServeOptions(host=cfg.server_host, port=cfg.server_port, token=cfg.server_token,
                            max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
-                           read_timeout=read_timeout, max_samples=max_samples, quiet=state.quiet)
+                           read_timeout=read_timeout, max_samples=max_samples, max_connections=max_connections,
+                           quiet=state.quiet)
     saver = make_saver(cfg, ensure_writable_dir(save), "serve") if save else None
     if not is_loopback(options.host) and not options.token:
         if not insecure:
