@@ -23,6 +23,7 @@ from glm_image_cli.regions import REGIONS
 
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
 STYLES_TABLE = "styles"
+MAX_CONFIG_BYTES = 1024 * 1024  # a settings file is a few hundred bytes: anything near this is not one
 
 
 class InvalidValue(ValueError):
@@ -101,10 +102,28 @@ class _Sentence(Text):
         return super().__str__().rstrip(".。")
 
 
-def _text(value: Any) -> str:
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (a byte that was not UTF-8, smuggled in by the OS or by JSON):
+    such a string cannot be encoded, so it must be refused before it reaches a request, a file or a log."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _path_text(value: Any) -> str:
+    """Text that names a file or folder: may hold surrogate escapes, which are a POSIX path's own bytes."""
     text = str(value).strip()
     if not text:
         raise InvalidValue(Text("reason_not_empty"))
+    return text
+
+
+def _text(value: Any) -> str:
+    text = _path_text(value)
+    if has_surrogates(text):
+        raise InvalidValue(Text("reason_invalid_text"))
     return text
 
 
@@ -112,14 +131,29 @@ def _api_key(value: Any) -> str:
     text = _text(value)
     if any(ch.isspace() for ch in text):
         raise InvalidValue(Text("reason_api_key"))
+    if not all("!" <= ch <= "~" for ch in text):  # it goes into an HTTP header, which is ASCII
+        raise InvalidValue(Text("reason_api_key_ascii"))
     return text
 
 
 def _url(value: Any) -> str:
     text = _text(value).rstrip("/")
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text) or not _url_parses(text):
         raise InvalidValue(Text("reason_url"))
     return text
+
+
+def _url_parses(text: str) -> bool:
+    """Whether the HTTP client accepts the URL (a host it can encode, a numeric port in range)."""
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    try:
+        urlsplit(text).port  # noqa: B018 - raises ValueError for a port out of range
+        return bool(httpx.URL(text).host)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        return False
 
 
 def _size(value: Any) -> str:
@@ -158,7 +192,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
         Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
         Setting("quality", _choices("hd", "standard"), env=("GLM_IMAGE_QUALITY",), choices=("hd", "standard")),
-        Setting("output-dir", _text, "./glm-images", ("GLM_IMAGE_OUTPUT_DIR",)),
+        Setting("output-dir", _path_text, "./glm-images", ("GLM_IMAGE_OUTPUT_DIR",)),
         Setting("lang", _choices("auto", "zh", "en"), "auto", ("GLM_IMAGE_LANG",), choices=("auto", "zh", "en")),
         Setting("timeout", _number(5, 1800), 120.0, ("GLM_IMAGE_TIMEOUT",)),
         Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
@@ -204,16 +238,49 @@ def parse_value(setting: Setting, value: Any, error: type[GlmImageError] = Confi
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """The raw TOML table, or {} when the file does not exist yet."""
+    """The raw TOML table, or {} when the file does not exist yet.
+
+    Only a regular file of at most ``MAX_CONFIG_BYTES`` is read (``GLM_IMAGE_CONFIG=/dev/zero`` or a FIFO
+    must not hang or exhaust memory), it must be UTF-8, and nesting too deep for the parser is invalid TOML.
+    """
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = _read_small_file(path)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config_file_invalid", path=str(path), detail=str(exc)) from None
     except OSError as exc:
         raise ConfigError("config_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+    if isinstance(data, Text):
+        raise ConfigError("config_unreadable", path=str(path), detail=data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("config_unreadable", path=str(path), detail=Text("detail_not_utf8", offset=exc.start)) \
+            from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config_file_invalid", path=str(path), detail=str(exc)) from None
+    except RecursionError:
+        raise ConfigError("config_file_invalid", path=str(path), detail=Text("detail_too_deep")) from None
+
+
+def _read_small_file(path: Path) -> bytes | Text:
+    """The file's bytes, or why it is not read: not a regular file, or larger than ``MAX_CONFIG_BYTES``.
+    Opened without blocking, so a FIFO named as the config file is refused instead of waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        return Text("detail_not_regular_file")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        return Text("detail_too_large", limit=MAX_CONFIG_BYTES)
+    return data
 
 
 def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
@@ -329,9 +396,24 @@ def load_config(
 
 def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:
     try:
+        _check_toml_type(setting, value)
         return setting.parse(value)
     except InvalidValue as exc:
         raise ConfigError("config_file_bad_value", path=str(path), key=setting.key, reason=exc.reason) from None
+
+
+def _check_toml_type(setting: Setting, value: Any) -> None:
+    """Every setting is one plain value: an array, a table or a date is refused rather than turned into its
+    text (``api-key = ["x"]`` would otherwise be sent as ``Bearer ['x']``), and true/false only fits on/off."""
+    if isinstance(value, bool):
+        if setting.parse is not _on_off:
+            raise InvalidValue(Text("reason_toml_type", kind="boolean"))
+    elif isinstance(value, list):
+        raise InvalidValue(Text("reason_toml_type", kind="array"))
+    elif isinstance(value, dict):
+        raise InvalidValue(Text("reason_toml_type", kind="table"))
+    elif not isinstance(value, (str, int, float)):
+        raise InvalidValue(Text("reason_toml_type", kind="date-time"))
 
 
 def _user_styles(raw: Mapping[str, Any], path: Path) -> dict[str, str]:

@@ -57,6 +57,8 @@ def plan_generation(
     user_id: str | None = None,
 ) -> GenerationPlan:
     """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent."""
+    _check_text(prompt=prompt, negative=negative, style=style, model=model, size=size, quality=quality,
+                user_id=user_id)
     prompt = prompt.strip()
     if not prompt:
         raise UsageError("empty_prompt")
@@ -89,6 +91,17 @@ def plan_generation(
         watermark=watermark,
         user_id=user_id,
     )
+
+
+def _check_text(**fields: str | None) -> None:
+    """Every text must be encodable: a lone surrogate (argv bytes that were not UTF-8, a JSON "\\ud800")
+    cannot be sent, saved or logged, so it is a usage error here, before anything is spent."""
+    for name, value in fields.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError("invalid_text", field=name.replace("_", "-")) from None
 
 
 def combine_size(size: str | None, width: int | None, height: int | None) -> str | None:

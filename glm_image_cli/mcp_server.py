@@ -32,7 +32,16 @@ def build_server(lang: str) -> Any:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    server = MCPServer(name="glm-image", instructions=INSTRUCTIONS, version=__version__)
+    class GuardedServer(MCPServer):
+        async def run_stdio_async(self) -> None:
+            """As MCPServer's, with requests the transport cannot parse for a lone surrogate answered."""
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await self._lowlevel_server.run(_SurrogateGuard(read_stream, write_stream, lang), write_stream,
+                                                self._lowlevel_server.create_initialization_options())
+
+    server = GuardedServer(name="glm-image", instructions=INSTRUCTIONS, version=__version__)
 
     @server.tool(structured_output=False,
                  description="Generate images from a prompt and save them. Returns saved paths, request ids, "
@@ -64,6 +73,106 @@ def build_server(lang: str) -> Any:
         return json.dumps(models.models_table(), ensure_ascii=False)
 
     return server
+
+
+class _SurrogateGuard:
+    """The stdio read stream, answering what the `mcp` transport would silently drop.
+
+    ``"\\ud800"`` is valid JSON but no valid Unicode; the transport's parser refuses the whole line and the
+    request is never answered, so the assistant waits forever.  Such a request gets the answer any bad
+    argument gets: a tool error for ``tools/call`` (the same one-line message as the CLI), else an
+    INVALID_PARAMS error.  Every other item passes through unchanged.
+    """
+
+    def __init__(self, inner: Any, write_stream: Any, lang: str) -> None:
+        self._inner = inner
+        self._write = write_stream
+        self._lang = lang
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            answer = _answer_unparsable(item, self._lang) if isinstance(item, Exception) else None
+            if answer is None:
+                return item
+            await self._write.send(answer)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _SurrogateGuard:
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _SurrogateGuard:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+def _answer_unparsable(error: Exception, lang: str) -> Any:
+    """The answer to a request refused by the transport only because a string in it holds a lone surrogate,
+    or None (anything else keeps the transport's own handling)."""
+    import mcp.types as types
+    from mcp.shared.message import SessionMessage
+    from pydantic import ValidationError
+
+    from glm_image_cli.config import has_surrogates
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.messages import using_language
+
+    if not isinstance(error, ValidationError):
+        return None
+    line = next((e.get("input") for e in error.errors() if e.get("type") == "json_invalid"), None)
+    try:
+        request = json.loads(line) if isinstance(line, str) else None
+        if not isinstance(request, dict) or not _holds_surrogate(request, has_surrogates):
+            return None
+    except (ValueError, RecursionError):
+        return None
+    request_id, method, params = request.get("id"), request.get("method"), request.get("params")
+    if isinstance(request_id, bool) or not isinstance(request_id, (int, str)) or not isinstance(method, str):
+        return None  # a notification, or not a request at all: nothing to answer
+    arguments = params.get("arguments") if isinstance(params, dict) else None
+    field = "request"
+    if isinstance(arguments, dict):
+        field = next((str(name) for name, value in arguments.items()
+                      if isinstance(name, str) and not has_surrogates(name)
+                      and _holds_surrogate(value, has_surrogates)), field)
+    failure = UsageError("invalid_text", field=field)
+    with using_language(lang):
+        text = f"{failure} [{failure.code}]"
+    if method == "tools/call":
+        result = types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+        message: Any = types.JSONRPCResponse(jsonrpc="2.0", id=request_id,
+                                             result=result.model_dump(by_alias=True, mode="json", exclude_none=True))
+    else:
+        message = types.JSONRPCError(jsonrpc="2.0", id=request_id,
+                                     error=types.ErrorData(code=types.INVALID_PARAMS, message=text))
+    return SessionMessage(message)
+
+
+def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
+    if isinstance(value, str):
+        return has_surrogates(value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k, has_surrogates) or _holds_surrogate(v, has_surrogates)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(item, has_surrogates) for item in value)
+    return False
 
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,

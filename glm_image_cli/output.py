@@ -43,13 +43,20 @@ def slugify(text: str, max_chars: int = SLUG_MAX_CHARS) -> str:
 
 def ensure_writable_dir(folder: Path) -> Path:
     """Create the folder and prove it is writable, before any money is spent."""
+    from glm_image_cli.messages import Text
+
     try:
+        if folder.exists() and not folder.is_dir():  # mkdir would only say "File exists"
+            raise OutputError("output_not_writable", path=str(folder), detail=Text("detail_not_a_folder"))
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
         free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
+    except UnicodeEncodeError:  # a name the file system cannot take (a lone surrogate from JSON)
+        raise OutputError("output_not_writable", path=ascii(str(folder)),
+                          detail=Text("reason_invalid_text")) from None
     if free < MIN_FREE_BYTES:  # an image bought now could not be saved: refuse before paying
         raise OutputError("output_not_writable", path=str(folder),
                           detail=f"{os.strerror(errno.ENOSPC)}: {free // 1024} KiB free")
