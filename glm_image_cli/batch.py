@@ -483,7 +483,9 @@ def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool
         elif on_disk and unit.key in on_disk:  # made earlier, the manifest forgot: the image says so
             selection.done_before.append(unit)
             selection.found_on_disk[unit.key] = on_disk[unit.key]
-        elif state in ("dispatched", "answered") and manifest.recorded_image(unit) is not None:
+        elif state in ("dispatched", "answered") and manifest.recorded_image(unit) is not None \
+                and not (retry_unsafe and manifest.states[unit.key].get("error")):
+            # Paid earlier: fetch it.  Only when fetching already failed may --retry-unsafe buy it again.
             selection.recoverable.append(unit)
         elif state in ("dispatched", "answered") and not retry_unsafe:
             selection.uncertain.append(unit)

@@ -91,6 +91,7 @@ MEANINGS: dict[str, Meaning] = {
     "network_unreachable": Meaning("NETWORK_UNREACHABLE", retryable=True, account_wide=True),
     # settings
     "missing_api_key": Meaning("MISSING_API_KEY"),
+    "config_bad_value": Meaning("CONFIG_BAD_VALUE"),
     "config_file_bad_value": Meaning("CONFIG_FILE_BAD_VALUE"),
     "config_file_invalid": Meaning("CONFIG_FILE_INVALID"),
     "config_unknown_key": Meaning("CONFIG_UNKNOWN_KEY"),

@@ -295,3 +295,11 @@ def test_odd_option_values_are_usage_errors(cli, fake, args: list[str]) -> None:
     result = cli("generate", "a cat", *args)
     assert result.exit_code == 2, result.stderr
     assert fake.count(SYNC_ROUTE) == 0
+
+
+def test_an_endless_prompt_on_stdin_is_refused_not_read_forever(cli, fake) -> None:
+    from tests.fake_bigmodel import SYNC_ROUTE
+
+    result = cli("generate", "-", input="猫" * 400_000)  # 1.2 MB of UTF-8
+    assert result.exit_code == 2 and "larger than" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 0

@@ -200,3 +200,15 @@ def test_an_expired_recorded_url_leaves_the_image_uncertain_never_rebought(cli, 
     assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10
     assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10
     assert fake.count(SYNC_ROUTE) == 1 and fake.count(FILE_ROUTE) == 2
+
+
+def test_retry_unsafe_may_buy_again_an_image_whose_recorded_url_expired(cli, fake) -> None:
+    from tests.fake_bigmodel import FILE_ROUTE
+
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+    fake.script(FILE_ROUTE, *[Reply(status=404, body={"error": "gone"}) for _ in range(2)])
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10
+    assert cli("batch", "p.txt", "-o", "out", "--yes").exit_code == 10  # tried the URL again: no new charge
+    assert fake.count(SYNC_ROUTE) == 1
+    assert cli("batch", "p.txt", "-o", "out", "--yes", "--retry-unsafe").exit_code == 0  # the user's say-so
+    assert fake.count(SYNC_ROUTE) == 2 and len(list(Path("out").glob("*.png"))) == 1

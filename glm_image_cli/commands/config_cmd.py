@@ -43,7 +43,7 @@ def set_(
 def _read_value(key: str, value: str | None, *, secret: bool) -> str:
     """VALUE, or '-' for one line of stdin, or a (hidden, for secrets) prompt on a terminal."""
     if value == "-":
-        return sys.stdin.readline().strip()
+        return sys.stdin.readline(64 * 1024).strip()  # one line, bounded: /dev/zero must not fill memory
     if value is not None:
         return value
     if not sys.stdin.isatty():

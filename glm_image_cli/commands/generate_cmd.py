@@ -74,11 +74,17 @@ def generate(
     run_generate(state, request)
 
 
+MAX_PROMPT_BYTES = 1024 * 1024
+
+
 def _read_prompt(prompt: str) -> str:
     if prompt != "-":
         return prompt
     try:
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        data = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1) if hasattr(sys.stdin, "buffer") \
+            else sys.stdin.read(MAX_PROMPT_BYTES + 1).encode()
+        if len(data) > MAX_PROMPT_BYTES:  # no model takes a prompt this long; never read without end
+            raise UsageError("stdin_unreadable", detail=f"larger than {MAX_PROMPT_BYTES} bytes")
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError("stdin_unreadable", detail=str(exc)) from None
