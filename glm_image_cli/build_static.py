@@ -1,8 +1,11 @@
 """Regenerate glm_image_cli/static.json from the Typer app:  python -m glm_image_cli.build_static
 
-It holds the command tree (for fast shell completion) and every command's --help page in English and
-Chinese, plain and coloured, rendered by Typer/Rich at 80 columns.  tests/test_completion.py fails when
-the checked-in file differs from what this writes, so it cannot drift from the code.
+It holds what does not depend on the terminal, so the fast path (entry.py) can answer without building the
+Typer app: the command tree (commands, aliases, options, completion sources) for shell completion, and every
+command's --help page as a model (glm_image_cli.helppage.page_model) in English and Chinese, which
+helppage.render draws at run time for the terminal's width and colour, exactly as the full CLI draws it.
+tests/test_completion.py fails when the checked-in file differs from what this writes, so it cannot drift
+from the code.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from typing import Any
 
 from glm_image_cli.entry import STATIC_PATH
 
-WIDTH = "80"
+LANGUAGES = ("en", "zh")
 
 
 def command_tree(command: Any, help_text: str | None = None) -> dict[str, Any]:
-    """Commands, options (names, takes a value, completion source) and arguments of a click command."""
+    """Commands, aliases, options (names, takes a value, completion source) and arguments of a command."""
+    from glm_image_cli.commands.completion import SOURCES
+
     node: dict[str, Any] = {"help": help_text, "options": [], "arguments": []}
     for param in command.params:
-        entry = {"dest": param.name, "complete": _completion_source(param),
-                 "choices": list(getattr(getattr(param, "type", None), "choices", None) or [])}
-        if getattr(param, "param_type_name", "") == "option":
+        descriptor = getattr(param, "type_descriptor", None)
+        choices = getattr(descriptor, "choices", None) if getattr(descriptor, "is_choice", False) else None
+        entry = {"dest": param.name, "complete": SOURCES.get(param.name), "choices": [str(c) for c in choices or []]}
+        if param.param_type_name == "option":
             if getattr(param, "hidden", False):
                 continue
             names = [*param.opts, *param.secondary_opts]
@@ -40,74 +46,56 @@ def command_tree(command: Any, help_text: str | None = None) -> dict[str, Any]:
     if subcommands:
         node["commands"] = {name: command_tree(sub, (sub.help or "").split("\n")[0] or None)
                             for name, sub in sorted(subcommands.items()) if not getattr(sub, "hidden", False)}
+        aliases = getattr(command, "aliases", None)
+        if aliases:
+            node["aliases"] = dict(sorted(aliases.items()))
     return node
 
 
-def _completion_source(param: Any) -> str | None:
-    """The name of the glm_image_cli.commands.completion function behind a Typer autocompletion."""
-    wrapper = getattr(param, "_custom_shell_complete", None)
-    for cell in getattr(wrapper, "__closure__", None) or ():
-        name = getattr(cell.cell_contents, "__name__", "")
-        if name.startswith("complete_"):
-            return name.removeprefix("complete_")
-    return None
+def page_models(command: Any, lang: str) -> dict[str, dict[str, Any]]:
+    """Every command's help page model, by command path ("" for the root, "config set", …)."""
+    from glm_image_cli.helppage import page_model, page_texts
 
+    texts = page_texts(lang)
+    pages: dict[str, dict[str, Any]] = {}
 
-def command_paths(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[str]:
-    paths = [" ".join(prefix)]
-    for name, sub in tree.get("commands", {}).items():
-        paths += command_paths(sub, (*prefix, name))
-    return paths
+    def visit(cmd: Any, path: list[str], parent: Any) -> None:
+        ctx = cmd.context_class(cmd, info_name=path[-1] if path else "glm-image", parent=parent,
+                                **cmd.context_settings)
+        pages[" ".join(path)] = page_model(cmd, ctx, path, texts)
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            if not getattr(sub, "hidden", False):
+                visit(sub, [*path, name], ctx)
 
-
-def render_pages(lang: str, color: str, paths: list[str]) -> dict[str, str]:
-    """Each page rendered by the real CLI in a child process (help texts are chosen at import time)."""
-    env = {**os.environ, "GLM_IMAGE_LANG": lang, "TERMINAL_WIDTH": WIDTH, "COLUMNS": WIDTH, "LINES": "50",
-           "GLM_IMAGE_CONFIG": os.devnull, "TERM": "xterm-256color", "COLORTERM": ""}
-    env.pop("NO_COLOR", None)
-    env.pop("FORCE_COLOR", None)
-    if color == "ansi":
-        env["FORCE_COLOR"] = "1"
-    else:
-        env["NO_COLOR"] = "1"
-    code = ("import json, sys; from glm_image_cli.build_static import _render_in_process; "
-            "print(json.dumps(_render_in_process(json.loads(sys.argv[1]))))")
-    completed = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True, text=True,
-                               env=env, check=True)
-    return json.loads(completed.stdout)
-
-
-def _render_in_process(paths: list[str]) -> dict[str, str]:
-    from typer.testing import CliRunner
-
-    from glm_image_cli.cli import app
-
-    runner = CliRunner()
-    pages = {}
-    for path in paths:
-        args = [*path.split(), "--help"] if path else ["--help"]
-        pages[path] = runner.invoke(app, args, prog_name="glm-image", color=True).stdout
+    visit(command, [], None)
     return pages
 
 
-def build() -> dict[str, Any]:
+def _build_in_process(lang: str) -> dict[str, Any]:
+    """In a child whose help language is ``lang`` (help texts are chosen when the commands are imported)."""
     from typer.main import get_command
 
     from glm_image_cli.cli import app
 
-    tree = command_tree(get_command(app))
+    command = get_command(app)
+    tree = command_tree(command)
     tree["options"] = [opt for opt in tree["options"] if opt["dest"] not in ("install_completion",
                                                                              "show_completion")]
-    paths = command_paths(tree)
-    pages = {lang: {color: render_pages(lang, color, paths) for color in ("plain", "ansi")} for lang in ("en", "zh")}
-    return {"tree": tree, "help": pages, "rendered_with": rendering_versions()}
+    return {"tree": tree, "pages": page_models(command, lang)}
 
 
-def rendering_versions() -> dict[str, str]:
-    """Typer and Rich draw the pages: another version may draw them a little differently."""
-    from importlib.metadata import version
+def _build_for(lang: str) -> dict[str, Any]:
+    env = {**os.environ, "GLM_IMAGE_LANG": lang, "GLM_IMAGE_CONFIG": os.devnull}
+    code = ("import json, sys; from glm_image_cli.build_static import _build_in_process; "
+            "print(json.dumps(_build_in_process(sys.argv[1])))")
+    completed = subprocess.run([sys.executable, "-c", code, lang], capture_output=True, text=True, env=env,
+                               check=True)
+    return json.loads(completed.stdout)
 
-    return {"typer": version("typer"), "rich": version("rich")}
+
+def build() -> dict[str, Any]:
+    built = {lang: _build_for(lang) for lang in LANGUAGES}
+    return {"tree": built["en"]["tree"], "help": {lang: built[lang]["pages"] for lang in LANGUAGES}}
 
 
 def serialized() -> str:

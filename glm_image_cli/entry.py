@@ -1,10 +1,11 @@
 """The console-script entry point, with fast paths that never build the Typer app.
 
 A TAB press runs the program, and `--help`/`--version` should feel instant, but building the command
-tree imports Typer, Rich and (for parsing) pydantic.  So completion requests, `--version` and plain
-`--help` pages are answered from `static.json`, generated from the real Typer app by
-`python -m glm_image_cli.build_static` and checked by a test that fails when it is stale.  Everything
-else goes to the full CLI.
+tree imports Typer and (for parsing) pydantic.  So completion requests, `--version` and plain `--help`
+pages are answered from `static.json` (the command tree and a model of every help page, generated from the
+real Typer app by `python -m glm_image_cli.build_static` and checked by a test that fails when it is
+stale); the page is drawn for the terminal's width by glm_image_cli.helppage, which the full CLI draws its
+pages with too.  Everything else goes to the full CLI.
 """
 
 from __future__ import annotations
@@ -49,18 +50,34 @@ def static_data() -> dict[str, Any]:
 # --- help ----------------------------------------------------------------------------------------------
 
 def _print_static_help(argv: list[str]) -> bool:
-    """`glm-image [COMMAND …] --help` with nothing else: print the pre-rendered page."""
+    """`glm-image [COMMAND …] --help` with nothing else: draw the stored page for this terminal."""
     words = _without_language_and_color(argv)
     if not words or words[-1] not in HELP_FLAGS or any(w.startswith("-") for w in words[:-1]):
         return False
+    path = command_path(static_data().get("tree", {}), words[:-1])
+    if path is None:
+        return False
     from glm_image_cli.language import help_language
 
-    color = "plain" if ("--no-color" in argv or os.environ.get("NO_COLOR") or not sys.stdout.isatty()) else "ansi"
-    page = static_data().get("help", {}).get(help_language(), {}).get(color, {}).get(" ".join(words[:-1]))
+    page = static_data().get("help", {}).get(help_language(), {}).get(path)
     if page is None:
         return False
-    sys.stdout.write(page)
+    from glm_image_cli.helppage import render, terminal_width, wants_color
+
+    sys.stdout.write(render(page, terminal_width(), wants_color("--no-color" in argv)))
     return True
+
+
+def command_path(tree: dict[str, Any], words: list[str]) -> str | None:
+    """The command path ("config set") that ``words`` name, aliases resolved; None unless all are commands."""
+    node, names = tree, []
+    for word in words:
+        word = node.get("aliases", {}).get(word, word)
+        if word not in node.get("commands", {}):
+            return None
+        node = node["commands"][word]
+        names.append(word)
+    return " ".join(names)
 
 
 def _without_language_and_color(argv: list[str]) -> list[str]:
@@ -107,8 +124,8 @@ def candidates(tree: dict[str, Any], args: list[str], incomplete: str) -> list[t
         option = _find_option(node, arg)
         if option is not None:
             pending = None if option["flag"] or "=" in arg else option
-        elif arg in node.get("commands", {}):
-            node = node["commands"][arg]
+        elif node.get("aliases", {}).get(arg, arg) in node.get("commands", {}):
+            node = node["commands"][node.get("aliases", {}).get(arg, arg)]
     if pending is None and incomplete.startswith("-"):
         return [(name, opt["help"]) for opt in node.get("options", []) for name in opt["names"]
                 if name.startswith(incomplete)]
@@ -116,7 +133,9 @@ def candidates(tree: dict[str, Any], args: list[str], incomplete: str) -> list[t
         return _values(pending, incomplete, values)
     commands = node.get("commands", {})
     if commands:
-        return [(name, sub.get("help")) for name, sub in commands.items() if name.startswith(incomplete)]
+        return [(name, sub.get("help")) for name, sub in commands.items() if name.startswith(incomplete)] + \
+            [(alias, commands[target].get("help")) for alias, target in node.get("aliases", {}).items()
+             if alias.startswith(incomplete)]
     argument = next(iter(node.get("arguments", [])), None)
     return _values(argument, incomplete, values) if argument else []
 

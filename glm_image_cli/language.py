@@ -49,11 +49,20 @@ def choose_language(flag: str | None, configured: str | None) -> str:
 def help_language() -> str:
     """The language of --help texts, settled once per process before Typer builds the commands (help texts
     are fixed at import time): --lang in argv, GLM_IMAGE_LANG, the config file's lang, else the locale."""
-    argv = sys.argv[1:]
+    return language_for(sys.argv[1:])
+
+
+def language_for(argv: list[str]) -> str:
+    """The language a command line asks for: its --lang (anywhere), else the setting, else the locale."""
     flag = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--lang"), None)
     flag = flag or next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--lang=")), None)
     lang = choose_language(flag.lower()[:2] if flag else None, configured_language())
     return lang if lang in LANGUAGES else "en"
+
+
+def help_texts(keys: list[str], lang: str) -> dict[str, str]:
+    """Several --help texts (messages.HELP) in ``lang``."""
+    return {key: HELP[key][1 if lang == "zh" else 0] for key in keys}
 
 
 def help_text(key: str) -> str:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# Which parameters complete from which function below (complete_<source>), by parameter name: the same name
+# means the same values in every command.  Declared here, not read back out of Typer, so build_static can put
+# them in the command tree the fast path (entry.py) answers TAB from; tests/test_help.py checks that every
+# parameter completes the same on both paths.
+SOURCES = {"lang": "lang", "style": "style", "size": "size", "model": "model", "quality": "quality",
+           "image_format": "format", "input_format": "input_format", "key": "setting"}
+
 
 def complete_style(incomplete: str) -> list[tuple[str, str]]:
     """Built-in and user styles, by Chinese and English name, with the phrase as help."""
