@@ -166,6 +166,16 @@ def _size(value: Any) -> str:
     return f"{width}x{height}"
 
 
+def _model(value: Any) -> str:
+    from glm_image_cli.models import likely_typo
+
+    text = _text(value)
+    suggestion = likely_typo(text)
+    if suggestion is not None:  # a new name is kept (it may be a model newer than the table); a near miss is not
+        raise InvalidValue(Text("reason_model_typo", model=text, suggestion=suggestion))
+    return text
+
+
 def _style(value: Any) -> str:
     return _text(value)  # checked against the known styles when used, since [styles] may add names
 
@@ -188,7 +198,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
         Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
         Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
-        Setting("model", _text, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
+        Setting("model", _model, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
         Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
         Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
         Setting("quality", _choices("hd", "standard"), env=("GLM_IMAGE_QUALITY",), choices=("hd", "standard")),
@@ -222,6 +232,15 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(user_config_dir("glm-image", appauthor=False)) / "config.toml"
 
 
+# The command-line flag that sets each setting, named in its error (`--timeout 1`), not the setting's key.
+FLAGS: dict[str, str] = {
+    "model": "--model", "size": "--size", "style": "--style", "quality": "--quality", "output-dir": "--output-dir",
+    "timeout": "--timeout", "concurrency": "--concurrency", "name-template": "--name", "format": "--image-format",
+    "watermark": "--no-watermark", "user-id": "--user-id", "server-host": "--host", "server-port": "--port",
+    "server-token": "--token",
+}
+
+
 def lookup_setting(key: str) -> Setting:
     normalized = key.strip().lower().replace("_", "-")
     if normalized not in SETTINGS:
@@ -235,6 +254,23 @@ def parse_value(setting: Setting, value: Any, error: type[GlmImageError] = Confi
         return setting.parse(value)
     except InvalidValue as exc:
         raise error("config_bad_value", key=setting.key, reason=exc.reason) from None
+
+
+def _parse_from_env(setting: Setting, name: str, value: str) -> Any:
+    """A value from environment variable ``name``: a settings error (exit 3) naming the variable."""
+    try:
+        return setting.parse(value)
+    except InvalidValue as exc:
+        raise ConfigError("env_bad_value", env=name, key=setting.key, reason=exc.reason) from None
+
+
+def _parse_from_flag(setting: Setting, value: Any, flag_names: Mapping[str, str] | None) -> Any:
+    """A value given on the command line: a usage error (exit 2) naming the flag the user typed."""
+    names = FLAGS if flag_names is None else flag_names
+    try:
+        return setting.parse(value)
+    except InvalidValue as exc:
+        raise UsageError("flag_bad_value", flag=names.get(setting.key, setting.key), reason=exc.reason) from None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -369,8 +405,12 @@ def load_config(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> ResolvedConfig:
-    """Resolve every setting: flag > environment > file > default.  Flags with value None are unset."""
+    """Resolve every setting: flag > environment > file > default.  Flags with value None are unset.
+
+    A bad value names where it came from: the flag (``flag_names``, by default the CLI's ``FLAGS``; exit 2),
+    the environment variable or the config file (exit 3)."""
     env = os.environ if environ is None else environ
     path = path or config_path(env)
     raw = read_config_file(path)
@@ -385,10 +425,10 @@ def load_config(
             value, source = _parse_from_file(setting, raw[key], path), "file"
         for name in setting.env:
             if env.get(name, "").strip():
-                value, source = parse_value(setting, env[name]), f"env:{name}"
+                value, source = _parse_from_env(setting, name, env[name]), f"env:{name}"
                 break
         if flags and flags.get(key) is not None:
-            value, source = parse_value(setting, flags[key], UsageError), "flag"
+            value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
     return ResolvedConfig.resolve(path, values, sources, user_styles, warnings)

@@ -63,7 +63,6 @@ def _resolve(host: str, port: int) -> Check:
 def _probe(cfg: ResolvedConfig, lang: str, key: str | None) -> list[Check]:
     from glm_image_cli.client import BigModelClient
 
-    tls = "TLS" if cfg.base_url.startswith("https") else "HTTP"
     with BigModelClient(key or "no-key", cfg.base_url, timeout=15.0, lang=lang, region=cfg.region) as client:
         try:
             status, code, message, seconds = client.probe_key()
@@ -71,13 +70,16 @@ def _probe(cfg: ResolvedConfig, lang: str, key: str | None) -> list[Check]:
             return [Check("reach", Text("ping_reach"), False, Text("ping_failed", detail=error.params.get("detail")),
                           None), _skipped("key_accepted", "ping_auth")]
     answer = f"HTTP {status}" + (f" / {code}" if code else "")
-    reach = Check("reach", Text("ping_reach"), True, f"{tls}, {answer}, {seconds * 1000:.0f} ms", seconds)
+    how = "ping_reach_https" if cfg.base_url.lower().startswith("https:") else "ping_reach_http"
+    reach = Check("reach", Text("ping_reach"), True, Text(how), seconds)
     if not key:
         return [reach, _skipped("key_accepted", "ping_auth")]
     if BigModelClient.is_auth_rejection(status, code):
         detail = f"{answer}: {message}" if message else answer
         return [reach, Check("key_accepted", Text("ping_auth"), False, Text("ping_rejected", detail=detail))]
-    return [reach, Check("key_accepted", Text("ping_auth"), True, Text("ping_accepted", detail=answer))]
+    # The probe asks for a task that does not exist: "not found" is the answer to an accepted key.
+    accepted = "ping_accepted_not_found" if status == 404 else "ping_accepted"
+    return [reach, Check("key_accepted", Text("ping_auth"), True, Text(accepted, detail=answer))]
 
 
 def _skipped(name: str, label: str) -> Check:

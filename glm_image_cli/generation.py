@@ -69,6 +69,7 @@ def plan_generation(
         model = spec.name
     warnings: list[Text] = []
     if spec is None:
+        models.check_model_name(model)  # a near miss of a known name is refused; a new name is sent with a warning
         warnings.append(Text("unknown_model_warning", model=model))
     elif spec.legacy:
         warnings.append(Text("legacy_model_warning", model=model))

@@ -74,6 +74,54 @@ def find_model(name: str) -> ModelSpec | None:
     return MODELS.get(name.strip().lower())
 
 
+def likely_typo(name: str) -> str | None:
+    """The known model ``name`` was probably meant to be (``cogview4``, ``cogveiw-4``, ``glm_image``), or None.
+
+    A typo keeps the name's numbers and differs from a known name by at most two letters once case and
+    separators are ignored.  A name with other numbers (``cogview-5``, ``cogview-4-250305``) or more
+    changes (``cogview-4-flash``) may be a model newer than this table: that is not a typo, and is sent.
+    """
+    wanted = name.strip().lower()
+    if not wanted or wanted in MODELS:
+        return None
+    key, numbers = _letters_and_digits(wanted), re.findall(r"\d+", wanted)
+    best: tuple[int, str] | None = None
+    for known in MODELS:
+        if re.findall(r"\d+", known) != numbers:
+            continue
+        distance = _edit_distance(key, _letters_and_digits(known))
+        if distance <= (0 if len(key) < 5 else 2) and (best is None or distance < best[0]):
+            best = (distance, known)
+    return best[1] if best else None
+
+
+def _letters_and_digits(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance with adjacent transpositions counted as one edit (``cogveiw`` → ``cogview``)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                value = min(value, previous2[j - 2] + 1)
+            current.append(value)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def check_model_name(name: str) -> None:
+    """Refuse a near miss of a known model (``cogview4``) before anything is sent, naming the model meant."""
+    suggestion = likely_typo(name)
+    if suggestion is not None:
+        raise UsageError("model_typo", model=name.strip(), suggestion=suggestion)
+
+
 _SIZE_PATTERN = re.compile(r"\s*(\d{2,5})\s*[xX×*]\s*(\d{2,5})\s*")
 
 

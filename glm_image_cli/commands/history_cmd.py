@@ -54,8 +54,8 @@ def history(
     if clear:
         _clear(store, yes, state)
         return
-    entries = store.search(text=search, since=parse_since(since) if since else None, model=model,
-                           failed=failed, limit=max(1, limit))
+    filters = {"text": search, "since": parse_since(since) if since else None, "model": model, "failed": failed}
+    entries = store.search(**filters, limit=max(1, limit))
     if state.json_mode:
         ui.emit_json([entry.to_json() for entry in entries])
         return
@@ -69,8 +69,14 @@ def history(
     rows = [[str(e.id), e.created.replace("T", " ")[:19], e.prompt if len(e.prompt) <= 40 else e.prompt[:39] + "…",
              e.model or "", e.size or "", display_path(Path(e.path)) if e.ok and e.path else f"✗ {e.error_code}"]
             for e in entries]
+    # Paths, times and model names are never broken mid-word: the prompt wraps, and size, model and time
+    # columns give way (in that order) on a narrow terminal.
     ui.table([render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
-              render("col_result")], rows)
+              render("col_result")], rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
+    if len(entries) >= max(1, limit):
+        total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
+        if total > len(entries):
+            ui.note(render("history_more", shown=len(entries), total=total))
 
 
 def _clear(store, yes: bool, state) -> None:
@@ -114,7 +120,7 @@ AGAIN_HELP = help_text("cmd.again")
 def again(
     ctx: typer.Context,
     entry_id: IdArgument,
-    samples: Annotated[int, typer.Option("--samples", "-n", "--n", help=help_text("opt.samples"))] = 1,
+    samples: Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"), metavar="N")] = 1,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,

@@ -22,7 +22,7 @@ def info(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
 ) -> None:
-    from glm_image_cli.pngmeta import PngError, read_recipe
+    from glm_image_cli.pngmeta import PNG_SIGNATURE, PngError, read_recipe
 
     state = state_of(ctx)
     ui = state.ui()
@@ -31,9 +31,13 @@ def info(
     for path in files:
         entry: dict[str, Any] = {"path": str(path), "recipe": None, "error": None}
         try:
-            recipe = read_recipe(path.read_bytes())
+            data = path.read_bytes()
+            recipe = read_recipe(data)
         except PngError as exc:
-            entry["error"] = render("info_not_png", path=path, detail=exc)
+            if data.startswith(PNG_SIGNATURE):
+                entry["error"] = render("info_damaged_png", path=path, detail=exc)
+            else:
+                entry["error"] = render("info_not_png", path=path)
         except OSError as exc:
             entry["error"] = render("info_unreadable", path=path, detail=exc.strerror or exc)
         else:
@@ -81,7 +85,15 @@ def gallery(
     else:
         ui.result(str(page))
         ui.note(render("gallery_written", path=page))
-    if open_browser:
-        import webbrowser
+    if open_browser and not _open_in_browser(page):
+        ui.warn(render("gallery_no_browser", path=page.resolve()))
 
-        webbrowser.open(page.resolve().as_uri())
+
+def _open_in_browser(page: Path) -> bool:
+    """Whether a browser was started on the page (False on a server or a container without one)."""
+    import webbrowser
+
+    try:
+        return bool(webbrowser.open(page.resolve().as_uri()))
+    except (webbrowser.Error, OSError):
+        return False
