@@ -94,19 +94,42 @@ class Ui:
             sys.stdout.flush()
 
     def table(self, columns: list[str], rows: list[list[str]], title: str | None = None,
-              stream: str = "stdout", show_header: bool = True, no_wrap_columns: int = 1) -> None:
-        """A table on stdout (a result) or stderr (a report), coloured only on a terminal."""
+              stream: str = "stdout", show_header: bool = True, no_wrap_columns: int = 1,
+              whole: tuple[int, ...] = (), optional: tuple[int, ...] = ()) -> None:
+        """A table on stdout (a result) or stderr (a report), coloured only on a terminal.
+
+        Cells of the ``whole`` columns (paths, times, names) are never broken inside a word: the other
+        columns wrap around them, and the ``optional`` columns are left out, in that order, while they do
+        not fit the terminal.  Only a cell wider than the whole terminal is still folded."""
+        from rich.cells import cell_len
         from rich.console import Console
         from rich.table import Table
 
         target = sys.stderr if stream == "stderr" else sys.stdout
         console = Console(file=target, highlight=False, markup=False, emoji=False, soft_wrap=False,
                           no_color=not color_allowed(target, self.no_color))
+        widths = [max(cell_len(text) for text in [column, *(row[i] for row in rows)])
+                  for i, column in enumerate(columns)]
+        kept = set(whole) | set(range(no_wrap_columns))
+
+        def fits(shown: list[int]) -> bool:
+            # unbroken columns at full width, wrapping ones at a readable 12 cells; 3 cells of padding and border each
+            return sum(widths[i] if i in kept else min(12, widths[i]) for i in shown) + 3 * len(shown) + 1 \
+                <= console.width
+
+        shown = list(range(len(columns)))
+        for index in optional:
+            if fits(shown):
+                break
+            shown.remove(index)
+        room = fits(shown)
         table = Table(title=title, show_lines=False, header_style="bold", show_header=show_header)
-        for index, column in enumerate(columns):
-            table.add_column(column, overflow="fold", no_wrap=index < no_wrap_columns)
+        for index in shown:
+            unbroken = index < no_wrap_columns or (room and index in kept)
+            table.add_column(columns[index], overflow="fold", no_wrap=unbroken,
+                             min_width=widths[index] if unbroken and room else None)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(row[index] for index in shown))
         console.print(table)
 
     def image_progress(self, total: int) -> ImageProgress:
@@ -117,11 +140,19 @@ class Ui:
 
 
 def describe_content_filter(entries: Any) -> str:
-    """'content filter: assistant 3' from the response's content_filter list ('' when absent)."""
-    if not entries:
+    """'content review flagged the image: mild' from the response's content_filter list, or '' when it says
+    nothing worth a word: levels run from 0 (most severe) to 3, and 3 (nothing found) is on every normal image."""
+    if not isinstance(entries, list):
         return ""
-    parts = [f"{e.get('role', '?')} {e.get('level', '?')}" for e in entries if isinstance(e, dict)]
-    return render("content_filter_note", levels=", ".join(parts)) if parts else ""
+    parts = []
+    for entry in entries:
+        level = entry.get("level") if isinstance(entry, dict) else None
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 2:
+            continue
+        role = str(entry.get("role", ""))
+        what = render(f"content_filter_{role}") if role in ("assistant", "user", "history") else role or "?"
+        parts.append(render("content_filter_flagged", what=what, severity=render(f"content_filter_level_{level}")))
+    return render("list_separator").join(dict.fromkeys(parts))
 
 
 class ImageProgress:
@@ -216,88 +247,169 @@ def describe_retry(event: Event) -> str:
 
 
 class BatchProgress:
-    """One overall bar (done/total, failures, rate, ETA) plus a line per active item on a terminal;
-    one plain line per finished image otherwise."""
+    """A batch's progress.  On a terminal: one overall line (bar, done/total, failures, calls in flight,
+    images per minute, time left) over the last few finished images, redrawn in place and cleared when the
+    run ends or is interrupted; failures are also printed for good above it.  Elsewhere (a pipe, a log,
+    NO_COLOR): one plain line per finished image and per retry."""
 
-    def __init__(self, ui: Ui, total: int) -> None:
+    RECENT = 4  # finished images shown under the bar
+    NOTICE_SECONDS = 15.0  # how long a retry notice stays under the bar
+
+    def __init__(self, ui: Ui, total: int, label_width: int = 32) -> None:
         self.ui = ui
         self.total = total
         self.finished = 0
         self.failed = 0
-        self._lock = threading.Lock()
+        self.label_width = max(8, min(label_width, 40))
+        self._lock = threading.RLock()
         self._progress: Any = None
         self._overall: Any = None
-        self._active: dict[str, Any] = {}
+        self._in_flight: set[str] = set()
+        self._recent: list[tuple[bool, str, str, str]] = []  # (ok, label, seconds, detail)
+        self._notice: tuple[float, str, str] | None = None  # (when, label, text) of the latest retry
         self._started = time.monotonic()
 
+    # -- the live display --------------------------------------------------------------------------
     def __enter__(self) -> BatchProgress:
         if self.ui.rich_stderr and not self.ui.quiet:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+            from rich.text import Text as RichText
 
-            self._progress = Progress(
-                SpinnerColumn(),
+            owner = self
+
+            class StatsColumn(ProgressColumn):
+                def render(self, task: Any) -> RichText:
+                    return RichText("• " + owner._stats(), style="dim")
+
+            class LiveProgress(Progress):
+                def get_renderables(self) -> Any:
+                    yield self.make_tasks_table(self.tasks)
+                    yield owner._recent_lines()
+
+            # Saved paths go to stdout as they are made: through the display only when stdout is this terminal
+            # too, never into a pipe's place (`glm-image batch p.txt | xargs …` reads them).
+            stdout_here = bool(getattr(sys.stdout, "isatty", lambda: False)())
+            self._progress = LiveProgress(
                 TextColumn("{task.description}", markup=False),
-                BarColumn(bar_width=None),
+                BarColumn(bar_width=30),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[stats]}", markup=False),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
+                StatsColumn(),
                 console=self.ui.stderr,
-                transient=False,
-                expand=True,
+                transient=True,
+                redirect_stdout=stdout_here,
+                refresh_per_second=4,
             )
             self._progress.start()
-            self._overall = self._progress.add_task(render("batch_overall"), total=self.total, stats="")
+            self._overall = self._progress.add_task(render("batch_overall"), total=self.total)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._progress is not None:
-            for task in self._active.values():
-                self._progress.remove_task(task)
-            self._progress.stop()
+        self._stop_live()
 
+    def _stop_live(self) -> None:
+        with self._lock:
+            progress, self._progress = self._progress, None
+        if progress is not None:
+            progress.stop()
+
+    def interrupted(self) -> None:
+        """Ctrl-C: the display goes (nothing stale stays on screen); what still finishes is printed as plain
+        lines under the drain message that follows."""
+        self._stop_live()
+
+    @property
+    def live(self) -> bool:
+        return self._progress is not None
+
+    # -- events (from worker threads) ------------------------------------------------------------
+    # Rich is never called while self._lock is held: its refresh thread holds its own locks while it asks
+    # _stats and _recent_lines for the picture, which read plain attributes replaced whole, never the lock.
     def started(self, key: str, label: str) -> None:
-        if self._progress is None:
-            return
         with self._lock:
-            self._active[key] = self._progress.add_task("  " + label, total=None, stats=render("state_requesting"))
+            self._in_flight = self._in_flight | {key}
 
-    def update(self, key: str, text: str) -> None:
-        with self._lock:
-            if self._progress is not None and key in self._active:
-                self._progress.update(self._active[key], stats=text)
-            elif self._progress is None and not self.ui.quiet:
-                sys.stderr.write(f"{text}\n")
+    def retrying(self, key: str, label: str, text: str) -> None:
+        if self._progress is not None:
+            self._notice = (time.monotonic(), label, text)
+        elif not self.ui.quiet:
+            with self._lock:
+                sys.stderr.write(f"{label}: {text}\n")
                 sys.stderr.flush()
 
-    def finished_one(self, key: str, label: str, ok: bool, detail: str) -> None:
+    def finished_one(self, key: str, label: str, ok: bool, detail: str, seconds: float = 0.0,
+                     path: str | None = None) -> None:
+        """One image is done.  ``path`` (saved images, without --json) goes to stdout, one per line."""
+        if path is not None:
+            with _STDOUT_LOCK:
+                sys.stdout.write(path + "\n")
+                sys.stdout.flush()
         with self._lock:
             self.finished += 1
             self.failed += 0 if ok else 1
-            if self._progress is not None:
-                task = self._active.pop(key, None)
-                if task is not None:
-                    self._progress.remove_task(task)
-                if not ok:
-                    self._progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False)
-                self._progress.update(self._overall, completed=self.finished, stats=self._stats())
+            finished = self.finished
+            self._in_flight = self._in_flight - {key}
+            progress = self._progress
+            if progress is not None:
+                self._recent = [*self._recent, (ok, label, f"{seconds:.1f}s" if seconds else "", detail)][-self.RECENT:]
             elif not self.ui.quiet:
                 mark = "✓" if ok else "✗"
-                sys.stderr.write(f"[{self.finished}/{self.total}] {mark} {label}: {detail}\n")
+                timing = f" ({seconds:.1f}s)" if ok and seconds else ""
+                if path is not None and ok and self._same_terminal():
+                    detail = ""  # the path was just printed on this terminal by stdout
+                text = f"{label}: {detail}{timing}" if detail else f"{label}{timing}"
+                sys.stderr.write(f"[{finished}/{self.total}] {mark} {text}\n")
                 sys.stderr.flush()
+        if progress is not None:
+            progress.update(self._overall, completed=self.finished)  # the latest count, whichever thread is last
+            if not ok:
+                progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False, style="red")
 
+    @staticmethod
+    def _same_terminal() -> bool:
+        return all(bool(getattr(stream, "isatty", lambda: False)()) for stream in (sys.stdout, sys.stderr))
+
+    # -- what the live display shows ---------------------------------------------------------------
     def _stats(self) -> str:
         elapsed = max(time.monotonic() - self._started, 1e-6)
         done = self.finished - self.failed
-        parts = [render("batch_rate", rate=done / elapsed * 60)]
+        parts = []
         if self.failed:
-            parts.insert(0, render("batch_failures", count=self.failed))
+            parts.append(render("batch_failures", count=self.failed))
+        if self._in_flight:
+            parts.append(render("batch_in_flight", count=len(self._in_flight)))
+        parts.append(render("batch_rate", rate=done / elapsed * 60))
+        parts.append(_clock(elapsed))
+        left = self.total - self.finished
+        if self.finished and left:
+            parts.append(render("batch_eta", time=_clock(left * elapsed / self.finished)))
         return " • ".join(parts)
+
+    def _recent_lines(self) -> Any:
+        from rich.table import Table
+
+        # Fixed columns, so nothing moves with a name's length; only the detail is cut to fit.  A few cells are
+        # left free at the right: the terminal's "^C" echo must not wrap a line, or clearing the display on
+        # Ctrl-C would miss its first line.
+        width = self._progress.console.width if self._progress is not None else 80
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.width = max(20, width - 4)
+        grid.add_column(width=1, min_width=1, no_wrap=True)  # gutter
+        grid.add_column(width=1, min_width=1, no_wrap=True)  # ✓ / ✗
+        grid.add_column(width=self.label_width, min_width=self.label_width, no_wrap=True, overflow="ellipsis")
+        grid.add_column(width=6, min_width=6, justify="right", no_wrap=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        recent, notice = self._recent, self._notice
+        for ok, label, seconds, detail in recent:
+            grid.add_row("", "✓" if ok else "✗", label, seconds, detail,
+                         style=None if ok else "red")
+        if notice is not None and time.monotonic() - notice[0] < self.NOTICE_SECONDS:
+            grid.add_row("", "↻", notice[1], "", notice[2], style="yellow")
+        return grid
+
+
+def _clock(seconds: float) -> str:
+    """0:07, 12:34, 1:02:03."""
+    whole = int(seconds + 0.5)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

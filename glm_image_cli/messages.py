@@ -91,6 +91,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Invalid value for {key}: {reason}.",
         "{key} 的值无效：{reason}。",
     ),
+    "flag_bad_value": (
+        "Invalid value for {flag}: {reason}.",
+        "{flag} 的值无效：{reason}。",
+    ),
+    "env_bad_value": (
+        "Invalid value for {env} (the environment variable for setting {key}): {reason}. Fix it or unset it.",
+        "{env}（设置项 {key} 的环境变量）的值无效：{reason}。请修正或取消该变量。",
+    ),
+    "reason_model_typo": (
+        "'{model}' is not a known model (did you mean {suggestion}?)",
+        "“{model}”不是已知模型（你是不是想用 {suggestion}？）",
+    ),
+    "model_typo": (
+        "Unknown model '{model}': did you mean {suggestion}? `glm-image models` lists the known models.",
+        "未知模型“{model}”：你是不是想用 {suggestion}？`glm-image models` 列出已知模型。",
+    ),
     "config_file_invalid": (
         "The config file {path} is not valid TOML ({detail}). Fix it or move it away.",
         "配置文件 {path} 不是有效的 TOML（{detail}）。请修正或移走它。",
@@ -300,9 +316,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{path} 中没有提示词（空行和以 # 开头的行会被跳过）。",
     ),
     "batch_uncertain": (
-        "{count} image(s) were in flight when an earlier run stopped and may have been billed; "
-        "they are not requested again. Pass --retry-unsafe to request them anyway.",
-        "有 {count} 张图片在上次运行中断时已发出请求，可能已经计费，本次不再请求。"
+        "{count} image(s) may have been billed (their answer was lost or the run stopped while they were in "
+        "flight); they are not requested again. Pass --retry-unsafe to request them anyway.",
+        "有 {count} 张图片可能已经计费（应答丢失，或运行在请求途中停止），本次不再请求。"
         "如仍要重新请求，请加 --retry-unsafe。",
     ),
     "batch_stopped": (
@@ -350,6 +366,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "(no new charge).",
         "上次运行已付费但未保存的 {count} 张图片将从记录的网址重新下载（不会再次计费）。",
     ),
+    "concurrency_refused": (
+        "BigModel refused the call: this account has too many calls in flight for the model ({detail}). "
+        "It was not billed; lower -j if this keeps happening.",
+        "BigModel 拒绝了该调用：此账号对该模型的并发调用过多（{detail}）。该调用未计费；如持续出现，请降低 -j。",
+    ),
     "journal_unwritable": (
         "Cannot write the batch manifest {path} ({detail}); stopped before sending more requests. "
         "Free some space or fix the folder's permissions, then run the same command again.",
@@ -373,9 +394,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "batch_cost_unknown": ("; {count} image(s) of unknown price", "；另有 {count} 张价格未知"),
     "batch_dry_run": ("Dry run: nothing was sent.", "试运行：未发送任何请求。"),
-    "batch_failed_file": (
-        "Failed items written to {path}; fix them and run: glm-image batch {path}",
-        "失败的项已写入 {path}；修正后可运行：glm-image batch {path}",
+    "batch_failed_fix": (
+        "{count} image(s) were refused for their parameters ({codes}): fix them in {path}, then run: {command}",
+        "有 {count} 张图片因参数被拒绝（{codes}）：请在 {path} 中修正，然后运行：{command}",
+    ),
+    "batch_failed_again": (
+        "{count} image(s) failed on the upstream's side ({codes}); nothing needs editing. Run the same command "
+        "again once it has recovered (made images are skipped, failed ones retried): {command}",
+        "有 {count} 张图片因上游原因失败（{codes}），无需修改。待上游恢复后重新运行同一命令即可"
+        "（已生成的跳过，失败的重试）：{command}",
+    ),
+    "batch_resume": (
+        "To resume ({count} image(s) not sent), run: {command}",
+        "如要继续（{count} 张图片未发送），请运行：{command}",
     ),
     "batch_interrupted_waiting": (
         "Interrupted: no new requests; waiting for {count} in flight (they may be billed). "
@@ -396,6 +427,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batch_overall": ("batch", "批次"),
     "batch_failures": ("{count} failed", "失败 {count}"),
     "batch_rate": ("{rate:.1f}/min", "{rate:.1f} 张/分钟"),
+    "batch_in_flight": ("{count} in flight", "进行中 {count}"),
+    "batch_eta": ("~{time} left", "约剩 {time}"),
     # --- serve and ping --------------------------------------------------------------------------
     "port_in_use": (
         "Port {port} on {host} is already in use. Stop the other program or pick another port: --port {suggestion}",
@@ -485,7 +518,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ping_key": ("API key", "API 密钥"),
     "ping_base_url": ("base URL", "接口地址"),
     "ping_dns": ("DNS", "域名解析"),
-    "ping_reach": ("reachable (TLS)", "连通性（TLS）"),
+    "ping_reach": ("reachable", "可连接"),
+    "ping_reach_https": ("answered over HTTPS (encrypted)", "已通过 HTTPS（加密）连接并得到回答"),
+    "ping_reach_http": ("answered over plain HTTP (not encrypted)", "已通过 HTTP（未加密）连接并得到回答"),
     "ping_auth": ("key accepted", "密钥有效"),
     "ping_server": ("glm-image serve", "glm-image serve 服务"),
     "ping_found": ("found: {path}", "已找到：{path}"),
@@ -496,8 +531,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "ping_rejected": ("rejected ({detail})", "被拒绝（{detail}）"),
     "ping_accepted": (
-        "accepted (answered {detail} to a free check request; no image was made)",
-        "有效（免费检查请求返回 {detail}，未生成图片）",
+        "accepted: a free check request was not refused for the key (the API answered {detail}); "
+        "no image was made",
+        "有效：免费检查请求没有因密钥被拒绝（接口返回 {detail}）；未生成图片",
+    ),
+    "ping_accepted_not_found": (
+        "accepted: a free check asked for a task that does not exist and got \"no such task\" ({detail}), "
+        "an answer given only once the key is accepted; no image was made",
+        "有效：免费检查查询了一个不存在的任务，得到“任务不存在”（{detail}），只有密钥通过验证后才会这样回答；"
+        "未生成图片",
     ),
     "ping_failed": ("failed: {detail}", "失败：{detail}"),
     "ping_skipped": ("skipped", "跳过"),
@@ -518,8 +560,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "历史记录文件 {path} 无法使用（{detail}）。请移走它，或关闭历史记录：`glm-image config set history off`。",
     ),
     "history_not_recorded": (
-        "The images are saved, but the history could not be recorded ({detail}).",
-        "图片已保存，但无法写入历史记录（{detail}）。",
+        "The images are saved, but the history could not be recorded: {detail}",
+        "图片已保存，但无法写入历史记录：{detail}",
     ),
     "history_not_found": (
         "No history entry {id}. Run `glm-image history` to see the ids.",
@@ -530,6 +572,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "“{value}”不是有效的时间：请用 30m、3h、2d、1w 或日期（如 2026-11-20）。",
     ),
     "history_empty": ("No history yet.", "还没有历史记录。"),
+    "history_more": (
+        "Showing {shown} of {total}; --limit N for more.",
+        "显示了 {total} 条中最新的 {shown} 条；用 --limit N 查看更多。",
+    ),
     "history_cleared": ("Removed {count} history entries.", "已删除 {count} 条历史记录。"),
     "history_clear_confirm": ("Delete all {count} history entries?", "确定删除全部 {count} 条历史记录吗？"),
     "history_clear_needs_yes": (
@@ -540,13 +586,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "History entry {id} has no prompt to run again.",
         "历史记录 {id} 没有可重新运行的提示词。",
     ),
-    "info_not_png": ("{path}: not a PNG image ({detail}).", "{path}：不是 PNG 图片（{detail}）。"),
+    "info_not_png": (
+        "{path}: not a PNG image; `glm-image info` reads the recipe glm-image saves in its PNG images.",
+        "{path}：不是 PNG 图片；`glm-image info` 读取 glm-image 保存在 PNG 图片中的配方。",
+    ),
+    "info_damaged_png": ("{path}: a damaged PNG image ({detail}).", "{path}：PNG 图片已损坏（{detail}）。"),
     "info_foreign": (
         "{path}: a PNG without a glm-image recipe (made by another tool, or saved with --no-metadata).",
         "{path}：PNG 中没有 glm-image 配方（由其他工具生成，或保存时用了 --no-metadata）。",
     ),
     "info_unreadable": ("{path}: cannot read it ({detail}).", "{path}：无法读取（{detail}）。"),
     "gallery_written": ("Gallery written: {path}", "图库已生成：{path}"),
+    "gallery_no_browser": (
+        "No web browser could be opened here; open {path} yourself.",
+        "此处无法打开网页浏览器；请自行打开 {path}。",
+    ),
     "gallery_no_folder": (
         "{path} is not a folder of images. Give the folder you generated into, e.g. ./glm-images.",
         "{path} 不是图片文件夹。请给出生成图片的文件夹，例如 ./glm-images。",
@@ -619,10 +673,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "此请求预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}）。请先告知用户费用，"
         "经用户同意后再以 allow_spend=true 调用。",
     ),
-    "content_filter_note": ("content filter: {levels}", "内容审核：{levels}"),
+    "content_filter_flagged": ("content review flagged {what}: {severity}", "内容审核标记了{what}：{severity}"),
+    "content_filter_assistant": ("the image", "图片"),
+    "content_filter_user": ("the prompt", "提示词"),
+    "content_filter_history": ("earlier messages", "历史消息"),
+    "content_filter_level_0": ("severe", "严重"),
+    "content_filter_level_1": ("moderate", "中等"),
+    "content_filter_level_2": ("mild", "轻微"),
+    "list_separator": ("; ", "；"),
     "batch_content_blocked": (
-        "{count} prompt(s) were refused on content-safety grounds: rephrase them in {path} and run it again.",
-        "有 {count} 个提示词因内容安全原因被拒绝：请在 {path} 中修改后重新运行。",
+        "{count} prompt(s) were refused on content-safety grounds: rephrase them in {path}, then run: {command}",
+        "有 {count} 个提示词因内容安全原因被拒绝：请在 {path} 中修改，然后运行：{command}",
     ),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
@@ -773,6 +834,9 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.no_color": ("No colours (also: the NO_COLOR environment variable).",
                      "不使用颜色（也可设置 NO_COLOR 环境变量）。"),
     "opt.version": ("Show the version and exit.", "显示版本号并退出。"),
+    "opt.verbose": ("Trace every HTTP exchange on stderr: method, URL, status, request id, time, retries "
+                    "(the key is never shown).",
+                    "在标准错误输出中记录每次 HTTP 交互：方法、网址、状态、请求 ID、耗时和重试（绝不显示密钥）。"),
     "opt.style": ("Style preset, Chinese or English name (see `glm-image styles`).",
                   "风格预设，中文名或英文名均可（见 `glm-image styles`）。"),
     "opt.negative": ("What the image should not show (folded into the prompt).",
@@ -966,4 +1030,29 @@ HELP: dict[str, tuple[str, str]] = {
         "4. 本地 HTTP 服务（兼容 OpenAI）：\n     glm-image serve\n\n"
         "glm-image --help 列出全部命令；glm-image ping 可免费检查配置。",
     ),
+    # options Typer/Click add by themselves, and the words of every --help page
+    "opt.help": ("Show this help and exit.", "显示本帮助并退出。"),
+    "opt.install_completion": ("Install TAB completion for the current shell.", "为当前 shell 安装 TAB 补全。"),
+    "opt.show_completion": ("Print the TAB completion script for the current shell (to copy or customise it).",
+                            "打印当前 shell 的 TAB 补全脚本（便于复制或自行安装）。"),
+    "page.usage": ("Usage:", "用法："),
+    "page.arguments": ("Arguments:", "参数："),
+    "page.options": ("Options:", "选项："),
+    "page.commands": ("Commands:", "命令："),
+    "page.default": ("default: {default}", "默认：{default}"),
+    "page.required": ("required", "必填"),
+    # command-line mistakes Click finds (wrong flags, missing arguments): one line, then where to read more
+    "usage.try_help": ("{problem}. Try '{command} --help'.", "{problem}。用法见 '{command} --help'。"),
+    "usage.missing_argument": ("Missing {name}", "缺少 {name}"),
+    "usage.missing_option": ("Missing option {name}", "缺少选项 {name}"),
+    "usage.missing_command": ("Missing COMMAND", "缺少子命令"),
+    "usage.no_such_option": ("No such option {name}", "没有选项 {name}"),
+    "usage.no_such_command": ("No such command '{name}'", "没有命令 '{name}'"),
+    "usage.did_you_mean": (" (did you mean {names}?)", "（是否想用 {names}？）"),
+    "usage.needs_value": ("{name} needs a value", "{name} 需要一个值"),
+    "usage.no_value": ("{name} does not take a value", "{name} 不接受值"),
+    "usage.invalid_value": ("Invalid value for {name}: {detail}", "{name} 的值无效：{detail}"),
+    "usage.not_integer": ("expected a whole number", "应为整数"),
+    "usage.not_number": ("expected a number", "应为数字"),
+    "usage.extra_arguments": ("Unexpected extra argument: {args}", "多余的参数：{args}"),
 }

@@ -54,7 +54,9 @@ class ImageSaver:
     history: History | None = None
     template: NameTemplate = field(default_factory=lambda: NameTemplate(GENERATE_TEMPLATE))
     image_format: str = "png"
-    created: datetime | None = field(default_factory=lambda: datetime.now().astimezone())  # None: each save's time
+    # The run's start, for the {date}/{time} tokens of names (stable across a run); None: each save's time.
+    # The recipe's "created" is always the moment each image is saved.
+    created: datetime | None = field(default_factory=lambda: datetime.now().astimezone())
     history_problem: Exception | None = None  # reported once by the CLI; never fails an image
     notices: list[Text] = field(default_factory=list)
 
@@ -65,8 +67,8 @@ class ImageSaver:
         when = self.created or datetime.now().astimezone()
         data, fmt, ext = self._encoded(result)
         if self.metadata and fmt == "png":
-            data = embed_recipe(data, recipe_for(plan, result.request_id, result.content_filter, when,
-                                                 self._batch_key(key)))
+            data = embed_recipe(data, recipe_for(plan, result.request_id, result.content_filter,
+                                                 datetime.now().astimezone(), self._batch_key(key)))
         path = self._place(plan, when, index, sample, fixed_stem, result.request_id, ext,
                            lambda target, stem: write_new_file(target, stem, ext, data))
         self._remember(plan, path=str(path.resolve()), request_id=result.request_id)
@@ -81,8 +83,8 @@ class ImageSaver:
         when = self.created or datetime.now().astimezone()
         recipe = None
         if self.metadata and self.image_format in ("png", "original"):
-            recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter, when,
-                                              self._batch_key(key)))
+            recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter,
+                                              datetime.now().astimezone(), self._batch_key(key)))
         try:
             fd, temp = new_temp_file(self.folder)
         except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class RunState:
     json_mode: bool = False
     quiet: bool = False
     no_color: bool = False
+    verbose: bool = False  # -v: trace HTTP exchanges on stderr (glm_image_cli.httptrace)
     debug: bool = field(default_factory=lambda: bool(os.environ.get("GLM_IMAGE_DEBUG")))
 
     def ui(self) -> Any:
@@ -47,6 +49,7 @@ LangOption = Annotated[str | None, typer.Option("--lang", help=help_text("opt.la
 JsonOption = Annotated[bool, typer.Option("--json", help=help_text("opt.json"))]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help=help_text("opt.quiet"))]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help=help_text("opt.no_color"))]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help=help_text("opt.verbose"))]
 
 
 def state_of(ctx: typer.Context) -> RunState:
@@ -57,17 +60,34 @@ def state_of(ctx: typer.Context) -> RunState:
 
 
 def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = False, quiet: bool = False,
-          no_color: bool = False) -> RunState:
+          no_color: bool = False, verbose: bool = False) -> RunState:
     """Record this command's output options and settle the message language.  The language is set in the
     invocation's scope, opened by cli.GlmImageGroup.invoke, which resets it when the command ends."""
     state = state_of(ctx)
     state.json_mode = state.json_mode or json_mode
     state.quiet = state.quiet or quiet
     state.no_color = state.no_color or no_color
+    if verbose and not state.verbose:
+        set_verbose(ctx, True)
     if lang:
         state.lang = validate_lang(lang)
         LANGUAGE.set(state.lang)
     return state
+
+
+def set_verbose(ctx: typer.Context, verbose: bool) -> None:
+    """-v/--verbose, before or after the command: HTTP clients made from now on in this invocation trace their
+    exchanges.  Reset when the invocation ends, so an in-process caller's next run starts quiet."""
+    from glm_image_cli.httptrace import VERBOSE
+
+    state_of(ctx).verbose = verbose
+    token = VERBOSE.set(verbose)
+
+    def reset() -> None:
+        with contextlib.suppress(ValueError, RuntimeError):  # set in another context, or reset already
+            VERBOSE.reset(token)
+
+    ctx.find_root().call_on_close(reset)
 
 
 def validate_lang(lang: str) -> str:
@@ -89,20 +109,21 @@ def bootstrap_language(flag: str | None) -> str:
 
 # Options shared by `generate` and `batch` (for batch they are defaults for every item).
 StyleOption = Annotated[str | None, typer.Option("--style", "-s", help=help_text("opt.style"), show_default=False,
-                                                 autocompletion=complete_style)]
+                                                 metavar="STYLE", autocompletion=complete_style)]
 NegativeOption = Annotated[str | None, typer.Option("--negative", help=help_text("opt.negative"), show_default=False)]
-SizeOption = Annotated[str | None, typer.Option("--size", help=help_text("opt.size"), show_default=False,
+SizeOption = Annotated[str | None, typer.Option("--size", help=help_text("opt.size"), show_default=False, metavar="WxH",
                                                 autocompletion=complete_size)]
 ModelOption = Annotated[str | None, typer.Option("--model", "-m", help=help_text("opt.model"), show_default=False,
-                                                 autocompletion=complete_model)]
+                                                 metavar="MODEL", autocompletion=complete_model)]
 QualityOption = Annotated[str | None, typer.Option("--quality", help=help_text("opt.quality"), show_default=False,
-                                                   autocompletion=complete_quality)]
-SamplesOption = Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"))]
+                                                   metavar="QUALITY", autocompletion=complete_quality)]
+SamplesOption = Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"), metavar="N")]
 OutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", help=help_text("opt.output_dir"),
-                                                      show_default=False)]
+                                                      show_default=False, metavar="DIR")]
 ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", "-j", help=help_text("opt.concurrency"),
-                                                       show_default=False)]
-TimeoutOption = Annotated[float | None, typer.Option("--timeout", help=help_text("opt.timeout"), show_default=False)]
+                                                       show_default=False, metavar="N")]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help=help_text("opt.timeout"), show_default=False,
+                                                     metavar="SECONDS")]
 RetryUnsafeOption = Annotated[bool, typer.Option("--retry-unsafe", help=help_text("opt.retry_unsafe"))]
 
 
@@ -144,12 +165,15 @@ def report_saver_notes(state: RunState, saver: Any) -> None:
         ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
 
 
-NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False)]
+NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False,
+                                                 metavar="TEMPLATE")]
 NoWatermarkOption = Annotated[bool, typer.Option("--no-watermark", help=help_text("opt.no_watermark"))]
-UserIdOption = Annotated[str | None, typer.Option("--user-id", help=help_text("opt.user_id"), show_default=False)]
+UserIdOption = Annotated[str | None, typer.Option("--user-id", help=help_text("opt.user_id"), show_default=False,
+                                                   metavar="ID")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes"))]
 ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help=help_text("opt.format"),
-                                                       show_default=False, autocompletion=complete_format)]
+                                                       show_default=False, metavar="FORMAT",
+                                                       autocompletion=complete_format)]
 
 
 def output_flags(name: str | None, image_format: str | None, no_watermark: bool, user_id: str | None) -> dict:

@@ -1,4 +1,4 @@
-"""The output options every command takes (--json, --quiet, --no-color, --lang), declared once.
+"""The output options every command takes (--json, --quiet, --no-color, --lang, -v), declared once.
 
 ``@output_options()`` adds them to a command's signature for Typer and settles them (``begin``) before
 the command runs, so a command body starts from ``state_of(ctx)`` and never repeats the declarations.
@@ -11,16 +11,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, begin
+from glm_image_cli.commands.common import JsonOption, LangOption, NoColorOption, QuietOption, VerboseOption, begin
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 _OPTIONS = {"json_output": (JsonOption, False), "quiet": (QuietOption, False),
-            "no_color": (NoColorOption, False), "lang": (LangOption, None)}
+            "no_color": (NoColorOption, False), "lang": (LangOption, None), "verbose": (VerboseOption, False)}
 
 
 def output_options(*, quiet: bool = True) -> Callable[[Command], Command]:
-    """Give the command --json, --no-color, --lang and (unless ``quiet=False``) --quiet/-q."""
+    """Give the command --json, --no-color, --lang, -v/--verbose and (unless ``quiet=False``) --quiet/-q."""
     names = [name for name in _OPTIONS if quiet or name != "quiet"]
 
     def decorate(command: Command) -> Command:
@@ -33,7 +33,8 @@ def output_options(*, quiet: bool = True) -> Callable[[Command], Command]:
             given = {name: kwargs.pop(name, _OPTIONS[name][1]) for name in names}
             ctx = kwargs.get("ctx", args[0] if args else None)
             begin(ctx, lang=given.get("lang"), json_mode=bool(given.get("json_output")),
-                  quiet=bool(given.get("quiet")), no_color=bool(given.get("no_color")))
+                  quiet=bool(given.get("quiet")), no_color=bool(given.get("no_color")),
+                  verbose=bool(given.get("verbose")))
             return command(*args, **kwargs)
 
         run.__signature__ = signature.replace(  # type: ignore[attr-defined]
