@@ -363,6 +363,10 @@ class Manifest:
         file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
         self.record(unit, "done", file=file, request_id=outcome.request_id)
 
+    def refused(self, unit: WorkUnit) -> None:
+        # Refused for concurrency, not billed: a run that dies now sends it again next time.
+        self.record(unit, "refused")
+
     def answered(self, unit: WorkUnit, generated: GeneratedImage) -> None:
         # Paid: where the upstream keeps the image for a while, so a re-run can fetch it instead of paying.
         self.record(unit, "answered", url=generated.url, request_id=generated.request_id)

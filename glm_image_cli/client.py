@@ -15,7 +15,7 @@ import base64
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ import httpx
 from glm_image_cli import __version__
 from glm_image_cli.errors import (
     AuthFailure,
+    ConcurrencyRefused,
     ContentBlocked,
     NetworkFailure,
     QuotaFailure,
@@ -40,6 +41,7 @@ from glm_image_cli.regions import HOME_URLS
 ProgressCallback = Callable[[str, Mapping[str, Any]], None]
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305", "1312"})
+CONCURRENCY_CODE = "1302"  # without Retry-After: the account's concurrent calls for the model are all in use
 AUTH_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 ACCOUNT_CODES = frozenset({"1110", "1111", "1112", "1121"})
 QUOTA_CODES = {"1113": "balance_exhausted", "1304": "daily_quota"}
@@ -66,11 +68,21 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PollingPolicy:
-    """Asynchronous tasks: first look after ``first_delay``, then every ``interval``, up to ``max_wait``."""
+    """Asynchronous tasks: first look after ``first_delay``, then wait ``growth`` times longer each time up to
+    ``interval`` (1, 1.5, 2.25, 3, 3 … s), giving up after ``max_wait``.  A task that is ready in 2 s is seen
+    at 2.5 s, not at 5 s; a long one is still asked about only every ``interval`` seconds."""
 
-    first_delay: float = 5.0
+    first_delay: float = 1.0
     interval: float = 3.0
     max_wait: float = 300.0
+    growth: float = 1.5
+
+    def delays(self) -> Iterator[float]:
+        """The waits before each look, endless: the caller stops at ``max_wait``."""
+        delay = self.first_delay
+        while True:
+            yield delay
+            delay = min(self.interval, delay * self.growth)
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -162,6 +174,7 @@ class BigModelClient:
         polling: PollingPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_connections: int = 16,
+        verbose: bool | None = None,
     ) -> None:
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
@@ -171,6 +184,10 @@ class BigModelClient:
         self._retry = retry or DEFAULT_RETRY
         self._polling = polling or DEFAULT_POLLING
         self._sleep = sleep
+        # -v/--verbose (None: as the CLI invocation says): every exchange traced on stderr, the key masked.
+        from glm_image_cli.httptrace import VERBOSE, HttpTrace
+
+        self._trace = HttpTrace(self._base_url) if (VERBOSE.get() if verbose is None else verbose) else None
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0, write=30.0, pool=None),
             headers={
@@ -180,6 +197,7 @@ class BigModelClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             follow_redirects=False,
             trust_env=True,
+            event_hooks=self._trace.hooks() if self._trace is not None else None,
         )
 
     def close(self) -> None:
@@ -200,6 +218,8 @@ class BigModelClient:
     def request_image(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> GeneratedImage:
         """The billable part: ask the upstream for one image (submitting and polling async models)."""
         spec = MODELS.get(request.model)
+        if self._trace is not None:
+            progress = self._trace.progress(progress)  # retry decisions join the -v trace
         progress("requesting", {})
         if spec is not None and spec.asynchronous:
             submitted = self._post_once("/async/images/generations", request, progress)
@@ -273,13 +293,13 @@ class BigModelClient:
         policy = self._polling
         deadline = time.monotonic() + policy.max_wait
         status = str(submitted.get("task_status") or "PROCESSING")
-        delay = policy.first_delay
+        delays = policy.delays()
         while True:
             progress("processing", {"task_status": status, "task_id": task_id})
+            delay = next(delays)
             if time.monotonic() + delay > deadline:
                 raise UpstreamFailure("async_timeout", task_id=task_id, seconds=int(policy.max_wait))
             self._sleep(delay)
-            delay = policy.interval
             payload = self._get_json(f"/async-result/{task_id}", progress)
             status = str(payload.get("task_status") or "")
             if status == "SUCCESS":
@@ -363,6 +383,8 @@ class BigModelClient:
             if response.is_success:
                 return self._json(response)
             failure = self._failure_from(response, model)
+            if isinstance(failure, ConcurrencyRefused) and not idempotent:
+                raise failure  # not billed: the runner lowers its ceiling and sends the image again
             kind = self._retry_kind(response, failure, idempotent)
             if kind is None or response.headers.get("x-should-retry", "").lower() == "false":
                 raise failure
@@ -438,6 +460,8 @@ class BigModelClient:
             return QuotaFailure(QUOTA_CODES[code], console_url=console, **common)
         if code in CONTENT_CODES:
             return ContentBlocked("content_blocked", **common)
+        if code == CONCURRENCY_CODE and status == 429 and not response.headers.get("Retry-After"):
+            return ConcurrencyRefused("concurrency_refused", **common)
         if code in RATE_LIMIT_CODES or (status == 429 and not code):
             return RateLimited("rate_limited", attempts=1, **common)
         if code == "1211":

@@ -73,6 +73,7 @@ MEANINGS: dict[str, Meaning] = {
     "daily_quota": _account("DAILY_QUOTA"),
     "content_blocked": _refusal("CONTENT_BLOCKED"),
     "rate_limited": Meaning("RATE_LIMITED", sent=True, retryable=True, repeats=True),
+    "concurrency_refused": Meaning("CONCURRENCY_REFUSED", sent=True, retryable=True),
     "unknown_model_upstream": _refusal("UNKNOWN_MODEL_UPSTREAM"),
     "no_permission": _refusal("NO_PERMISSION"),
     "prompt_too_long_upstream": _refusal("PROMPT_TOO_LONG_UPSTREAM"),
@@ -92,6 +93,7 @@ MEANINGS: dict[str, Meaning] = {
     # settings
     "missing_api_key": Meaning("MISSING_API_KEY"),
     "config_bad_value": Meaning("CONFIG_BAD_VALUE"),
+    "env_bad_value": Meaning("CONFIG_BAD_VALUE"),  # the same failure, naming the environment variable
     "config_file_bad_value": Meaning("CONFIG_FILE_BAD_VALUE"),
     "config_file_invalid": Meaning("CONFIG_FILE_INVALID"),
     "config_unknown_key": Meaning("CONFIG_UNKNOWN_KEY"),
@@ -108,6 +110,8 @@ MEANINGS: dict[str, Meaning] = {
     "port_in_use": Meaning("PORT_IN_USE"),
     "cannot_bind": Meaning("CANNOT_BIND"),
     # input
+    "flag_bad_value": Meaning("FLAG_BAD_VALUE"),
+    "model_typo": Meaning("UNKNOWN_MODEL"),
     "bad_size_format": Meaning("BAD_SIZE_FORMAT"),
     "invalid_size": Meaning("INVALID_SIZE"),
     "batch_bad_name": Meaning("BATCH_BAD_NAME"),
@@ -264,6 +268,11 @@ class QuotaFailure(UpstreamFailure):
 
 class RateLimited(UpstreamFailure):
     exit_code = ExitCode.RATE_LIMITED
+
+
+class ConcurrencyRefused(RateLimited):
+    """429/1302 without Retry-After: too many calls in flight for the account right now.  Not billed; the
+    runner lowers its ceiling and sends the image again."""
 
 
 class NetworkFailure(UpstreamFailure):

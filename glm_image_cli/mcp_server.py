@@ -181,7 +181,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     from glm_image_cli.generation import generate_record
     from glm_image_cli.pricing import estimate
     from glm_image_cli.runner import SaveImages, run_units, samples_of
-    from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
+    from glm_image_cli.session import GenerateRequest, make_client, make_limiter, prepare_generation
 
     if not 1 <= n <= MAX_MCP_SAMPLES:
         raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
@@ -193,7 +193,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
     with make_client(cfg, lang) as client:
-        outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver),
+        outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver), limiter=make_limiter(cfg),
                              concurrency=cfg.concurrency).sorted_outcomes()
     failures = [o for o in outcomes if o.error is not None]
     if failures and len(failures) == len(outcomes):

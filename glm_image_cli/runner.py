@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from glm_image_cli.errors import GlmImageError, OutputError
+from glm_image_cli.errors import ConcurrencyRefused, GlmImageError, OutputError
+from glm_image_cli.limits import Limiter
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage
@@ -78,6 +80,8 @@ class Journal(Protocol):
     """Durable memory of a run (batch's manifest).  ``dispatched`` is written before the request leaves."""
 
     def dispatched(self, unit: Any) -> None: ...
+
+    def refused(self, unit: Any) -> None: ...  # refused for concurrency: not billed, to be sent again
 
     def answered(self, unit: Any, generated: GeneratedImage) -> None: ...
 
@@ -173,62 +177,21 @@ class SaveImages:
         self.saver.failed(unit.plan, error)  # the history remembers failures too
 
 
-# --- the adaptive limit ---------------------------------------------------------------------------------
-
-class AdaptiveLimit:
-    """AIMD: halve the calls in flight on a rate limit and pause for Retry-After; add one back after
-    every ``limit`` successes, up to the ceiling.  Keeps a run bigger than the account's limit moving."""
-
-    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ceiling = max(1, ceiling)
-        self.limit = float(self.ceiling)
-        self.in_flight = 0
-        self.paused_until = 0.0
-        self._clock = clock
-        self._cond = threading.Condition()
-        self.stopped = False
-
-    def acquire(self) -> bool:
-        """Wait for a free slot; False once stopped.  Interruptible by Ctrl-C."""
-        with self._cond:
-            while not self.stopped:
-                now = self._clock()
-                if self.in_flight < int(self.limit) and now >= self.paused_until:
-                    self.in_flight += 1
-                    return True
-                wait = self.paused_until - now if now < self.paused_until else None
-                self._cond.wait(timeout=wait if wait is None else max(wait, 0.001))
-            return False
-
-    def release(self, succeeded: bool) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            if succeeded and self.limit < self.ceiling:
-                self.limit = min(self.ceiling, self.limit + 1.0 / self.limit)
-            self._cond.notify_all()
-
-    def rate_limited(self, retry_after: float) -> None:
-        with self._cond:
-            self.limit = max(1.0, self.limit / 2)
-            self.paused_until = max(self.paused_until, self._clock() + retry_after)
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        with self._cond:
-            self.stopped = True
-            self._cond.notify_all()
-
-
 # --- the runner -----------------------------------------------------------------------------------------
+
+MAX_REFUSALS_PER_IMAGE = 50  # concurrency refusals are free and expected, but not without end
+
 
 @dataclass
 class Runner:
-    """Makes the units' images, at most ``concurrency`` calls at once.
+    """Makes the units' images, at most ``concurrency`` calls at once (and never more than the account
+    takes: see ``limits``).
 
     Contract: ``run()`` dispatches and waits (Ctrl-C propagates out of it); after an interrupt call
     ``stop()`` (returns the calls in flight, which may be billed) and then ``wait()`` to keep them.
     ``halted_by`` is the account-wide failure that stopped dispatching, if any; ``not_sent`` the units
-    that never left.  ``shutdown()`` always, at the end.
+    that never left.  ``shutdown()`` always, at the end.  A call the upstream refuses for concurrency is
+    not billed and not a failure: the image goes back to the front of the queue.
     """
 
     units: Sequence[Any]
@@ -238,17 +201,21 @@ class Runner:
     journal: Journal | None = None
     on_event: Callable[[Event], None] = _ignore
     recovered: Mapping[str, GeneratedImage] = field(default_factory=dict)  # paid before: fetch, never request
+    limiter: Limiter | None = None  # shared by every run of a process (serve); else one for this run
 
     def __post_init__(self) -> None:
-        self.limit = AdaptiveLimit(self.concurrency)
+        if self.limiter is None:
+            self.limiter = Limiter(self.concurrency)
         self.outcomes: list[ImageOutcome] = []
         self.halted_by: GlmImageError | None = None
         self._streak = 0  # failures in a row that signal a slow or failing upstream
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._refused_plans: set[int] = set()  # id() of plans whose requests were refused
-        self._skipped: list[Any] = []
-        self._dispatched: list[Any] = []
+        self._pending: deque[Any] = deque(self.units)
+        self._requesting = 0  # units holding a slot: only these can still be refused and come back
+        self._refusals: dict[int, int] = {}
         self._futures: list[Future[None]] = []
+        self._stopped = False
         # Twice the call limit: images being downloaded and saved do not hold up the next calls.
         workers = max(1, min(2 * max(1, self.concurrency), len(self.units)))
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glm-image")
@@ -260,29 +227,48 @@ class Runner:
         """Dispatch every unit the rules allow, then wait for all of them; returns the outcomes in unit order."""
         for unit in self.units:
             self.on_event(Event(unit, Stage.QUEUED))
-        for unit in self.units:
-            if self.limit.stopped:
+        while True:
+            unit = self._next_unit()
+            if unit is None:
                 break
-            if id(unit.plan) in self._refused_plans:
-                self._skipped.append(unit)
-                continue
-            if not self.limit.acquire():
+            if not self.limiter.acquire(unit.plan.model, lambda: self._stopped):
+                with self._lock:
+                    self._pending.appendleft(unit)
                 break
             if id(unit.plan) in self._refused_plans:  # refused while we waited for the slot
-                self.limit.release(False)
-                self._skipped.append(unit)
+                self.limiter.release(unit.plan.model, False)
                 continue
             context = contextvars.copy_context()  # the message language follows the work into the thread
             with self._lock:
-                self._dispatched.append(unit)
+                self._requesting += 1
                 self._futures.append(self._executor.submit(context.run, self._work, unit))
         self.wait()
         return self.sorted_outcomes()
 
+    def _next_unit(self) -> Any | None:
+        """The next unit to send, waiting while refused calls may still come back; None when done."""
+        with self._lock:
+            while True:
+                if self._stopped:
+                    return None
+                while self._pending:
+                    unit = self._pending.popleft()
+                    if id(unit.plan) not in self._refused_plans:
+                        return unit
+                if self._requesting == 0:
+                    return None
+                self._lock.wait()
+
+    def _stop_sending(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self.limiter.wake()
+
     def stop(self) -> int:
         """Send nothing more; returns how many calls are still in flight (they may be billed)."""
         self._interrupted = True
-        self.limit.stop()
+        self._stop_sending()
         with self._lock:
             return sum(1 for future in self._futures if not future.done())
 
@@ -303,10 +289,11 @@ class Runner:
 
     @property
     def not_sent(self) -> list[Any]:
-        """Units that never left: not reached (stopped, interrupted) or skipped after a refusal."""
+        """Units that were not made and not attempted to the end: never reached (stopped, interrupted),
+        skipped after a refusal of their request, or refused for concurrency and not sent again."""
         with self._lock:
-            sent = {id(unit) for unit in self._dispatched}
-        return [unit for unit in self.units if id(unit) not in sent]
+            finished = {id(outcome.unit) for outcome in self.outcomes}
+        return [unit for unit in self.units if id(unit) not in finished]
 
     @property
     def interrupted(self) -> bool:
@@ -325,7 +312,7 @@ class Runner:
                 generated = self._request(unit)
                 answered_url = generated.url
             # The download is not a call against the account's limit: free the slot for the next image.
-            self.limit.release(True)
+            self._leave_request_phase(unit, succeeded=True)
             holding_slot = False
             outcome = self.deliver(unit, generated, self.client,
                                    lambda: self.on_event(Event(unit, Stage.DOWNLOADING)))
@@ -335,6 +322,12 @@ class Runner:
                 self._streak = 0
             if self.journal is not None:
                 self.journal.done(unit, outcome)
+        except ConcurrencyRefused as refusal:
+            if self._send_again(unit, refusal):
+                holding_slot = False
+                return
+            outcome = ImageOutcome(unit, error=refusal, seconds=time.monotonic() - started)
+            self._failed(outcome)
         except GlmImageError as error:
             outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started, url=answered_url,
                                    request_id=getattr(error, "request_id", None), paid=not holding_slot)
@@ -347,10 +340,35 @@ class Runner:
             self._failed(outcome)
         finally:
             if holding_slot:
-                self.limit.release(False)
+                self._leave_request_phase(unit, succeeded=False)
         with self._lock:
             self.outcomes.append(outcome)
         self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+
+    def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
+        self.limiter.release(unit.plan.model, succeeded)
+        with self._lock:
+            self._requesting -= 1
+            self._lock.notify_all()
+
+    def _send_again(self, unit: Any, refusal: GlmImageError) -> bool:
+        """A concurrency refusal (not billed): lower the ceiling and put the image back at the front of the
+        queue.  False when this image was refused too often: then it fails as rate limited."""
+        self.limiter.refused(unit.plan.model)
+        with self._lock:
+            count = self._refusals[id(unit)] = self._refusals.get(id(unit), 0) + 1
+        if count > MAX_REFUSALS_PER_IMAGE:
+            return False
+        if self.journal is not None:
+            with contextlib.suppress(OSError, GlmImageError):  # "dispatched" may stand: then it is uncertain
+                self.journal.refused(unit)
+        self.on_event(Event(unit, Stage.RETRYING, reason=str(refusal), rate_limited=True, attempt=count + 1))
+        self.limiter.release(unit.plan.model, False)
+        with self._lock:
+            self._pending.appendleft(unit)
+            self._requesting -= 1
+            self._lock.notify_all()
+        return True
 
     def _request(self, unit: Any) -> GeneratedImage:
         """The paid call, with its journal records: "dispatched" before it leaves (or nothing is sent), then
@@ -381,7 +399,7 @@ class Runner:
             with self._lock:
                 if self.halted_by is None:
                     self.halted_by = error
-            self.limit.stop()  # every remaining image would fail the same way
+            self._stop_sending()  # every remaining image would fail the same way
         elif error.same_request:
             with self._lock:
                 self._refused_plans.add(id(unit.plan))
@@ -390,7 +408,7 @@ class Runner:
         if event == "retrying":
             rate = info.get("kind") == "rate"
             if rate:
-                self.limit.rate_limited(float(info.get("seconds", 0.0)))
+                self.limiter.rate_limited(unit.plan.model, float(info.get("seconds", 0.0)))
             self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
                                 attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
                                 reason=info.get("reason"), rate_limited=rate))
@@ -401,9 +419,9 @@ class Runner:
 
 
 def run_units(units: Iterable[Any], client: BigModelClient, deliver: Delivery, *, concurrency: int,
-              on_event: Callable[[Event], None] = _ignore) -> Runner:
+              on_event: Callable[[Event], None] = _ignore, limiter: Limiter | None = None) -> Runner:
     """Run to the end without interrupt handling (serve, mcp): returns the finished runner."""
-    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event)
+    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event, limiter=limiter)
     try:
         runner.run()
     finally:

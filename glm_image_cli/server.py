@@ -49,6 +49,7 @@ from glm_image_cli.messages import render, using_language
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
     from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.limits import Limiter
     from glm_image_cli.runner import ImageOutcome
     from glm_image_cli.saving import ImageSaver
 
@@ -231,12 +232,16 @@ class ImageService:
     """Turns a validated job into upstream calls, under the concurrency cap."""
 
     def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions,
-                 saver: ImageSaver | None = None) -> None:
+                 saver: ImageSaver | None = None, limiter: Limiter | None = None) -> None:
+        from glm_image_cli.limits import Limiter
+
         self.client = client
         self.defaults = defaults
         self.options = options
         self.saver = saver
         self.slots = Slots(options.max_concurrent)
+        # One limiter for every request: the account's limit per model is shared by all of them.
+        self.limiter = limiter or Limiter(options.max_concurrent)
 
     def run(self, job: ImageJob) -> tuple[GenerationPlan, list[ImageOutcome]]:
         """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
@@ -259,7 +264,7 @@ class ImageService:
                            retry_after=2, retryable=True)
         try:
             runner = run_units(samples_of(plan), self.client, AnswerImages(job.want_bytes, self.saver),
-                               concurrency=plan.samples)
+                               concurrency=plan.samples, limiter=self.limiter)
         finally:
             self.slots.release(plan.samples)
         outcomes = runner.sorted_outcomes()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.folderlock import FolderLock
     from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.limits import Limiter
     from glm_image_cli.saving import ImageSaver
 
 
@@ -38,6 +39,16 @@ def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
     wanted = connections if connections is not None else cfg.concurrency * 2
     return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
                           region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
+
+
+def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
+    """Slots for calls: the user's -j as the upper bound, starting from what was learned about this
+    account's limit before (stored under a hash of the key, never the key)."""
+    from glm_image_cli.history import data_dir
+    from glm_image_cli.limits import Limiter, LimitStore
+
+    store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
+    return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
 
 
 def checked_image_format(cfg: ResolvedConfig) -> str:
@@ -110,7 +121,10 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     from glm_image_cli.generation import plan_generation
     from glm_image_cli.output import ensure_writable_dir
 
-    cfg = load_config(flags=settings_flags(request))
+    flags = settings_flags(request)
+    # A bad value names what the caller typed: the CLI's flag, or the MCP tool's argument (output_dir).
+    names = {key: key.replace("-", "_") for key in flags} if request.command == "mcp" else None
+    cfg = load_config(flags=flags, flag_names=names)
     plan = plan_generation(
         request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality, style=cfg.style,
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,

@@ -95,6 +95,8 @@ class FakeBigModel:
         self.requests: list[Seen] = []
         self.in_flight = 0
         self.max_in_flight = 0  # most generation calls seen at once
+        self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
+        self.refused = 0  # generation calls refused for concurrency (not billed)
         self._scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -181,6 +183,11 @@ class FakeBigModel:
     def _generated(self, body: Any) -> Reply:
         if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
             return Reply.error(400, "1213", "缺少必要参数 prompt/model")
+        with self._lock:
+            over = self.concurrency_limit is not None and self.in_flight > self.concurrency_limit
+            self.refused += 1 if over else 0
+        if over:
+            return Reply.error(429, "1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
         number = next(self._ids)
         with self._lock:
             self._generations += 1

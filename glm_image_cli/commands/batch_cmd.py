@@ -37,12 +37,13 @@ from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
-from glm_image_cli.session import BatchRequest, make_client, prepare_batch
+from glm_image_cli.session import BatchRequest, make_client, make_limiter, prepare_batch
 
 if TYPE_CHECKING:
     from glm_image_cli.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
     from glm_image_cli.config import ResolvedConfig
-    from glm_image_cli.runner import Event, Runner
+    from glm_image_cli.console import BatchProgress
+    from glm_image_cli.runner import Event, ImageOutcome, Runner
     from glm_image_cli.saving import ImageSaver
 
 HELP = help_text("cmd.batch")
@@ -115,7 +116,8 @@ def batch(
             ui.note(render("batch_recovering", count=len(selection.recoverable)))
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-        summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe)
+        summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe,
+                       _Rerun(ctx, input_path, prepared.saver.folder))
     finally:
         prepared.release()
     report_saver_notes(state, prepared.saver)
@@ -158,7 +160,10 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
 
 
 def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         retry_unsafe: bool) -> BatchSummary:
+         retry_unsafe: bool, rerun: _Rerun) -> BatchSummary:
+    from rich.cells import cell_len
+
+    from glm_image_cli.console import BatchProgress
     from glm_image_cli.runner import Runner, SaveImages
 
     ui = state.ui()
@@ -167,47 +172,129 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     recovered = {unit.key: image for unit in selection.recoverable
                  if (image := manifest.recorded_image(unit)) is not None}
     units = [*selection.recoverable, *selection.to_run]
-    with make_client(cfg, state.lang, retry_unsafe) as client, ui.batch_progress(len(units)) as progress:
+    label_width = max((cell_len(unit.item.stem(unit.sample)) for unit in units), default=8)
+    with make_client(cfg, state.lang, retry_unsafe) as client, \
+            BatchProgress(ui, len(units), label_width=label_width) as progress:
         runner = Runner(units, client, SaveImages(saver), concurrency=cfg.concurrency, journal=manifest,
+                        limiter=make_limiter(cfg),
                         recovered=recovered, on_event=lambda event: _on_event(state, progress, event))
         try:
             runner.run()
         except KeyboardInterrupt:
             interrupted = True
+            progress.interrupted()  # the live display goes first, so the drain message below is seen
             drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.wait,
-                                  lambda: _finish(state, selection, runner, saver.folder, started))
+                                  lambda: _finish(state, selection, manifest, runner, saver.folder, started,
+                                                  rerun))
         finally:
             runner.shutdown()
-    summary = _finish(state, selection, runner, saver.folder, started)
+    summary = _finish(state, selection, manifest, runner, saver.folder, started, rerun, interrupted=interrupted)
     if interrupted:
-        ui.error(render("interrupted"))
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     return summary
 
 
-def _finish(state: RunState, selection: Selection, runner: Runner, folder: Path,
-            started: float) -> BatchSummary:
+def _finish(state: RunState, selection: Selection, manifest: Manifest, runner: Runner, folder: Path,
+            started: float, rerun: _Rerun, *, interrupted: bool = False) -> BatchSummary:
+    """The summary, then what to do next: why it stopped, how to fix or retry what failed, how to resume."""
     from glm_image_cli.batch import failed_units, summarize, write_failed_file
 
     ui = state.ui()
     outcomes = runner.sorted_outcomes()
     summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by)
-    failed_file = write_failed_file(folder, failed_units(selection, outcomes))
+    failed = failed_units(selection, outcomes)
+    failed_file = write_failed_file(folder, failed)
     if state.json_mode:
         ui.emit_json_line(summary.to_json())
     else:
         _print_summary(state, summary)
     if summary.halted_by is not None:
         ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
+    if interrupted:
+        ui.error(render("interrupted"))
     if failed_file is not None and summary.halted_by is None:  # after a stop, re-running the command is the advice
-        blocked = summary.failures_by_code.get("CONTENT_BLOCKED", 0)
-        if blocked:
-            ui.warn(render("batch_content_blocked", count=blocked, path=failed_file))
-        ui.note(render("batch_failed_file", path=failed_file))
+        _advise_on_failures(state, _failure_codes(failed, outcomes, manifest), failed_file, rerun)
+    if summary.not_sent:
+        ui.note(render("batch_resume", count=summary.not_sent, command=rerun.command()))
     return summary
 
 
-def _on_event(state: RunState, progress: Any, event: Event) -> None:
+def _failure_codes(failed: list[WorkUnit], outcomes: list[ImageOutcome], manifest: Manifest) -> list[str]:
+    """The error code of each image that stands failed: from this run, else as the manifest recorded it."""
+    now = {id(o.unit): o.error.code for o in outcomes if o.error is not None}
+    codes = []
+    for unit in failed:
+        recorded = manifest.states.get(unit.key, {}).get("error")
+        codes.append(now.get(id(unit)) or (recorded.get("code") if isinstance(recorded, dict) else None) or "?")
+    return codes
+
+
+def _advise_on_failures(state: RunState, codes: list[str], failed_file: Path, rerun: _Rerun) -> None:
+    """Advice by cause: a refused prompt is rephrased and refused parameters are fixed in failed.jsonl, which
+    is then run; a failure on the upstream's side (5xx, rate limit, lost task) needs no edit, only the same
+    command again later (made images are skipped, failed ones retried)."""
+    from collections import Counter
+
+    from glm_image_cli.errors import MEANINGS
+    from glm_image_cli.output import display_path
+
+    ui = state.ui()
+    meanings = {meaning.code: meaning for meaning in MEANINGS.values()}
+    content, refused, passing = Counter(), Counter(), Counter()
+    for code in codes:
+        meaning = meanings.get(code)
+        group = content if code == "CONTENT_BLOCKED" else refused if meaning and meaning.same_request else passing
+        group[code] += 1
+    path = display_path(failed_file)
+    fix_command = rerun.command(path, failed_file=True)
+    if content:
+        ui.warn(render("batch_content_blocked", count=content.total(), path=path, command=fix_command))
+    if refused:
+        ui.warn(render("batch_failed_fix", count=refused.total(), codes=", ".join(sorted(refused)), path=path,
+                       command=fix_command))
+    if passing:
+        ui.note(render("batch_failed_again", count=passing.total(), codes=", ".join(sorted(passing)),
+                       command=rerun.command()))
+
+
+# Never in a suggested command: this run's output options, the dry run, the opt-in to pay again for images that
+# may have been billed (asked for each time), and --no-retry-failed (the suggestion is to retry them).
+_NEVER_REPEATED = frozenset({"input_path", "output_dir", "dry_run", "retry_unsafe", "retry_failed",
+                             "json_output", "quiet", "no_color", "lang", "verbose"})
+# Carried by failed.jsonl's lines (one line per image, with its own name), or meaningless for it.
+_IN_FAILED_LINES = frozenset({"input_format", "style", "negative", "size", "model", "quality", "samples", "name",
+                              "skip_invalid", "max_images"})
+
+
+class _Rerun:
+    """The command to run next, spelled as the user would type it, with -o and the run's other flags."""
+
+    def __init__(self, ctx: typer.Context, input_path: str, folder: Path) -> None:
+        self.ctx = ctx
+        self.input_path = input_path
+        self.folder = folder
+
+    def command(self, input_path: str | None = None, *, failed_file: bool = False) -> str:
+        import shlex
+
+        from glm_image_cli.output import display_path
+
+        skipped = _NEVER_REPEATED | (_IN_FAILED_LINES if failed_file else frozenset())
+        words = ["glm-image", "batch", input_path or self.input_path, "-o", display_path(self.folder)]
+        for param in self.ctx.command.params:
+            value = self.ctx.params.get(param.name or "")
+            if param.param_type_name != "option" or param.name in skipped or value in (None, False) \
+                    or value == param.default:
+                continue
+            name = next((opt for opt in param.opts if not opt.startswith("--")), param.opts[0])
+            flag = getattr(param, "is_flag", False)
+            words += [name] if flag else [name, f"{value:g}" if isinstance(value, float) else str(value)]
+        return " ".join(shlex.quote(word) for word in words)
+
+
+def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
+    """From worker threads: progress on stderr; each saved path on stdout as it is saved (or, with --json,
+    the item's JSON line)."""
     from glm_image_cli.runner import Stage
 
     unit: WorkUnit = event.unit
@@ -221,13 +308,13 @@ def _on_event(state: RunState, progress: Any, event: Event) -> None:
             from glm_image_cli.output import display_path
 
             levels = describe_content_filter(outcome.content_filter)
-            detail = f"{display_path(outcome.path)} ({outcome.seconds:.1f}s{', ' + levels if levels else ''})" \
-                if outcome.path else ""
+            detail = (display_path(outcome.path) + (f" ({levels})" if levels else "")) if outcome.path else ""
         elif outcome.error.account_wide:
             detail = outcome.error.code  # said once, in full, by the summary
         else:
             detail = str(outcome.error)
-        progress.finished_one(unit.key, label, outcome.error is None, detail)
+        saved = str(outcome.path) if outcome.path is not None and not state.json_mode else None
+        progress.finished_one(unit.key, label, outcome.error is None, detail, outcome.seconds, path=saved)
         if state.json_mode:
             from glm_image_cli.batch import item_record
 
@@ -235,9 +322,7 @@ def _on_event(state: RunState, progress: Any, event: Event) -> None:
     elif event.stage is Stage.RETRYING:
         from glm_image_cli.console import describe_retry
 
-        progress.update(unit.key, f"{label}: {describe_retry(event)}")
-    elif event.stage is Stage.PROCESSING:
-        progress.update(unit.key, render("state_processing", task_status=event.task_status or ""))
+        progress.retrying(unit.key, label, describe_retry(event))
 
 
 def _print_summary(state: RunState, summary: BatchSummary) -> None:

@@ -10,7 +10,7 @@ import typer
 from glm_image_cli.commands.common import RunState, confirm_spend, drain_after_interrupt, report_saver_notes
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.messages import render
-from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
+from glm_image_cli.session import GenerateRequest, make_client, make_limiter, prepare_generation
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
@@ -41,6 +41,7 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
 
     with state.ui().image_progress(plan.samples) as progress:
         runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
+                        limiter=make_limiter(cfg),
                         on_event=progress.event)
         try:
             runner.run()

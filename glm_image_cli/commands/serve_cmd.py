@@ -18,7 +18,7 @@ from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ServerError, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
-from glm_image_cli.session import make_client, make_saver
+from glm_image_cli.session import make_client, make_limiter, make_saver
 
 HELP = help_text("cmd.serve")
 
@@ -64,7 +64,8 @@ def serve(
     defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
                         user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id)
     with client:
-        server = _bind(options, ImageService(client, defaults, options, saver), state)
+        service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent))
+        server = _bind(options, service, state)
         # The handlers are in place before the URL goes out: whoever reads it may stop us at once, and a
         # SIGTERM right after the announcement must still be the graceful exit 0, not a kill.
         with _StopSignals(server):
