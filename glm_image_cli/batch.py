@@ -556,6 +556,7 @@ class BatchSummary:
     seconds: float
     exit_code: int
     halted_by: GlmImageError | None = None  # the account-wide failure that stopped sending, if any
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)  # per model: limit in use, learned, refused
 
     @property
     def images_per_minute(self) -> float:
@@ -566,7 +567,7 @@ class BatchSummary:
                 "failed": self.failed, "uncertain": self.uncertain, "not_sent": self.not_sent,
                 "failures_by_code": self.failures_by_code, "seconds": round(self.seconds, 3),
                 "images_per_minute": round(self.images_per_minute, 2), "exit_code": self.exit_code,
-                "stopped_by": error_json(self.halted_by) if self.halted_by else None}
+                "stopped_by": error_json(self.halted_by) if self.halted_by else None, "limits": self.limits}
 
 
 def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int, seconds: float,

@@ -158,7 +158,7 @@ def test_json_lines_schema(cli, fake) -> None:
     assert set(item) == {"type", "key", "line", "item", "sample", "ok", "path", "prompt", "prompt_sent", "model",
                          "size", "request_id", "content_filter", "seconds", "error"}
     assert set(summary) == {"type", "total", "done", "skipped", "failed", "uncertain", "not_sent",
-                            "failures_by_code", "seconds", "images_per_minute", "exit_code", "stopped_by"}
+                            "failures_by_code", "seconds", "images_per_minute", "exit_code", "stopped_by", "limits"}
 
 
 def _spawn_batch(fake, *args: str) -> subprocess.Popen[str]:

@@ -202,6 +202,7 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, runner: R
     ui = state.ui()
     outcomes = runner.sorted_outcomes()
     summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by)
+    summary.limits = runner.limiter.summary() if runner.limiter is not None else {}
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:
@@ -336,6 +337,10 @@ def _print_summary(state: RunState, summary: BatchSummary) -> None:
         rows.append([render("summary_uncertain"), str(summary.uncertain)])
     if summary.not_sent:
         rows.append([render("summary_not_sent"), str(summary.not_sent)])
+    for model, limit in sorted(summary.limits.items()):
+        key = "summary_limit_learned" if limit["learned"] else "summary_limit"
+        rows.append([render(key, model=model), render("summary_limit_value", limit=limit["limit"],
+                                                          refused=limit["refused"])])
     rows.append([render("summary_wall"), f"{summary.seconds:.1f} s"])
     rows.append([render("summary_rate"), f"{summary.images_per_minute:.1f}"])
     ui.table(["", ""], rows, title=render("summary_title"), stream="stderr", show_header=False)
