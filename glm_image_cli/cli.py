@@ -143,9 +143,10 @@ def usage_error_line(error: Exception, path: list[str], lang: str) -> str:
             problem = say("usage.missing_option", name=_param_name(param, error.param_hint))
     elif isinstance(error, click_errors.BadParameter):
         detail = message
-        if detail.startswith("Input should be a valid integer"):
+        # Typer's own wording (pydantic's in 0.29, Click's before) becomes ours, in the user's language.
+        if detail.startswith("Input should be a valid integer") or re.search(r"is not a valid int(eger)?\b", detail):
             detail = say("usage.not_integer")
-        elif detail.startswith("Input should be a valid number"):
+        elif detail.startswith("Input should be a valid number") or re.search(r"is not a valid float\b", detail):
             detail = say("usage.not_number")
         problem = say("usage.invalid_value", name=_param_name(error.param, error.param_hint), detail=detail)
     elif isinstance(error, click_errors.BadOptionUsage) and "requires" in message:

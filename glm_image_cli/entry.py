@@ -34,9 +34,27 @@ def main() -> None:
         return
     elif _print_static_help(argv):
         return
+    _skip_httpx_command_line()
     from glm_image_cli.cli import main as full_main
 
     full_main()
+
+
+def _skip_httpx_command_line() -> None:
+    """httpx imports its own command-line tool at import time (click, pygments, rich.syntax: about 40 ms
+    of every run) though this process never uses it.  In our own console script, and only there, a
+    placeholder stands in for that module; httpx's clients are untouched."""
+    if "httpx" in sys.modules:
+        return
+    import types
+
+    placeholder = types.ModuleType("httpx._main")
+
+    def main() -> None:  # what httpx's __init__ re-exports; never called by glm-image
+        raise SystemExit("the httpx command line is not available inside glm-image")
+
+    placeholder.main = main  # type: ignore[attr-defined]
+    sys.modules.setdefault("httpx._main", placeholder)
 
 
 @cache
