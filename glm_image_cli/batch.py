@@ -287,12 +287,13 @@ def is_safe_name(name: str) -> bool:
 
 
 def _whole_number(value: Any) -> int:
+    """A batch line's "n": a whole number (1 and "1" alike), then the usual range."""
     if isinstance(value, bool):
-        raise UsageError("samples_range", n=value, max=models.MAX_SAMPLES)
+        raise UsageError("batch_field_number", field="n")
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise UsageError("samples_range", n=value, max=models.MAX_SAMPLES) from None
+        raise UsageError("batch_field_number", field="n") from None
     return models.check_samples(number)
 
 
@@ -571,10 +572,11 @@ class BatchSummary:
 
 
 def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int, seconds: float,
-              halted_by: GlmImageError | None = None) -> BatchSummary:
+              halted_by: GlmImageError | None = None, abandoned: int = 0) -> BatchSummary:
+    """``abandoned``: calls in flight when a second Ctrl-C left them behind; they may have been billed."""
     failures = [o for o in outcomes if o.error is not None]
     by_code = Counter(o.error.code for o in failures if o.error is not None)
-    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.maybe_billed)
+    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.maybe_billed) + abandoned
     exit_code = int(ExitCode.OK)
     if failures:
         exit_code = sorted(failures, key=lambda o: o.unit.item.number)[0].error.exit_code  # type: ignore[union-attr]

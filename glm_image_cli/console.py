@@ -328,6 +328,11 @@ class BatchProgress:
         with self._lock:
             self._in_flight = self._in_flight | {key}
 
+    def queued(self, key: str) -> None:
+        """Back in the queue (refused for concurrency, not billed): no longer counted in flight."""
+        with self._lock:
+            self._in_flight = self._in_flight - {key}
+
     def retrying(self, key: str, label: str, text: str) -> None:
         if self._progress is not None:
             self._notice = (time.monotonic(), label, text)

@@ -117,6 +117,7 @@ MEANINGS: dict[str, Meaning] = {
     "batch_bad_name": Meaning("BATCH_BAD_NAME"),
     "batch_empty": Meaning("BATCH_EMPTY"),
     "batch_field_type": Meaning("BATCH_FIELD_TYPE"),
+    "batch_field_number": Meaning("BATCH_FIELD_TYPE"),  # the same failure: a field of the wrong kind
     "batch_file_missing": Meaning("BATCH_FILE_MISSING"),
     "batch_invalid": Meaning("BATCH_INVALID"),
     "batch_max_images": Meaning("BATCH_MAX_IMAGES"),

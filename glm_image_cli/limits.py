@@ -143,9 +143,10 @@ class Limiter:
             self._cond.notify_all()
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per model: the limit in use, whether it was learned, and the refusals seen (for --json)."""
+        """Per model: the calls in flight allowed now (never above -j), the account's limit as learned or
+        remembered (None while unknown), and the refusals seen (for the batch summary and --json)."""
         with self._cond:
-            return {name: {"limit": m.limit, "learned": m.learned is not None, "refused": m.refusals}
+            return {name: {"limit": m.limit, "account_limit": m.learned, "refused": m.refusals}
                     for name, m in self._models.items()}
 
 

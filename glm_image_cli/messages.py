@@ -300,6 +300,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "batch_missing_prompt": ("no 'prompt' field", "缺少 prompt 字段"),
     "batch_field_type": ("field '{field}' must be text", "字段“{field}”必须是文本"),
+    "batch_field_number": ("field '{field}' must be a whole number", "字段“{field}”必须是整数"),
     "batch_bad_name": (
         "name '{name}' cannot be a file name (no / \\ : * ? \" < > |, not starting with a dot, at most 120 "
         "characters)",
@@ -335,6 +336,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batch_manifest_damaged": (
         "{count} damaged line(s) in {path} were skipped (a crash or a stray byte); every whole record was kept.",
         "{path} 中有 {count} 行已损坏（崩溃或异常字节），已跳过；完整的记录均已保留。",
+    ),
+    "not_sent_interrupted": (
+        "{count} image(s) were not sent (nothing was paid for them).",
+        "有 {count} 张图片未发送（未为它们付费）。",
     ),
     "not_sent_after_stop": (
         "{count} image(s) were not sent: they would have failed the same way.",
@@ -416,8 +421,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "batch_max_images": ("--max-images must be at least 1.", "--max-images 至少为 1。"),
     "summary_limit": ("calls in flight, {model}", "同时调用数，{model}"),
-    "summary_limit_learned": ("calls in flight, {model} (account limit)", "同时调用数，{model}（账号上限）"),
     "summary_limit_value": ("{limit} ({refused} refused, not billed)", "{limit}（被拒 {refused} 次，未计费）"),
+    "summary_limit_known": ("{limit} (account limit {account}; {refused} refused, not billed)",
+                            "{limit}（账号上限 {account}；被拒 {refused} 次，未计费）"),
     "summary_title": ("Batch summary", "批次汇总"),
     "summary_done": ("made", "已生成"),
     "summary_skipped": ("skipped (made earlier)", "跳过（之前已生成）"),

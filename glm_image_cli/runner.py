@@ -214,6 +214,7 @@ class Runner:
         self._pending: deque[Any] = deque(self.units)
         self._requesting = 0  # units holding a slot: only these can still be refused and come back
         self._refusals: dict[int, int] = {}
+        self._working: set[int] = set()  # id() of units sent and not finished (a second Ctrl-C abandons them)
         self._futures: list[Future[None]] = []
         self._stopped = False
         # Twice the call limit: images being downloaded and saved do not hold up the next calls.
@@ -241,6 +242,7 @@ class Runner:
             context = contextvars.copy_context()  # the message language follows the work into the thread
             with self._lock:
                 self._requesting += 1
+                self._working.add(id(unit))
                 self._futures.append(self._executor.submit(context.run, self._work, unit))
         self.wait()
         return self.sorted_outcomes()
@@ -289,11 +291,18 @@ class Runner:
 
     @property
     def not_sent(self) -> list[Any]:
-        """Units that were not made and not attempted to the end: never reached (stopped, interrupted),
-        skipped after a refusal of their request, or refused for concurrency and not sent again."""
+        """Units that never left, or left and were refused for concurrency (not billed): never reached
+        (stopped, interrupted), skipped after a refusal of their request, or not sent again."""
         with self._lock:
-            finished = {id(outcome.unit) for outcome in self.outcomes}
+            finished = {id(outcome.unit) for outcome in self.outcomes} | self._working
         return [unit for unit in self.units if id(unit) not in finished]
+
+    @property
+    def in_flight(self) -> list[Any]:
+        """Units sent and not finished: after a second Ctrl-C abandons them, they may have been billed."""
+        with self._lock:
+            working = set(self._working)
+        return [unit for unit in self.units if id(unit) in working]
 
     @property
     def interrupted(self) -> bool:
@@ -343,6 +352,7 @@ class Runner:
                 self._leave_request_phase(unit, succeeded=False)
         with self._lock:
             self.outcomes.append(outcome)
+            self._working.discard(id(unit))
         self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
 
     def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
@@ -362,12 +372,13 @@ class Runner:
         if self.journal is not None:
             with contextlib.suppress(OSError, GlmImageError):  # "dispatched" may stand: then it is uncertain
                 self.journal.refused(unit)
-        self.on_event(Event(unit, Stage.RETRYING, reason=str(refusal), rate_limited=True, attempt=count + 1))
         self.limiter.release(unit.plan.model, False)
         with self._lock:
             self._pending.appendleft(unit)
             self._requesting -= 1
+            self._working.discard(id(unit))
             self._lock.notify_all()
+        self.on_event(Event(unit, Stage.QUEUED))  # waiting again: routine, not worth a line of its own
         return True
 
     def _request(self, unit: Any) -> GeneratedImage:

@@ -535,6 +535,9 @@ class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = f"glm-image/{__version__}"
     sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version  # no Python version, and no trailing space
     server: GlmImageHTTPServer
     deadline: float = math.inf
     _started: float = 0.0
@@ -665,7 +668,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         route = self.ROUTES.get(path.rstrip("/") or "/")
         if route is None:
             self._discard_body()
-            raise ApiError(404, "NOT_FOUND", render("api_not_found", path=path, endpoints=", ".join(self.ROUTES)))
+            raise ApiError(404, "NOT_FOUND", render("api_not_found", path=_readable(path),
+                                                    endpoints=", ".join(self.ROUTES)))
         allowed, handler_name = route
         if method != allowed:
             self._discard_body()
@@ -732,7 +736,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             raise ApiError(411, "LENGTH_REQUIRED", render("api_length_required"))
-        raw = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and self.headers.get("Transfer-Encoding")):
+            # Two framings of one body: a proxy and this server could disagree where the next request starts.
+            self.close_connection = True
+            raise ApiError(400, "BAD_REQUEST", render("api_bad_length"))
+        raw = lengths[0] if lengths else None
         try:
             length = int(raw) if raw is not None else 0
         except ValueError:
@@ -830,3 +839,13 @@ def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
                 continue
             return candidate
     return None
+
+
+def _readable(path: str) -> str:
+    """http.server decodes the request line as Latin-1: give UTF-8 paths (/猫) back their characters."""
+    from urllib.parse import unquote
+
+    try:
+        return unquote(path.encode("latin-1").decode("utf-8"))
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return path

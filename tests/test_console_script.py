@@ -94,5 +94,5 @@ def test_ctrl_c_keeps_the_image_already_paid_for_and_sends_no_more(fake) -> None
     assert process.returncode == 130
     [saved] = stdout.split()
     assert Path(saved).exists()
-    assert "Interrupted." in stderr
+    assert "Interrupted." in stderr and "2 image(s) were not sent" in stderr
     assert fake.count(SYNC_ROUTE) == 1

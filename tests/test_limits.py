@@ -66,7 +66,7 @@ def test_a_batch_finds_the_accounts_limit_makes_everything_and_remembers_it(cli,
     summary = json.loads(first.stdout.splitlines()[-1])
     assert summary["done"] == 30 and summary["failed"] == 0
     [(model, limit)] = summary["limits"].items()
-    assert model == "cogview-4-250304" and limit["learned"] and limit["refused"] == fake.refused
+    assert model == "cogview-4-250304" and limit["account_limit"] == 3 and limit["refused"] == fake.refused
     assert limit["limit"] in (3, 4)  # the ceiling, or one rare probe above it
     assert fake.refused <= 8  # found within a few refusals, none of them a failure
     assert fake.max_in_flight <= 16

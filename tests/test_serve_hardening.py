@@ -245,3 +245,19 @@ def test_max_connections_must_be_positive(cli, fake) -> None:
     result = cli("serve", "--port", "0", "--max-connections", "0")
     assert result.exit_code == 2
     assert "--max-connections must be at least 1" in result.stderr
+
+
+def test_two_content_lengths_are_refused_and_the_connection_closed(serve) -> None:
+    import socket
+
+    served = serve()
+    host, port = served.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(b"POST /txt2img HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 5\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400") and answer.count(b"HTTP/1.1") == 1  # no smuggled second request
+    assert b"Connection: close" in answer
+    assert not any('"1}"' in line for line in served.log)

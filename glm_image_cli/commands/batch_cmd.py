@@ -201,7 +201,8 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, runner: R
 
     ui = state.ui()
     outcomes = runner.sorted_outcomes()
-    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by)
+    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by,
+                        abandoned=len(runner.in_flight))
     summary.limits = runner.limiter.summary() if runner.limiter is not None else {}
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
@@ -320,6 +321,8 @@ def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
             from glm_image_cli.batch import item_record
 
             state.ui().emit_json_line(item_record(outcome))
+    elif event.stage is Stage.QUEUED:
+        progress.queued(unit.key)
     elif event.stage is Stage.RETRYING:
         from glm_image_cli.console import describe_retry
 
@@ -338,9 +341,11 @@ def _print_summary(state: RunState, summary: BatchSummary) -> None:
     if summary.not_sent:
         rows.append([render("summary_not_sent"), str(summary.not_sent)])
     for model, limit in sorted(summary.limits.items()):
-        key = "summary_limit_learned" if limit["learned"] else "summary_limit"
-        rows.append([render(key, model=model), render("summary_limit_value", limit=limit["limit"],
-                                                          refused=limit["refused"])])
+        value = render("summary_limit_value", limit=limit["limit"], refused=limit["refused"])
+        if limit["account_limit"] is not None:
+            value = render("summary_limit_known", limit=limit["limit"], account=limit["account_limit"],
+                           refused=limit["refused"])
+        rows.append([render("summary_limit", model=model), value])
     rows.append([render("summary_wall"), f"{summary.seconds:.1f} s"])
     rows.append([render("summary_rate"), f"{summary.images_per_minute:.1f}"])
     ui.table(["", ""], rows, title=render("summary_title"), stream="stderr", show_header=False)

@@ -39,19 +39,24 @@ def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: Big
          saver: ImageSaver) -> list[ImageOutcome]:
     from glm_image_cli.runner import Runner, SaveImages, samples_of
 
+    interrupted = False
     with state.ui().image_progress(plan.samples) as progress:
         runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
-                        limiter=make_limiter(cfg),
-                        on_event=progress.event)
+                        limiter=make_limiter(cfg), on_event=progress.event)
         try:
             runner.run()
         except KeyboardInterrupt:
+            interrupted = True  # nothing new is sent from here (this thread was the dispatcher)
+    try:
+        if interrupted:  # the live display is gone: the drain and what became of each image read plainly
             drain_after_interrupt(state, runner.stop(), "interrupted_waiting", runner.wait,
                                   lambda: _print_saved(state, runner.sorted_outcomes()))
             _print_saved(state, runner.sorted_outcomes())
-            raise
-        finally:
-            runner.shutdown()
+            if runner.not_sent:
+                state.ui().warn(render("not_sent_interrupted", count=len(runner.not_sent)))
+            raise KeyboardInterrupt
+    finally:
+        runner.shutdown()
     if runner.halted_by is not None and runner.not_sent:
         state.ui().warn(render("not_sent_after_stop", count=len(runner.not_sent)))
     return runner.sorted_outcomes()
