@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from glm_image_cli.runner import ImageOutcome
 
 FORMATS = ("txt", "jsonl", "csv")
-ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
 MANIFEST_NAME = "manifest.jsonl"
 FAILED_NAME = "failed.jsonl"
 
@@ -206,6 +206,7 @@ class BatchItem:
     number: int
     plan: GenerationPlan
     name: str | None
+    enhance: bool = False  # --enhance or the line's "enhance": the prompt is rewritten before it is sent
 
     def stem(self, sample: int) -> str:
         base = self.name or f"{self.number:04d}-{slugify(self.plan.prompt)}"
@@ -274,7 +275,18 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
     name = fields.get("name")
     if name is not None and not is_safe_name(name.strip()):
         raise UsageError("batch_bad_name", name=name)
-    return BatchItem(line=line, number=number, plan=plan, name=name.strip() if name else None)
+    return BatchItem(line=line, number=number, plan=plan, name=name.strip() if name else None,
+                     enhance=_on_off_field(fields.get("enhance", False)))
+
+
+def _on_off_field(value: Any) -> bool:
+    """A line's "enhance": true/false in JSON, on/off (or true/false, yes/no, 1/0) in CSV."""
+    from glm_image_cli.config import InvalidValue, _on_off
+
+    try:
+        return _on_off(value)
+    except InvalidValue:
+        raise UsageError("batch_field_type", field="enhance") from None
 
 
 _UNSAFE_NAME_CHARACTERS = set('/\\:*?"<>|')
@@ -617,7 +629,7 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
         plan = unit.item.plan
         entry = {"prompt": plan.prompt, "style": plan.style.name if plan.style else None,
                  "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
-                 "name": unit.item.stem(unit.sample)}
+                 "name": unit.item.stem(unit.sample), "enhance": True if unit.item.enhance else None}
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
     temp = path.with_suffix(".jsonl.part")
     try:

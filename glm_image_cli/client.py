@@ -231,6 +231,21 @@ class BigModelClient:
         payload = self._post_once("/images/generations", request, progress)
         return _generated_from(payload, payload.get("data"), None)
 
+    def chat_completion(self, body: dict[str, Any], progress: ProgressCallback = _no_progress) -> dict[str, Any]:
+        """One chat call (``/chat/completions``, OpenAI-compatible) under the same rules as an image: a call that
+        may have been processed is never sent again blindly; rate limits are honoured."""
+        if self._trace is not None:
+            progress = self._trace.progress(progress)
+        attempt = 0
+        while True:
+            try:
+                return self._send("POST", "/chat/completions", progress, json=body, model=body.get("model"))
+            except ConcurrencyRefused:  # not processed: safe to send again after a pause
+                attempt += 1
+                if attempt >= self._retry.rate_limit_attempts:
+                    raise
+                self._sleep(self._retry.backoff(attempt))
+
     def fetch(self, generated: GeneratedImage, progress: ProgressCallback = _no_progress) -> ImageResult:
         """Get the image's bytes in memory (decode base64 or download the URL) and check they are an image."""
         parts: list[bytes] = []

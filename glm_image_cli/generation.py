@@ -34,6 +34,9 @@ class GenerationPlan:
     warnings: tuple[Text, ...] = ()
     watermark: bool = True  # False asks for watermark_enabled=false
     user_id: str | None = None
+    # --enhance: the chat model's rewrite of ``prompt`` (which stays as typed); ``prompt_sent`` is composed from it
+    enhanced_prompt: str | None = None
+    enhance_model: str | None = None
 
     def image_request(self) -> ImageRequest:
         """The body of each of the plan's calls."""
@@ -94,6 +97,20 @@ def plan_generation(
     )
 
 
+def with_enhancement(plan: GenerationPlan, rewrite: str, enhance_model: str | None = None) -> GenerationPlan:
+    """The plan with ``rewrite`` in place of the typed prompt, the style preset and the negative folded into
+    it exactly as into a plain prompt; the typed prompt is kept in ``prompt``."""
+    from dataclasses import replace
+
+    spec = models.find_model(plan.model)
+    sent = compose_prompt(rewrite, plan.style, plan.negative)
+    warnings = [w for w in plan.warnings if w.message_id != "long_prompt_warning"]
+    if models.check_prompt_length(spec, sent, plan.model):
+        warnings.append(Text("long_prompt_warning", length=len(sent)))
+    return replace(plan, prompt_sent=sent, enhanced_prompt=rewrite.strip(), enhance_model=enhance_model,
+                   warnings=tuple(warnings))
+
+
 def _check_text(**fields: str | None) -> None:
     """Every text must be encodable: a lone surrogate (argv bytes that were not UTF-8, a JSON "\\ud800")
     cannot be sent, saved or logged, so it is a usage error here, before anything is spent."""
@@ -124,6 +141,7 @@ def image_record(outcome: ImageOutcome) -> dict[str, Any]:
         "path": str(outcome.path) if outcome.path else None,
         "prompt": plan.prompt,
         "prompt_sent": plan.prompt_sent,
+        "enhanced_prompt": plan.enhanced_prompt,
         "model": plan.model,
         "size": plan.size,
         "request_id": outcome.request_id,

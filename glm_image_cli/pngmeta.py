@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
-               "created", "content_filter", "tool_version", "batch_key")
+               "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model")
 
 
 class PngError(ValueError):

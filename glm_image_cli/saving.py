@@ -31,6 +31,8 @@ def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: lis
     return {
         "prompt": plan.prompt,
         "prompt_sent": plan.prompt_sent,
+        "enhanced_prompt": plan.enhanced_prompt,  # --enhance: the chat model's rewrite of "prompt"
+        "enhance_model": plan.enhance_model,
         "negative_prompt": plan.negative,
         "style": plan.style.name if plan.style else None,
         "model": plan.model,

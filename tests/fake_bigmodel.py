@@ -25,6 +25,7 @@ SYNC_ROUTE = "POST /images/generations"
 ASYNC_ROUTE = "POST /async/images/generations"
 POLL_ROUTE = "GET /async-result"
 FILE_ROUTE = "GET /files"
+CHAT_ROUTE = "POST /chat/completions"
 DEFAULT_KEY = "fake-key-0123456789abcdef.SECRETPART"
 
 # Real 8x8 JPEG and WebP images, for "the upstream sent other bytes behind a .png URL".
@@ -93,6 +94,8 @@ class FakeBigModel:
         self._generations = 0
         self.async_outcome = "SUCCESS"
         self.requests: list[Seen] = []
+        # /chat/completions answers with this text (a function of the request body, or fixed text)
+        self.chat_reply: Any = lambda body: "ENHANCED: " + str((body.get("messages") or [{}])[-1].get("content"))
         self.in_flight = 0
         self.max_in_flight = 0  # most generation calls seen at once
         self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
@@ -178,6 +181,8 @@ class FakeBigModel:
                                "task_status": "PROCESSING"})
         if route == POLL_ROUTE:
             return self._poll(path.rsplit("/", 1)[-1])
+        if route == CHAT_ROUTE:
+            return self._chat(body)
         return Reply.error(404, "1222", "not found")
 
     def _generated(self, body: Any) -> Reply:
@@ -195,6 +200,18 @@ class FakeBigModel:
         return Reply(body={"created": 1760000000 + number, "data": [self._image_item(number)],
                            "content_filter": [{"role": "assistant", "level": 3}],
                            "request_id": f"req-{number}"}, delay=3600 if held else self.latency)
+
+    def _chat(self, body: Any) -> Reply:
+        """The OpenAI-compatible chat answer: {"choices": [{"message": {"role", "content"}}], "usage"}."""
+        if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
+            return Reply.error(400, "1214", "messages 参数非法")
+        number = next(self._ids)
+        content = self.chat_reply(body) if callable(self.chat_reply) else str(self.chat_reply)
+        return Reply(body={"id": f"chat-{number}", "request_id": f"req-chat-{number}", "created": 1760000000,
+                           "model": body["model"],
+                           "choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": content}}],
+                           "usage": {"prompt_tokens": 50, "completion_tokens": 80, "total_tokens": 130}})
 
     def _image_item(self, number: int) -> dict[str, str]:
         if self.result_mode == "b64":

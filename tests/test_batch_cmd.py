@@ -155,8 +155,8 @@ def test_max_images_caps_the_spend(cli, fake) -> None:
 def test_json_lines_schema(cli, fake) -> None:
     Path("p.txt").write_text("a\n")
     item, summary = (json.loads(line) for line in cli("batch", "p.txt", "-o", "out", "--json").stdout.splitlines())
-    assert set(item) == {"type", "key", "line", "item", "sample", "ok", "path", "prompt", "prompt_sent", "model",
-                         "size", "request_id", "content_filter", "seconds", "error"}
+    assert set(item) == {"type", "key", "line", "item", "sample", "ok", "path", "prompt", "prompt_sent",
+                         "enhanced_prompt", "model", "size", "request_id", "content_filter", "seconds", "error"}
     assert set(summary) == {"type", "total", "done", "skipped", "failed", "uncertain", "not_sent",
                             "failures_by_code", "seconds", "images_per_minute", "exit_code", "stopped_by", "limits"}
 

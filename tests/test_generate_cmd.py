@@ -103,8 +103,8 @@ def test_negative_prompt_is_folded_in_the_prompts_language(cli, fake) -> None:
 def test_json_output_schema(cli, fake) -> None:
     result = cli("generate", "a red fox", "--json", "--style", "watercolor")
     [record] = json.loads(result.stdout)
-    assert set(record) == {"index", "ok", "path", "prompt", "prompt_sent", "model", "size", "quality", "style",
-                           "request_id", "format", "content_filter", "seconds"}
+    assert set(record) == {"index", "ok", "path", "prompt", "prompt_sent", "enhanced_prompt", "model", "size",
+                           "quality", "style", "request_id", "format", "content_filter", "seconds"}
     assert record["ok"] is True and Path(record["path"]).exists()
     assert record["style"] == "水彩" and record["request_id"] == "req-1" and record["format"] == "png"
 

@@ -28,7 +28,7 @@ from glm_image_cli.commands.common import (
     state_of,
 )
 from glm_image_cli.commands.completion import complete_format
-from glm_image_cli.commands.generating import run_generate
+from glm_image_cli.commands.generating import EnhanceOption, NoCacheOption, run_generate
 from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import UsageError
 from glm_image_cli.language import help_text
@@ -62,6 +62,8 @@ def generate(
     no_watermark: NoWatermarkOption = False,
     user_id: UserIdOption = None,
     yes: YesOption = False,
+    enhance: EnhanceOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     from glm_image_cli.generation import combine_size
 
@@ -70,7 +72,7 @@ def generate(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
-        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes, enhance=enhance, no_cache=no_cache,
     )
     run_generate(state, request)
 

@@ -134,6 +134,8 @@ def again(
     no_watermark: NoWatermarkOption = False,
     user_id: UserIdOption = None,
     yes: YesOption = False,
+    enhance: Annotated[bool | None, typer.Option("--enhance/--no-enhance", help=help_text("opt.enhance_again"),
+                                                 show_default=False)] = None,
 ) -> None:
     from glm_image_cli.commands.generating import run_generate
     from glm_image_cli.history import History
@@ -148,5 +150,16 @@ def again(
         size=size or entry.size, model=model or entry.model, quality=quality or entry.quality, samples=samples,
         output_dir=output_dir, no_metadata=no_metadata, no_history=no_history, command="again",
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
+        # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
+        enhance=True if enhance or (enhance is None and _was_enhanced(entry)) else enhance, no_cache=bool(enhance),
     )
     run_generate(state, request)
+
+
+def _was_enhanced(entry) -> bool:
+    """Whether the entry's prompt was rewritten by --enhance: the prompt sent does not begin with the typed one
+    (a style preset or a negative only ever add to its end)."""
+    from glm_image_cli.styles import _TRAILING_PUNCTUATION
+
+    typed = entry.prompt.strip().rstrip(_TRAILING_PUNCTUATION)
+    return bool(entry.prompt_sent) and bool(typed) and not entry.prompt_sent.startswith(typed)
