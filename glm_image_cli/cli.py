@@ -13,6 +13,7 @@ from glm_image_cli import __version__
 from glm_image_cli.commands import (
     batch_cmd,
     config_cmd,
+    enhance_cmd,
     generate_cmd,
     history_cmd,
     images_cmd,
@@ -20,6 +21,7 @@ from glm_image_cli.commands import (
     ping_cmd,
     serve_cmd,
     styles_cmd,
+    usage_cmd,
 )
 from glm_image_cli.commands.common import (
     LangOption,
@@ -221,6 +223,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.command("generate", help=generate_cmd.HELP)(generate_cmd.generate)
+app.command("enhance", help=enhance_cmd.HELP)(enhance_cmd.enhance)
 app.command("batch", help=batch_cmd.HELP)(batch_cmd.batch)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
@@ -231,6 +234,7 @@ app.command("again", help=history_cmd.AGAIN_HELP)(history_cmd.again)
 app.command("info", help=images_cmd.INFO_HELP)(images_cmd.info)
 app.command("gallery", help=images_cmd.GALLERY_HELP)(images_cmd.gallery)
 app.command("mcp", help=mcp_cmd.HELP)(mcp_cmd.mcp)
+app.command("usage", help=usage_cmd.HELP)(usage_cmd.usage)
 
 
 def _print_version(value: bool) -> None:

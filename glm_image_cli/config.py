@@ -214,9 +214,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("watermark", _on_off, True, ("GLM_IMAGE_WATERMARK",), choices=("on", "off")),
         Setting("user-id", _user_id, env=("GLM_IMAGE_USER_ID",)),
         Setting("confirm-above", _number(0, 1_000_000), 1.0, ("GLM_IMAGE_CONFIRM_ABOVE",)),
+        Setting("budget-daily", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_DAILY",)),
+        Setting("budget-monthly", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_MONTHLY",)),
         Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
         Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),
+        Setting("enhance", _on_off, False, ("GLM_IMAGE_ENHANCE",), choices=("on", "off")),
+        Setting("enhance-model", _text, "glm-4-flash-250414", ("GLM_IMAGE_ENHANCE_MODEL",)),
     )
 }
 
@@ -237,7 +241,7 @@ FLAGS: dict[str, str] = {
     "model": "--model", "size": "--size", "style": "--style", "quality": "--quality", "output-dir": "--output-dir",
     "timeout": "--timeout", "concurrency": "--concurrency", "name-template": "--name", "format": "--image-format",
     "watermark": "--no-watermark", "user-id": "--user-id", "server-host": "--host", "server-port": "--port",
-    "server-token": "--token",
+    "server-token": "--token", "enhance": "--enhance",
 }
 
 
@@ -366,9 +370,13 @@ class Settings:
     watermark: bool
     user_id: str | None
     confirm_above: float
+    budget_daily: float | None
+    budget_monthly: float | None
     server_host: str
     server_port: int
     server_token: str | None
+    enhance: bool
+    enhance_model: str
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     OUTPUT = 11  # images could not be written
     SERVER = 12  # `serve` could not start: port in use, address not allowed
     IN_USE = 13  # another run is using the batch's output folder
+    BUDGET = 14  # the run would cross the daily or monthly budget: nothing was sent
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -100,6 +101,9 @@ MEANINGS: dict[str, Meaning] = {
     "config_unreadable": Meaning("CONFIG_UNREADABLE"),
     "config_unwritable": Meaning("CONFIG_UNWRITABLE"),
     "history_unusable": Meaning("HISTORY_UNUSABLE"),
+    "ledger_unusable": Meaning("LEDGER_UNUSABLE", account_wide=True),  # spend cannot be recorded: send nothing
+    "env_file_unreadable": Meaning("ENV_FILE_UNREADABLE"),
+    "budget_exceeded": Meaning("BUDGET_EXCEEDED", account_wide=True),  # before sending: nothing more fits
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
@@ -213,6 +217,12 @@ class OutputError(GlmImageError):
 
 class FolderInUse(GlmImageError):
     exit_code = ExitCode.IN_USE
+
+
+class BudgetExceeded(GlmImageError):
+    """The run's estimated cost would cross the daily or monthly budget: refused before sending."""
+
+    exit_code = ExitCode.BUDGET
 
 
 class ServerError(GlmImageError):

@@ -179,6 +179,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
               negative: str | None, output_dir: str | None, allow_spend: bool) -> list[Any]:
     from glm_image_cli.errors import UsageError
     from glm_image_cli.generation import generate_record
+    from glm_image_cli.ledger import hold_for_run
     from glm_image_cli.pricing import estimate
     from glm_image_cli.runner import SaveImages, run_units, samples_of
     from glm_image_cli.session import GenerateRequest, make_client, make_limiter, prepare_generation
@@ -192,9 +193,9 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     limit = cfg.confirm_above
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
-    with make_client(cfg, lang) as client:
+    with hold_for_run(cfg, "mcp", [plan.model] * plan.samples) as spend, make_client(cfg, lang) as client:
         outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver), limiter=make_limiter(cfg),
-                             concurrency=cfg.concurrency).sorted_outcomes()
+                             concurrency=cfg.concurrency, spend=spend).sorted_outcomes()
     failures = [o for o in outcomes if o.error is not None]
     if failures and len(failures) == len(outcomes):
         raise failures[0].error  # type: ignore[misc]

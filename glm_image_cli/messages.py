@@ -668,6 +668,70 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请加 --yes 继续，或调高限额：glm-image config set confirm-above 5",
     ),
     "spend_declined": ("Nothing was sent.", "未发送任何请求。"),
+    # --- spend ledger, budgets, usage (glm_image_cli.ledger, commands/usage_cmd.py) ---
+    "budget_exceeded": (
+        "Over the {period} budget: {budget:g} {currency}, of which {spent:.2f} is already spent or held, and this "
+        "needs about {cost:.2f} more (estimates from the reference price table). Nothing was sent; --yes does not "
+        "bypass a budget. Raise it (glm-image config set {key} VALUE) or wait for the next period.",
+        "超出{period}预算：预算 {budget:g} {currency}，已花费或预留 {spent:.2f}，本次还需约 {cost:.2f}"
+        "（按参考价目表估算）。未发送任何请求；--yes 不能绕过预算。可调高预算（glm-image config set {key} 数值）"
+        "或等到下一周期。",
+    ),
+    "budget_period_daily": ("daily", "每日"),
+    "budget_period_monthly": ("monthly", "每月"),
+    "ledger_unusable": (
+        "Cannot record the spend in {path} ({detail}); nothing was sent.",
+        "无法在 {path} 中记录花费（{detail}）；未发送任何请求。",
+    ),
+    "batch_budget_capped": (
+        "The budget leaves room for {count} of {total} image(s): making those, the rest is left for a later run.",
+        "预算只够 {total} 张中的 {count} 张：先生成这些，其余留待以后运行。",
+    ),
+    "usage_note": (
+        "Estimates from the reference price table ({date}), not the platform's bill; the console has the real "
+        "figures.",
+        "以上为按参考价目表（{date}）估算的金额，并非平台账单；实际费用以控制台为准。",
+    ),
+    "usage_total": (
+        "{requests} request(s), {billed} billed or maybe billed, about {cost:.2f} {currency}{since}.",
+        "{requests} 次请求，{billed} 次已计费或可能计费，约 {cost:.2f} {currency}{since}。",
+    ),
+    "usage_since": (" since {since}", "（自 {since} 起）"),
+    "usage_budget": (
+        "{period} budget: {spent:.2f} of {budget:g} {currency} spent or held.",
+        "{period}预算：已花费或预留 {spent:.2f} / {budget:g} {currency}。",
+    ),
+    "usage_nothing": ("No spend recorded{since}.", "没有花费记录{since}。"),
+    "usage_uncertain": (
+        "{count} request(s) may have been billed (answer lost, or still open): counted.",
+        "{count} 次请求可能已计费（应答丢失或尚未结束）：已计入。",
+    ),
+    "col_requests": ("requests", "请求"),
+    "col_billed": ("billed", "计费"),
+    "col_cost": ("estimated", "估算"),
+    # --- config import (glm_image_cli.envimport) ---
+    "env_file_unreadable": ("Cannot read {path} ({detail}).", "无法读取 {path}（{detail}）。"),
+    "import_secret_ignored": (
+        "GLM_API_SECRET is ignored: the platform uses the API key alone.",
+        "已忽略 GLM_API_SECRET：平台只需要 API 密钥。",
+    ),
+    "import_legacy_model": (
+        "{model} is kept as you chose it, but it is a legacy model the platform no longer documents; "
+        "consider a current one: glm-image config set model cogview-4-250304 (or glm-image).",
+        "已按原设置保留 {model}，但它是平台不再提供文档的旧模型；建议改用当前模型："
+        "glm-image config set model cogview-4-250304（或 glm-image）。",
+    ),
+    "import_size_half": (
+        "Only one of DEFAULT_WIDTH and DEFAULT_HEIGHT is set: size not imported.",
+        "DEFAULT_WIDTH 与 DEFAULT_HEIGHT 只设置了一个：未导入尺寸。",
+    ),
+    "import_unknown": ("{name} is not a setting of the original skill: ignored.", "{name} 不是原技能的设置：已忽略。"),
+    "import_bad_value": ("{name}: {reason}; not imported.", "{name}：{reason}；未导入。"),
+    "import_change": ("{key}: {old} → {new}", "{key}：{old} → {new}"),
+    "import_same": ("{key}: {value} (unchanged)", "{key}：{value}（未变）"),
+    "import_dry_run": ("Dry run: nothing was written to {path}.", "演练：未写入 {path}。"),
+    "import_done": ("Imported {count} setting(s) into {path}.", "已导入 {count} 项设置到 {path}。"),
+    "import_nothing": ("Nothing to import from {path}.", "{path} 中没有可导入的设置。"),
     "convert_failed": (
         "Could not convert the upstream's {format} image to {target} ({detail}); saved it unchanged as .{ext}.",
         "无法把上游返回的 {format} 图片转换为 {target}（{detail}），已原样保存为 .{ext}。",
@@ -708,6 +772,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error_prefix": ("error: ", "错误："),
     "warning_prefix": ("warning: ", "警告："),
     # --- warnings and notices ------------------------------------------------------------------
+    "enhance_rewrite": (
+        "Prompt rewritten by {model}: {text}",
+        "提示词已由 {model} 改写：{text}",
+    ),
+    "enhance_cached": (
+        "Prompt rewrite (cached, from {model}): {text}",
+        "提示词改写（缓存，来自 {model}）：{text}",
+    ),
+    "enhance_failed": (
+        "Prompt enhancement with {model} failed; no image was requested.",
+        "使用 {model} 改写提示词失败，未请求任何图片。",
+    ),
+    "enhance_failed_item": (
+        "prompt enhancement failed, no image requested: {message}",
+        "提示词改写失败，未请求图片：{message}",
+    ),
+    "enhance_model_unknown_warning": (
+        "Chat model '{model}' is not in glm-image's table; sending it as is (it may not be free).",
+        "对话模型“{model}”不在 glm-image 的模型表中，将原样发送（可能不是免费模型）。",
+    ),
     "unknown_model_warning": (
         "Model '{model}' is not in glm-image's table; sending it as is, without checking the size.",
         "模型“{model}”不在 glm-image 的模型表中，将原样发送，不检查尺寸。",
@@ -878,6 +962,14 @@ HELP: dict[str, tuple[str, str]] = {
                          "请求不带“AI 生成”水印的图片（需已签署平台免责声明）。"),
     "opt.user_id": ("End-user id passed to the platform (6-128 characters).",
                     "传给平台的终端用户 ID（6–128 个字符）。"),
+    "opt.enhance": ("Rewrite the prompt with a GLM chat model before the image call (setting `enhance`; "
+                    "the chat model is the setting `enhance-model`, free by default).",
+                    "生成图片前先用 GLM 对话模型改写提示词（设置项 enhance；对话模型由设置项 enhance-model 指定，"
+                    "默认免费）。"),
+    "opt.enhance_again": ("Rewrite the prompt anew (--enhance) or send it as typed (--no-enhance); by default a "
+                          "rewritten entry re-uses its rewrite.",
+                          "重新改写提示词（--enhance）或按原文发送（--no-enhance）；默认沿用该记录的改写。"),
+    "opt.no_cache": ("Make a new rewrite even when one is cached.", "即使已有缓存的改写，也重新改写。"),
     "opt.yes": ("Do not ask before spending more than the setting confirm-above.",
                 "花费超过设置项 confirm-above 时不再询问。"),
     # generate
@@ -915,6 +1007,20 @@ HELP: dict[str, tuple[str, str]] = {
     # history / again / info / gallery
     "opt.search": ("Only prompts containing this text.", "只显示包含此文本的提示词。"),
     "opt.since": ("Only since 30m, 3h, 2d, 1w or a date.", "只显示此时间之后的记录：30m、3h、2d、1w 或日期。"),
+    "cmd.usage": ("What was spent: estimated cost of the requests made, by day, model or command, and the "
+                  "budgets (budget-daily, budget-monthly).\n\nExamples:\n\n"
+                  "glm-image usage\n\nglm-image usage --since 2026-11-01 --by model --json",
+                  "花费统计：按天、模型或命令汇总已发请求的估算费用，以及预算（budget-daily、budget-monthly）。"
+                  "\n\n示例：\n\nglm-image usage\n\nglm-image usage --since 2026-11-01 --by model --json"),
+    "opt.usage_since": ("Only since 30m, 3h, 7d, 1w or a date (default: 30d).",
+                        "只统计此时间之后：30m、3h、7d、1w 或日期（默认 30d）。"),
+    "opt.usage_by": ("Group by day, model or command.", "按 day（天）、model（模型）或 command（命令）分组。"),
+    "cmd.config_import": ("Import the original skill's .env (GLM_API_KEY, DEFAULT_MODEL, DEFAULT_WIDTH, …) "
+                          "into the config file.\n\nExample: glm-image config import ~/glm-image/.env --dry-run",
+                          "把原技能的 .env（GLM_API_KEY、DEFAULT_MODEL、DEFAULT_WIDTH 等）导入配置文件。"
+                          "\n\n示例：glm-image config import ~/glm-image/.env --dry-run"),
+    "arg.env_path": ("The .env file to read.", "要读取的 .env 文件。"),
+    "opt.import_dry_run": ("Show what would change; write nothing.", "只显示将要改变的内容，不写入。"),
     "opt.failed": ("Only failed generations.", "只显示失败的记录。"),
     "opt.limit": ("How many entries (newest first).", "显示条数（最新的在前）。"),
     "opt.clear": ("Delete the whole history (asks first).", "删除全部历史记录（会先询问）。"),
@@ -1013,6 +1119,12 @@ HELP: dict[str, tuple[str, str]] = {
                   "  glm-image again 12\n\n  glm-image again 12 -n 4 --style 油画 --size 1344x768",
                   "重新运行一条历史记录，可修改部分参数。\n\n示例：\n\n  glm-image again 12\n\n"
                   "  glm-image again 12 -n 4 --style 油画 --size 1344x768"),
+    "cmd.enhance": ("Rewrite a short prompt into a detailed one with a GLM chat model, as the image models' "
+                    "makers recommend; prints the rewrite and makes no image.\n\nExamples:\n\n"
+                    "  glm-image enhance \"一只猫\"\n\n  glm-image enhance \"a poster for a jazz night\" -m glm-image",
+                    "按图像模型官方的建议，用 GLM 对话模型把简短的提示词扩写成详细描述；只输出改写结果，不生成图片。"
+                    "\n\n示例：\n\n  glm-image enhance \"一只猫\"\n\n"
+                    "  glm-image enhance \"爵士音乐节海报\" -m glm-image"),
     "cmd.info": ("Show how an image was made (the recipe glm-image embedded in it).\n\n"
                  "Example: glm-image info glm-images/*.png",
                  "查看图片的生成参数（glm-image 嵌入在图片中的配方）。\n\n示例：glm-image info glm-images/*.png"),

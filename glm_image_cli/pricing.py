@@ -6,6 +6,10 @@ from collections.abc import Mapping
 
 from glm_image_cli import models
 
+# When the reference prices (models.MODELS: price_cny, price_usd) were last checked against the platform's
+# price pages.  The ledger's figures are estimates from this table, never the platform's bill.
+PRICES_AS_OF = "2026-11"
+
 
 def estimate(images_per_model: Mapping[str, int], region: str) -> tuple[float, str, int]:
     """(estimated cost, currency, images of unknown price).  Z.ai bills USD, bigmodel.cn CNY."""

@@ -90,6 +90,16 @@ class Journal(Protocol):
     def failed(self, unit: Any, outcome: ImageOutcome) -> None: ...
 
 
+class SpendLedger(Protocol):
+    """The spend ledger (``ledger.RunSpend``): ``reserve`` writes a unit's row before its request leaves (raising
+    refuses it: nothing is sent), ``settle`` records what became of it (saved, unsaved, uncertain, refused,
+    failed).  A concurrency refusal settles as refused (not billed); the image is reserved again when resent."""
+
+    def reserve(self, unit: Any) -> int: ...
+
+    def settle(self, entry: int, outcome: str) -> None: ...
+
+
 @dataclass
 class ImageOutcome:
     """What happened to one unit: saved (path and ids) or failed (error).  Holds no image bytes."""
@@ -202,6 +212,7 @@ class Runner:
     on_event: Callable[[Event], None] = _ignore
     recovered: Mapping[str, GeneratedImage] = field(default_factory=dict)  # paid before: fetch, never request
     limiter: Limiter | None = None  # shared by every run of a process (serve); else one for this run
+    spend: SpendLedger | None = None  # the spend ledger: a row before each paid request, settled after
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -214,6 +225,7 @@ class Runner:
         self._pending: deque[Any] = deque(self.units)
         self._requesting = 0  # units holding a slot: only these can still be refused and come back
         self._refusals: dict[int, int] = {}
+        self._spend_entries: dict[int, int] = {}  # id() of unit -> its open ledger row
         self._working: set[int] = set()  # id() of units sent and not finished (a second Ctrl-C abandons them)
         self._futures: list[Future[None]] = []
         self._stopped = False
@@ -332,6 +344,7 @@ class Runner:
             if self.journal is not None:
                 self.journal.done(unit, outcome)
         except ConcurrencyRefused as refusal:
+            self._settle(unit, "refused")  # not billed
             if self._send_again(unit, refusal):
                 holding_slot = False
                 return
@@ -350,6 +363,7 @@ class Runner:
         finally:
             if holding_slot:
                 self._leave_request_phase(unit, succeeded=False)
+        self._settle(unit, outcome)
         with self._lock:
             self.outcomes.append(outcome)
             self._working.discard(id(unit))
@@ -386,6 +400,10 @@ class Runner:
         the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
         if self.journal is not None:
             self.journal.dispatched(unit)
+        if self.spend is not None:  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
+            entry = self.spend.reserve(unit)  # and the journal records the failure over "dispatched" (_failed)
+            with self._lock:
+                self._spend_entries[id(unit)] = entry
         self.on_event(Event(unit, Stage.REQUESTING))
         generated = self.client.request_image(unit.plan.image_request(),
                                               lambda event, info: self._client_event(unit, event, info))
@@ -393,6 +411,17 @@ class Runner:
             with contextlib.suppress(OSError, GlmImageError):  # without it, the unit stays "maybe billed"
                 self.journal.answered(unit, generated)
         return generated
+
+    def _settle(self, unit: Any, outcome: ImageOutcome | str) -> None:
+        """Close the unit's ledger row, if it has one (a recovered image, fetched not bought, has none)."""
+        if self.spend is None:
+            return
+        with self._lock:
+            entry = self._spend_entries.pop(id(unit), None)
+        if entry is not None:
+            from glm_image_cli.ledger import outcome_kind
+
+            self.spend.settle(entry, outcome if isinstance(outcome, str) else outcome_kind(outcome))
 
     def _failed(self, outcome: ImageOutcome) -> None:
         unit, error = outcome.unit, outcome.error
@@ -430,9 +459,11 @@ class Runner:
 
 
 def run_units(units: Iterable[Any], client: BigModelClient, deliver: Delivery, *, concurrency: int,
-              on_event: Callable[[Event], None] = _ignore, limiter: Limiter | None = None) -> Runner:
+              on_event: Callable[[Event], None] = _ignore, limiter: Limiter | None = None,
+              spend: SpendLedger | None = None) -> Runner:
     """Run to the end without interrupt handling (serve, mcp): returns the finished runner."""
-    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event, limiter=limiter)
+    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event, limiter=limiter,
+                    spend=spend)
     try:
         runner.run()
     finally:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from glm_image_cli import __version__, models
 from glm_image_cli.errors import (
     AuthFailure,
+    BudgetExceeded,
     ContentBlocked,
     GlmImageError,
     NetworkFailure,
@@ -49,6 +50,7 @@ from glm_image_cli.messages import render, using_language
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient, GeneratedImage, ImageResult
     from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.ledger import Spending
     from glm_image_cli.limits import Limiter
     from glm_image_cli.runner import ImageOutcome
     from glm_image_cli.saving import ImageSaver
@@ -106,6 +108,8 @@ class ApiError(Exception):
 def api_error_from(error: GlmImageError) -> ApiError:
     """Map a library failure to an honest status (README, "serve")."""
     message = str(error)
+    if isinstance(error, BudgetExceeded):  # refused before sending: over the daily or monthly budget
+        return ApiError(402, error.code, message)
     if isinstance(error, UsageError):
         return ApiError(400, error.code, message)
     if isinstance(error, RateLimited):
@@ -232,7 +236,8 @@ class ImageService:
     """Turns a validated job into upstream calls, under the concurrency cap."""
 
     def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions,
-                 saver: ImageSaver | None = None, limiter: Limiter | None = None) -> None:
+                 saver: ImageSaver | None = None, limiter: Limiter | None = None,
+                 spend: Spending | None = None) -> None:
         from glm_image_cli.limits import Limiter
 
         self.client = client
@@ -242,6 +247,7 @@ class ImageService:
         self.slots = Slots(options.max_concurrent)
         # One limiter for every request: the account's limit per model is shared by all of them.
         self.limiter = limiter or Limiter(options.max_concurrent)
+        self.spend = spend  # the spend ledger and budgets: each request holds its cost before sending
 
     def run(self, job: ImageJob) -> tuple[GenerationPlan, list[ImageOutcome]]:
         """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
@@ -262,11 +268,15 @@ class ImageService:
         if not self.slots.try_acquire(plan.samples):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
+        hold = None
         try:
+            hold = self.spend.hold([plan.model] * plan.samples) if self.spend is not None else None
             runner = run_units(samples_of(plan), self.client, AnswerImages(job.want_bytes, self.saver),
-                               concurrency=plan.samples, limiter=self.limiter)
+                               concurrency=plan.samples, limiter=self.limiter, spend=hold)
         finally:
             self.slots.release(plan.samples)
+            if hold is not None:
+                hold.release()
         outcomes = runner.sorted_outcomes()
         made = [outcome for outcome in outcomes if outcome.error is None]
         if not made:  # paid images are always answered; a failure only when nothing was made

@@ -92,6 +92,8 @@ class GenerateRequest:
     output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
     yes: bool = False
     command: str = "generate"
+    enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting)
+    no_cache: bool = False  # --no-cache: a new rewrite even when one is cached
 
 
 @dataclass
@@ -108,6 +110,7 @@ def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
         "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
         "output-dir": str(request.output_dir) if request.output_dir else None,
         "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
+        "enhance": request.enhance,
     }
 
 
@@ -161,6 +164,8 @@ class BatchRequest:
     no_history: bool = False
     output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
     dry_run: bool = False
+    enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting); lines may say "enhance"
+    no_cache: bool = False
 
 
 @dataclass
@@ -186,9 +191,11 @@ def _ignore(_: Any) -> None:
 
 
 def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] = _ignore,
-                  on_invalid: Callable[[list[LineError]], None] = _ignore) -> PreparedBatch:
+                  on_invalid: Callable[[list[LineError]], None] = _ignore, on_rewrite: Callable[..., None] = _ignore,
+                  on_enhance_failed: Callable[..., None] = _ignore) -> PreparedBatch:
     """Validate a batch without spending anything, in the order a user sees the problems: settings warnings
-    (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), an empty input,
+    (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
+    (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
     and, unless a dry run, the key and the output folder (created only then)."""
     from glm_image_cli import batch as batching
     from glm_image_cli.config import load_config
@@ -202,8 +209,24 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id}
+                "user_id": cfg.user_id, "enhance": cfg.enhance}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    if any(item.enhance for item in items):
+        from glm_image_cli.enhance import enhance_items
+
+        failed: list[Any] = []
+
+        def enhance_failed(item: Any, error: Any) -> None:
+            failed.append(error)
+            on_enhance_failed(item, error)
+
+        from glm_image_cli.messages import current_language
+
+        items = enhance_items(cfg, items, lambda: make_client(cfg, current_language()), no_cache=request.no_cache,
+                              dry_run=request.dry_run, on_warning=on_warning,
+                              on_rewrite=on_rewrite, on_failed=enhance_failed)
+        if not items and failed:  # every rewrite failed: that is the batch's failure, not an empty input
+            raise failed[0]
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:

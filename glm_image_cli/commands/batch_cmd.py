@@ -33,6 +33,7 @@ from glm_image_cli.commands.common import (
     state_of,
 )
 from glm_image_cli.commands.completion import complete_input_format
+from glm_image_cli.commands.generating import EnhanceOption, NoCacheOption
 from glm_image_cli.commands.options import output_options
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from glm_image_cli.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import BatchProgress
+    from glm_image_cli.ledger import RunSpend
     from glm_image_cli.runner import Event, ImageOutcome, Runner
     from glm_image_cli.saving import ImageSaver
 
@@ -81,6 +83,8 @@ def batch(
     dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.dry_run"))] = False,
     max_images: Annotated[int | None, typer.Option("--max-images", help=help_text("opt.max_images"),
                                                    show_default=False)] = None,
+    enhance: EnhanceOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     from glm_image_cli import batch as batching
 
@@ -95,15 +99,21 @@ def batch(
         quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
-        output=output_flags(name, image_format, no_watermark, user_id),
+        output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
     )
+    enhance_failures: list[Any] = []
     prepared = prepare_batch(request, on_warning=lambda warning: ui.warn(str(warning)),
-                             on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid))
+                             on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid),
+                             on_rewrite=lambda item, rewrite: _report_rewrite(state, item, rewrite),
+                             on_enhance_failed=lambda item, error: _report_enhance_failed(state, item, error,
+                                                                                         enhance_failures))
     selection = prepared.selection
     if prepared.saver is None:  # a dry run
         _print_plan(state, prepared.items, selection, prepared.cfg.region)
         return
+    spend: RunSpend | None = None
     try:
+        spend = _hold_budget(state, prepared.cfg, selection, partial=max_images is not None)
         confirm_spend(state, prepared.cfg, selection.images_per_model(), yes)
         if prepared.manifest.damaged_lines:
             ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
@@ -117,11 +127,45 @@ def batch(
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe,
-                       _Rerun(ctx, input_path, prepared.saver.folder))
+                       _Rerun(ctx, input_path, prepared.saver.folder), spend)
     finally:
         prepared.release()
+        if spend is not None:
+            spend.release()
     report_saver_notes(state, prepared.saver)
-    raise typer.Exit(summary.exit_code)
+    # An item whose rewrite failed was never sent: its chat error's exit code, unless an image failed too.
+    raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
+
+
+def _report_rewrite(state: RunState, item: Any, rewrite: Any) -> None:
+    """--enhance: each rewrite on stderr, before any image is paid for."""
+    text = render("enhance_cached" if rewrite.cached else "enhance_rewrite", model=rewrite.model, text=rewrite.text)
+    state.ui().note(f"{item.number:04d}: {text}")
+
+
+def _report_enhance_failed(state: RunState, item: Any, error: Any, failures: list[Any]) -> None:
+    """An item whose rewrite failed: reported like an invalid line (with the chat error's code); the rest go on."""
+    from glm_image_cli.generation import error_json
+
+    failures.append(error)
+    ui = state.ui()
+    message = render("enhance_failed_item", message=str(error))
+    ui.error(render("batch_line_error", line=item.line, message=message))
+    if state.json_mode:
+        ui.emit_json_line({"type": "invalid", "line": item.line, "message": message, "error": error_json(error)})
+
+
+def _hold_budget(state: RunState, cfg: ResolvedConfig, selection: Selection, *, partial: bool) -> RunSpend:
+    """The budgets, before anything is sent: the whole run fits, or nothing runs (BudgetExceeded); with
+    --max-images (``partial``), the images that fit run and the rest is left for later."""
+    from glm_image_cli.ledger import hold_for_run
+
+    spend = hold_for_run(cfg, "batch", [unit.plan.model for unit in selection.to_run], partial=partial)
+    if spend.fits < len(selection.to_run):
+        state.ui().warn(render("batch_budget_capped", count=spend.fits, total=len(selection.to_run)))
+        selection.capped[:0] = selection.to_run[spend.fits:]
+        del selection.to_run[spend.fits:]
+    return spend
 
 
 def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool) -> None:
@@ -160,7 +204,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
 
 
 def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         retry_unsafe: bool, rerun: _Rerun) -> BatchSummary:
+         retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None) -> BatchSummary:
     from rich.cells import cell_len
 
     from glm_image_cli.console import BatchProgress
@@ -176,7 +220,7 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     with make_client(cfg, state.lang, retry_unsafe) as client, \
             BatchProgress(ui, len(units), label_width=label_width) as progress:
         runner = Runner(units, client, SaveImages(saver), concurrency=cfg.concurrency, journal=manifest,
-                        limiter=make_limiter(cfg),
+                        limiter=make_limiter(cfg), spend=spend,
                         recovered=recovered, on_event=lambda event: _on_event(state, progress, event))
         try:
             runner.run()

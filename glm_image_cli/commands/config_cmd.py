@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -125,3 +126,42 @@ def path(
         state.ui().emit_json({"path": str(location), "exists": location.exists()})
     else:
         state.ui().result(str(location))
+
+
+@app.command("import", help=help_text("cmd.config_import"))
+@output_options()
+def import_(
+    ctx: typer.Context,
+    env_path: Annotated[Path, typer.Argument(metavar="PATH", help=help_text("arg.env_path"), show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.import_dry_run"))] = False,
+) -> None:
+    from glm_image_cli.config import config_path, read_config_file, write_config_file
+    from glm_image_cli.envimport import plan_import, read_env_file, shown
+
+    state = state_of(ctx)
+    ui = state.ui()
+    plan = plan_import(read_env_file(env_path))
+    target = config_path()
+    data = read_config_file(target)
+    changes = [{"key": key, "old": shown(key, data.get(key)), "new": shown(key, value),
+                "changed": data.get(key) != value} for key, value in plan.values.items()]
+    if not dry_run and any(change["changed"] for change in changes):
+        write_config_file(target, {**data, **plan.values})
+    if state.json_mode:
+        ui.emit_json({"path": str(target), "source": str(env_path), "dry_run": dry_run, "changes": changes,
+                      "notes": [str(note) for note in plan.notes]})
+        return
+    for change in changes:
+        if change["changed"]:
+            ui.result(render("import_change", key=change["key"], old=_display(change["old"]),
+                             new=_display(change["new"])))
+        else:
+            ui.result(render("import_same", key=change["key"], value=_display(change["new"])))
+    for note in plan.notes:
+        ui.warn(str(note))
+    if dry_run:
+        ui.note(render("import_dry_run", path=target))
+    elif changes:
+        ui.note(render("import_done", count=sum(1 for change in changes if change["changed"]), path=target))
+    else:
+        ui.note(render("import_nothing", path=env_path))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from glm_image_cli.commands.common import RunState, confirm_spend, drain_after_interrupt, report_saver_notes
 from glm_image_cli.errors import GlmImageError
+from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
 from glm_image_cli.session import GenerateRequest, make_client, make_limiter, prepare_generation
 
@@ -17,8 +18,15 @@ if TYPE_CHECKING:
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.console import Ui
     from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.ledger import RunSpend
     from glm_image_cli.runner import ImageOutcome
     from glm_image_cli.saving import ImageSaver
+
+
+# --enhance/--no-enhance and --no-cache, shared by generate, again, batch and enhance.
+EnhanceOption = Annotated[bool | None, typer.Option("--enhance/--no-enhance", help=help_text("opt.enhance"),
+                                                    show_default=False)]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help=help_text("opt.no_cache"))]
 
 
 def run_generate(state: RunState, request: GenerateRequest) -> None:
@@ -28,21 +36,48 @@ def run_generate(state: RunState, request: GenerateRequest) -> None:
     for warning in prepared.warnings:
         ui.warn(str(warning))
     plan, cfg, saver = prepared.plan, prepared.cfg, prepared.saver
-    confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
-    with make_client(cfg, state.lang, request.retry_unsafe) as client:
-        outcomes = _run(state, cfg, plan, client, saver)
+    from glm_image_cli.ledger import hold_for_run
+
+    spend = hold_for_run(cfg, request.command, [plan.model] * plan.samples)  # over budget: refused, nothing sent
+    with spend, make_client(cfg, state.lang, request.retry_unsafe) as client:
+        if cfg.enhance:
+            plan = enhance_for_run(state, cfg, plan, client, use_cache=not request.no_cache)
+        confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
+        outcomes = _run(state, cfg, plan, client, saver, spend)
     report_saver_notes(state, saver)
     _report(state, plan, outcomes, saver.folder)
 
 
+def enhance_for_run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, *,
+                    use_cache: bool = True) -> GenerationPlan:
+    """--enhance: the rewrite, shown on stderr before any image is paid for.  A failed chat call stops here,
+    saying so, with the chat error's code: no image is requested."""
+    from glm_image_cli.enhance import check_enhance_model, enhance_plan
+
+    ui = state.ui()
+    for warning in check_enhance_model(cfg.enhance_model):
+        ui.warn(str(warning))
+    try:
+        enhanced, rewrite = enhance_plan(client, cfg, plan, use_cache=use_cache)
+    except GlmImageError:
+        ui.error(render("enhance_failed", model=cfg.enhance_model))
+        raise
+    ui.note(render("enhance_cached" if rewrite.cached else "enhance_rewrite", model=rewrite.model, text=rewrite.text))
+    already = {warning.message_id for warning in plan.warnings}
+    for warning in enhanced.warnings:
+        if warning.message_id not in already:
+            ui.warn(str(warning))
+    return enhanced
+
+
 def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
-         saver: ImageSaver) -> list[ImageOutcome]:
+         saver: ImageSaver, spend: RunSpend | None = None) -> list[ImageOutcome]:
     from glm_image_cli.runner import Runner, SaveImages, samples_of
 
     interrupted = False
     with state.ui().image_progress(plan.samples) as progress:
         runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
-                        limiter=make_limiter(cfg), on_event=progress.event)
+                        limiter=make_limiter(cfg), on_event=progress.event, spend=spend)
         try:
             runner.run()
         except KeyboardInterrupt:

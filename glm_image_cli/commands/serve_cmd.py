@@ -40,6 +40,7 @@ def serve(
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
 ) -> None:
     from glm_image_cli.config import load_config
+    from glm_image_cli.ledger import make_spending
     from glm_image_cli.output import ensure_writable_dir
     from glm_image_cli.server import Defaults, ImageService, ServeOptions, is_loopback
 
@@ -64,7 +65,8 @@ def serve(
     defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
                         user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id)
     with client:
-        service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent))
+        service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent),
+                               spend=make_spending(cfg, "serve"))
         server = _bind(options, service, state)
         # The handlers are in place before the URL goes out: whoever reads it may stop us at once, and a
         # SIGTERM right after the announcement must still be the graceful exit 0, not a kill.
