@@ -206,11 +206,14 @@ def test_ctrl_c_lets_in_flight_images_finish_and_exits_130(cli, fake) -> None:
             line = process.stderr.readline()
         assert "waiting for 2 in flight" in line
         fake.released.set()
-        _, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130
-    assert "Interrupted." in stderr and "not sent" in stderr
+    assert len(stdout.splitlines()) == 2  # the two images in flight were kept, and their paths printed
+    lines = stderr.strip().splitlines()
+    assert lines[-2].endswith("Interrupted.")
+    assert lines[-1] == "To resume (6 image(s) not sent), run: glm-image batch p.txt -o out -j 2"
     assert fake.count(SYNC_ROUTE) == 2
     assert Counter(manifest_states().values()) == Counter({"done": 2})
     assert cli("batch", "p.txt", "-o", "out").exit_code == 0

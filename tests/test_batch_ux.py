@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +18,6 @@ from glm_image_cli.messages import render
 from glm_image_cli.runner import ImageOutcome
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, POLL_ROUTE, SYNC_ROUTE, Reply
-from tests.test_console_script import console_script
 
 # --- 5: the failed-batch hint can be run as printed, and says what to do by cause ------------------------
 
@@ -192,30 +188,6 @@ def test_interrupt_clears_the_live_display_and_later_results_are_plain_lines(cap
     captured = capsys.readouterr()
     assert captured.out == "out/0001-a.png\n"
     assert "[1/30] ✓ 0001-a" in captured.err
-
-
-def test_ctrl_c_drain_message_summary_and_resume_command(cli, fake) -> None:
-    Path("p.txt").write_text("\n".join(f"prompt {i}" for i in range(1, 9)))
-    fake.hold_after = 0
-    process = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out", "-j", "2"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY})
-    try:
-        assert fake.wait_for(SYNC_ROUTE, 2)
-        process.send_signal(signal.SIGINT)
-        line = process.stderr.readline()
-        while line and "waiting for" not in line:
-            line = process.stderr.readline()
-        assert "waiting for 2 in flight" in line
-        fake.released.set()
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130
-    assert len(stdout.splitlines()) == 2  # the two images in flight were kept, and their paths printed
-    lines = stderr.strip().splitlines()
-    assert lines[-2].endswith("Interrupted.")
-    assert lines[-1] == "To resume (6 image(s) not sent), run: glm-image batch p.txt -o out -j 2"
 
 
 # --- 15: asynchronous tasks are looked at early ---------------------------------------------------------------
