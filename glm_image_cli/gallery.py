@@ -25,6 +25,7 @@ class Card:
     size: str
     created: str
     sort_key: float
+    enhanced: str = ""  # --enhance: the chat model's rewrite of ``prompt`` (the text sent), shown on expand
 
 
 def collect_cards(folder: Path) -> list[Card]:
@@ -57,7 +58,7 @@ def _card(folder: Path, path: Path) -> Card:
         sort_key = stat.st_mtime
     return Card(relative_path=path.relative_to(folder).as_posix(), prompt=str(recipe.get("prompt") or path.stem),
                 model=str(recipe.get("model") or ""), size=str(recipe.get("size") or ""), created=created,
-                sort_key=sort_key)
+                sort_key=sort_key, enhanced=str(recipe.get("enhanced_prompt") or ""))
 
 
 def render_html(cards: list[Card], title: str) -> str:
@@ -70,9 +71,12 @@ def _card_html(card: Card) -> str:
     source = html.escape(quote(card.relative_path), quote=True)
     caption = html.escape(card.prompt)
     details = " · ".join(html.escape(part) for part in (card.model, card.size, card.created.replace("T", " ")) if part)
-    search = html.escape(" ".join((card.prompt, card.model, card.size, card.relative_path)).lower(), quote=True)
+    search = html.escape(" ".join((card.prompt, card.enhanced, card.model, card.size, card.relative_path)).lower(),
+                         quote=True)
+    rewrite = (f'<details class="enhanced"><summary>enhanced · 改写</summary><p>{html.escape(card.enhanced)}</p>'
+               f"</details>" if card.enhanced else "")
     return (f'<figure class="card" data-search="{search}"><a href="{source}"><img loading="lazy" src="{source}" '
-            f'alt="{caption}"></a><figcaption><p class="prompt">{caption}</p><p class="meta">{details}</p>'
+            f'alt="{caption}"></a><figcaption><p class="prompt">{caption}</p>{rewrite}<p class="meta">{details}</p>'
             f"</figcaption></figure>")
 
 
@@ -120,6 +124,9 @@ _PAGE = """<!DOCTYPE html>
   figcaption {{ padding: 8px 10px; }}
   .prompt {{ margin: 0 0 4px; font-size: 14px; line-height: 1.35; }}
   .meta {{ margin: 0; font-size: 12px; color: #777; }}
+  .enhanced {{ margin: 0 0 4px; font-size: 12px; color: #555; }}
+  .enhanced summary {{ cursor: pointer; color: #777; }}
+  .enhanced p {{ margin: 4px 0 0; line-height: 1.35; }}
   .hidden {{ display: none; }}
   #empty {{ padding: 20px; color: #777; }}
 </style>

@@ -90,6 +90,8 @@ class Defaults:
     user_styles: Mapping[str, str] = field(default_factory=dict)
     watermark: bool = True
     user_id: str | None = None
+    enhance: bool = False  # the `enhance` setting: a request without "enhance" follows it
+    enhance_model: str = "glm-4-flash-250414"
 
 
 class ApiError(Exception):
@@ -230,6 +232,7 @@ class ImageJob:
     quality: str | None
     samples: int
     want_bytes: bool
+    enhance: bool | None = None  # "enhance": true|false (None: the `enhance` setting)
 
 
 class ImageService:
@@ -270,6 +273,8 @@ class ImageService:
                            retry_after=2, retryable=True)
         hold = None
         try:
+            if self.defaults.enhance if job.enhance is None else job.enhance:
+                plan = self._enhance(plan)  # before any image is paid for; a failure sends no image call
             hold = self.spend.hold([plan.model] * plan.samples) if self.spend is not None else None
             runner = run_units(samples_of(plan), self.client, AnswerImages(job.want_bytes, self.saver),
                                concurrency=plan.samples, limiter=self.limiter, spend=hold)
@@ -283,6 +288,22 @@ class ImageService:
             failure = next((o.error for o in outcomes if o.error is not None), None) or runner.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
         return plan, made
+
+    def _enhance(self, plan: GenerationPlan) -> GenerationPlan:
+        """The plan with the chat model's rewrite (the rewrite cache first).  A failed chat call is answered like
+        an image failure (429, 502, 504…), saying the enhancement failed and no image was requested."""
+        from glm_image_cli.enhance import enhance_prompt
+        from glm_image_cli.generation import with_enhancement
+
+        model = self.defaults.enhance_model
+        try:
+            rewrite = enhance_prompt(self.client, plan.prompt, image_model=plan.model, style=plan.style,
+                                     enhance_model=model, spending=self.spend)
+        except GlmImageError as error:
+            answer = api_error_from(error)
+            answer.message = f"{render('enhance_failed', model=model)} {answer.message}"
+            raise answer from None
+        return with_enhancement(plan, rewrite.text, rewrite.model)
 
 
 @dataclass
@@ -341,6 +362,15 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int) -> int | N
     return int(value)
 
 
+def _flag(body: Mapping[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ApiError(400, "INVALID_FIELD", render("api_field_boolean", field=name))
+    return value
+
+
 def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
     """The original skill's body: prompt, negative_prompt, width, height, model, style, samples."""
     width = _integer(body, "width", 1, MAX_SIDE)
@@ -356,6 +386,7 @@ def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         quality=_text(body, "quality"),
         samples=_integer(body, "samples", 1, max_samples) or 1,
         want_bytes=True,
+        enhance=_flag(body, "enhance"),
     )
 
 
@@ -377,6 +408,7 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         quality={"hd": "hd", "high": "hd", "standard": "standard"}.get(quality or ""),
         samples=_integer(body, "n", 1, max_samples) or 1,
         want_bytes=response_format == "b64_json",
+        enhance=_flag(body, "enhance"),
     )
 
 
@@ -720,9 +752,11 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _txt2img(self) -> None:
         job = parse_txt2img(self._read_json(), self.server.options.max_samples)
-        _, images = self.server.service.run(job)
+        plan, images = self.server.service.run(job)
         self._send_json(200, {
             "prompt": job.prompt,
+            **({"enhanced_prompt": plan.enhanced_prompt, "prompt_sent": plan.prompt_sent} if plan.enhanced_prompt
+               else {}),
             "images": [{"base64": base64.b64encode(image.payload.data).decode() if image.payload else None,
                         "url": image.url} for image in images],
             "count": len(images),

@@ -52,7 +52,12 @@ def info(
         if entry["error"]:
             ui.error(entry["error"])
         elif not state.json_mode:
-            rows = [[key, _show(value)] for key, value in entry["recipe"].items()]
+            recipe = entry["recipe"]
+            # --enhance: the typed prompt, then the rewrite, then the text sent; no empty enhance rows otherwise
+            order = ["prompt", "enhanced_prompt", "enhance_model"] if recipe.get("enhanced_prompt") else ["prompt"]
+            hidden = {"enhanced_prompt", "enhance_model"} - set(order)
+            keys = [key for key in order if key in recipe] + [key for key in recipe if key not in {*order, *hidden}]
+            rows = [[key, _show(recipe[key])] for key in keys]
             ui.table([render("col_field"), render("col_value")], rows, title=entry["path"])
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))

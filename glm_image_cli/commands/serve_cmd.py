@@ -63,7 +63,8 @@ def serve(
         ui.error(render("serve_insecure", host=options.host))
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
     defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
-                        user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id)
+                        user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id,
+                        enhance=cfg.enhance, enhance_model=cfg.enhance_model)
     with client:
         service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent),
                                spend=make_spending(cfg, "serve"))
