@@ -20,6 +20,7 @@ from glm_image_cli.commands import (
     mcp_cmd,
     ping_cmd,
     serve_cmd,
+    show_cmd,
     styles_cmd,
     usage_cmd,
 )
@@ -233,6 +234,8 @@ app.add_typer(history_cmd.app, name="history")
 app.command("again", help=history_cmd.AGAIN_HELP)(history_cmd.again)
 app.command("info", help=images_cmd.INFO_HELP)(images_cmd.info)
 app.command("gallery", help=images_cmd.GALLERY_HELP)(images_cmd.gallery)
+app.command("show", help=show_cmd.SHOW_HELP)(show_cmd.show)
+app.command("grid", help=show_cmd.GRID_HELP)(show_cmd.grid)
 app.command("mcp", help=mcp_cmd.HELP)(mcp_cmd.mcp)
 app.command("usage", help=usage_cmd.HELP)(usage_cmd.usage)
 

@@ -23,6 +23,8 @@ from glm_image_cli.regions import REGIONS
 
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
 STYLES_TABLE = "styles"
+PRICES_TABLE = "prices"  # [prices]: model -> price per image in the region's currency (pricing.estimate)
+MAX_PRICE = 10_000.0
 MAX_CONFIG_BYTES = 1024 * 1024  # a settings file is a few hundred bytes: anything near this is not one
 
 
@@ -221,6 +223,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),
         Setting("enhance", _on_off, False, ("GLM_IMAGE_ENHANCE",), choices=("on", "off")),
         Setting("enhance-model", _text, "glm-4-flash-250414", ("GLM_IMAGE_ENHANCE_MODEL",)),
+        Setting("preview", _choices("auto", "on", "off"), "auto", ("GLM_IMAGE_PREVIEW_MODE",),
+                choices=("auto", "on", "off")),
+        Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks"), "auto",
+                ("GLM_IMAGE_PREVIEW",), choices=("auto", "kitty", "iterm", "sixel", "blocks")),
+        Setting("preview-width", _number(0.1, 1), 0.5, ("GLM_IMAGE_PREVIEW_WIDTH",)),
     )
 }
 
@@ -377,6 +384,9 @@ class Settings:
     server_token: str | None
     enhance: bool
     enhance_model: str
+    preview: str
+    preview_protocol: str
+    preview_width: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -398,12 +408,15 @@ class ResolvedConfig(Settings):
     sources: dict[str, str]
     user_styles: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
+    prices: dict[str, float] = field(default_factory=dict)  # the [prices] overrides (model, lower case)
 
     @classmethod
     def resolve(cls, path: Path, values: dict[str, Any], sources: dict[str, str],
-                user_styles: dict[str, str] | None = None, warnings: list[Text] | None = None) -> ResolvedConfig:
+                user_styles: dict[str, str] | None = None, warnings: list[Text] | None = None,
+                prices: dict[str, float] | None = None) -> ResolvedConfig:
         return cls(path=path, values=values, sources=sources, user_styles=user_styles or {},
-                   warnings=warnings if warnings is not None else [], **Settings.fields_from(values))
+                   warnings=warnings if warnings is not None else [], prices=prices or {},
+                   **Settings.fields_from(values))
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -423,6 +436,7 @@ def load_config(
     path = path or config_path(env)
     raw = read_config_file(path)
     user_styles = _user_styles(raw, path)
+    prices = _user_prices(raw, path)
     warnings: list[Text] = []
     _warn_about_file(raw, path, warnings)
     values: dict[str, Any] = {}
@@ -439,7 +453,7 @@ def load_config(
             value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
-    return ResolvedConfig.resolve(path, values, sources, user_styles, warnings)
+    return ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
 
 
 def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:
@@ -476,9 +490,22 @@ def _user_styles(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
     return {name.strip(): phrase.strip() for name, phrase in table.items()}
 
 
+def _user_prices(raw: Mapping[str, Any], path: Path) -> dict[str, float]:
+    """The [prices] table: model name -> price per image (0 to MAX_PRICE) in the region's currency."""
+    table = raw.get(PRICES_TABLE, {})
+    valid = isinstance(table, dict) and all(
+        isinstance(name, str) and name.strip() and isinstance(price, (int, float)) and not isinstance(price, bool)
+        and 0 <= price <= MAX_PRICE for name, price in table.items()
+    )
+    if not valid:
+        reason = Text("reason_prices_table", max=MAX_PRICE)
+        raise ConfigError("config_file_bad_value", path=str(path), key=PRICES_TABLE, reason=reason)
+    return {name.strip().lower(): float(price) for name, price in table.items()}
+
+
 def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -> None:
     for key in raw:
-        if key not in SETTINGS and key != STYLES_TABLE:
+        if key not in SETTINGS and key not in (STYLES_TABLE, PRICES_TABLE):
             warnings.append(Text("config_ignored_key", key=key, path=str(path)))
     if "api-key" in raw:
         try:

@@ -14,12 +14,13 @@ so a re-run of a batch, ``again`` and a repeated command make no new chat call.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
     from glm_image_cli.config import ResolvedConfig
     from glm_image_cli.generation import GenerationPlan
+    from glm_image_cli.ledger import Spending
 
 DEFAULT_ENHANCE_MODEL = "glm-4-flash-250414"
 # Chat models known to the tool; the free ones cost nothing (platform model overview).  Other names are sent,
@@ -47,6 +49,39 @@ CACHE_FOLDER = "enhance-cache"
 def family_of(image_model: str) -> str:
     """Which recipe an image model gets: ``glm-image`` or ``cogview`` (every other model)."""
     return "glm-image" if image_model.strip().lower().startswith("glm-image") else "cogview"
+
+
+def chat_price(model: str, region: str = "cn", prices: Mapping[str, float] | None = None) -> float | None:
+    """The estimated price of one rewrite: the config's ``[prices]`` override when it names the model, else 0 for
+    the free chat models and None (unknown) for any other."""
+    from glm_image_cli.pricing import unit_price
+
+    if model in FREE_CHAT_MODELS and not (prices and model.strip().lower() in prices):
+        return 0.0
+    return unit_price(model, region, prices)
+
+
+def estimate_chats(calls: Mapping[str, int], region: str = "cn",
+                   prices: Mapping[str, float] | None = None) -> tuple[float, int]:
+    """(estimated cost, rewrites of unknown price) of the chat calls ``{model: count}``, for spend consent."""
+    total, unknown = 0.0, 0
+    for model, count in calls.items():
+        price = chat_price(model, region, prices)
+        if price is None:
+            unknown += count
+        else:
+            total += price * count
+    return total, unknown
+
+
+def chat_calls_needed(prompts: list[tuple[str, str, Style | None]], enhance_model: str, *,
+                      use_cache: bool = True) -> dict[str, int]:
+    """``{enhance_model: n}``: the chat calls the rewrites of ``(prompt, image model, style)`` will make (none for
+    those in the cache, unless ``use_cache`` is False)."""
+    cache = RewriteCache()
+    count = sum(1 for prompt, image_model, style in prompts
+                if not use_cache or cache.get(cache_key(prompt, style, image_model, enhance_model)) is None)
+    return {enhance_model: count} if count else {}
 
 
 def check_enhance_model(name: str) -> list[Text]:
@@ -231,7 +266,7 @@ def cached_rewrite(prompt: str, *, image_model: str, style: Style | None, enhanc
 
 def enhance_prompt(client: BigModelClient, prompt: str, *, image_model: str, style: Style | None = None,
                    enhance_model: str = DEFAULT_ENHANCE_MODEL, use_cache: bool = True,
-                   cache: RewriteCache | None = None) -> Rewrite:
+                   cache: RewriteCache | None = None, spending: Spending | None = None) -> Rewrite:
     """The rewrite of ``prompt`` for ``image_model``: from the cache unless ``use_cache`` is False, else one
     chat call (under the client's retry rules: a call that may have been processed is not sent again)."""
     cache = cache or RewriteCache()
@@ -241,7 +276,8 @@ def enhance_prompt(client: BigModelClient, prompt: str, *, image_model: str, sty
         if found is not None:
             return Rewrite(prompt.strip(), found, enhance_model, family_of(image_model), cached=True)
     recipe = recipe_for(prompt, image_model, style)
-    payload = client.chat_completion(recipe.body(enhance_model))
+    with spending.call(enhance_model) if spending is not None else contextlib.nullcontext():  # a priced model: ledger
+        payload = client.chat_completion(recipe.body(enhance_model))
     text = clean_answer(_answer_text(payload), recipe.family)
     if not text:
         raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=_request_id(payload))
@@ -264,25 +300,29 @@ def _answer_text(payload: dict[str, Any]) -> str:
     raise UpstreamFailure("bad_response", detail="no message in the chat answer", request_id=_request_id(payload))
 
 
-
-
 def enhance_plan(client: BigModelClient, cfg: ResolvedConfig, plan: GenerationPlan, *,
                  use_cache: bool = True) -> tuple[GenerationPlan, Rewrite]:
     """The plan with its prompt rewritten (style and negative folded into the rewrite)."""
     from glm_image_cli.generation import with_enhancement
+    from glm_image_cli.ledger import make_spending
 
-    rewrite = enhance_prompt(client, plan.prompt, image_model=plan.model, style=plan.style,
-                             enhance_model=cfg.enhance_model, use_cache=use_cache)
+    spending = make_spending(cfg, "enhance")
+    try:
+        rewrite = enhance_prompt(client, plan.prompt, image_model=plan.model, style=plan.style,
+                                 enhance_model=cfg.enhance_model, use_cache=use_cache, spending=spending)
+    finally:
+        spending.ledger.close()
     return with_enhancement(plan, rewrite.text, rewrite.model), rewrite
 
 
 def enhance_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: Callable[[], BigModelClient], *,
                   no_cache: bool = False, dry_run: bool = False,
-                  on_warning: Callable[[Text], None], on_rewrite: Callable[[BatchItem, Rewrite], None],
+                  on_warning: Callable[[Text], None], on_rewrite: Callable[[BatchItem, Rewrite], str | None],
                   on_failed: Callable[[BatchItem, GlmImageError], None]) -> list[BatchItem]:
     """A batch's items with their rewrites, made concurrently (at most ``concurrency`` chat calls at once, apart
     from the image calls' limit).  An item whose rewrite failed is left out (``on_failed``): no image is
-    requested for it, and the rest go on.  After a failure that every call would meet (bad key, no balance,
+    requested for it, and the rest go on (``on_rewrite`` may return other text to send: --review's edit).
+    After a failure that every call would meet (bad key, no balance,
     unreachable host) no further chat call is sent.  A dry run makes no call: it uses cached rewrites only."""
     import contextvars
     import threading
@@ -310,17 +350,24 @@ def enhance_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
                     return halted[0]
             try:
                 return enhance_prompt(client, item.plan.prompt, image_model=item.plan.model, style=item.plan.style,
-                                      enhance_model=cfg.enhance_model, use_cache=not no_cache, cache=cache)
+                                      enhance_model=cfg.enhance_model, use_cache=not no_cache, cache=cache,
+                                      spending=spending)
             except GlmImageError as error:
                 if error.account_wide:
                     with lock:
                         halted.append(error)
                 return error
 
-        with client_factory() as client, \
-                ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="enhance") as pool:
-            futures = {item.number: pool.submit(contextvars.copy_context().run, one, item) for item in wanted}
-            results = {number: future.result() for number, future in futures.items()}
+        from glm_image_cli.ledger import make_spending
+
+        spending = make_spending(cfg, "enhance")
+        try:
+            with client_factory() as client, \
+                    ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="enhance") as pool:
+                futures = {item.number: pool.submit(contextvars.copy_context().run, one, item) for item in wanted}
+                results = {number: future.result() for number, future in futures.items()}
+        finally:
+            spending.ledger.close()
     kept = []
     for item in items:
         result = results.get(item.number)
@@ -328,7 +375,8 @@ def enhance_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
             on_failed(item, result)
             continue
         if isinstance(result, Rewrite):
-            on_rewrite(item, result)
-            item = replace(item, plan=with_enhancement(item.plan, result.text, result.model))
+            chosen = on_rewrite(item, result)
+            text = chosen if isinstance(chosen, str) and chosen.strip() else result.text
+            item = replace(item, plan=with_enhancement(item.plan, text, result.model))
         kept.append(item)
     return kept

@@ -129,6 +129,9 @@ MEANINGS: dict[str, Meaning] = {
     "batch_unreadable": Meaning("BATCH_UNREADABLE"),
     "empty_prompt": Meaning("EMPTY_PROMPT"),
     "format_needs_pillow": Meaning("FORMAT_NEEDS_PILLOW"),
+    "preview_needs_pillow": Meaning("PREVIEW_NEEDS_PILLOW"),
+    "show_not_found": Meaning("SHOW_NOT_FOUND"),
+    "show_no_images": Meaning("SHOW_NO_IMAGES"),
     "format_unknown": Meaning("FORMAT_UNKNOWN"),
     "gallery_no_folder": Meaning("GALLERY_NO_FOLDER"),
     "history_bad_since": Meaning("HISTORY_BAD_SINCE"),
@@ -147,6 +150,7 @@ MEANINGS: dict[str, Meaning] = {
     "serve_needs_token": Meaning("SERVE_NEEDS_TOKEN"),
     "size_conflict": Meaning("SIZE_CONFLICT"),
     "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
+    "review_needs_terminal": Meaning("REVIEW_NEEDS_TERMINAL"),
     "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
     "unknown_style": Meaning("UNKNOWN_STYLE"),
     "unknown_style_no_match": Meaning("UNKNOWN_STYLE"),  # the same failure, worded without suggestions

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,10 +79,18 @@ class SpendEntry:
     currency: str
     priced: bool
     outcome: str
+    pid: int | None = None
 
     @property
     def counted(self) -> bool:
         return self.outcome in COUNTED
+
+    @property
+    def stopped(self) -> bool:
+        """Still ``pending`` although the process that wrote it is gone: it was killed (or crashed) between
+        writing the row and recording the answer, so the request may or may not have been sent and billed.
+        It stays counted; ``usage`` says so."""
+        return self.outcome == "pending" and (self.pid is None or not _alive(int(self.pid)))
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "created": self.created, "command": self.command, "model": self.model,
@@ -97,6 +105,8 @@ def _now() -> datetime:
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) there is CTRL_C_EVENT sent to a process group, not a probe
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -104,6 +114,26 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    """OpenProcess + GetExitCodeProcess; when unsure, alive (its rows and holds stay counted)."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # type: ignore[attr-defined]  # ERROR_INVALID_PARAMETER: none
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:
+        return True
 
 
 class Ledger:
@@ -273,9 +303,9 @@ class Ledger:
             values.append(since.astimezone().isoformat(timespec="seconds"))
         with self._lock:
             rows = self._connect().execute(
-                "SELECT id, created, day, command, model, images, cost, currency, priced, outcome FROM spend "
+                "SELECT id, created, day, command, model, images, cost, currency, priced, outcome, pid FROM spend "
                 f"WHERE outcome != 'hold' {clause} ORDER BY id", values).fetchall()
-        return [SpendEntry(*row[:8], bool(row[8]), row[9]) for row in rows]
+        return [SpendEntry(*row[:8], bool(row[8]), row[9], row[10]) for row in rows]
 
     def spent(self, currency: str) -> tuple[float, float]:
         """(today, this month) in ``currency``, counting live holds."""
@@ -307,6 +337,7 @@ class Spending:
     command: str
     region: str
     budgets: Budgets
+    prices: Mapping[str, float] = field(default_factory=dict)  # the config's [prices] overrides
 
     @property
     def currency(self) -> str:
@@ -316,8 +347,34 @@ class Spending:
         """(estimated cost of one image, whether the model's price is known)."""
         from glm_image_cli.pricing import estimate
 
-        cost, _, unknown = estimate({model: 1}, self.region)
+        cost, _, unknown = estimate({model: 1}, self.region, self.prices)
         return cost, not unknown
+
+    @contextlib.contextmanager
+    def call(self, model: str) -> Iterator[None]:
+        """One paid request that is not an image (the --enhance chat call), around the block that sends it.
+        Recorded only when the model has a price above zero (chat models are free or unpriced unless the
+        config's [prices] names them): the row is written before the block (budgets apply: BudgetExceeded,
+        nothing sent) and settled after it."""
+        from glm_image_cli.errors import GlmImageError
+
+        cost, priced = self.unit_cost(model)
+        if cost <= 0:
+            yield
+            return
+        entry = self.ledger.reserve(hold=None, command=self.command, model=model, cost=cost, priced=priced,
+                                    currency=self.currency, budgets=self.budgets)
+        outcome = "uncertain"  # interrupted in flight: may have been billed
+        try:
+            yield
+            outcome = "saved"
+        except GlmImageError as error:
+            outcome = "uncertain" if error.maybe_billed else (
+                "refused" if error.sent and error.same_request else "failed")
+            raise
+        finally:
+            with contextlib.suppress(ConfigError, sqlite3.Error, OSError):  # else "pending" stands: counted
+                self.ledger.settle(entry, outcome)
 
     def hold(self, models: Sequence[str], *, partial: bool = False) -> RunSpend:
         """Hold the cost of images of these models (one entry per image), or refuse with BudgetExceeded."""
@@ -365,7 +422,7 @@ def budgets_of(cfg: ResolvedConfig) -> Budgets:
 
 
 def make_spending(cfg: ResolvedConfig, command: str, ledger: Ledger | None = None) -> Spending:
-    return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg))
+    return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg), dict(cfg.prices))
 
 
 def hold_for_run(cfg: ResolvedConfig, command: str, models: Sequence[str], *, partial: bool = False) -> RunSpend:

@@ -48,9 +48,10 @@ def build_server(lang: str) -> Any:
                              "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
     def generate_image(prompt: str, style: str | None = None, size: str | None = None, model: str | None = None,
                        n: int = 1, negative: str | None = None, output_dir: str | None = None,
-                       allow_spend: bool = False) -> list[Any]:
+                       allow_spend: bool = False, enhance: bool | None = None) -> list[Any]:
+        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting)."""
         try:
-            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend)
+            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance)
         except GlmImageError as error:
             raise ToolError(f"{error} [{error.code}]") from None
 
@@ -176,7 +177,8 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
-              negative: str | None, output_dir: str | None, allow_spend: bool) -> list[Any]:
+              negative: str | None, output_dir: str | None, allow_spend: bool,
+              enhance: bool | None = None) -> list[Any]:
     from glm_image_cli.errors import UsageError
     from glm_image_cli.generation import generate_record
     from glm_image_cli.ledger import hold_for_run
@@ -187,13 +189,30 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     if not 1 <= n <= MAX_MCP_SAMPLES:
         raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
     prepared = prepare_generation(GenerateRequest(prompt=prompt, style=style, size=size, model=model, samples=n,
-                                                  negative=negative, output_dir=output_dir, command="mcp"))
+                                                  negative=negative, output_dir=output_dir, command="mcp",
+                                                  enhance=enhance))
     plan, cfg = prepared.plan, prepared.cfg
-    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region)
+    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region, cfg.prices)
+    if cfg.enhance:  # the rewrite's chat call counts too (free chat models: nothing)
+        from glm_image_cli.enhance import chat_calls_needed, check_enhance_model, estimate_chats
+
+        prepared.warnings.extend(check_enhance_model(cfg.enhance_model))
+        cost += estimate_chats(chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model),
+                               cfg.region, cfg.prices)[0]
     limit = cfg.confirm_above
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
     with hold_for_run(cfg, "mcp", [plan.model] * plan.samples) as spend, make_client(cfg, lang) as client:
+        if cfg.enhance:  # a failed rewrite is the tool's error: no image is requested
+            from mcp.server.mcpserver.exceptions import ToolError
+
+            from glm_image_cli.enhance import enhance_plan
+            from glm_image_cli.messages import render
+
+            try:
+                plan = enhance_plan(client, cfg, plan)[0]
+            except GlmImageError as error:
+                raise ToolError(f"{render('enhance_failed', model=cfg.enhance_model)} {error} [{error.code}]") from None
         outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver), limiter=make_limiter(cfg),
                              concurrency=cfg.concurrency, spend=spend).sorted_outcomes()
     failures = [o for o in outcomes if o.error is not None]

@@ -155,6 +155,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "[styles] must map each style name to a text phrase",
         "[styles] 必须把每个风格名映射到一段文字",
     ),
+    "reason_prices_table": (
+        "[prices] must map each model name to a price per image from 0 to {max:g} (a number, in the region's "
+        "currency)",
+        "[prices] 必须把每个模型名映射到 0 到 {max:g} 之间的单张价格（数字，按所在区域的币种）",
+    ),
     "reason_invalid_text": (
         "must be valid text (it holds a lone surrogate, for example from bytes that are not UTF-8)",
         "必须是有效的文本（其中含有孤立的代理字符，例如来自非 UTF-8 的字节）",
@@ -476,6 +481,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "服务器正忙于生成其他图片，请稍后再试。"),
     "api_field_required": ("'{field}' is required.", "缺少必填字段“{field}”。"),
     "api_field_string": ("'{field}' must be a string.", "“{field}”必须是字符串。"),
+    "api_field_boolean": ("'{field}' must be true or false.", "“{field}”必须是 true 或 false。"),
     "api_field_empty": ("'{field}' must not be empty.", "“{field}”不能为空。"),
     "api_field_integer": ("'{field}' must be a whole number.", "“{field}”必须是整数。"),
     "api_field_range": ("'{field}' must be between {low} and {high}.", "“{field}”必须在 {low} 到 {high} 之间。"),
@@ -610,6 +616,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No web browser could be opened here; open {path} yourself.",
         "此处无法打开网页浏览器；请自行打开 {path}。",
     ),
+    "preview_needs_pillow": (
+        "Pictures in the terminal and contact sheets need Pillow: pip install 'glm-image[preview]'.",
+        "在终端中显示图片和生成缩略图总览需要 Pillow：pip install 'glm-image[preview]'。",
+    ),
+    "preview_failed": ("Could not draw the preview: {detail}", "无法显示预览：{detail}"),
+    "show_not_found": (
+        "'{target}' is not an image, a folder of images or a history id.",
+        "“{target}”不是图片、图片文件夹或历史记录编号。",
+    ),
+    "show_no_images": ("No images to show in {target}.", "{target} 中没有可显示的图片。"),
+    "show_not_terminal": (
+        "stdout is not a terminal: no picture drawn (use --json for the recipes).",
+        "标准输出不是终端：未显示图片（使用 --json 查看生成参数）。",
+    ),
+    "grid_no_font": (
+        "No font with Chinese glyphs was found (e.g. install fonts-noto-cjk): the sheet has no labels.",
+        "未找到含中文字形的字体（例如安装 fonts-noto-cjk）：总览图不含标签。",
+    ),
+    "grid_written": ("Contact sheet written: {path} ({count} images)", "缩略图总览已生成：{path}（{count} 张图片）"),
     "gallery_no_folder": (
         "{path} is not a folder of images. Give the folder you generated into, e.g. ./glm-images.",
         "{path} 不是图片文件夹。请给出生成图片的文件夹，例如 ./glm-images。",
@@ -668,6 +693,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请加 --yes 继续，或调高限额：glm-image config set confirm-above 5",
     ),
     "spend_declined": ("Nothing was sent.", "未发送任何请求。"),
+    "spend_question_enhance": (
+        "This will make {images} image(s) with {models} and {chats} prompt rewrite(s) with {chat_models}, "
+        "estimated {cost:.2f} {currency}{unknown}. Continue?",
+        "将使用 {models} 生成 {images} 张图片，并用 {chat_models} 改写 {chats} 次提示词，预计 {cost:.2f} {currency}"
+        "{unknown}。是否继续？",
+    ),
+    "spend_unknown_chat": ("; {count} rewrite(s) of unknown price", "；另有 {count} 次改写价格未知"),
+    # --- --review (generate, again, batch with --enhance) ---
+    "review_needs_terminal": (
+        "--review asks on a terminal, and there is none. Pass --yes to accept the rewrite as it is, or drop "
+        "--review.",
+        "--review 需要在终端上询问，但当前没有终端。请加 --yes 直接采用改写结果，或去掉 --review。",
+    ),
+    "review_question": ("[a]ccept, [e]dit or [c]ancel this rewrite?", "采用 [a]、编辑 [e] 还是取消 [c] 这次改写？"),
+    "review_edit_inline": ("Prompt to send", "要发送的提示词"),
+    "review_cancelled": ("Cancelled: no image was requested.", "已取消：未请求任何图片。"),
+    "review_item": ("Item {number:04d}", "第 {number:04d} 项"),
     # --- spend ledger, budgets, usage (glm_image_cli.ledger, commands/usage_cmd.py) ---
     "budget_exceeded": (
         "Over the {period} budget: {budget:g} {currency}, of which {spent:.2f} is already spent or held, and this "
@@ -703,8 +745,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "usage_nothing": ("No spend recorded{since}.", "没有花费记录{since}。"),
     "usage_uncertain": (
-        "{count} request(s) may have been billed (answer lost, or still open): counted.",
-        "{count} 次请求可能已计费（应答丢失或尚未结束）：已计入。",
+        "{count} request(s) lost their answer and may have been billed: counted.",
+        "{count} 次请求的应答丢失，可能已计费：已计入。",
+    ),
+    "usage_pending_stopped": (
+        "{count} request(s) were never settled (the process stopped after writing the ledger, before the answer "
+        "was recorded): they may have been billed, and are counted.",
+        "{count} 次请求未能结算（进程在写入账本之后、记录应答之前停止）：可能已计费，已计入。",
+    ),
+    "usage_pending_open": (
+        "{count} request(s) are still in progress: counted as billed until they finish.",
+        "{count} 次请求仍在进行中：结束前按已计费计入。",
+    ),
+    "config_show_prices": (
+        "Price overrides ([prices], {currency} per image, instead of the reference table of {date}): {prices}",
+        "价格覆盖（[prices]，每张 {currency}，代替 {date} 的参考价目表）：{prices}",
     ),
     "col_requests": ("requests", "请求"),
     "col_billed": ("billed", "计费"),
@@ -969,6 +1024,10 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.enhance_again": ("Rewrite the prompt anew (--enhance) or send it as typed (--no-enhance); by default a "
                           "rewritten entry re-uses its rewrite.",
                           "重新改写提示词（--enhance）或按原文发送（--no-enhance）；默认沿用该记录的改写。"),
+    "opt.review": ("Show the prompt rewrite and ask: accept, edit ($EDITOR, else inline) or cancel (implies "
+                   "--enhance; needs a terminal, --yes accepts without asking).",
+                   "显示改写后的提示词并询问：采用、编辑（用 $EDITOR，否则在终端内）或取消（隐含 --enhance；需要终端，"
+                   "--yes 则不询问直接采用）。"),
     "opt.no_cache": ("Make a new rewrite even when one is cached.", "即使已有缓存的改写，也重新改写。"),
     "opt.yes": ("Do not ask before spending more than the setting confirm-above.",
                 "花费超过设置项 confirm-above 时不再询问。"),
@@ -1029,6 +1088,17 @@ HELP: dict[str, tuple[str, str]] = {
     "arg.info_files": ("PNG files made by glm-image.", "glm-image 生成的 PNG 文件。"),
     "arg.gallery_folder": ("Folder of images (default: the output folder).", "图片文件夹（默认为输出文件夹）。"),
     "opt.open": ("Open the page in the web browser.", "在浏览器中打开页面。"),
+    "opt.preview": ("Draw the image in the terminal after its path (setting `preview`: auto = on a terminal that "
+                    "can show it).", "在路径之后于终端中显示图片（设置项 preview；auto 表示终端支持时显示）。"),
+    "opt.preview_batch": ("Draw one contact sheet of the batch's images in the terminal at the end (setting "
+                          "`preview`).", "结束时在终端中显示本批图片的缩略图总览（设置项 preview）。"),
+    "arg.show_targets": ("Image files, folders or history ids.", "图片文件、文件夹或历史记录编号。"),
+    "arg.grid_targets": ("Image files or folders.", "图片文件或文件夹。"),
+    "opt.grid_output": ("Where to write the contact sheet (PNG).", "缩略图总览（PNG）的保存路径。"),
+    "opt.columns": ("Thumbnails per row (default: about the square root of the count).",
+                    "每行缩略图数（默认约为数量的平方根）。"),
+    "opt.labels": ("Write each image's prompt under it (needs a font with Chinese glyphs).",
+                   "在每张图下方写出提示词（需要含中文字形的字体）。"),
     # commands
     "cmd.root": (
         "Text-to-image on Zhipu BigModel / Z.ai (CogView-4, GLM-Image) from the command line.\n\n"
@@ -1131,6 +1201,15 @@ HELP: dict[str, tuple[str, str]] = {
     "cmd.gallery": ("Write a self-contained index.html to browse a folder of images.\n\n"
                     "Example: glm-image gallery ./glm-images --open",
                     "为图片文件夹生成可离线浏览的 index.html。\n\n示例：glm-image gallery ./glm-images --open"),
+    "cmd.show": ("Show images in the terminal (kitty, iTerm2, Sixel or colour half blocks), several as a grid, "
+                 "with the prompt, model and size they were made with. Needs pip install 'glm-image[preview]'.\n\n"
+                 "Example: glm-image show ./glm-images/cat.png 12",
+                 "在终端中显示图片（kitty、iTerm2、Sixel 或彩色半块字符），多张以网格显示，并附提示词、模型和尺寸。"
+                 "需要 pip install 'glm-image[preview]'。\n\n示例：glm-image show ./glm-images/cat.png 12"),
+    "cmd.grid": ("Write a contact sheet: thumbnails of images on one PNG. Needs pip install 'glm-image[preview]'.\n\n"
+                 "Example: glm-image grid ./glm-images -o sheet.png --columns 4 --labels",
+                 "生成缩略图总览：把多张图片的缩略图拼成一张 PNG。需要 pip install 'glm-image[preview]'。\n\n"
+                 "示例：glm-image grid ./glm-images -o sheet.png --columns 4 --labels"),
     "cmd.mcp": ("Run an MCP server over stdio so assistants (Claude Desktop, Cursor, …) can make images. "
                 "Needs pip install 'glm-image[mcp]'.\n\n"
                 "Register: {\"mcpServers\": {\"glm-image\": {\"command\": \"glm-image\", \"args\": [\"mcp\"]}}}",

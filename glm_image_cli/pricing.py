@@ -11,13 +11,26 @@ from glm_image_cli import models
 PRICES_AS_OF = "2026-11"
 
 
-def estimate(images_per_model: Mapping[str, int], region: str) -> tuple[float, str, int]:
-    """(estimated cost, currency, images of unknown price).  Z.ai bills USD, bigmodel.cn CNY."""
+def unit_price(model: str, region: str, prices: Mapping[str, float] | None = None) -> float | None:
+    """The price of one image (or one call, for a chat model) in the region's currency: the config file's
+    ``[prices]`` override when it names the model, else the reference table; None when unknown."""
+    name = model.strip().lower()
+    if prices and name in prices:
+        return float(prices[name])
+    spec = models.find_model(model)
+    if spec is None:
+        return None
+    return spec.price_usd if region == "intl" else spec.price_cny
+
+
+def estimate(images_per_model: Mapping[str, int], region: str,
+             prices: Mapping[str, float] | None = None) -> tuple[float, str, int]:
+    """(estimated cost, currency, images of unknown price).  Z.ai bills USD, bigmodel.cn CNY.
+    ``prices``: the config file's overrides (``cfg.prices``: model, lower case -> price in that currency)."""
     currency = "USD" if region == "intl" else "CNY"
     total, unknown = 0.0, 0
     for model, count in images_per_model.items():
-        spec = models.find_model(model)
-        price = None if spec is None else (spec.price_usd if currency == "USD" else spec.price_cny)
+        price = unit_price(model, region, prices)
         if price is None:
             unknown += count
         else:

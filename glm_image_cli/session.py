@@ -94,6 +94,7 @@ class GenerateRequest:
     command: str = "generate"
     enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting)
     no_cache: bool = False  # --no-cache: a new rewrite even when one is cached
+    review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
 
 
 @dataclass

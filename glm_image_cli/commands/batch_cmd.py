@@ -33,8 +33,9 @@ from glm_image_cli.commands.common import (
     state_of,
 )
 from glm_image_cli.commands.completion import complete_input_format
-from glm_image_cli.commands.generating import EnhanceOption, NoCacheOption
+from glm_image_cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
 from glm_image_cli.commands.options import output_options
+from glm_image_cli.commands.review import ReviewOption, check_review, review_text
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -85,6 +86,8 @@ def batch(
                                                    show_default=False)] = None,
     enhance: EnhanceOption = None,
     no_cache: NoCacheOption = False,
+    review: ReviewOption = False,
+    preview: BatchPreviewOption = None,
 ) -> None:
     from glm_image_cli import batch as batching
 
@@ -94,6 +97,11 @@ def batch(
         raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
+    reviewing = review and not yes and not dry_run
+    if reviewing:
+        check_review(review, yes)  # no terminal to review on: an error before any chat call
+    if review and enhance is None:
+        enhance = True
     request = BatchRequest(
         input_path=input_path, input_format=input_format, style=style, negative=negative, size=size, model=model,
         quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
@@ -102,19 +110,21 @@ def batch(
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
     )
     enhance_failures: list[Any] = []
+    chats: dict[str, int] = {}
     prepared = prepare_batch(request, on_warning=lambda warning: ui.warn(str(warning)),
                              on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid),
-                             on_rewrite=lambda item, rewrite: _report_rewrite(state, item, rewrite),
+                             on_rewrite=lambda item, rewrite: _report_rewrite(state, item, rewrite, chats,
+                                                                              reviewing),
                              on_enhance_failed=lambda item, error: _report_enhance_failed(state, item, error,
                                                                                          enhance_failures))
     selection = prepared.selection
     if prepared.saver is None:  # a dry run
-        _print_plan(state, prepared.items, selection, prepared.cfg.region)
+        _print_plan(state, prepared.items, selection, prepared.cfg.region, prepared.cfg.prices)
         return
     spend: RunSpend | None = None
     try:
         spend = _hold_budget(state, prepared.cfg, selection, partial=max_images is not None)
-        confirm_spend(state, prepared.cfg, selection.images_per_model(), yes)
+        confirm_spend(state, prepared.cfg, selection.images_per_model(), yes, chats)
         if prepared.manifest.damaged_lines:
             ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
                            path=prepared.manifest.path))
@@ -127,7 +137,7 @@ def batch(
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe,
-                       _Rerun(ctx, input_path, prepared.saver.folder), spend)
+                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
     finally:
         prepared.release()
         if spend is not None:
@@ -137,10 +147,16 @@ def batch(
     raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
 
 
-def _report_rewrite(state: RunState, item: Any, rewrite: Any) -> None:
-    """--enhance: each rewrite on stderr, before any image is paid for."""
+def _report_rewrite(state: RunState, item: Any, rewrite: Any, chats: dict[str, int], reviewing: bool) -> str | None:
+    """--enhance: each rewrite on stderr, before any image is paid for (--review: accepted, edited or cancelled);
+    the chat calls made are counted for spend consent."""
     text = render("enhance_cached" if rewrite.cached else "enhance_rewrite", model=rewrite.model, text=rewrite.text)
     state.ui().note(f"{item.number:04d}: {text}")
+    if not rewrite.cached:
+        chats[rewrite.model] = chats.get(rewrite.model, 0) + 1
+    if reviewing:
+        return review_text(state, rewrite.text, render("review_item", number=item.number))
+    return None
 
 
 def _report_enhance_failed(state: RunState, item: Any, error: Any, failures: list[Any]) -> None:
@@ -180,14 +196,15 @@ def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool
             ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
 
 
-def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str) -> None:
+def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str,
+                prices: dict[str, float]) -> None:
     from collections import Counter
 
     from glm_image_cli.pricing import estimate
 
     ui = state.ui()
     per_model = Counter(selection.images_per_model())
-    cost, currency, unknown = estimate(per_model, region)
+    cost, currency, unknown = estimate(per_model, region, prices)
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
               "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
@@ -204,7 +221,8 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
 
 
 def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None) -> BatchSummary:
+         retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None,
+         preview: bool | None = None) -> BatchSummary:
     from rich.cells import cell_len
 
     from glm_image_cli.console import BatchProgress
@@ -235,6 +253,12 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     summary = _finish(state, selection, manifest, runner, saver.folder, started, rerun, interrupted=interrupted)
     if interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
+    import sys
+
+    if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
+        from glm_image_cli.preview import preview_files
+
+        preview_files(state, cfg, [o.path for o in runner.sorted_outcomes() if o.path is not None], preview)
     return summary
 
 

@@ -182,13 +182,21 @@ def output_flags(name: str | None, image_format: str | None, no_watermark: bool,
             "user-id": user_id}
 
 
-def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[str, int], yes: bool) -> None:
-    """Ask before a run estimated above `confirm-above`; never hang without a terminal."""
+def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[str, int], yes: bool,
+                  chats: dict[str, int] | None = None) -> None:
+    """Ask before a run estimated above `confirm-above`; never hang without a terminal.  ``chats``: the --enhance
+    chat calls still to make, ``{chat model: count}`` (free models cost 0, others are of unknown price)."""
     from glm_image_cli.errors import ExitCode, UsageError
     from glm_image_cli.messages import render
     from glm_image_cli.pricing import estimate
 
-    cost, currency, _ = estimate(images_per_model, cfg.region)
+    cost, currency, _ = estimate(images_per_model, cfg.region, cfg.prices)
+    unknown_chats = 0
+    if chats:
+        from glm_image_cli.enhance import estimate_chats
+
+        chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
+        cost += chat_cost
     limit = cfg.confirm_above
     if yes or cost <= 0 or cost <= limit:
         return
@@ -196,6 +204,11 @@ def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[s
         raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=limit)
     question = render("spend_question", images=sum(images_per_model.values()), models=", ".join(images_per_model),
                       cost=cost, currency=currency)
+    if chats:
+        question = render("spend_question_enhance", images=sum(images_per_model.values()),
+                          models=", ".join(images_per_model), chats=sum(chats.values()), chat_models=", ".join(chats),
+                          cost=cost, currency=currency,
+                          unknown=render("spend_unknown_chat", count=unknown_chats) if unknown_chats else "")
     if not typer.confirm(question, default=False, err=True):
         state.ui().note(render("spend_declined"))
         raise typer.Exit(int(ExitCode.INTERRUPTED))

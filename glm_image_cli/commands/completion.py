@@ -9,7 +9,7 @@ from typing import Any
 # them in the command tree the fast path (entry.py) answers TAB from; tests/test_help.py checks that every
 # parameter completes the same on both paths.
 SOURCES = {"lang": "lang", "style": "style", "size": "size", "model": "model", "quality": "quality",
-           "image_format": "format", "input_format": "input_format", "key": "setting"}
+           "image_format": "format", "input_format": "input_format", "key": "setting", "by": "usage_by"}
 
 
 def complete_style(incomplete: str) -> list[tuple[str, str]]:
@@ -54,6 +54,11 @@ def complete_quality(incomplete: str) -> list[str]:
 
 def complete_input_format(incomplete: str) -> list[str]:
     return [name for name in ("txt", "jsonl", "csv") if name.startswith(incomplete)]
+
+
+def complete_usage_by(incomplete: str) -> list[str]:
+    """`usage --by`: the groupings (commands/usage_cmd.GROUPINGS)."""
+    return [name for name in ("day", "model", "command") if name.startswith(incomplete)]
 
 
 def complete_setting(incomplete: str) -> list[str]:

@@ -91,10 +91,16 @@ def show(
         settings[key] = {"value": value, "source": resolved.sources[key]}
     if state.json_mode:
         ui.emit_json({"path": str(resolved.path), "exists": resolved.path.exists(), "settings": settings,
-                      "styles": resolved.user_styles})
+                      "styles": resolved.user_styles, "prices": resolved.prices})
         return
     rows = [[key, _display(entry["value"]), _display_source(entry["source"])] for key, entry in settings.items()]
     ui.table([render("col_setting"), render("col_value"), render("col_source")], rows, title=str(resolved.path))
+    if resolved.prices:
+        from glm_image_cli.pricing import PRICES_AS_OF
+
+        listed = ", ".join(f"{model} = {price:g}" for model, price in sorted(resolved.prices.items()))
+        ui.result(render("config_show_prices", prices=listed, currency="USD" if resolved.region == "intl" else "CNY",
+                         date=PRICES_AS_OF))
 
 
 def _display(value: Any) -> str:

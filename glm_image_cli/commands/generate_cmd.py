@@ -28,8 +28,9 @@ from glm_image_cli.commands.common import (
     state_of,
 )
 from glm_image_cli.commands.completion import complete_format
-from glm_image_cli.commands.generating import EnhanceOption, NoCacheOption, run_generate
+from glm_image_cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
 from glm_image_cli.commands.options import output_options
+from glm_image_cli.commands.review import ReviewOption
 from glm_image_cli.errors import UsageError
 from glm_image_cli.language import help_text
 from glm_image_cli.session import GenerateRequest
@@ -64,6 +65,8 @@ def generate(
     yes: YesOption = False,
     enhance: EnhanceOption = None,
     no_cache: NoCacheOption = False,
+    review: ReviewOption = False,
+    preview: PreviewOption = None,
 ) -> None:
     from glm_image_cli.generation import combine_size
 
@@ -72,9 +75,10 @@ def generate(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
-        output=output_flags(name, image_format, no_watermark, user_id), yes=yes, enhance=enhance, no_cache=no_cache,
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
+        enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
     )
-    run_generate(state, request)
+    run_generate(state, request, preview)
 
 
 MAX_PROMPT_BYTES = 1024 * 1024

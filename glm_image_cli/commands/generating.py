@@ -27,11 +27,19 @@ if TYPE_CHECKING:
 EnhanceOption = Annotated[bool | None, typer.Option("--enhance/--no-enhance", help=help_text("opt.enhance"),
                                                     show_default=False)]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help=help_text("opt.no_cache"))]
+# --preview/--no-preview on generate and again (the picture after its path) and batch (one contact sheet).
+PreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
+                                                    show_default=False)]
+BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview",
+                                                         help=help_text("opt.preview_batch"), show_default=False)]
 
 
-def run_generate(state: RunState, request: GenerateRequest) -> None:
+def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None) -> None:
     """Validate, ask before spending, make the images, report.  Shared by `generate` and `again`."""
     ui = state.ui()
+    from glm_image_cli.commands.review import check_review
+
+    check_review(request.review, request.yes)  # no terminal to review on: an error before anything is sent
     prepared = prepare_generation(request)
     for warning in prepared.warnings:
         ui.warn(str(warning))
@@ -40,12 +48,39 @@ def run_generate(state: RunState, request: GenerateRequest) -> None:
 
     spend = hold_for_run(cfg, request.command, [plan.model] * plan.samples)  # over budget: refused, nothing sent
     with spend, make_client(cfg, state.lang, request.retry_unsafe) as client:
+        chats: dict[str, int] = {}
+        asked = False
         if cfg.enhance:
+            from glm_image_cli.enhance import chat_calls_needed, estimate_chats
+
+            chats = chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model,
+                                      use_cache=not request.no_cache)
+            chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
+            if chat_cost > 0 or unknown_chats:  # a priced chat call: consent before it is sent, counting it
+                confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes, chats)
+                asked = True
+            typed = plan
             plan = enhance_for_run(state, cfg, plan, client, use_cache=not request.no_cache)
-        confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes)
+            if request.review and not request.yes:
+                from glm_image_cli.commands.review import review_text
+                from glm_image_cli.generation import with_enhancement
+
+                text = review_text(state, plan.enhanced_prompt or plan.prompt_sent)
+                if text != plan.enhanced_prompt:
+                    plan = with_enhancement(typed, text, plan.enhance_model)
+        if not asked:
+            confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes, chats)
         outcomes = _run(state, cfg, plan, client, saver, spend)
     report_saver_notes(state, saver)
-    _report(state, plan, outcomes, saver.folder)
+    try:
+        _report(state, plan, outcomes, saver.folder)
+    finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
+        import sys
+
+        if preview is not False and sys.stdout.isatty():
+            from glm_image_cli.preview import preview_files
+
+            preview_files(state, cfg, [o.path for o in outcomes if o.path is not None], preview)
 
 
 def enhance_for_run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, *,

@@ -136,6 +136,9 @@ def again(
     yes: YesOption = False,
     enhance: Annotated[bool | None, typer.Option("--enhance/--no-enhance", help=help_text("opt.enhance_again"),
                                                  show_default=False)] = None,
+    review: Annotated[bool, typer.Option("--review", help=help_text("opt.review"))] = False,
+    preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
+                                                 show_default=False)] = None,
 ) -> None:
     from glm_image_cli.commands.generating import run_generate
     from glm_image_cli.history import History
@@ -151,9 +154,10 @@ def again(
         output_dir=output_dir, no_metadata=no_metadata, no_history=no_history, command="again",
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
-        enhance=True if enhance or (enhance is None and _was_enhanced(entry)) else enhance, no_cache=bool(enhance),
+        enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
+        no_cache=bool(enhance), review=review,
     )
-    run_generate(state, request)
+    run_generate(state, request, preview)
 
 
 def _was_enhanced(entry) -> bool:

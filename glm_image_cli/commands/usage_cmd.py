@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from glm_image_cli.commands.common import state_of
+from glm_image_cli.commands.completion import complete_usage_by
 from glm_image_cli.commands.options import output_options
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
@@ -20,7 +21,8 @@ BAR_WIDTH = 24
 def usage(
     ctx: typer.Context,
     since: Annotated[str, typer.Option("--since", help=help_text("opt.usage_since"), metavar="WHEN")] = "30d",
-    by: Annotated[str, typer.Option("--by", help=help_text("opt.usage_by"), metavar="day|model|command")] = "day",
+    by: Annotated[str, typer.Option("--by", help=help_text("opt.usage_by"), metavar="day|model|command",
+                                    autocompletion=complete_usage_by)] = "day",
 ) -> None:
     from glm_image_cli.config import load_config
     from glm_image_cli.history import parse_since
@@ -54,6 +56,9 @@ def usage(
     outcomes: dict[str, int] = {}
     for entry in entries:
         outcomes[entry.outcome] = outcomes.get(entry.outcome, 0) + 1
+    stopped = sum(1 for entry in entries if entry.stopped)  # pending, but its process is gone: may be billed
+    maybe = {"uncertain": outcomes.get("uncertain", 0), "stopped": stopped,
+             "in_progress": outcomes.get("pending", 0) - stopped}
     total = sum(entry.cost for entry in entries if entry.counted)
     billed = sum(1 for entry in entries if entry.counted)
     budget_rows = {period: {"budget": budget, "spent": round(spent, 4)}
@@ -64,7 +69,7 @@ def usage(
         ui.emit_json({
             "since": start.isoformat(timespec="seconds"), "by": by, "currency": currency,
             "totals": {"requests": len(entries), "billed": billed, "estimated_cost": round(total, 4),
-                       "outcomes": outcomes},
+                       "outcomes": outcomes, "may_have_been_billed": maybe},
             "groups": [{**group, "estimated_cost": round(group["estimated_cost"], 4)} for group in ordered],
             "budgets": budget_rows, "prices_as_of": PRICES_AS_OF, "estimate": True, "note": note,
         })
@@ -81,9 +86,10 @@ def usage(
                  optional=(4,))
         ui.result(render("usage_total", requests=len(entries), billed=billed, cost=total, currency=currency,
                          since=since_text))
-        open_or_lost = outcomes.get("uncertain", 0) + outcomes.get("pending", 0)
-        if open_or_lost:
-            ui.note(render("usage_uncertain", count=open_or_lost))
+        for kind, key in (("uncertain", "usage_uncertain"), ("stopped", "usage_pending_stopped"),
+                          ("in_progress", "usage_pending_open")):
+            if maybe[kind]:
+                ui.note(render(key, count=maybe[kind]))
     for period, row in budget_rows.items():
         ui.result(render("usage_budget", period=render(f"budget_period_{period}"), spent=row["spent"],
                          budget=row["budget"], currency=currency))
