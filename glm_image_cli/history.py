@@ -53,6 +53,23 @@ def data_dir() -> Path:
     return Path(user_data_dir("glm-image", appauthor=False))
 
 
+def open_database(path: Path, schema: str, message_id: str, *, autocommit: bool = False) -> sqlite3.Connection:
+    """The data dir's SQLite file, shared by the history and the spend ledger: WAL, so several processes
+    read and write it at once; the schema created if missing.  A file that cannot be used is a ConfigError
+    with ``message_id`` (the caller decides whether that stops anything)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                     **({"isolation_level": None} if autocommit else {}))
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(schema)
+    except sqlite3.Error as exc:
+        raise ConfigError(message_id, path=str(path), detail=str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(message_id, path=str(path), detail=exc.strerror or str(exc)) from None
+    return connection
+
+
 def history_path() -> Path:
     return data_dir() / "history.sqlite3"
 
@@ -89,16 +106,7 @@ class History:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
-            except sqlite3.DatabaseError as exc:
-                raise ConfigError("history_unusable", path=str(self.path), detail=str(exc)) from None
-            except OSError as exc:
-                raise ConfigError("history_unusable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-            self._connection = connection
+            self._connection = open_database(self.path, _SCHEMA, "history_unusable")
         return self._connection
 
     def close(self) -> None:

@@ -150,16 +150,9 @@ class Ledger:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(_SCHEMA)
-            except sqlite3.Error as exc:
-                raise ConfigError("ledger_unusable", path=str(self.path), detail=str(exc)) from None
-            except OSError as exc:
-                raise ConfigError("ledger_unusable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-            self._connection = connection
+            from glm_image_cli.history import open_database
+
+            self._connection = open_database(self.path, _SCHEMA, "ledger_unusable", autocommit=True)
         return self._connection
 
     def close(self) -> None:
