@@ -12,7 +12,9 @@ from typer._click.exceptions import ClickException  # Typer vendors Click; its e
 from glm_image_cli import __version__
 from glm_image_cli.commands import (
     batch_cmd,
+    chat_cmd,
     config_cmd,
+    edit_cmd,
     enhance_cmd,
     generate_cmd,
     history_cmd,
@@ -225,7 +227,9 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.command("generate", help=generate_cmd.HELP)(generate_cmd.generate)
 app.command("enhance", help=enhance_cmd.HELP)(enhance_cmd.enhance)
+app.command("edit", help=edit_cmd.HELP)(edit_cmd.edit)
 app.command("batch", help=batch_cmd.HELP)(batch_cmd.batch)
+app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
@@ -252,6 +256,8 @@ def root(
     lang: LangOption = None,
     no_color: NoColorOption = False,
     verbose: VerboseOption = False,
+    profile: Annotated[str | None, typer.Option("--profile", help=help_text("opt.profile"), show_default=False,
+                                                metavar="NAME")] = None,
     version: Annotated[
         bool,
         typer.Option("--version", "-V", callback=_print_version, is_eager=True, help=help_text("opt.version")),
@@ -261,8 +267,24 @@ def root(
     state.lang = bootstrap_language(lang)
     state.no_color = no_color
     set_verbose(ctx, verbose)  # always: each invocation starts from its own flag
+    _set_profile(ctx, profile)
     if ctx.invoked_subcommand is None:
         _getting_started(state)
+
+
+def _set_profile(ctx: Any, profile: str | None) -> None:
+    """--profile NAME: every setting read in this invocation comes from [profiles.NAME] first; reset at its end."""
+    import contextlib
+
+    from glm_image_cli.config import PROFILE, check_profile_name
+
+    token = PROFILE.set(check_profile_name(profile) if profile is not None else None)
+
+    def reset() -> None:
+        with contextlib.suppress(ValueError, RuntimeError):
+            PROFILE.reset(token)
+
+    ctx.call_on_close(reset)
 
 
 def _getting_started(state: Any) -> None:

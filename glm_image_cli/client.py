@@ -97,6 +97,8 @@ class ImageRequest:
     quality: str | None = None
     watermark: bool = True
     user_id: str | None = None
+    images: tuple[str, ...] = ()  # an edit (openai backend): the source images' paths, sent as multipart
+    mask: str | None = None
 
     def body(self) -> dict[str, Any]:
         """Only documented fields are sent; unset ones are left to the upstream's defaults."""
@@ -217,6 +219,10 @@ class BigModelClient:
 
     def request_image(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> GeneratedImage:
         """The billable part: ask the upstream for one image (submitting and polling async models)."""
+        if request.images:  # the hosted API has no edits: never sent (the edit command refuses this earlier)
+            from glm_image_cli.errors import UsageError
+
+            raise UsageError("edit_unsupported")
         spec = MODELS.get(request.model)
         if self._trace is not None:
             progress = self._trace.progress(progress)  # retry decisions join the -v trace

@@ -13,7 +13,8 @@ import stat
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ from glm_image_cli.regions import REGIONS
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
 STYLES_TABLE = "styles"
 PRICES_TABLE = "prices"  # [prices]: model -> price per image in the region's currency (pricing.estimate)
+PROFILES_TABLE = "profiles"  # [profiles.NAME]: settings that replace the top-level ones under --profile NAME
+PROFILE_ENV = "GLM_IMAGE_PROFILE"
+# --profile NAME for this invocation (set by the root callback, reset when it ends); else $GLM_IMAGE_PROFILE.
+PROFILE: ContextVar[str | None] = ContextVar("glm_image_profile", default=None)
 MAX_PRICE = 10_000.0
 MAX_CONFIG_BYTES = 1024 * 1024  # a settings file is a few hundred bytes: anything near this is not one
 
@@ -200,6 +205,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
         Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
         Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
+        Setting("backend", _choices("bigmodel", "openai"), "bigmodel", ("GLM_IMAGE_BACKEND",),
+                choices=("bigmodel", "openai")),
         Setting("model", _model, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
         Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
         Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
@@ -362,6 +369,7 @@ class Settings:
     api_key: str | None
     region: str
     base_url: str
+    backend: str
     model: str
     size: str | None
     style: str | None
@@ -409,6 +417,7 @@ class ResolvedConfig(Settings):
     user_styles: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
     prices: dict[str, float] = field(default_factory=dict)  # the [prices] overrides (model, lower case)
+    profile: str | None = None  # the active [profiles.NAME], if any
 
     @classmethod
     def resolve(cls, path: Path, values: dict[str, Any], sources: dict[str, str],
@@ -435,16 +444,23 @@ def load_config(
     env = os.environ if environ is None else environ
     path = path or config_path(env)
     raw = read_config_file(path)
+    profile = active_profile(env)
+    overrides = _profile_table(raw, profile, path)
     user_styles = _user_styles(raw, path)
     prices = _user_prices(raw, path)
     warnings: list[Text] = []
     _warn_about_file(raw, path, warnings)
+    for key in overrides:
+        if key not in SETTINGS:
+            warnings.append(Text("config_ignored_key", key=f"{PROFILES_TABLE}.{profile}.{key}", path=str(path)))
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, setting in SETTINGS.items():
         value, source = setting.default, "default"
         if key in raw:
             value, source = _parse_from_file(setting, raw[key], path), "file"
+        if key in overrides:
+            value, source = _parse_from_file(setting, overrides[key], path), f"profile:{profile}"
         for name in setting.env:
             if env.get(name, "").strip():
                 value, source = _parse_from_env(setting, name, env[name]), f"env:{name}"
@@ -453,7 +469,39 @@ def load_config(
             value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
-    return ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
+    if values["backend"] == "openai":  # a self-hosted server: free unless [prices] names the model
+        prices = ZeroUnlessListed(prices)
+    resolved = ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
+    return resolved if profile is None else replace(resolved, profile=profile)
+
+
+class ZeroUnlessListed(dict):
+    """The [prices] of an ``openai`` backend: a model it does not name costs 0 (the server is the user's own)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> float:
+        return 0.0
+
+
+def active_profile(environ: Mapping[str, str] | None = None) -> str | None:
+    """--profile NAME, else $GLM_IMAGE_PROFILE, else None (the top-level settings)."""
+    env = os.environ if environ is None else environ
+    name = PROFILE.get() or env.get(PROFILE_ENV, "").strip()
+    return name or None
+
+
+def _profile_table(raw: Mapping[str, Any], profile: str | None, path: Path) -> dict[str, Any]:
+    """The [profiles.NAME] table of the active profile ({} without one); an unknown name is an error."""
+    if profile is None:
+        return {}
+    profiles = raw.get(PROFILES_TABLE, {})
+    table = profiles.get(profile) if isinstance(profiles, dict) else None
+    if not isinstance(table, dict):
+        known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "-"
+        raise ConfigError("profile_unknown", profile=profile, path=str(path), profiles=known)
+    return table
 
 
 def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:
@@ -505,7 +553,7 @@ def _user_prices(raw: Mapping[str, Any], path: Path) -> dict[str, float]:
 
 def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -> None:
     for key in raw:
-        if key not in SETTINGS and key not in (STYLES_TABLE, PRICES_TABLE):
+        if key not in SETTINGS and key not in (STYLES_TABLE, PRICES_TABLE, PROFILES_TABLE):
             warnings.append(Text("config_ignored_key", key=key, path=str(path)))
     if "api-key" in raw:
         try:
@@ -516,26 +564,47 @@ def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -
             warnings.append(Text("config_insecure_mode", path=str(path)))
 
 
-def set_value(key: str, value: Any, path: Path | None = None) -> tuple[Setting, Path]:
-    """Validate and store one setting in the config file, keeping everything else in it."""
+def set_value(key: str, value: Any, path: Path | None = None, profile: str | None = None) -> tuple[Setting, Path]:
+    """Validate and store one setting in the config file (in [profiles.NAME] with ``profile``, creating the
+    table), keeping everything else in it."""
     setting = lookup_setting(key)
     parsed = parse_value(setting, value)
     path = path or config_path()
     data = read_config_file(path)
-    data[setting.key] = parsed
+    _settings_table(data, profile, create=True)[setting.key] = parsed
     write_config_file(path, data)
     return setting, path
 
 
-def unset_value(key: str, path: Path | None = None) -> tuple[Setting, Path, bool]:
-    """Remove one setting from the file; returns whether it was there."""
+def unset_value(key: str, path: Path | None = None, profile: str | None = None) -> tuple[Setting, Path, bool]:
+    """Remove one setting from the file (from [profiles.NAME] with ``profile``); returns whether it was there."""
     setting = lookup_setting(key)
     path = path or config_path()
     data = read_config_file(path)
-    present = data.pop(setting.key, None) is not None
+    present = _settings_table(data, profile, create=False).pop(setting.key, None) is not None
     if present:
         write_config_file(path, data)
     return setting, path, present
+
+
+def check_profile_name(name: str) -> str:
+    """A profile name is a plain word (letters, digits, - and _): it becomes a TOML table name."""
+    text = name.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", text):
+        raise UsageError("flag_bad_value", flag="--profile", reason=Text("reason_profile_name"))
+    return text
+
+
+def _settings_table(data: dict[str, Any], profile: str | None, *, create: bool) -> dict[str, Any]:
+    if profile is None:
+        return data
+    profiles = data.setdefault(PROFILES_TABLE, {}) if create else data.get(PROFILES_TABLE, {})
+    if not isinstance(profiles, dict):
+        raise ConfigError("config_file_bad_value", path="config", key=PROFILES_TABLE, reason=Text("reason_profiles"))
+    table = profiles.setdefault(profile, {}) if create else profiles.get(profile, {})
+    if not isinstance(table, dict):
+        raise ConfigError("config_file_bad_value", path="config", key=PROFILES_TABLE, reason=Text("reason_profiles"))
+    return table
 
 
 def mask_secret(value: str) -> str:

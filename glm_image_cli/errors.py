@@ -105,6 +105,7 @@ MEANINGS: dict[str, Meaning] = {
     "env_file_unreadable": Meaning("ENV_FILE_UNREADABLE"),
     "budget_exceeded": Meaning("BUDGET_EXCEEDED", account_wide=True),  # before sending: nothing more fits
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
+    "profile_unknown": Meaning("PROFILE_UNKNOWN"),
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
     "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),
@@ -152,11 +153,17 @@ MEANINGS: dict[str, Meaning] = {
     "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
     "review_needs_terminal": Meaning("REVIEW_NEEDS_TERMINAL"),
     "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
+    "chat_bad_value": Meaning("CHAT_COMMAND"),  # glm-image chat: a slash command that cannot be done
+    "chat_unknown_command": Meaning("CHAT_COMMAND"),
+    "chat_no_prompt": Meaning("CHAT_COMMAND"),
+    "chat_no_image": Meaning("CHAT_COMMAND"),
     "unknown_style": Meaning("UNKNOWN_STYLE"),
     "unknown_style_no_match": Meaning("UNKNOWN_STYLE"),  # the same failure, worded without suggestions
     "width_height_pair": Meaning("WIDTH_HEIGHT_PAIR"),
     "name_too_long": Meaning("NAME_TOO_LONG"),
     "invalid_text": Meaning("INVALID_TEXT"),
+    "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
+    "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
 }
 UNDECLARED = Meaning("INTERNAL")

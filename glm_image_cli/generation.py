@@ -37,13 +37,15 @@ class GenerationPlan:
     # --enhance: the chat model's rewrite of ``prompt`` (which stays as typed); ``prompt_sent`` is composed from it
     enhanced_prompt: str | None = None
     enhance_model: str | None = None
+    images: tuple[str, ...] = ()  # `edit`: the source images (the request is an edit, openai backend)
+    mask: str | None = None
 
     def image_request(self) -> ImageRequest:
         """The body of each of the plan's calls."""
         from glm_image_cli.client import ImageRequest
 
         return ImageRequest(self.model, self.prompt_sent, self.size, self.quality, watermark=self.watermark,
-                            user_id=self.user_id)
+                            user_id=self.user_id, images=self.images, mask=self.mask)
 
 
 def plan_generation(
@@ -58,8 +60,10 @@ def plan_generation(
     user_styles: Mapping[str, str] | None = None,
     watermark: bool = True,
     user_id: str | None = None,
+    backend: str = "bigmodel",
 ) -> GenerationPlan:
-    """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent."""
+    """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent.  On the
+    ``openai`` backend the server decides: any model name, sizes and qualities passed through unchecked."""
     _check_text(prompt=prompt, negative=negative, style=style, model=model, size=size, quality=quality,
                 user_id=user_id)
     prompt = prompt.strip()
@@ -67,11 +71,13 @@ def plan_generation(
         raise UsageError("empty_prompt")
     models.check_samples(samples)
     model = model.strip()
-    spec = models.find_model(model)
+    spec = models.find_model(model) if backend == "bigmodel" else None
     if spec is not None:
         model = spec.name
     warnings: list[Text] = []
-    if spec is None:
+    if spec is None and backend != "bigmodel":
+        pass  # a self-hosted server's own model names: no warning, no typo check
+    elif spec is None:
         models.check_model_name(model)  # a near miss of a known name is refused; a new name is sent with a warning
         warnings.append(Text("unknown_model_warning", model=model))
     elif spec.legacy:

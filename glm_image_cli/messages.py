@@ -912,6 +912,50 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "model_any_size": ("not checked", "不检查"),
     "model_free": ("free", "免费"),
+    # --- glm-image chat ----------------------------------------------------------------------------
+    "chat_welcome": (
+        "glm-image chat: {model}, size {size}, n={n}, style {style}, enhance {enhance}. Describe a picture; "
+        "/help lists the commands, /quit or Ctrl-D ends.",
+        "glm-image chat：{model}，尺寸 {size}，n={n}，风格 {style}，改写 {enhance}。描述一张图即可；"
+        "/help 列出命令，/quit 或 Ctrl-D 结束。",
+    ),
+    "chat_help": (
+        "Type a description to make images; with enhance on, the next line refines the last picture "
+        "(\"make the sky darker\", \"更红一些\").\n"
+        "  /n N            images per turn\n  /style NAME     style preset (/style none: no preset)\n"
+        "  /size WxH       image size\n  /model NAME     image model\n"
+        "  /enhance on|off rewrite with the chat model, seeing the conversation\n"
+        "  /again          the current prompt again\n  /undo           back to the previous prompt\n"
+        "  /prompt         show the current full prompt\n  /history        this session's turns\n"
+        "  /open           open the last image in the system viewer\n  /help, /quit",
+        "输入描述即可生图；改写开启时，下一句会在上一张图的基础上修改（“更红一些”、“天空暗一点”）。\n"
+        "  /n N            每轮张数\n  /style 名称     风格预设（/style none：不用预设）\n"
+        "  /size 宽x高     图片尺寸\n  /model 名称     图像模型\n"
+        "  /enhance on|off 用对话模型结合上下文改写提示词\n"
+        "  /again          用当前提示词再生成一次\n  /undo           回到上一个提示词\n"
+        "  /prompt         显示当前完整提示词\n  /history        本次会话的各轮\n"
+        "  /open           用系统看图程序打开最后一张图\n  /help、/quit",
+    ),
+    "chat_set": ("{name}: {value}", "{name}：{value}"),
+    "chat_bad_value": ("{name} needs {expected}", "{name} 需要 {expected}"),
+    "chat_unknown_command": ("Unknown command {name}; /help lists the commands.",
+                             "未知命令 {name}；/help 列出全部命令。"),
+    "chat_no_prompt": ("No prompt yet: describe a picture first.", "还没有提示词：请先描述一张图。"),
+    "chat_no_image": ("No image yet.", "还没有图片。"),
+    "chat_undo": ("Back to: {prompt}", "已回到：{prompt}"),
+    "chat_undo_empty": ("Nothing before this: the next line starts a new picture.",
+                        "没有更早的提示词：下一句将开始一张新图。"),
+    "chat_history_empty": ("No turns yet.", "还没有任何一轮。"),
+    "chat_history_line": ("{number}. {typed} ({images} image(s)): {prompt}",
+                          "{number}. {typed}（{images} 张）：{prompt}"),
+    "chat_opened": ("Opened {path}", "已打开 {path}"),
+    "chat_no_viewer": ("No system image viewer found here; the image is {path}",
+                       "这里没有可用的系统看图程序；图片位于 {path}"),
+    "chat_cancelled": ("Turn cancelled; nothing more was sent.", "本轮已取消，未再发送任何请求。"),
+    "chat_turn_total": ("This turn about {cost:.2f} {currency}; this session about {total:.2f} {currency} "
+                        "(estimated).", "本轮约 {cost:.2f} {currency}；本次会话共约 {total:.2f} {currency}（估算）。"),
+    "chat_summary": ("Session ended: {turns} turn(s), {images} image(s) saved, about {cost:.2f} {currency} "
+                     "(estimated).", "会话结束：{turns} 轮，保存 {images} 张图片，约 {cost:.2f} {currency}（估算）。"),
     "model_price_unknown": ("unknown", "未知"),
     "model_async": ("(asynchronous)", "（异步）"),
     "model_legacy_note": (
@@ -922,6 +966,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "source_file": ("config file", "配置文件"),
     "source_env": ("env {name}", "环境变量 {name}"),
     "source_flag": ("flag", "命令行参数"),
+    "source_profile": ("profile {name}", "配置档 {name}"),
+    # --- backends, profiles and edit (issue 20) ---------------------------------------------------
+    "profile_unknown": (
+        "There is no profile '{profile}' in {path} (profiles: {profiles}). Create it with: "
+        "glm-image config set --profile {profile} backend openai",
+        "{path} 中没有配置档“{profile}”（已有：{profiles}）。创建方法：glm-image config set --profile {profile} "
+        "backend openai",
+    ),
+    "reason_profile_name": (
+        "a profile name is 1 to 64 letters, digits, - or _",
+        "配置档名称须为 1 到 64 个字母、数字、- 或 _",
+    ),
+    "reason_profiles": (
+        "[profiles] must hold one table of settings per profile ([profiles.NAME])",
+        "[profiles] 中每个配置档必须是一张设置表（[profiles.NAME]）",
+    ),
+    "config_show_profile": ("Profile: {profile} (settings from [profiles.{profile}] replace the top-level ones)",
+                            "配置档：{profile}（[profiles.{profile}] 中的设置覆盖顶层设置）"),
+    "edit_unsupported": (
+        "The hosted BigModel API has no image editing endpoint; edit works on the openai backend "
+        "(a self-hosted server such as SGLang): glm-image config set backend openai",
+        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）："
+        "glm-image config set backend openai",
+    ),
+    "edit_image_unreadable": (
+        "Cannot use {path} as an image to edit ({detail}).",
+        "无法将 {path} 作为要编辑的图片（{detail}）。",
+    ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
 }
@@ -982,6 +1054,25 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.no_color": ("No colours (also: the NO_COLOR environment variable).",
                      "不使用颜色（也可设置 NO_COLOR 环境变量）。"),
     "opt.version": ("Show the version and exit.", "显示版本号并退出。"),
+    "opt.profile": ("Use the settings of profile NAME ([profiles.NAME] in the config file; also "
+                    "GLM_IMAGE_PROFILE).",
+                    "使用配置档 NAME 的设置（配置文件中的 [profiles.NAME]；也可设置 GLM_IMAGE_PROFILE）。"),
+    "opt.config_profile": ("Read or change profile NAME ([profiles.NAME]) instead of the top-level settings.",
+                           "读取或修改配置档 NAME（[profiles.NAME]），而不是顶层设置。"),
+    "arg.edit_images": ("The image(s) to edit (PNG, JPEG or WebP); several are sent as reference images.",
+                        "要编辑的图片（PNG、JPEG 或 WebP）；多张时作为参考图一起发送。"),
+    "opt.edit_prompt": ("What to change, in words (Chinese or English).", "用文字描述要做的修改（中文或英文）。"),
+    "opt.mask": ("A PNG whose transparent pixels mark where to edit.", "一张 PNG 蒙版，透明像素标出要编辑的区域。"),
+    "cmd.edit": (
+        "Edit images with a prompt on an OpenAI-compatible server (backend openai, e.g. SGLang serving "
+        "GLM-Image); the hosted BigModel API has no editing.\n\nExamples:\n\n"
+        "  glm-image --profile gpu edit cat.png -p \"give the cat a red scarf\"\n\n"
+        "  glm-image edit room.png --mask window.png -p \"a night sky in the window\" -n 2 -o ./out",
+        "在 OpenAI 兼容的服务上按提示词编辑图片（openai 后端，例如用 SGLang 部署的 GLM-Image）；"
+        "托管的 BigModel API 不支持编辑。\n\n示例：\n\n"
+        "  glm-image --profile gpu edit cat.png -p \"给猫戴上红围巾\"\n\n"
+        "  glm-image edit room.png --mask window.png -p \"窗外换成夜空\" -n 2 -o ./out",
+    ),
     "opt.verbose": ("Trace every HTTP exchange on stderr: method, URL, status, request id, time, retries "
                     "(the key is never shown).",
                     "在标准错误输出中记录每次 HTTP 交互：方法、网址、状态、请求 ID、耗时和重试（绝不显示密钥）。"),
@@ -1216,6 +1307,20 @@ HELP: dict[str, tuple[str, str]] = {
                 "以 MCP 协议（stdio）为智能助手（Claude Desktop、Cursor 等）提供生图工具，需要 "
                 "pip install 'glm-image[mcp]'。\n\n"
                 "注册：{\"mcpServers\": {\"glm-image\": {\"command\": \"glm-image\", \"args\": [\"mcp\"]}}}"),
+    "cmd.chat": ("Make and refine images by talking: each line is a turn; with enhance on (the default) the "
+                 "chat model sees the conversation, so \"make the sky darker\" changes the last picture. Slash "
+                 "commands: /n /style /size /model /enhance /again /undo /prompt /history /open /help /quit. "
+                 "With stdin not a terminal, reads one line per turn from it (a priced turn above confirm-above "
+                 "then needs --yes).\n\nExamples:\n\n  glm-image chat\n\n"
+                 "  glm-image chat -m glm-image --style 水彩 -n 2\n\n  glm-image chat --yes < turns.txt",
+                 "对话式生图与改图：每行是一轮；改写开启（默认）时对话模型能看到之前的对话，所以“天空暗一点”会修改上一张图。"
+                 "斜杠命令：/n /style /size /model /enhance /again /undo /prompt /history /open /help /quit。"
+                 "标准输入不是终端时，每行读作一轮（超过 confirm-above 的付费轮次需要 --yes）。\n\n示例：\n\n"
+                 "  glm-image chat\n\n  glm-image chat -m glm-image --style 水彩 -n 2\n\n"
+                 "  glm-image chat --yes < turns.txt"),
+    "opt.chat_enhance": ("Rewrite each line with the chat model, seeing the conversation (default on in chat; "
+                         "/enhance on|off switches it).",
+                         "用对话模型结合上下文改写每一行（chat 中默认开启；/enhance on|off 可切换）。"),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (

@@ -17,7 +17,8 @@ from typing import Any, BinaryIO
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
-               "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model")
+               "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model",
+               "source_images", "mask")  # `edit`: the edited files (path, sha256) as JSON
 
 
 class PngError(ValueError):
@@ -222,9 +223,10 @@ def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
         return None
     recipe: dict[str, Any] = {key: fields[key] for key in RECIPE_KEYS if key in fields}
-    if "content_filter" in recipe:
-        with contextlib.suppress(ValueError):
-            recipe["content_filter"] = json.loads(recipe["content_filter"])
+    for key in ("content_filter", "source_images", "mask"):
+        if key in recipe:
+            with contextlib.suppress(ValueError):
+                recipe[key] = json.loads(recipe[key])
     return recipe
 
 

@@ -43,7 +43,28 @@ def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: lis
         "content_filter": content_filter or None,
         "tool_version": __version__,
         "batch_key": batch_key,  # lets a batch whose manifest is gone recognise the image as made
+        **({"source_images": source_images(plan.images), "mask": source_images((plan.mask,))[0]}
+           if plan.images else {}),  # `edit`: what was edited (paths and SHA-256)
     }
+
+
+def source_images(paths: tuple[str, ...] | tuple[str | None, ...]) -> list[dict[str, Any] | None]:
+    """Each edited file's absolute path and SHA-256 (None for a missing mask)."""
+    import hashlib
+    from pathlib import Path
+
+    out: list[dict[str, Any] | None] = []
+    for path in paths:
+        if path is None:
+            out.append(None)
+            continue
+        file = Path(path)
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        out.append({"path": str(file.resolve()), "sha256": digest})
+    return out
 
 
 @dataclass

@@ -37,7 +37,12 @@ def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
     from glm_image_cli.client import BigModelClient
 
     wanted = connections if connections is not None else cfg.concurrency * 2
-    return BigModelClient(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
+    kind = BigModelClient
+    if cfg.backend == "openai":  # any OpenAI-compatible image server: same runner, same money rules
+        from glm_image_cli.openai_client import OpenAIImagesClient
+
+        kind = OpenAIImagesClient
+    return kind(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
                           region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
 
 
@@ -95,6 +100,8 @@ class GenerateRequest:
     enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting)
     no_cache: bool = False  # --no-cache: a new rewrite even when one is cached
     review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
+    images: tuple[str, ...] = ()  # `edit`: the source images (an edit on the openai backend)
+    mask: str | None = None
 
 
 @dataclass
@@ -129,11 +136,19 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     # A bad value names what the caller typed: the CLI's flag, or the MCP tool's argument (output_dir).
     names = {key: key.replace("-", "_") for key in flags} if request.command == "mcp" else None
     cfg = load_config(flags=flags, flag_names=names)
+    if request.images:  # an edit: only where the server has /images/edits, checked before anything else
+        from glm_image_cli.openai_client import check_edit
+
+        check_edit(cfg.backend, request.images, request.mask)
     plan = plan_generation(
         request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality, style=cfg.style,
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
-        watermark=cfg.watermark, user_id=cfg.user_id,
+        watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
     )
+    if request.images:
+        from dataclasses import replace
+
+        plan = replace(plan, images=tuple(request.images), mask=request.mask)
     require_api_key(cfg)
     folder = ensure_writable_dir(output_folder(cfg))
     saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata, no_history=request.no_history)
@@ -210,7 +225,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id, "enhance": cfg.enhance}
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": cfg.backend}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if any(item.enhance for item in items):
         from glm_image_cli.enhance import enhance_items

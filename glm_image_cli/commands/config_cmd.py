@@ -19,6 +19,15 @@ app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
 
 KeyArgument = Annotated[str, typer.Argument(help=help_text("arg.config_key"), show_default=False,
                                             autocompletion=complete_setting)]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help=help_text("opt.config_profile"),
+                                                   show_default=False, metavar="NAME")]
+
+
+def _profile(profile: str | None) -> str | None:
+    """This command's --profile, else the global one (--profile before the command, GLM_IMAGE_PROFILE)."""
+    from glm_image_cli.config import active_profile, check_profile_name
+
+    return check_profile_name(profile) if profile is not None else active_profile()
 
 
 @app.command("set", help=help_text("cmd.config_set"))
@@ -27,18 +36,22 @@ def set_(
     ctx: typer.Context,
     key: KeyArgument,
     value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
+    profile: ProfileOption = None,
 ) -> None:
     from glm_image_cli.config import lookup_setting, mask_secret, set_value
 
     state = state_of(ctx)
+    profile = _profile(profile)
     setting = lookup_setting(key)
     raw = _read_value(setting.key, value, secret=setting.secret)
-    setting, path = set_value(setting.key, raw)
+    setting, path = set_value(setting.key, raw, profile=profile)
+    key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
     if state.json_mode:
-        state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path)})
+        state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path),
+                              **({"profile": profile} if profile else {})})
     else:
-        state.ui().note(f"{render('config_saved', key=setting.key, path=path)} ({shown})")
+        state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
 
 
 def _read_value(key: str, value: str | None, *, secret: bool) -> str:
@@ -58,11 +71,12 @@ def _read_value(key: str, value: str | None, *, secret: bool) -> str:
 def unset(
     ctx: typer.Context,
     key: KeyArgument,
+    profile: ProfileOption = None,
 ) -> None:
     from glm_image_cli.config import unset_value
 
     state = state_of(ctx)
-    setting, path, present = unset_value(key)
+    setting, path, present = unset_value(key, profile=_profile(profile))
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
     else:
@@ -73,12 +87,22 @@ def unset(
 @output_options()
 def show(
     ctx: typer.Context,
+    profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.config import SETTINGS, load_config, mask_secret
+    from glm_image_cli.config import PROFILE, SETTINGS, load_config, mask_secret
 
     state = state_of(ctx)
     ui = state.ui()
-    resolved = load_config()
+    if profile is not None:
+        from glm_image_cli.config import check_profile_name
+
+        token = PROFILE.set(check_profile_name(profile))
+        try:
+            resolved = load_config()
+        finally:
+            PROFILE.reset(token)
+    else:
+        resolved = load_config()
     for warning in resolved.warnings:
         ui.warn(str(warning))
     settings: dict[str, dict[str, Any]] = {}
@@ -91,8 +115,10 @@ def show(
         settings[key] = {"value": value, "source": resolved.sources[key]}
     if state.json_mode:
         ui.emit_json({"path": str(resolved.path), "exists": resolved.path.exists(), "settings": settings,
-                      "styles": resolved.user_styles, "prices": resolved.prices})
+                      "styles": resolved.user_styles, "prices": dict(resolved.prices), "profile": resolved.profile})
         return
+    if resolved.profile:
+        ui.note(render("config_show_profile", profile=resolved.profile))
     rows = [[key, _display(entry["value"]), _display_source(entry["source"])] for key, entry in settings.items()]
     ui.table([render("col_setting"), render("col_value"), render("col_source")], rows, title=str(resolved.path))
     if resolved.prices:
@@ -116,6 +142,8 @@ def _display(value: Any) -> str:
 def _display_source(source: str) -> str:
     if source.startswith("env:"):
         return render("source_env", name=source[4:])
+    if source.startswith("profile:"):
+        return render("source_profile", name=source[8:])
     return render(f"source_{source}")
 
 

@@ -1,0 +1,196 @@
+"""Issue 20: the ``openai`` backend (any OpenAI-compatible image server), named profiles, and `edit`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from glm_image_cli.pngmeta import recipe_in_file
+from tests.fake_bigmodel import make_png
+from tests.fake_openai import EDITS, FILES, GENERATIONS, KEY, FakeOpenAI, Reply, fields_of
+
+OPENAI_SECRET = KEY.split(".")[1]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI server, with the CLI pointed at it through the environment (backend openai)."""
+    monkeypatch.delenv("GLM_IMAGE_PROFILE", raising=False)
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("GLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("GLM_API_KEY", KEY)
+        monkeypatch.setenv("GLM_IMAGE_BACKEND", "openai")
+        yield fake
+
+
+def run(cli, *args: str, **kwargs):
+    result = cli(*args, **kwargs)
+    shown = result.stdout + result.stderr
+    assert OPENAI_SECRET not in shown
+    return result
+
+
+def saved(folder: str = "glm-images") -> list[Path]:
+    path = Path(folder)
+    return sorted(p for p in path.iterdir() if p.is_file()) if path.exists() else []
+
+
+def test_generate_on_the_openai_backend_sends_the_openai_shape(cli, server) -> None:
+    result = run(cli, "generate", "a lighthouse", "-m", "zai-org/GLM-Image", "--size", "1000x700")
+    assert result.exit_code == 0, result.stderr
+    [image] = saved()
+    assert image.read_bytes().startswith(b"\x89PNG")
+    [call] = server.seen(GENERATIONS)
+    assert call.body == {"model": "zai-org/GLM-Image", "prompt": "a lighthouse", "n": 1, "size": "1000x700",
+                         "response_format": "b64_json"}
+    assert call.headers["authorization"] == f"Bearer {KEY}"
+    assert "unknown" not in result.stderr.lower()  # a server's own model name: no warning
+    assert recipe_in_file(image)["model"] == "zai-org/GLM-Image"
+
+
+def test_url_results_are_downloaded(cli, server) -> None:
+    server.result_mode = "url"
+    result = run(cli, "generate", "a lighthouse", "-n", "2")
+    assert result.exit_code == 0, result.stderr
+    assert len(saved()) == 2
+    assert server.count(GENERATIONS) == 2 and server.count(FILES) == 2
+
+
+def test_images_are_free_unless_priced(cli, server, isolated: Path) -> None:
+    result = run(cli, "generate", "a lighthouse", "-n", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    isolated.parent.mkdir(parents=True, exist_ok=True)
+    isolated.write_text('[prices]\n"zai-org/glm-image" = 5\n')
+    priced = run(cli, "generate", "a lighthouse", "-m", "zai-org/GLM-Image", "-n", "1")
+    assert priced.exit_code == 2  # 5 > confirm-above 1: consent needed, none on a pipe
+    assert server.count(GENERATIONS) == 3
+
+
+@pytest.mark.parametrize(("reply", "exit_code", "code"), [
+    (Reply.error(401, "Incorrect API key", code="invalid_api_key"), 4, "AUTH_FAILED"),
+    (Reply.error(400, "unsafe", code="content_policy_violation"), 6, "CONTENT_BLOCKED"),
+    (Reply.error(400, "size not supported", code="invalid_size"), 5, "UPSTREAM_REFUSED"),
+    (Reply.error(403, "no access", code=None), 5, "NO_PERMISSION"),
+])
+def test_openai_errors_map_onto_our_kinds(cli, server, reply: Reply, exit_code: int, code: str) -> None:
+    server.script(GENERATIONS, reply)
+    result = run(cli, "generate", "a lighthouse", "--json")
+    assert result.exit_code == exit_code, result.stderr
+    [record] = json.loads(result.stdout)
+    assert record["error"]["code"] == code
+    assert server.count(GENERATIONS) == 1
+
+
+def test_rate_limits_are_retried_with_and_without_retry_after(cli, server) -> None:
+    server.script(GENERATIONS, Reply.error(429, "slow down", "rate_limit_exceeded", retry_after="0"),
+                  Reply.error(429, "slow down", "rate_limit_exceeded"))
+    result = run(cli, "generate", "a lighthouse")
+    assert result.exit_code == 0, result.stderr
+    assert server.count(GENERATIONS) == 3
+
+
+def test_a_rate_limit_that_lasts_is_exit_8(cli, server) -> None:
+    server.script(GENERATIONS, *[Reply.error(429, "busy", "rate_limit_exceeded")] * 6)
+    assert run(cli, "generate", "a lighthouse").exit_code == 8
+    assert server.count(GENERATIONS) == 6
+
+
+def test_server_errors_are_retried_then_exit_10(cli, server) -> None:
+    server.script(GENERATIONS, *[Reply.error(500, "boom", "server_error")] * 3)
+    result = run(cli, "generate", "a lighthouse")
+    assert result.exit_code == 10
+    assert server.count(GENERATIONS) == 3
+
+
+def test_a_dropped_post_is_never_sent_again(cli, server) -> None:
+    server.script(GENERATIONS, Reply(drop=True))
+    result = run(cli, "generate", "a lighthouse", "--json")
+    assert result.exit_code == 9, result.stderr
+    assert json.loads(result.stdout)[0]["error"]["code"] == "RESPONSE_LOST_MAYBE_CHARGED"
+    assert server.count(GENERATIONS) == 1
+
+
+def test_profiles_select_backend_base_url_and_key(cli, monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    for name in ("GLM_IMAGE_PROFILE", "GLM_IMAGE_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeOpenAI() as server:
+        assert run(cli, "config", "set", "--profile", "gpu", "backend", "openai").exit_code == 0
+        assert run(cli, "config", "set", "--profile", "gpu", "base-url", server.base_url).exit_code == 0
+        assert run(cli, "config", "set", "--profile", "gpu", "api-key", KEY).exit_code == 0
+        assert "[profiles.gpu]" in isolated.read_text()
+        assert oct(isolated.stat().st_mode & 0o777) == "0o600"
+        # without the profile: the top-level settings (bigmodel, no key)
+        assert run(cli, "generate", "a lighthouse").exit_code == 3
+        assert server.count(GENERATIONS) == 0
+        result = run(cli, "--profile", "gpu", "generate", "a lighthouse")
+        assert result.exit_code == 0, result.stderr
+        assert server.count(GENERATIONS) == 1
+        monkeypatch.setenv("GLM_IMAGE_PROFILE", "gpu")
+        assert run(cli, "generate", "another").exit_code == 0
+        assert server.count(GENERATIONS) == 2
+        shown = run(cli, "config", "show", "--json")
+        data = json.loads(shown.stdout)
+        assert data["profile"] == "gpu"
+        assert data["settings"]["backend"] == {"value": "openai", "source": "profile:gpu"}
+        assert data["settings"]["base-url"]["value"] == server.base_url
+        text = run(cli, "config", "show")
+        assert "Profile: gpu" in text.stderr + text.stdout
+    monkeypatch.delenv("GLM_IMAGE_PROFILE")
+    unknown = run(cli, "--profile", "nope", "generate", "a lighthouse")
+    assert unknown.exit_code == 3 and "nope" in unknown.stderr
+
+
+def test_edit_sends_multipart_and_saves_with_a_recipe(cli, server) -> None:
+    source, mask = Path("cat.png"), Path("mask.png")
+    source.write_bytes(make_png(8, 8, (200, 10, 10)))
+    mask.write_bytes(make_png(8, 8, (0, 0, 0)))
+    result = run(cli, "edit", "cat.png", "-p", "give the cat a red scarf", "--mask", "mask.png",
+                 "-m", "zai-org/GLM-Image", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    [call] = server.seen(EDITS)
+    assert call.headers["content-type"].startswith("multipart/form-data")
+    files = {part.name: part for part in call.body if part.filename}
+    assert files["image"].data == source.read_bytes() and files["image"].filename == "cat.png"
+    assert files["mask"].data == mask.read_bytes()
+    assert fields_of(call.body) == {"model": "zai-org/GLM-Image", "prompt": "give the cat a red scarf", "n": "1",
+                                    "response_format": "b64_json"}
+    [image] = saved("out")
+    assert image.read_bytes().startswith(b"\x89PNG")
+    recipe = recipe_in_file(image)
+    assert recipe["prompt"] == "give the cat a red scarf"
+    [entry] = recipe["source_images"]
+    assert entry["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert entry["path"] == str(source.resolve())
+    assert recipe["mask"]["sha256"] == hashlib.sha256(mask.read_bytes()).hexdigest()
+    assert server.count(GENERATIONS) == 0
+
+
+def test_edit_with_two_reference_images_sends_image_array(cli, server) -> None:
+    Path("a.png").write_bytes(make_png(8, 8, (1, 2, 3)))
+    Path("b.png").write_bytes(make_png(8, 8, (4, 5, 6)))
+    result = run(cli, "edit", "a.png", "b.png", "-p", "merge them", "-n", "2")
+    assert result.exit_code == 0, result.stderr
+    assert server.count(EDITS) == 2
+    names = [part.name for part in server.seen(EDITS)[0].body if part.filename]
+    assert names == ["image[]", "image[]"]
+    assert len(saved()) == 2
+
+
+def test_edit_refuses_a_file_that_is_not_an_image(cli, server) -> None:
+    Path("notes.txt").write_text("hello")
+    result = run(cli, "edit", "notes.txt", "-p", "x")
+    assert result.exit_code == 2 and "notes.txt" in result.stderr
+    assert server.requests == []
+
+
+def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
+    Path("cat.png").write_bytes(make_png())
+    result = cli("edit", "cat.png", "-p", "a scarf", "--json")
+    assert result.exit_code == 2
+    assert "no image editing endpoint" in result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "EDIT_UNSUPPORTED"
+    assert fake.requests == []
