@@ -232,8 +232,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("enhance-model", _text, "glm-4-flash-250414", ("GLM_IMAGE_ENHANCE_MODEL",)),
         Setting("preview", _choices("auto", "on", "off"), "auto", ("GLM_IMAGE_PREVIEW_MODE",),
                 choices=("auto", "on", "off")),
-        Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks"), "auto",
-                ("GLM_IMAGE_PREVIEW",), choices=("auto", "kitty", "iterm", "sixel", "blocks")),
+        Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks", "off"), "auto",
+                ("GLM_IMAGE_PREVIEW",), choices=("auto", "kitty", "iterm", "sixel", "blocks", "off")),
         Setting("preview-width", _number(0.1, 1), 0.5, ("GLM_IMAGE_PREVIEW_WIDTH",)),
     )
 }

@@ -19,7 +19,7 @@ from typing import Any
 
 from glm_image_cli.contact import PillowMissing, contact_sheet_png, load_pillow
 
-PROTOCOLS = ("auto", "kitty", "iterm", "sixel", "blocks")
+PROTOCOLS = ("auto", "kitty", "iterm", "sixel", "blocks", "off")  # off: runs never draw on their own
 MODES = ("auto", "on", "off")
 ENV_PROTOCOL = "GLM_IMAGE_PREVIEW"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -83,7 +83,7 @@ def should_preview(mode: str | None, *, stream: Any = None, json_mode: bool = Fa
     if mode == "on":
         return True
     colourless = no_color or "NO_COLOR" in env
-    return not (colourless and choose_protocol(None, env) == "blocks")
+    return not (colourless and choose_protocol(None, env) in ("blocks", "off"))
 
 
 def preview_columns(fraction: float, columns: int | None = None) -> int:
@@ -237,6 +237,10 @@ def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None
     if not paths or not should_preview(mode, json_mode=state.json_mode, quiet=state.quiet, no_color=state.no_color):
         return
     protocol = choose_protocol(protocol_setting)
+    if protocol == "off":  # GLM_IMAGE_PREVIEW=off: only an explicit --preview still draws
+        if flag is not True:
+            return
+        protocol = detect_protocol(os.environ)
     try:
         data = paths[0].read_bytes() if len(paths) == 1 else contact_sheet_png(paths, labels=False)[0]
         draw(data, protocol=protocol, fraction=fraction)

@@ -283,3 +283,12 @@ def test_batch_preview_is_one_contact_sheet(fake, tmp_path: Path) -> None:
     out = run_on_pty(["batch", str(prompts), "--yes", "--preview", "-o", str(tmp_path / "out")], env)
     assert out.count(ESC + "_Ga=T") == 1, out[-300:]
     assert ESC not in run_on_pty(["batch", str(prompts), "--yes", "--json", "-o", str(tmp_path / "o2")], env)
+
+
+def test_glm_image_preview_off_is_understood_not_a_config_error(cli, fake, monkeypatch) -> None:
+    monkeypatch.setenv("GLM_IMAGE_PREVIEW", "off")
+    result = cli("generate", "a cat", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    from glm_image_cli.preview import choose_protocol
+
+    assert choose_protocol(None, {"GLM_IMAGE_PREVIEW": "off"}) == "off"

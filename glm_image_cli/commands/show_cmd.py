@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,6 +96,10 @@ def show(
 
     _, protocol_setting, fraction = settings_of(load_config())
     protocol = choose_protocol(protocol_setting)
+    if protocol == "off":  # show is asked for explicitly: off only stops runs from drawing on their own
+        from glm_image_cli.preview import detect_protocol
+
+        protocol = detect_protocol(os.environ)
     try:
         if len(paths) == 1:
             ui.result(captions[0])
