@@ -321,7 +321,8 @@ class ChatSession:
         from glm_image_cli.ledger import hold_for_run, make_spending
         from glm_image_cli.session import GenerateRequest, make_client, prepare_generation
 
-        request = GenerateRequest(prompt=typed, style=self.style, size=self.size, model=self.model,
+        request = GenerateRequest(prompt=typed, style=self.style, no_style=self.style is None, size=self.size,
+                                  model=self.model,
                                   samples=self.samples, output_dir=self.output_dir, enhance=False, command="chat",
                                   yes=self.io.yes)
         prepared = prepare_generation(request)

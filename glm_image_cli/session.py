@@ -83,6 +83,7 @@ class GenerateRequest:
 
     prompt: str
     style: str | None = None
+    no_style: bool = False  # no style even when the settings name one (chat's "/style none")
     negative: str | None = None
     size: str | None = None
     model: str | None = None
@@ -141,7 +142,8 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
 
         check_edit(cfg.backend, request.images, request.mask)
     plan = plan_generation(
-        request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality, style=cfg.style,
+        request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality,
+        style=None if request.no_style else cfg.style,
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
         watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
     )

@@ -272,3 +272,10 @@ def test_a_session_on_a_terminal(fake, tmp_path: Path) -> None:
     assert "Session ended: 4 turn(s), 3 image(s) saved" in text
     assert len(list((tmp_path / "o").glob("*.png"))) == 3
     assert len([entry for entry in History().search() if entry.command == "chat" and entry.ok]) == 3
+
+
+def test_style_none_drops_a_style_the_settings_name(cli, fake) -> None:
+    cli("config", "set", "style", "watercolor")
+    assert cli("chat", "--no-enhance", "-o", "out", input="a cat\n/style none\na dog\n").exit_code == 0
+    first, second = (seen.body["prompt"] for seen in fake.seen(SYNC_ROUTE))
+    assert "watercolo" in first.lower() and second == "a dog"
