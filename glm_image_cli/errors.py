@@ -240,6 +240,9 @@ class ServerError(GlmImageError):
     exit_code = ExitCode.SERVER
 
 
+BIGMODEL = "BigModel"  # {service} in the messages of failures from (or on the way to) the upstream
+
+
 class UpstreamFailure(GlmImageError):
     """A failure that came from (or on the way to) the upstream API; carries what it said."""
 
@@ -257,6 +260,7 @@ class UpstreamFailure(GlmImageError):
         **params: Any,
     ) -> None:
         detail = params.pop("detail", None) or _describe(status, upstream_code, upstream_message)
+        params.setdefault("service", BIGMODEL)  # the openai backend's client names "the image server" instead
         super().__init__(message_id, detail=detail, request_id=request_id or "?", **params)
         self.status = status
         self.upstream_code = upstream_code

@@ -183,9 +183,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- upstream ------------------------------------------------------------------------------
     "auth_failed": (
-        "BigModel rejected the API key ({detail}). Check it with `glm-image config show` "
+        "{service} rejected the API key ({detail}). Check it with `glm-image config show` "
         "and set a valid one with `glm-image config set api-key`.",
-        "BigModel 拒绝了 API 密钥（{detail}）。请用 `glm-image config show` 检查，"
+        "{service} 拒绝了 API 密钥（{detail}）。请用 `glm-image config show` 检查，"
         "并用 `glm-image config set api-key` 设置有效的密钥。",
     ),
     "account_problem": (
@@ -218,41 +218,41 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "BigModel 表示提示词过长（{detail}）。请缩短。",
     ),
     "content_blocked": (
-        "BigModel refused this prompt or its image on content-safety grounds ({detail}). "
+        "{service} refused this prompt or its image on content-safety grounds ({detail}). "
         "Rephrase the prompt; the same prompt will be refused again.",
-        "BigModel 出于内容安全原因拒绝了此提示词或生成的图片（{detail}）。请修改提示词，原样重试仍会被拒绝。",
+        "{service} 出于内容安全原因拒绝了此提示词或生成的图片（{detail}）。请修改提示词，原样重试仍会被拒绝。",
     ),
     "upstream_refused": (
-        "BigModel refused the request ({detail}).",
-        "BigModel 拒绝了请求（{detail}）。",
+        "{service} refused the request ({detail}).",
+        "{service} 拒绝了请求（{detail}）。",
     ),
     "rate_limited": (
-        "BigModel is still rate limiting after {attempts} attempts ({detail}). Wait a minute, "
+        "{service} is still rate limiting after {attempts} attempts ({detail}). Wait a minute, "
         "or lower concurrency: `glm-image config set concurrency 1`.",
-        "重试 {attempts} 次后 BigModel 仍在限流（{detail}）。请稍等一分钟再试，"
+        "重试 {attempts} 次后 {service} 仍在限流（{detail}）。请稍等一分钟再试，"
         "或降低并发：`glm-image config set concurrency 1`。",
     ),
     "upstream_error": (
-        "BigModel failed with a server error ({detail}). Try again later.",
-        "BigModel 服务器出错（{detail}）。请稍后再试。",
+        "{service} failed with a server error ({detail}). Try again later.",
+        "{service} 返回了服务器错误（{detail}）。请稍后再试。",
     ),
     "gateway_maybe_charged": (
-        "BigModel's gateway answered {detail} after the request was sent: the image may still have been "
+        "{service}'s gateway answered {detail} after the request was sent: the image may still have been "
         "made and billed, so it was not retried. Check your bill, then re-run (or pass --retry-unsafe).",
-        "请求发出后 BigModel 网关返回 {detail}：图片可能已生成并计费，因此没有自动重试。"
+        "请求发出后 {service} 的网关返回 {detail}：图片可能已生成并计费，因此没有自动重试。"
         "请先核对账单再重新运行（或加 --retry-unsafe）。",
     ),
     "response_timeout_maybe_charged": (
-        "No answer from BigModel within {timeout} s after the request was sent: the image may still be "
+        "No answer from {service} within {timeout} s after the request was sent: the image may still be "
         "made and billed, so it was not retried. Raise the timeout (`glm-image config set timeout 300`) "
         "or pass --retry-unsafe.",
-        "请求发出后 {timeout} 秒内 BigModel 没有回应：图片可能仍会生成并计费，因此没有自动重试。"
+        "请求发出后 {timeout} 秒内 {service} 没有回应：图片可能仍会生成并计费，因此没有自动重试。"
         "请调大超时（`glm-image config set timeout 300`）或加 --retry-unsafe。",
     ),
     "response_lost_maybe_charged": (
-        "The connection to BigModel broke after the request was sent ({detail}): the image may have been "
+        "The connection to {service} broke after the request was sent ({detail}): the image may have been "
         "billed, so it was not retried. Check your bill, then re-run (or pass --retry-unsafe).",
-        "请求发出后与 BigModel 的连接中断（{detail}）：图片可能已经计费，因此没有自动重试。"
+        "请求发出后与 {service} 的连接中断（{detail}）：图片可能已经计费，因此没有自动重试。"
         "请先核对账单再重新运行（或加 --retry-unsafe）。",
     ),
     "network_unreachable": (
@@ -504,6 +504,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "api_too_large": ("The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节。"),
     "api_invalid_json": ("The body is not valid UTF-8 JSON ({detail}).", "请求体不是有效的 UTF-8 JSON（{detail}）。"),
     "api_not_object": ("The body must be a JSON object.", "请求体必须是 JSON 对象。"),
+    "models_offered": ("Models offered by {base}:", "{base} 提供的模型："),
+    "models_not_offered": (
+        "{base} does not list its models (GET /models); give the model name the server expects with -m.",
+        "{base} 不提供模型列表（GET /models）；请用 -m 指定服务器要求的模型名。",
+    ),
+    "col_owner": ("Owner", "所有者"),
+    "service_image_server": ("the image server", "图片服务器"),  # {service} on the openai backend
+    "api_not_multipart": ("The body must be multipart/form-data with the image(s) and the prompt.",
+                          "请求体必须是包含图片和 prompt 的 multipart/form-data。"),
     "api_json_too_deep": ("The JSON body is nested too deeply.", "请求体的 JSON 嵌套层数过深。"),
     "api_field_surrogate": (
         "'{field}' contains an unpaired UTF-16 surrogate (\\ud800-\\udfff); send valid Unicode text.",
@@ -1037,9 +1046,12 @@ def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
         return message_id
     text = pair[1] if (lang or LANGUAGE.get()) == "zh" else pair[0]
     try:
-        return text.format(**params)
+        result = text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+    if text.startswith("{service}"):  # "the image server rejected…" starts a sentence
+        result = result[:1].upper() + result[1:]
+    return result
 
 
 # --- help texts: shown by --help in the user's language (--lang, GLM_IMAGE_LANG, config lang, locale) ----
@@ -1254,12 +1266,14 @@ HELP: dict[str, tuple[str, str]] = {
                    "列出图片模型：尺寸规则、推荐尺寸、画质选项、单张价格。\n\n示例：glm-image models --json"),
     "cmd.serve": (
         "Run a local HTTP image service: GET /ping, POST /txt2img (the original skill's API), "
-        "POST /v1/images/generations and GET /v1/models (OpenAI-compatible, base_url=http://127.0.0.1:5001/v1)."
+        "POST /v1/images/generations, POST /v1/images/edits (backend openai) and GET /v1/models "
+        "(OpenAI-compatible, base_url=http://127.0.0.1:5001/v1)."
         "\n\nExamples:\n\n  glm-image serve\n\n  glm-image serve --port 5002 --save ./served-images\n\n"
         "  curl -X POST http://127.0.0.1:5001/txt2img -H \"Content-Type: application/json\" "
         "-d '{\"prompt\": \"一只可爱的卡通猫\"}'",
-        "启动本地 HTTP 图片服务：GET /ping、POST /txt2img（与原技能相同）、POST /v1/images/generations 和 "
-        "GET /v1/models（兼容 OpenAI，base_url=http://127.0.0.1:5001/v1）。\n\n示例：\n\n  glm-image serve\n\n"
+        "启动本地 HTTP 图片服务：GET /ping、POST /txt2img（与原技能相同）、POST /v1/images/generations、"
+        "POST /v1/images/edits（openai 后端）和 GET /v1/models（兼容 OpenAI，base_url=http://127.0.0.1:5001/v1）。"
+        "\n\n示例：\n\n  glm-image serve\n\n"
         "  glm-image serve --port 5002 --save ./served-images\n\n"
         "  curl -X POST http://127.0.0.1:5001/txt2img -H \"Content-Type: application/json\" "
         "-d '{\"prompt\": \"一只可爱的卡通猫\"}'",

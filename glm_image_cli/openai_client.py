@@ -38,8 +38,10 @@ from glm_image_cli.errors import (
     UpstreamFailure,
     UsageError,
 )
+from glm_image_cli.messages import Text
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # an image to edit
+IMAGE_SERVER = Text("service_image_server")  # {service} in failure messages: rendered in the language shown
 CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter"})
 
 
@@ -70,11 +72,45 @@ class OpenAIImagesClient(BigModelClient):
         _, message = _openai_error(response) if not response.is_success else (None, None)
         return response.status_code, None, message, time.monotonic() - started
 
+    def list_models(self) -> list[dict[str, Any]] | None:
+        """What ``GET {base}/models`` lists (``{"data": [{"id", ...}]}``), or None when the server offers no such
+        list (404, another shape).  A refused key is the usual auth failure."""
+        try:
+            response = self._http.get(f"{self._base_url}/models", headers=self._auth(), timeout=15.0)
+        except httpx.TransportError as exc:
+            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
+                                 detail=_exception_text(exc)) from None
+        if response.status_code == 401:
+            raise self._failure_from(response, None)
+        if not response.is_success:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        data = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(data, list):
+            return None
+        found = []
+        for item in data:
+            name = item.get("id") if isinstance(item, dict) else item
+            if isinstance(name, str) and name:
+                owner = item.get("owned_by") if isinstance(item, dict) else None
+                found.append({"model": name, "owned_by": owner if isinstance(owner, str) else None})
+        return found
+
+    def _send(self, method: str, path: str, progress: ProgressCallback, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._send(method, path, progress, **kwargs)
+        except UpstreamFailure as failure:
+            failure.params["service"] = IMAGE_SERVER  # not "BigModel": "the image server" (图片服务器)
+            raise
+
     def _failure_from(self, response: httpx.Response, model: str | None) -> UpstreamFailure:
         status = response.status_code
         code, message = _openai_error(response)
         common: dict[str, Any] = {"status": status, "upstream_code": code, "upstream_message": message,
-                                  "request_id": response.headers.get("x-request-id")}
+                                  "request_id": response.headers.get("x-request-id"), "service": IMAGE_SERVER}
         if status == 401:
             return AuthFailure("auth_failed", **common)
         if status == 403:

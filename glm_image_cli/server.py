@@ -1,7 +1,8 @@
 """`glm-image serve`: a small, hardened HTTP service on the standard library's http.server.
 
 Endpoints: GET /ping and POST /txt2img (compatible with the original skill's Flask server),
-POST /v1/images/generations and GET /v1/models (compatible with OpenAI clients).
+POST /v1/images/generations, POST /v1/images/edits (multipart; the ``openai`` backend only) and GET /v1/models
+(compatible with OpenAI clients).
 
 Hardening: optional bearer token (constant-time compare) with a per-client lockout after repeated wrong
 tokens (429), a body cap (413), one deadline for reading a whole request (a slow client cannot hold a
@@ -23,12 +24,14 @@ import json
 import math
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__, models
@@ -66,6 +69,7 @@ class ServeOptions:
     port: int = 5001
     token: str | None = None
     max_body: int = 64 * 1024
+    max_edit_body: int = 32 * 1024 * 1024  # POST /v1/images/edits: multipart with the images (never below max_body)
     max_concurrent: int = 8
     rate_per_minute: float = 60.0
     burst: int = 10
@@ -92,6 +96,7 @@ class Defaults:
     user_id: str | None = None
     enhance: bool = False  # the `enhance` setting: a request without "enhance" follows it
     enhance_model: str = "glm-4-flash-250414"
+    backend: str = "bigmodel"  # "openai": sizes pass through, and /v1/images/edits is forwarded
 
 
 class ApiError(Exception):
@@ -233,6 +238,8 @@ class ImageJob:
     samples: int
     want_bytes: bool
     enhance: bool | None = None  # "enhance": true|false (None: the `enhance` setting)
+    images: tuple[str, ...] = ()  # an edit: the uploaded source images (temporary files)
+    mask: str | None = None
 
 
 class ImageService:
@@ -267,7 +274,10 @@ class ImageService:
             user_styles=self.defaults.user_styles,
             watermark=self.defaults.watermark,
             user_id=self.defaults.user_id,
+            backend=self.defaults.backend,
         )
+        if job.images:
+            plan = replace(plan, images=tuple(job.images), mask=job.mask)
         if not self.slots.try_acquire(plan.samples):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
@@ -703,6 +713,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         "/ping": ("GET", "_ping"),
         "/txt2img": ("POST", "_txt2img"),
         "/v1/images/generations": ("POST", "_openai_generations"),
+        "/v1/images/edits": ("POST", "_openai_edits"),
         "/v1/models": ("GET", "_models"),
     }
 
@@ -766,6 +777,36 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _openai_generations(self) -> None:
         job = parse_openai(self._read_json(), self.server.options.max_samples)
         plan, images = self.server.service.run(job)
+        self._send_openai_images(job, plan, images)
+
+    def _openai_edits(self) -> None:
+        """Multipart image(s) (``image`` or ``image[]``), optional mask, prompt, model, n, size, response_format:
+        written to a temporary folder (removed after) for an edit plan, run like a generation."""
+        if self.server.service.defaults.backend != "openai":
+            self._discard_body()
+            raise UsageError("edit_unsupported")  # the hosted BigModel API has no edits: 400, nothing sent
+        fields, uploads = parse_multipart(self.headers.get("Content-Type", ""), self._read_body(self._edit_limit()))
+        sources = [data for name, data in uploads if name in ("image", "image[]")]
+        masks = [data for name, data in uploads if name == "mask"]
+        if not sources:
+            raise ApiError(400, "MISSING_FIELD", render("api_field_required", field="image"))
+        if fields.get("n") is not None:
+            try:
+                fields["n"] = int(fields["n"])
+            except ValueError:
+                raise ApiError(400, "INVALID_FIELD", render("api_field_integer", field="n")) from None
+        job = parse_openai(fields, self.server.options.max_samples)
+        with tempfile.TemporaryDirectory(prefix="glm-image-edit-") as folder:
+            paths = [_write_upload(Path(folder), f"image-{index}", data) for index, data in enumerate(sources, 1)]
+            mask = _write_upload(Path(folder), "mask", masks[0]) if masks else None
+            job = replace(job, images=tuple(paths), mask=mask, enhance=False)
+            plan, images = self.server.service.run(job)
+        self._send_openai_images(job, plan, images)
+
+    def _edit_limit(self) -> int:
+        return max(self.server.options.max_body, self.server.options.max_edit_body)
+
+    def _send_openai_images(self, job: ImageJob, plan: GenerationPlan, images: list[ImageOutcome]) -> None:
         data = []
         for image in images:
             if job.want_bytes and image.payload is not None:
@@ -796,15 +837,18 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise ApiError(400, "BAD_REQUEST", render("api_bad_length"))
         return length
 
-    def _read_json(self) -> Mapping[str, Any]:
+    def _read_body(self, limit: int) -> bytes:
         length = self._content_length()
-        limit = self.server.options.max_body
         if length > limit:
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise ApiError(413, "TOO_LARGE", render("api_too_large", limit=limit))
         raw = self.rfile.read(length) if length else b""
         if len(raw) < length:
             raise ConnectionError("client sent less than Content-Length")
+        return raw
+
+    def _read_json(self) -> Mapping[str, Any]:
+        raw = self._read_body(self.server.options.max_body)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as exc:
@@ -854,6 +898,51 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._send_json(error.status, payload, headers)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """A multipart/form-data body: (text fields, [(name, bytes) of the file parts]), with the standard library."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type.lower():
+        raise ApiError(400, "INVALID_BODY", render("api_not_multipart"))
+    try:
+        message = BytesParser(policy=HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1") + raw)
+        parts = list(message.iter_parts()) if message.is_multipart() else []
+    except (UnicodeError, ValueError, TypeError, IndexError):
+        raise ApiError(400, "INVALID_BODY", render("api_not_multipart")) from None
+    if not parts:
+        raise ApiError(400, "INVALID_BODY", render("api_not_multipart"))
+    fields: dict[str, Any] = {}
+    files: list[tuple[str, bytes]] = []
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None or name in ("image", "image[]", "mask"):
+            files.append((name, data))
+        else:
+            try:
+                fields[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ApiError(400, "INVALID_FIELD", render("api_field_string", field=printable(name)[:50])) from None
+    return fields, files
+
+
+def _write_upload(folder: Path, stem: str, data: bytes) -> str:
+    """An uploaded image as a file for the edit plan; only PNG, JPEG or WebP (400 otherwise)."""
+    from glm_image_cli.output import sniff_image_format
+
+    sniffed = sniff_image_format(data[:64])
+    if sniffed is None:
+        raise ApiError(400, "INVALID_FIELD", render("edit_image_unreadable", path=stem,
+                                                    detail="not a PNG, JPEG or WebP image"))
+    path = folder / f"{stem}.{sniffed[1]}"
+    path.write_bytes(data)
+    return str(path)
 
 
 def _data_url(result: ImageResult | None) -> str | None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from glm_image_cli.client import BigModelClient
 from glm_image_cli.pngmeta import recipe_in_file
 from tests.fake_bigmodel import make_png
-from tests.fake_openai import EDITS, FILES, GENERATIONS, KEY, FakeOpenAI, Reply, fields_of
+from tests.fake_openai import EDITS, FILES, GENERATIONS, KEY, MODELS, FakeOpenAI, Reply, fields_of
 
 OPENAI_SECRET = KEY.split(".")[1]
 
@@ -194,3 +199,172 @@ def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
     assert "no image editing endpoint" in result.stderr
     assert json.loads(result.stdout)["error"]["code"] == "EDIT_UNSUPPORTED"
     assert fake.requests == []
+
+
+# -- serve passes edits through -----------------------------------------------------------------------------
+
+@pytest.fixture
+def serve_openai(server: FakeOpenAI) -> Iterator:
+    """Start an in-process serve whose upstream is the fake OpenAI server (backend openai, or as given)."""
+    from glm_image_cli.openai_client import OpenAIImagesClient
+    from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+
+    started = []
+
+    def start(backend: str = "openai", **overrides):
+        options = ServeOptions(port=0, quiet=True, **{"rate_per_minute": 0, **overrides})
+        client_class = OpenAIImagesClient if backend == "openai" else BigModelClient
+        client = client_class(KEY, server.base_url, timeout=30)
+        defaults = Defaults(model="zai-org/GLM-Image", backend=backend)
+        http = GlmImageHTTPServer(options, ImageService(client, defaults, options), lambda line: None)
+        threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True).start()
+        started.append((http, client))
+        host, port = http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for http, client in started:
+        http.shutdown()
+        http.server_close()
+        client.close()
+
+
+def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server) -> None:
+    openai = pytest.importorskip("openai")
+    url = serve_openai()
+    source = Path("cat.png")
+    source.write_bytes(make_png(8, 8, (200, 10, 10)))
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    with source.open("rb") as image:
+        result = client.images.edit(image=image, prompt="give the cat a red scarf", response_format="b64_json")
+    [item] = result.data
+    assert base64.b64decode(item.b64_json).startswith(b"\x89PNG")
+    [call] = server.seen(EDITS)
+    files = {part.name: part for part in call.body if part.filename}
+    assert list(files) == ["image"] and files["image"].data == source.read_bytes()
+    assert fields_of(call.body) == {"model": "zai-org/GLM-Image", "prompt": "give the cat a red scarf", "n": "1",
+                                    "response_format": "b64_json"}
+    assert server.count(GENERATIONS) == 0
+    assert not list(Path(tempfile.gettempdir()).glob("glm-image-edit-*"))  # the uploads were removed
+
+
+def test_serve_edit_with_two_images_a_mask_and_n(serve_openai, server) -> None:
+    url = serve_openai()
+    a, b, mask = make_png(8, 8, (1, 2, 3)), make_png(8, 8, (4, 5, 6)), make_png(8, 8, (0, 0, 0))
+    response = httpx.post(f"{url}/v1/images/edits", timeout=30,
+                          files=[("image[]", ("a.png", a, "image/png")), ("image[]", ("b.png", b, "image/png")),
+                                 ("mask", ("m.png", mask, "image/png"))],
+                          data={"prompt": "merge them", "n": "2", "size": "1024x1024", "response_format": "url"})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["data"]) == 2
+    assert all(item["url"] for item in response.json()["data"])
+    assert server.count(EDITS) == 2
+    first = server.seen(EDITS)[0].body
+    assert [part.data for part in first if part.name == "image[]"] == [a, b]
+    assert [part.data for part in first if part.name == "mask"] == [mask]
+    assert fields_of(first)["size"] == "1024x1024"  # passed through on the openai backend
+
+
+def test_serve_edit_errors(serve_openai, server) -> None:
+    url = serve_openai(max_body=1024, max_edit_body=4096)
+    png = make_png(8, 8, (1, 2, 3))
+    no_image = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, files={"other": ("o.txt", b"x")})
+    assert no_image.status_code == 400 and no_image.json()["error"]["code"] == "MISSING_FIELD"
+    not_png = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, files={"image": ("a.txt", b"hello")})
+    assert not_png.status_code == 400 and "PNG" in not_png.json()["error"]["message"]
+    as_json = httpx.post(f"{url}/v1/images/edits", json={"prompt": "x"})
+    assert as_json.status_code == 400 and as_json.json()["error"]["code"] == "INVALID_BODY"
+    too_large = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"},
+                           files={"image": ("a.png", png + b"\0" * 5000, "image/png")})
+    assert too_large.status_code == 413
+    assert server.requests == []
+
+
+def test_serve_edit_on_bigmodel_is_400_edit_unsupported(serve_openai, server) -> None:
+    url = serve_openai(backend="bigmodel")
+    response = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"},
+                          files={"image": ("a.png", make_png(), "image/png")})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "EDIT_UNSUPPORTED"
+    assert server.requests == []
+
+
+# -- models -------------------------------------------------------------------------------------------------
+
+def test_models_lists_what_the_server_offers(cli, server) -> None:
+    result = run(cli, "models")
+    assert result.exit_code == 0, result.stderr
+    assert "zai-org/GLM-Image" in result.stdout and "cogview-4" not in result.stdout
+    as_json = run(cli, "models", "--json")
+    assert json.loads(as_json.stdout) == [{"model": "zai-org/GLM-Image", "owned_by": None}]
+    assert server.count(MODELS) == 2
+    assert server.seen(MODELS)[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_models_without_a_list_is_a_one_line_note(cli, server) -> None:
+    server.script(MODELS, Reply.error(404, "not found", "not_found"), Reply.error(404, "not found", "not_found"))
+    result = run(cli, "models")
+    assert result.exit_code == 0, result.stderr
+    assert "does not list its models" in result.stderr
+    assert result.stdout.strip() == ""
+    assert json.loads(run(cli, "models", "--json").stdout) == []
+
+
+# -- batch with resume --------------------------------------------------------------------------------------
+
+def sent_prompts(server: FakeOpenAI) -> list[str]:
+    return sorted(call.body["prompt"] for call in server.seen(GENERATIONS))
+
+
+def test_batch_with_resume_never_requests_an_image_twice(cli, server) -> None:
+    Path("p.txt").write_text("alpha\nbeta\ngamma\ndelta\n")
+    server.script(GENERATIONS, Reply.error(400, "size not supported", code="invalid_size"))
+    first = run(cli, "batch", "p.txt", "-o", "out", "-j", "1")
+    assert first.exit_code == 5, first.stderr
+    assert [json.loads(line)["prompt"] for line in Path("out/failed.jsonl").read_text().splitlines()] == ["alpha"]
+    assert server.count(GENERATIONS) == 4
+    again = run(cli, "batch", "p.txt", "-o", "out")
+    assert again.exit_code == 0, again.stderr
+    assert "3 image(s) already made are skipped" in again.stderr
+    assert sent_prompts(server) == ["alpha", "alpha", "beta", "delta", "gamma"]  # only the refused one again
+    assert run(cli, "batch", "p.txt", "-o", "out").exit_code == 0
+    assert server.count(GENERATIONS) == 5
+    assert len(list(Path("out").glob("*.png"))) == 4
+
+
+def test_batch_stopped_by_max_images_resumes_where_it_stopped(cli, server) -> None:
+    Path("p.txt").write_text("a\nb\nc\nd\n")
+    assert run(cli, "batch", "p.txt", "-o", "out", "--max-images", "2").exit_code == 0
+    assert server.count(GENERATIONS) == 2
+    assert run(cli, "batch", "p.txt", "-o", "out").exit_code == 0
+    assert sent_prompts(server) == ["a", "b", "c", "d"]
+
+
+# -- messages name the image server, not BigModel ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("reply", "english", "chinese"), [
+    (Reply.error(401, "Incorrect API key", code="invalid_api_key"), "The image server rejected the API key",
+     "图片服务器 拒绝了 API 密钥"),
+    (Reply.error(400, "unsafe", code="content_policy_violation"), "The image server refused this prompt",
+     "图片服务器 出于内容安全原因拒绝了"),
+    (Reply.error(400, "size not supported", code="invalid_size"), "The image server refused the request",
+     "图片服务器 拒绝了请求"),
+    (Reply(drop=True), "The connection to the image server broke", "与 图片服务器 的连接中断"),
+])
+def test_openai_backend_messages_name_the_image_server(cli, server, reply: Reply, english: str,
+                                                       chinese: str) -> None:
+    server.script(GENERATIONS, reply, reply)
+    result = run(cli, "generate", "a lighthouse")
+    assert english in result.stderr and "BigModel" not in result.stderr
+    in_chinese = run(cli, "--lang", "zh", "generate", "a lighthouse")
+    assert chinese in in_chinese.stderr and "BigModel" not in in_chinese.stderr
+
+
+def test_rate_limit_and_server_error_messages_on_the_openai_backend(cli, server) -> None:
+    server.script(GENERATIONS, *[Reply.error(429, "busy", "rate_limit_exceeded")] * 6)
+    limited = run(cli, "generate", "a lighthouse")
+    assert "The image server is still rate limiting after 6 attempts" in limited.stderr
+    server.script(GENERATIONS, *[Reply.error(500, "boom", "server_error")] * 3)
+    failed = run(cli, "generate", "a lighthouse")
+    assert "The image server failed with a server error" in failed.stderr
+    assert "BigModel" not in limited.stderr + failed.stderr

@@ -64,7 +64,7 @@ def serve(
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
     defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
                         user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id,
-                        enhance=cfg.enhance, enhance_model=cfg.enhance_model)
+                        enhance=cfg.enhance, enhance_model=cfg.enhance_model, backend=cfg.backend)
     with client:
         service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent),
                                spend=make_spending(cfg, "serve"))
@@ -102,13 +102,14 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     url = f"http://{shown_host}:{port}"
     ui = state.ui()
     if state.json_mode:
-        endpoints = ["/ping", "/txt2img", "/v1/images/generations", "/v1/models"]
+        endpoints = ["/ping", "/txt2img", "/v1/images/generations", "/v1/images/edits", "/v1/models"]
         ui.emit_json_line({"type": "listening", "url": url, "endpoints": endpoints, "token": bool(options.token)})
     # The URL goes out even with --quiet: scripts that start us on port 0 read it.
     sys.stderr.write(render("serve_started", url=url) + "\n")
     if not state.quiet:
         ui.note(render("serve_endpoints"))
-        for line in ("GET  /ping", "POST /txt2img", "POST /v1/images/generations", "GET  /v1/models"):
+        for line in ("GET  /ping", "POST /txt2img", "POST /v1/images/generations", "POST /v1/images/edits",
+                     "GET  /v1/models"):
             ui.note(f"  {line}  {url}{line.split()[1]}")
         if options.token:
             ui.note(render("serve_token_on"))

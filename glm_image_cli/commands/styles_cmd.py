@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from glm_image_cli.commands.common import state_of
@@ -35,10 +37,15 @@ def styles(ctx: typer.Context) -> None:
 
 @output_options(quiet=False)
 def models(ctx: typer.Context) -> None:
+    from glm_image_cli.config import load_config
     from glm_image_cli.models import models_table
 
     state = state_of(ctx)
     ui = state.ui()
+    cfg = load_config()
+    if cfg.backend == "openai":  # a self-hosted server: its own list, when it offers one
+        _server_models(state, cfg)
+        return
     table = models_table()
     if state.json_mode:
         ui.emit_json(table)
@@ -61,3 +68,21 @@ def models(ctx: typer.Context) -> None:
     ui.table([render("col_model"), render("col_recommended"), render("col_rule"), render("col_quality"),
               render("col_price")], rows, no_wrap_columns=2)
     ui.note(render("model_legacy_note"))
+
+
+def _server_models(state: Any, cfg: Any) -> None:
+    from glm_image_cli.session import make_client
+
+    ui = state.ui()
+    with make_client(cfg, state.lang) as client:
+        found = client.list_models()
+    if found is None:
+        ui.note(render("models_not_offered", base=cfg.base_url))
+        if state.json_mode:
+            ui.emit_json([])
+        return
+    if state.json_mode:
+        ui.emit_json(found)
+        return
+    ui.note(render("models_offered", base=cfg.base_url))
+    ui.table([render("col_model"), render("col_owner")], [[row["model"], row["owned_by"] or "-"] for row in found])
