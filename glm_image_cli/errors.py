@@ -138,6 +138,7 @@ MEANINGS: dict[str, Meaning] = {
     "history_bad_since": Meaning("HISTORY_BAD_SINCE"),
     "history_clear_needs_yes": Meaning("HISTORY_CLEAR_NEEDS_YES"),
     "history_no_prompt": Meaning("HISTORY_NO_PROMPT"),
+    "again_edit_sources": Meaning("AGAIN_EDIT_SOURCES"),
     "history_not_found": Meaning("HISTORY_NOT_FOUND"),
     "mcp_missing": Meaning("MCP_MISSING"),
     "mcp_spend_needs_consent": Meaning("MCP_SPEND_NEEDS_CONSENT"),

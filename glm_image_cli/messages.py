@@ -606,6 +606,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Clearing the history needs confirmation and there is no terminal to ask on; pass --yes.",
         "清除历史记录需要确认，但没有可交互的终端；请加 --yes。",
     ),
+    "again_edit_sources": (
+        "Entry {id} is an edit, and its source image {path} is gone or has changed since; nothing was sent. "
+        "Run `glm-image edit` with the images you want.",
+        "记录 {id} 是一次编辑，其源图片 {path} 已不存在或已改变，未发送任何请求。"
+        "请用 `glm-image edit` 指定要编辑的图片。",
+    ),
     "history_no_prompt": (
         "History entry {id} has no prompt to run again.",
         "历史记录 {id} 没有可重新运行的提示词。",

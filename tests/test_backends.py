@@ -368,3 +368,20 @@ def test_rate_limit_and_server_error_messages_on_the_openai_backend(cli, server)
     failed = run(cli, "generate", "a lighthouse")
     assert "The image server failed with a server error" in failed.stderr
     assert "BigModel" not in limited.stderr + failed.stderr
+
+
+def test_again_on_an_edit_edits_the_same_sources_or_says_why_not(cli, server) -> None:
+    from glm_image_cli.history import History
+
+    Path("cat.png").write_bytes(make_png(8, 8, (200, 10, 10)))
+    Path("mask.png").write_bytes(make_png(8, 8, (0, 0, 0)))
+    assert run(cli, "edit", "cat.png", "-p", "a red scarf", "--mask", "mask.png", "-o", "out").exit_code == 0
+    [entry] = History().search()
+    again = run(cli, "again", str(entry.id), "-o", "out")
+    assert again.exit_code == 0, again.stderr
+    first, second = server.seen(EDITS)
+    assert {p.name: p.data for p in first.body if p.filename} == {p.name: p.data for p in second.body if p.filename}
+    Path("cat.png").write_bytes(make_png(8, 8, (1, 1, 1)))  # the source changed since
+    changed = run(cli, "again", str(entry.id), "-o", "out")
+    assert changed.exit_code == 2 and "gone or has changed" in changed.stderr
+    assert server.count(EDITS) == 2 and server.count(GENERATIONS) == 0

@@ -148,9 +148,11 @@ def again(
     entry = History().get(entry_id)
     if not entry.prompt:
         raise UsageError("history_no_prompt", id=entry_id)
+    images, mask = _edit_sources(entry)
     request = GenerateRequest(
         prompt=entry.prompt, style=style or entry.style, negative=negative or entry.negative,
         size=size or entry.size, model=model or entry.model, quality=quality or entry.quality, samples=samples,
+        images=images, mask=mask,
         output_dir=output_dir, no_metadata=no_metadata, no_history=no_history, command="again",
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
@@ -158,6 +160,30 @@ def again(
         no_cache=bool(enhance), review=review,
     )
     run_generate(state, request, preview)
+
+
+def _edit_sources(entry) -> tuple[tuple[str, ...], str | None]:
+    """For an edited image: its source images and mask, read back from its recipe and checked against the
+    hashes recorded there, so `again` edits the same pictures (or says why it cannot) instead of
+    silently making a new image from the prompt alone."""
+    if entry.command != "edit":
+        return (), None
+    from glm_image_cli.pngmeta import recipe_in_file
+    from glm_image_cli.saving import source_images
+
+    recipe = recipe_in_file(entry.path) if entry.path else None
+    recorded = (recipe or {}).get("source_images")
+    if not isinstance(recorded, list) or not recorded:
+        raise UsageError("again_edit_sources", id=entry.id, path=entry.path or "?")
+    wanted = [*recorded, (recipe or {}).get("mask")]
+    paths = [item.get("path") if isinstance(item, dict) else None for item in wanted]
+    for item, path in zip(wanted, paths, strict=True):
+        if item is None:
+            continue
+        current = source_images((path,))[0] if isinstance(path, str) else None
+        if not current or current.get("sha256") != item.get("sha256"):
+            raise UsageError("again_edit_sources", id=entry.id, path=path or "?")
+    return tuple(paths[:-1]), paths[-1]
 
 
 def _was_enhanced(entry) -> bool:
