@@ -7,6 +7,7 @@ processes and threads write at once without corrupting the file.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from glm_image_cli.errors import ConfigError, UsageError
+from glm_image_cli.errors import ConfigError, GlmImageError, OutputError, UsageError
 
 DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
 COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
@@ -63,11 +64,18 @@ def open_database(path: Path, schema: str, message_id: str, *, autocommit: bool 
                                      **({"isolation_level": None} if autocommit else {}))
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(schema)
-    except sqlite3.Error as exc:
-        raise ConfigError(message_id, path=str(path), detail=str(exc)) from None
-    except OSError as exc:
-        raise ConfigError(message_id, path=str(path), detail=exc.strerror or str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise database_error(message_id, path, exc) from None
     return connection
+
+
+def database_error(message_id: str, path: Path, exc: BaseException) -> GlmImageError:
+    """A database that cannot be used: an output problem (exit 11) when the disk is full or a file-size
+    limit is reached, like every other file we cannot write; otherwise a settings problem (exit 3)."""
+    detail = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG)) or (
+        isinstance(exc, sqlite3.Error) and ("full" in detail.lower() or "disk i/o" in detail.lower()))
+    return (OutputError if full else ConfigError)(message_id, path=str(path), detail=detail)
 
 
 def history_path() -> Path:

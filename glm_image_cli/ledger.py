@@ -26,7 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli.errors import BudgetExceeded, ConfigError
+from glm_image_cli.errors import BudgetExceeded, GlmImageError
+from glm_image_cli.history import database_error
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
@@ -169,19 +170,21 @@ class Ledger:
             try:
                 connection.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise ConfigError("ledger_unusable", path=str(self.path), detail=str(exc)) from None
+                raise database_error("ledger_unusable", self.path, exc) from None
             try:
                 yield connection
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):
                     connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):  # a write that failed (a full disk): one clear error
+                    raise database_error("ledger_unusable", self.path, exc) from None
                 raise
             try:
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
                     connection.execute("ROLLBACK")
-                raise ConfigError("ledger_unusable", path=str(self.path), detail=str(exc)) from None
+                raise database_error("ledger_unusable", self.path, exc) from None
 
     # -- inside a transaction ---------------------------------------------------------------------------
 
@@ -366,7 +369,7 @@ class Spending:
                 "refused" if error.sent and error.same_request else "failed")
             raise
         finally:
-            with contextlib.suppress(ConfigError, sqlite3.Error, OSError):  # else "pending" stands: counted
+            with contextlib.suppress(GlmImageError, sqlite3.Error, OSError):  # else "pending" stands: counted
                 self.ledger.settle(entry, outcome)
 
     def hold(self, models: Sequence[str], *, partial: bool = False) -> RunSpend:
@@ -394,12 +397,12 @@ class RunSpend:
                                             budgets=self.spending.budgets)
 
     def settle(self, entry: int, outcome: str) -> None:
-        with contextlib.suppress(ConfigError, sqlite3.Error, OSError):  # if it cannot, "pending" stands: counted
+        with contextlib.suppress(GlmImageError, sqlite3.Error, OSError):  # if it cannot, "pending" stands: counted
             self.spending.ledger.settle(entry, outcome)
 
     def release(self) -> None:
         if self.hold_id is not None:
-            with contextlib.suppress(ConfigError, sqlite3.Error, OSError):  # a dead process's hold is dropped later
+            with contextlib.suppress(GlmImageError, sqlite3.Error, OSError):  # a dead process's hold is dropped later
                 self.spending.ledger.release(self.hold_id)
             self.hold_id = None
 

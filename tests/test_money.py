@@ -212,3 +212,17 @@ def test_retry_unsafe_may_buy_again_an_image_whose_recorded_url_expired(cli, fak
     assert fake.count(SYNC_ROUTE) == 1
     assert cli("batch", "p.txt", "-o", "out", "--yes", "--retry-unsafe").exit_code == 0  # the user's say-so
     assert fake.count(SYNC_ROUTE) == 2 and len(list(Path("out").glob("*.png"))) == 1
+
+
+def test_a_full_disk_under_the_spend_ledger_is_an_output_error_not_a_settings_one(tmp_path) -> None:
+    import errno
+    import sqlite3
+
+    from glm_image_cli.errors import ExitCode
+    from glm_image_cli.history import database_error
+
+    full = database_error("ledger_unusable", tmp_path, sqlite3.OperationalError("database or disk is full"))
+    too_big = database_error("ledger_unusable", tmp_path, OSError(errno.EFBIG, "File too large"))
+    broken = database_error("ledger_unusable", tmp_path, sqlite3.DatabaseError("file is not a database"))
+    assert full.exit_code == too_big.exit_code == ExitCode.OUTPUT and broken.exit_code == ExitCode.CONFIG
+    assert full.code == broken.code == "LEDGER_UNUSABLE"
