@@ -210,8 +210,8 @@ def report_error(ctx: Any, error: GlmImageError) -> None:
     state = state_of(ctx)
     ui = state.ui()
     ui.error(str(error))
-    if state.json_mode:
-        ui.emit_json({"error": error_json(error)})
+    if state.json_mode:  # one line: also a valid last line of batch's JSON Lines
+        ui.emit_json_line({"error": error_json(error)})
 
 
 app = typer.Typer(

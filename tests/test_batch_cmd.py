@@ -224,3 +224,14 @@ def test_torn_manifest_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "manifest.jsonl"
     path.write_text('{"key": "a", "state": "done"}\n{"key": "b", "sta', encoding="utf-8")
     assert Manifest(path).states.keys() == {"a"}
+
+
+def test_json_lines_stay_json_lines_to_the_end_and_quiet_drops_the_summary(cli, fake) -> None:
+    Path("bad.jsonl").write_text('{"prompt": "ok"}\n{"nope": 1}\n', encoding="utf-8")
+    result = cli("batch", "bad.jsonl", "-o", "out", "--json")
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]  # every line is one JSON object
+    assert records[0]["type"] == "invalid" and records[-1]["error"]["code"] == "BATCH_INVALID"
+    Path("p.txt").write_text("one\n", encoding="utf-8")
+    quiet = cli("batch", "p.txt", "-o", "out", "-q")
+    assert quiet.exit_code == 0 and "summary" not in quiet.stderr.lower()

@@ -399,6 +399,8 @@ def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
 
 def _print_summary(state: RunState, summary: BatchSummary) -> None:
     ui = state.ui()
+    if state.quiet:  # -q: results and errors only; the exit code and the error lines still tell what failed
+        return
     rows = [[render("summary_done"), str(summary.done)], [render("summary_skipped"), str(summary.skipped)]]
     if summary.failed:
         rows.append([render("summary_failed"), str(summary.failed)])
