@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import select
 import signal
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from glm_image_cli.errors import GlmImageError
 from glm_image_cli.history import History
 from glm_image_cli.ledger import Ledger
 from tests.fake_bigmodel import CHAT_ROUTE, SYNC_ROUTE, Reply
+from tests.terminal import Terminal
 from tests.test_console_script import console_script
 
 
@@ -170,12 +168,20 @@ def test_ctrl_c_mid_turn_keeps_what_was_in_flight_and_returns_to_the_prompt(fake
     monkeypatch.setenv("GLM_IMAGE_CONCURRENCY", "1")
     fake.hold_after = 1  # the second image is held in flight until released
     chat, io = session(samples=3, enhance=False)
+    draining = threading.Event()
+    record = io.__getattr__("warn")
+
+    def warn(text: str) -> None:
+        record(text)
+        if "waiting for" in text:  # the drain has begun: the call in flight may now finish
+            draining.set()
+
+    io.warn = warn  # type: ignore[method-assign]
 
     def interrupt() -> None:
-        assert fake.wait_for(SYNC_ROUTE, 2)
-        time.sleep(0.2)
+        assert fake.wait_for(SYNC_ROUTE, 2)  # the second image is in flight (held), the third waits for its slot
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.3)
+        assert draining.wait(30)
         fake.released.set()
 
     helper = threading.Thread(target=interrupt)
@@ -217,10 +223,7 @@ def test_a_session_on_a_terminal(fake, tmp_path: Path) -> None:
     Ctrl-C mid-turn (the image in flight is kept), then /quit."""
     env = {**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": fake.api_key, "NO_COLOR": "1",
            "TERM": "xterm", "GLM_IMAGE_CONCURRENCY": "1"}
-    master, slave = os.openpty()
-    process = subprocess.Popen([*console_script(), "chat", "-o", str(tmp_path / "o")], stdin=slave, stdout=slave,
-                               stderr=slave, env=env, close_fds=True)
-    os.close(slave)
+    terminal = Terminal([*console_script(), "chat", "-o", str(tmp_path / "o")], env)
 
     def before(number: int) -> None:
         if number == 3:  # the fourth line's image call is refused
@@ -229,38 +232,25 @@ def test_a_session_on_a_terminal(fake, tmp_path: Path) -> None:
             fake.hold_after = 2
 
             def interrupt() -> None:
-                assert fake.wait_for(SYNC_ROUTE, 4)
-                time.sleep(0.3)
-                process.send_signal(signal.SIGINT)
-                time.sleep(0.5)
-                fake.released.set()
+                assert fake.wait_for(SYNC_ROUTE, 4)  # in flight (held): the child waits for it
+                terminal.process.send_signal(signal.SIGINT)
 
             threading.Thread(target=interrupt, daemon=True).start()
 
     lines = ["一只橘猫", "更红一些", "/size 1344x768", "违规内容", "/n 2", "一条小船", "/quit"]
-    output = b""
     typed = 0
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                raise AssertionError(f"no output for 60 s: {output!r}")
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if output.count(b"glm-image> ") > typed and typed < len(lines):
-                before(typed)
-                os.write(master, (lines[typed] + "\r").encode())
-                typed += 1
-    finally:
-        os.close(master)
-        process.wait(timeout=60)
-    text = output.decode("utf-8", "replace")
-    assert process.returncode == 0, text
+
+    def type_at_each_prompt(terminal: Terminal) -> None:
+        nonlocal typed
+        if b"waiting for" in terminal.output and not fake.released.is_set():
+            fake.released.set()  # the child says it is draining after Ctrl-C: let the call in flight finish
+        if terminal.output.count(b"glm-image> ") > typed and typed < len(lines):
+            before(typed)
+            terminal.type(lines[typed].encode())
+            typed += 1
+
+    text, code = terminal.run(type_at_each_prompt)
+    assert code == 0, text
     assert "Prompt rewritten by glm-4-flash-250414: ENHANCED: 一只橘猫" in text
     refine = fake.seen(CHAT_ROUTE)[1].body["messages"]
     assert {"role": "assistant", "content": "ENHANCED: 一只橘猫"} in refine and refine[-1]["content"] == "更红一些"

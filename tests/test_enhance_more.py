@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_bigmodel import ASYNC_ROUTE, CHAT_ROUTE, DEFAULT_KEY, SYNC_ROUTE, Reply
+from tests.terminal import Terminal
 from tests.test_console_script import console_script
 from tests.test_output_control import _run_on_a_terminal
 
@@ -131,34 +132,16 @@ def _terminal_env(fake, tmp_path: Path) -> dict[str, str]:
 
 
 def _answer_on_a_terminal(args: list[str], env: dict[str, str], answers: list[tuple[bytes, bytes]]) -> tuple[str, int]:
-    """Like tests.test_output_control's helper, with several (wait for, then type) steps."""
-    import select
-    import subprocess
+    """Run on a pseudo-terminal through several (wait for, then type) steps, in order."""
+    pending = list(answers)
 
-    master, slave = os.openpty()
-    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    output, pending = b"", list(answers)
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                raise AssertionError(f"no output for 60 s: {output!r}")
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if pending and pending[0][0] in output:
-                wait_for, typed = pending.pop(0)
-                output = output.replace(wait_for, b"<asked>", 1)
-                os.write(master, typed + b"\r")
-    finally:
-        os.close(master)
-        process.wait(timeout=60)
-    return output.decode("utf-8", "replace"), process.returncode
+    def answer_in_turn(terminal: Terminal) -> None:
+        if pending and pending[0][0] in terminal.output:
+            wait_for, typed = pending.pop(0)
+            terminal.output = terminal.output.replace(wait_for, b"<asked>", 1)
+            terminal.type(typed)
+
+    return Terminal(args, env).run(answer_in_turn)
 
 
 def test_review_cancel_on_a_terminal_pays_nothing(fake, tmp_path: Path) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from glm_image_cli.pngmeta import read_recipe
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, TINY_JPEG, TINY_WEBP, Reply
+from tests.terminal import Terminal
 from tests.test_console_script import console_script
 
 
@@ -153,31 +152,15 @@ def test_batch_asks_too(cli, fake) -> None:
 
 
 def _run_on_a_terminal(args: list[str], env: dict[str, str], answer: bytes) -> tuple[str, int]:
-    """Run the console script with a pseudo-terminal as stdin/stdout/stderr and answer its question."""
-    master, slave = os.openpty()
-    process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    output = b""
-    answered = False
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                raise AssertionError(f"no output for 60 s: {output!r}")
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-            if not answered and b"[y/N]" in output:
-                os.write(master, answer + b"\r")
-                answered = True
-    finally:
-        os.close(master)
-        process.wait(timeout=60)
-    return output.decode("utf-8", "replace"), process.returncode
+    """Run the console script on a pseudo-terminal and answer its question once."""
+    answered: list[bool] = []
+
+    def answer_once(terminal: Terminal) -> None:
+        if not answered and b"[y/N]" in terminal.output:
+            terminal.type(answer)
+            answered.append(True)
+
+    return Terminal(args, env).run(answer_once)
 
 
 @pytest.mark.parametrize(("answer", "expected_code", "expected_posts"), [(b"y", 0, 10), (b"n", 130, 0)])
