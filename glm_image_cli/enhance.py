@@ -64,13 +64,9 @@ def chat_price(model: str, region: str = "cn", prices: Mapping[str, float] | Non
 def estimate_chats(calls: Mapping[str, int], region: str = "cn",
                    prices: Mapping[str, float] | None = None) -> tuple[float, int]:
     """(estimated cost, rewrites of unknown price) of the chat calls ``{model: count}``, for spend consent."""
-    total, unknown = 0.0, 0
-    for model, count in calls.items():
-        price = chat_price(model, region, prices)
-        if price is None:
-            unknown += count
-        else:
-            total += price * count
+    from glm_image_cli.pricing import estimate
+
+    total, _, unknown = estimate(calls, region, prices, price_of=chat_price)
     return total, unknown
 
 

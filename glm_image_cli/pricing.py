@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from glm_image_cli import models
 
@@ -23,14 +23,16 @@ def unit_price(model: str, region: str, prices: Mapping[str, float] | None = Non
     return spec.price_usd if region == "intl" else spec.price_cny
 
 
-def estimate(images_per_model: Mapping[str, int], region: str,
-             prices: Mapping[str, float] | None = None) -> tuple[float, str, int]:
-    """(estimated cost, currency, images of unknown price).  Z.ai bills USD, bigmodel.cn CNY.
-    ``prices``: the config file's overrides (``cfg.prices``: model, lower case -> price in that currency)."""
+def estimate(images_per_model: Mapping[str, int], region: str, prices: Mapping[str, float] | None = None, *,
+             price_of: Callable[[str, str, Mapping[str, float] | None], float | None] = unit_price,
+             ) -> tuple[float, str, int]:
+    """(estimated cost, currency, calls of unknown price).  Z.ai bills USD, bigmodel.cn CNY.
+    ``prices``: the config file's overrides (``cfg.prices``: model, lower case -> price in that currency);
+    ``price_of``: one call's price (chat rewrites pass their own, which knows the free chat models)."""
     currency = "USD" if region == "intl" else "CNY"
     total, unknown = 0.0, 0
     for model, count in images_per_model.items():
-        price = unit_price(model, region, prices)
+        price = price_of(model, region, prices)
         if price is None:
             unknown += count
         else:
