@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 from glm_image_cli.batch import Manifest
-from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
-from tests.test_console_script import console_script
+from tests.fake_bigmodel import SYNC_ROUTE, Reply
+from tests.test_console_script import spawn_batch
 
 
 def prompts_sent(fake) -> Counter[str]:
@@ -161,16 +159,10 @@ def test_json_lines_schema(cli, fake) -> None:
                             "failures_by_code", "seconds", "images_per_minute", "exit_code", "stopped_by", "limits"}
 
 
-def _spawn_batch(fake, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*console_script(), "batch", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY})
-
-
 def test_crash_mid_batch_then_resume_pays_each_image_once(cli, fake) -> None:
     Path("p.txt").write_text("\n".join(f"prompt {i}" for i in range(1, 7)))
     fake.hold_after = 2  # the 3rd and 4th calls hang, as if the upstream were slow
-    process = _spawn_batch(fake, "p.txt", "-o", "out", "-j", "2")
+    process = spawn_batch(fake, "p.txt", "-o", "out", "-j", "2")
     try:
         finished = 0
         while finished < 2:  # progress lines come after each image is recorded in the manifest
@@ -197,7 +189,7 @@ def test_crash_mid_batch_then_resume_pays_each_image_once(cli, fake) -> None:
 def test_ctrl_c_lets_in_flight_images_finish_and_exits_130(cli, fake) -> None:
     Path("p.txt").write_text("\n".join(f"prompt {i}" for i in range(1, 9)))
     fake.hold_after = 0
-    process = _spawn_batch(fake, "p.txt", "-o", "out", "-j", "2")
+    process = spawn_batch(fake, "p.txt", "-o", "out", "-j", "2")
     try:
         assert fake.wait_for(SYNC_ROUTE, 2)
         process.send_signal(signal.SIGINT)

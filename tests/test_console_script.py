@@ -24,6 +24,17 @@ def console_script() -> list[str]:
     return [found]
 
 
+def child_env(fake) -> dict[str, str]:
+    """The environment of a console-script child pointed at the fake upstream."""
+    return {**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY}
+
+
+def spawn_batch(fake, *args: str) -> subprocess.Popen[str]:
+    """`glm-image batch ARGS` as a child process against the fake (stdout and stderr captured)."""
+    return subprocess.Popen([*console_script(), "batch", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env(fake))
+
+
 def wait_until_reached(fake, process: subprocess.Popen, route: str, count: int = 1, timeout: float = 30.0) -> None:
     """Block on the fake's notification until ``count`` requests from the child reached ``route``; if the child
     ends first (or never gets there), fail at once with what it printed instead of waiting out the timeout."""

@@ -4,7 +4,6 @@ make (what was paid) against what the ledger says, and budgets are checked by th
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from pathlib import Path
 
@@ -15,8 +14,7 @@ from glm_image_cli.client import BigModelClient
 from glm_image_cli.ledger import Budgets, Ledger, Spending
 from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
-from tests.test_console_script import console_script, wait_until_reached
-from tests.test_money import child_env
+from tests.test_console_script import spawn_batch, wait_until_reached
 
 PRICE = 0.06  # cogview-4-250304, the default model, in CNY
 
@@ -148,9 +146,7 @@ def test_two_runs_at_once_cannot_together_cross_the_budget(cli, fake) -> None:
     prompts(3)
     prompts(3, "q.txt")
     fake.hold_after = 0  # the first run's calls wait until released: it is surely running
-    first = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out1", "--yes", "-j", "1"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=child_env(fake))
+    first = spawn_batch(fake, "p.txt", "-o", "out1", "--yes", "-j", "1")
     try:
         wait_until_reached(fake, first, SYNC_ROUTE, 1)
         second = cli("batch", "q.txt", "-o", "out2", "--yes")

@@ -4,13 +4,12 @@ Every test counts what the fake upstream was asked to make (what was paid), not 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 from pathlib import Path
 
-from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
-from tests.test_console_script import console_script, wait_until_reached
+from tests.fake_bigmodel import SYNC_ROUTE, Reply
+from tests.test_console_script import child_env, console_script, spawn_batch, wait_until_reached
 
 
 def ten_prompts(name: str = "p.txt") -> Path:
@@ -19,16 +18,10 @@ def ten_prompts(name: str = "p.txt") -> Path:
     return path
 
 
-def child_env(fake) -> dict[str, str]:
-    return {**os.environ, "GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY}
-
-
 def test_a_second_batch_into_a_folder_in_use_is_refused_and_nothing_is_paid_twice(cli, fake) -> None:
     ten_prompts()
     fake.hold_after = 0  # the first run's calls wait until released: it is surely running
-    first = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out", "--yes", "-j", "2"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=child_env(fake))
+    first = spawn_batch(fake, "p.txt", "-o", "out", "--yes", "-j", "2")
     try:
         wait_until_reached(fake, first, SYNC_ROUTE, 2)
         second = cli("batch", "p.txt", "-o", "out", "--yes", "--json")
@@ -48,12 +41,10 @@ def test_a_second_batch_into_a_folder_in_use_is_refused_and_nothing_is_paid_twic
 def test_a_killed_run_leaves_no_lock_behind(cli, fake) -> None:
     ten_prompts()
     fake.hold_after = 0
-    first = subprocess.Popen([*console_script(), "batch", "p.txt", "-o", "out", "--yes", "-j", "1"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=child_env(fake))
+    first = spawn_batch(fake, "p.txt", "-o", "out", "--yes", "-j", "1")
     wait_until_reached(fake, first, SYNC_ROUTE, 1)
     first.kill()
-    first.wait(timeout=30)
+    first.communicate(timeout=30)  # also closes its pipes
     fake.hold_after = None
     fake.released.set()
     again = cli("batch", "p.txt", "-o", "out", "--yes")
