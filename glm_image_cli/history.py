@@ -104,17 +104,22 @@ class HistoryEntry:
         return {name: getattr(self, name) for name in COLUMNS}
 
 
-class History:
-    """One connection shared by the threads of a run (guarded by a lock); other processes wait politely."""
+class DatabaseFile:
+    """One connection to the data dir's SQLite file, opened on first use and shared by the threads of a run
+    (guarded by ``_lock``); other processes wait politely.  The history and the spend ledger are two."""
+
+    SCHEMA = ""
+    UNUSABLE = ""  # the message id when the file cannot be used
+    AUTOCOMMIT = False
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or history_path()
-        self._lock = threading.Lock()
+        self._lock: threading.Lock | threading.RLock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = open_database(self.path, _SCHEMA, "history_unusable")
+            self._connection = open_database(self.path, self.SCHEMA, self.UNUSABLE, autocommit=self.AUTOCOMMIT)
         return self._connection
 
     def close(self) -> None:
@@ -122,6 +127,13 @@ class History:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+class History(DatabaseFile):
+    """The images made, searchable; a record never fails an image (the saver reports problems once)."""
+
+    SCHEMA = _SCHEMA
+    UNUSABLE = "history_unusable"
 
     def add(self, *, command: str, prompt: str, prompt_sent: str | None = None, negative: str | None = None,
             style: str | None = None, model: str | None = None, size: str | None = None,

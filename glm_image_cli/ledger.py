@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.errors import BudgetExceeded, GlmImageError
-from glm_image_cli.history import database_error
+from glm_image_cli.history import DatabaseFile, database_error
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
@@ -137,30 +137,18 @@ def _alive_on_windows(pid: int) -> bool:
         return True
 
 
-class Ledger:
-    """The ``spend`` table in the history database.  One connection per object, shared by the threads of a
-    run under a lock; transactions are explicit (``BEGIN IMMEDIATE`` where a budget is checked)."""
+class Ledger(DatabaseFile):
+    """The ``spend`` table in the history database.  Transactions are explicit (``BEGIN IMMEDIATE`` where a
+    budget is checked), so the connection is in autocommit mode and its lock is re-entrant."""
+
+    SCHEMA = _SCHEMA
+    UNUSABLE = "ledger_unusable"
+    AUTOCOMMIT = True
 
     def __init__(self, path: Path | None = None, clock: Any = _now) -> None:
-        from glm_image_cli.history import history_path
-
-        self.path = path or history_path()
+        super().__init__(path)
         self.clock = clock
         self._lock = threading.RLock()
-        self._connection: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            from glm_image_cli.history import open_database
-
-            self._connection = open_database(self.path, _SCHEMA, "ledger_unusable", autocommit=True)
-        return self._connection
-
-    def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
