@@ -369,14 +369,12 @@ class ChatSession:
              spend: Any) -> tuple[list[Any], GlmImageError | None]:
         """The images, through the one engine.  Ctrl-C: nothing more is sent, calls in flight finish and are
         kept (a second Ctrl-C abandons them, as in `generate`), and the session goes on."""
-        from glm_image_cli.runner import Runner, SaveImages, samples_of
-        from glm_image_cli.session import make_limiter
+        from glm_image_cli.session import samples_runner
 
         ui = self.state.ui()
         interrupted = False
         with ui.image_progress(plan.samples) as progress:
-            runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
-                            limiter=make_limiter(cfg), on_event=progress.event, spend=spend)
+            runner = samples_runner(cfg, plan, client, saver, spend=spend, on_event=progress.event)
             try:
                 runner.run()
             except KeyboardInterrupt:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from glm_image_cli.folderlock import FolderLock
     from glm_image_cli.generation import GenerationPlan
     from glm_image_cli.limits import Limiter
+    from glm_image_cli.runner import Event, Runner
     from glm_image_cli.saving import ImageSaver
 
 
@@ -54,6 +55,16 @@ def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
 
     store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
     return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
+
+
+def samples_runner(cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: ImageSaver, *,
+                   spend: Any = None, on_event: Callable[[Event], None] | None = None) -> Runner:
+    """The one engine set up for a plan's samples saved to files (generate, again, edit, chat): the settings'
+    concurrency, this account's learned limit, and the spend ledger when there is one."""
+    from glm_image_cli.runner import Runner, SaveImages, samples_of
+
+    return Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
+                  limiter=make_limiter(cfg), spend=spend, **({"on_event": on_event} if on_event else {}))
 
 
 def checked_image_format(cfg: ResolvedConfig) -> str:

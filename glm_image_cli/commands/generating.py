@@ -11,7 +11,7 @@ from glm_image_cli.commands.common import RunState, confirm_spend, drain_after_i
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.language import help_text
 from glm_image_cli.messages import render
-from glm_image_cli.session import GenerateRequest, make_client, make_limiter, prepare_generation
+from glm_image_cli.session import GenerateRequest, make_client, prepare_generation, samples_runner
 
 if TYPE_CHECKING:
     from glm_image_cli.client import BigModelClient
@@ -107,12 +107,9 @@ def enhance_for_run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, 
 
 def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
          saver: ImageSaver, spend: RunSpend | None = None) -> list[ImageOutcome]:
-    from glm_image_cli.runner import Runner, SaveImages, samples_of
-
     interrupted = False
     with state.ui().image_progress(plan.samples) as progress:
-        runner = Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
-                        limiter=make_limiter(cfg), on_event=progress.event, spend=spend)
+        runner = samples_runner(cfg, plan, client, saver, spend=spend, on_event=progress.event)
         try:
             runner.run()
         except KeyboardInterrupt:
