@@ -1,5 +1,5 @@
 """`python -m glm_image_cli` runs the same CLI as the `glm-image` console script."""
 
-from glm_image_cli.entry import main
+from glm_image_cli.cli.entry import main
 
 main()

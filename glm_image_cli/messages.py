@@ -2,7 +2,7 @@
 
 One place for wording means both languages stay complete (a test checks it).  Which language to use is
 explicit state: a ContextVar that the CLI edge sets for one invocation (``using_language``), so nothing
-leaks into the next in-process run.  Choosing it (``--lang``, settings, locale) is glm_image_cli.language's
+leaks into the next in-process run.  Choosing it (``--lang``, settings, locale) is glm_image_cli.cli.language's
 job; this module imports nothing from the package, so anything may import it.
 """
 
@@ -725,7 +725,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "review_edit_inline": ("Prompt to send", "要发送的提示词"),
     "review_cancelled": ("Cancelled: no image was requested.", "已取消：未请求任何图片。"),
     "review_item": ("Item {number:04d}", "第 {number:04d} 项"),
-    # --- spend ledger, budgets, usage (glm_image_cli.ledger, commands/usage_cmd.py) ---
+    # --- spend ledger, budgets, usage (glm_image_cli.core.ledger, commands/usage_cmd.py) ---
     "budget_exceeded": (
         "Over the {period} budget: {budget:g} {currency}, of which {spent:.2f} is already spent or held, and this "
         "needs about {cost:.2f} more (estimates from the reference price table). Nothing was sent; --yes does not "
@@ -779,7 +779,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_requests": ("requests", "请求"),
     "col_billed": ("billed", "计费"),
     "col_cost": ("estimated", "估算"),
-    # --- config import (glm_image_cli.envimport) ---
+    # --- config import (glm_image_cli.storage.envimport) ---
     "env_file_unreadable": ("Cannot read {path} ({detail}).", "无法读取 {path}（{detail}）。"),
     "import_secret_ignored": (
         "GLM_API_SECRET is ignored: the platform uses the API key alone.",
@@ -1061,7 +1061,7 @@ def render(message_id: str, /, lang: str | None = None, **params: Any) -> str:
 
 
 # --- help texts: shown by --help in the user's language (--lang, GLM_IMAGE_LANG, config lang, locale) ----
-# Looked up through glm_image_cli.language.help_text, which settles that language before Typer builds commands.
+# Looked up through glm_image_cli.cli.language.help_text, which settles that language before Typer builds commands.
 HELP: dict[str, tuple[str, str]] = {
     # shared options
     "opt.lang": ("Message language: zh or en (default: setting `lang`, else the locale).",

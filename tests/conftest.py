@@ -10,10 +10,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from glm_image_cli import client as client_module
-from glm_image_cli.cli import app
-from glm_image_cli.client import BigModelClient
-from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.backends import bigmodel as client_module
+from glm_image_cli.backends.bigmodel import BigModelClient
+from glm_image_cli.cli.app import app
+from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
 
 SECRET_PART = DEFAULT_KEY.split(".")[1]  # the part of the key that must never be shown

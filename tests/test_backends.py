@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.client import BigModelClient
-from glm_image_cli.pngmeta import recipe_in_file
+from glm_image_cli.backends.bigmodel import BigModelClient
+from glm_image_cli.storage.pngmeta import recipe_in_file
 from tests.fake_bigmodel import make_png
 from tests.fake_openai import EDITS, FILES, GENERATIONS, KEY, MODELS, FakeOpenAI, Reply, fields_of
 
@@ -206,8 +206,8 @@ def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
 @pytest.fixture
 def serve_openai(server: FakeOpenAI) -> Iterator:
     """Start an in-process serve whose upstream is the fake OpenAI server (backend openai, or as given)."""
-    from glm_image_cli.openai_client import OpenAIImagesClient
-    from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.backends.openai import OpenAIImagesClient
+    from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 
     started = []
 
@@ -371,7 +371,7 @@ def test_rate_limit_and_server_error_messages_on_the_openai_backend(cli, server)
 
 
 def test_again_on_an_edit_edits_the_same_sources_or_says_why_not(cli, server) -> None:
-    from glm_image_cli.history import History
+    from glm_image_cli.storage.history import History
 
     Path("cat.png").write_bytes(make_png(8, 8, (200, 10, 10)))
     Path("mask.png").write_bytes(make_png(8, 8, (0, 0, 0)))

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from glm_image_cli.batch import Selection, summarize
-from glm_image_cli.client import BigModelClient, ImageRequest, PollingPolicy
+from glm_image_cli.backends.bigmodel import BigModelClient, ImageRequest, PollingPolicy
+from glm_image_cli.core.batch import Selection, summarize
+from glm_image_cli.core.runner import ImageOutcome
 from glm_image_cli.errors import ContentBlocked, NetworkFailure
 from glm_image_cli.messages import render
-from glm_image_cli.runner import ImageOutcome
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, POLL_ROUTE, SYNC_ROUTE, Reply
 
@@ -95,8 +95,8 @@ def test_batch_json_keeps_stdout_to_json_lines(cli, fake) -> None:
 # --- 12: each image records when it was made ---------------------------------------------------------------
 
 def test_created_is_each_images_save_time_while_names_keep_the_run_time(cli, fake, monkeypatch) -> None:
-    from glm_image_cli import session
-    from glm_image_cli.pngmeta import recipe_in_file
+    from glm_image_cli.core import session
+    from glm_image_cli.storage.pngmeta import recipe_in_file
 
     real = session.make_saver
     long_ago = datetime(2001, 2, 3, 4, 5, 6).astimezone()
@@ -144,7 +144,7 @@ def test_lost_answer_is_counted_once_and_the_rerun_wording_fits_a_run_that_finis
 def _live(width: int = 100):
     from rich.console import Console
 
-    from glm_image_cli.console import BatchProgress, Ui
+    from glm_image_cli.cli.console import BatchProgress, Ui
 
     ui = Ui()
     ui.rich_stderr = True
@@ -247,7 +247,7 @@ def test_verbose_client_for_serve_traces_too(fake, capsys) -> None:
 
 
 def test_trace_masks_query_values_and_user_info() -> None:
-    from glm_image_cli.httptrace import safe_url
+    from glm_image_cli.backends.httptrace import safe_url
 
     url = "https://user:pw@cdn.example.com/img/1.png?Expires=1&OSSAccessKeyId=AK&Signature=s3cr3t"
     assert safe_url(url) == "https://cdn.example.com/img/1.png?Expires=****&OSSAccessKeyId=****&Signature=****"

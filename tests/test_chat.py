@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.chat import ChatSession, completions
-from glm_image_cli.commands.common import RunState
+from glm_image_cli.chat.conversation import ChatSession, completions
+from glm_image_cli.cli.commands.common import RunState
+from glm_image_cli.core.ledger import Ledger
 from glm_image_cli.errors import GlmImageError
-from glm_image_cli.history import History
-from glm_image_cli.ledger import Ledger
+from glm_image_cli.storage.history import History
 from tests.fake_bigmodel import CHAT_ROUTE, SYNC_ROUTE, Reply
 from tests.terminal import Terminal
 from tests.test_console_script import console_script

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glm_image_cli.client import BigModelClient, ImageRequest, RetryPolicy, parse_retry_after
+from glm_image_cli.backends.bigmodel import BigModelClient, ImageRequest, RetryPolicy, parse_retry_after
 from glm_image_cli.errors import NetworkFailure, RateLimited, UpstreamFailure
 from tests.fake_bigmodel import DEFAULT_KEY, POLL_ROUTE, SYNC_ROUTE, FakeBigModel, Reply
 
@@ -37,7 +37,7 @@ def test_polling_survives_a_lost_poll_answer(fake) -> None:
 
 
 def test_async_wait_is_bounded(fake) -> None:
-    from glm_image_cli.client import PollingPolicy
+    from glm_image_cli.backends.bigmodel import PollingPolicy
 
     fake.polls_before_success = 10**6
     sleeps: list[float] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.entry import STATIC_PATH
+from glm_image_cli.cli.entry import STATIC_PATH
 from tests.test_console_script import console_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +34,11 @@ def test_checked_in_completion_scripts_are_current() -> None:
 def test_static_help_and_command_tree_are_current() -> None:
     import json
 
-    from glm_image_cli.build_static import build
+    from glm_image_cli.cli.build_static import build
 
     stored = json.loads(STATIC_PATH.read_text(encoding="utf-8"))
     fresh = build()
-    hint = "glm_image_cli/static.json is stale: run python -m glm_image_cli.build_static"
+    hint = "glm_image_cli/cli/static.json is stale: run python -m glm_image_cli.cli.build_static"
     assert stored["tree"] == fresh["tree"], hint
     assert stored["help"] == fresh["help"], hint  # page models: drawn at run time for the terminal
 
@@ -59,8 +59,8 @@ def test_completion_script_syntax(shell: str, script: str, check: list[str]) -> 
 def _complete(env: dict[str, str], full: bool) -> subprocess.CompletedProcess[str]:
     """The fast path (the console script) or Typer's own completion (the full app)."""
     base = {**os.environ, "_GLM_IMAGE_COMPLETE": env.pop("instruction"), **env}
-    args = [sys.executable, "-c", "import sys; sys.argv=['glm-image']; from glm_image_cli.cli import main; main()"] \
-        if full else console_script()
+    full_app = "import sys; sys.argv=['glm-image']; from glm_image_cli.cli.app import main; main()"
+    args = [sys.executable, "-c", full_app] if full else console_script()
     return subprocess.run(args, env=base, capture_output=True, text=True, timeout=60)
 
 

@@ -78,7 +78,7 @@ def test_error_exit_code_and_one_line_in_a_subprocess(fake) -> None:
 
 
 def test_help_does_not_import_the_http_stack() -> None:
-    code = ("import sys; from glm_image_cli.cli import app; "
+    code = ("import sys; from glm_image_cli.cli.app import app; "
             "print(sorted(m for m in ('httpx', 'rich.progress', 'tomli_w') if m in sys.modules))")
     assert run([sys.executable, "-c", code]).stdout.strip() == "[]"
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 
-from glm_image_cli.enhance import _COGVIEW_SYSTEM, _GLM_IMAGE_SYSTEM_EN, _GLM_IMAGE_SYSTEM_ZH, clean_answer, recipe_for
-from glm_image_cli.pngmeta import recipe_in_file
+from glm_image_cli.core.enhance import (
+    _COGVIEW_SYSTEM,
+    _GLM_IMAGE_SYSTEM_EN,
+    _GLM_IMAGE_SYSTEM_ZH,
+    clean_answer,
+    recipe_for,
+)
+from glm_image_cli.storage.pngmeta import recipe_in_file
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import ASYNC_ROUTE, CHAT_ROUTE, SYNC_ROUTE, Reply
 

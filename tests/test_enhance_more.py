@@ -220,7 +220,7 @@ def test_gallery_shows_the_rewrite_on_expand_escaped(cli, fake) -> None:
 # --- spend consent ----------------------------------------------------------------------------------------
 
 def test_free_chat_model_adds_nothing_to_the_estimate(cli, fake) -> None:
-    from glm_image_cli.enhance import estimate_chats
+    from glm_image_cli.core.enhance import estimate_chats
 
     assert estimate_chats({"glm-4-flash-250414": 3}) == (0.0, 0)
     assert estimate_chats({"glm-4-plus": 2}) == (0.0, 2)

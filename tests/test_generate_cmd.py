@@ -47,7 +47,7 @@ def test_base64_results_are_decoded(cli, fake) -> None:
 
 
 def test_non_png_bytes_keep_their_real_extension_without_the_convert_extra(cli, fake, monkeypatch) -> None:
-    from glm_image_cli import saving
+    from glm_image_cli.storage import saving
 
     monkeypatch.setattr(saving, "converter_available", lambda: False)
     fake.image_bytes = TINY_JPEG

@@ -15,8 +15,8 @@ import sys
 import pytest
 from rich.cells import cell_len
 
-from glm_image_cli.entry import static_data
-from glm_image_cli.helppage import render, wrap
+from glm_image_cli.cli.entry import static_data
+from glm_image_cli.cli.helppage import render, wrap
 from tests.test_console_script import console_script
 
 WIDTHS = (60, 100, 140)
@@ -41,7 +41,7 @@ def full_pages() -> dict[tuple[str, str, int], str]:
     code = """if True:
         import json, os, sys
         from typer.testing import CliRunner
-        from glm_image_cli.cli import app
+        from glm_image_cli.cli.app import app
         pages = {}
         for width in json.loads(sys.argv[2]):
             for path in json.loads(sys.argv[3]):
@@ -239,8 +239,8 @@ def test_every_parameter_completes_the_same_on_both_paths() -> None:
     from typer._completion_classes import BashComplete
     from typer.main import get_command
 
-    from glm_image_cli.cli import app
-    from glm_image_cli.entry import candidates
+    from glm_image_cli.cli.app import app
+    from glm_image_cli.cli.entry import candidates
 
     tree = static_data()["tree"]
     completer = BashComplete(get_command(app), {}, "glm-image", "_GLM_IMAGE_COMPLETE")

@@ -9,11 +9,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from glm_image_cli.backends.models import MODELS, find_model, nearest_valid_size, parse_size, resolve_size
+from glm_image_cli.core.styles import BUILTIN_STYLES, compose_prompt, find_style, is_chinese
 from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import CATALOGUE, render, using_language
-from glm_image_cli.models import MODELS, find_model, nearest_valid_size, parse_size, resolve_size
-from glm_image_cli.output import slugify, sniff_image_format, write_new_file
-from glm_image_cli.styles import BUILTIN_STYLES, compose_prompt, find_style, is_chinese
+from glm_image_cli.storage.files import slugify, sniff_image_format, write_new_file
 from tests.fake_bigmodel import TINY_JPEG, make_png
 
 
@@ -76,8 +76,8 @@ def test_slug_keeps_chinese_and_drops_unsafe_characters() -> None:
     assert slugify("../../etc/passwd") == "etc-passwd"
     assert slugify("!!!") == "image"
     assert len(slugify("长" * 200)) == 40
-    from glm_image_cli.generation import plan_generation
-    from glm_image_cli.naming import GENERATE_TEMPLATE, NameTemplate
+    from glm_image_cli.core.plans import plan_generation
+    from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate
 
     plan = plan_generation("a cat", model="cogview-4")
     rendered = NameTemplate.parse(GENERATE_TEMPLATE).render(when=datetime(2026, 11, 25, 9, 30, 12), index=2, plan=plan,

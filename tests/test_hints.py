@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.console import describe_content_filter
+from glm_image_cli.backends.models import likely_typo
+from glm_image_cli.cli.console import describe_content_filter
+from glm_image_cli.core.plans import plan_generation
 from glm_image_cli.errors import GlmImageError, UsageError
-from glm_image_cli.generation import plan_generation
 from glm_image_cli.messages import CATALOGUE, render, using_language
-from glm_image_cli.models import likely_typo
-from glm_image_cli.output import display_path
+from glm_image_cli.storage.files import display_path
 from tests.fake_bigmodel import SYNC_ROUTE, Reply, make_png
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -138,7 +138,7 @@ def test_ping_says_what_the_probe_means(cli, fake) -> None:
 
 
 def test_ping_over_https_says_encrypted(cli, monkeypatch) -> None:
-    from glm_image_cli.client import BigModelClient
+    from glm_image_cli.backends.bigmodel import BigModelClient
 
     monkeypatch.setenv("GLM_BASE_URL", "https://127.0.0.1:9/api/paas/v4")
     monkeypatch.setenv("GLM_API_KEY", "fake-key-0123456789abcdef.SECRETPART")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.batch import read_input
-from glm_image_cli.config import MAX_CONFIG_BYTES
+from glm_image_cli.core.batch import read_input
 from glm_image_cli.errors import UsageError
+from glm_image_cli.storage.config import MAX_CONFIG_BYTES
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import SYNC_ROUTE
 
@@ -57,7 +57,7 @@ def test_other_texts_with_surrogates(cli, fake, option: str) -> None:
 
 
 def test_plan_generation_refuses_surrogates_for_every_command() -> None:
-    from glm_image_cli.generation import plan_generation
+    from glm_image_cli.core.plans import plan_generation
 
     for fields in ({"prompt": "\ud800"}, {"prompt": "x", "negative": "\udcff"}, {"prompt": "x", "style": "\ud800"},
                    {"prompt": "x", "size": "\ud800"}):
@@ -200,7 +200,7 @@ def test_settings_the_http_client_cannot_use(cli, fake, variable: str, value: st
 # --- 4. the MCP server -----------------------------------------------------------------------------
 
 def test_mcp_generate_refuses_surrogates_as_a_usage_error(fake) -> None:
-    from glm_image_cli import mcp_server
+    from glm_image_cli.mcpserver import tools as mcp_server
 
     with pytest.raises(UsageError) as caught:
         mcp_server._generate("en", "\ud800", None, None, None, 1, None, None, False)

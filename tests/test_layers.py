@@ -1,5 +1,7 @@
-"""The package's modules read top-down: commands -> library -> client/output -> messages/errors, with no
-import cycle at run time (imports under TYPE_CHECKING aside; imports inside functions count)."""
+"""The package's layers, as the tree shows them: the foundation (messages, errors) < backends < storage < core <
+the front ends (chat, serve, mcpserver) < cli, the edge that starts them all.  A module imports only from its own
+layer or below, front ends never import each other, and nothing has an import cycle at run time (imports under
+TYPE_CHECKING aside; imports inside functions count)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "glm_image_cli"
-EDGE = {"glm_image_cli.cli", "glm_image_cli.entry", "glm_image_cli.build_static", "glm_image_cli.__main__"}
+LAYERS = {"backends": 1, "storage": 2, "core": 3, "chat": 4, "serve": 4, "mcpserver": 4, "cli": 5}
+FOUNDATION = {"glm_image_cli", "glm_image_cli.messages", "glm_image_cli.errors"}
 
 
 def _module_name(path: Path) -> str:
@@ -73,8 +76,36 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def layer_of(module: str) -> tuple[int, str]:
+    """(rank, sub-package) of a module: the foundation is 0, ``__main__`` is the edge like cli."""
+    if module in FOUNDATION:
+        return 0, ""
+    if module == "glm_image_cli.__main__":
+        return LAYERS["cli"], "cli"
+    package = module.split(".")[1]
+    assert package in LAYERS, f"{module} is in no layer: put it in one of {sorted(LAYERS)}"
+    return LAYERS[package], package
+
+
 def test_no_import_cycle_among_the_package_modules() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_every_module_imports_only_its_own_layer_or_below() -> None:
+    wrong = []
+    for module, imported in import_graph().items():
+        rank, package = layer_of(module)
+        for other in imported:
+            other_rank, other_package = layer_of(other)
+            if other_rank > rank or (other_rank == rank == LAYERS["chat"] and other_package != package):
+                wrong.append(f"{module} -> {other}")
+    assert wrong == []
+
+
+def test_each_layer_says_what_it_may_import() -> None:
+    for package in LAYERS:
+        doc = (PACKAGE / package / "__init__.py").read_text(encoding="utf-8")
+        assert "May import" in doc, package
 
 
 def test_the_catalogue_and_the_errors_import_nothing_above_them() -> None:
@@ -83,18 +114,10 @@ def test_the_catalogue_and_the_errors_import_nothing_above_them() -> None:
     assert graph["glm_image_cli.errors"] <= {"glm_image_cli.messages"}
 
 
-def test_only_the_cli_edge_imports_the_commands() -> None:
-    graph = import_graph()
-    importers = {module for module, imported in graph.items()
-                 if any(name.startswith("glm_image_cli.commands") for name in imported)}
-    assert {m for m in importers if not m.startswith("glm_image_cli.commands")} <= EDGE
-
-
 def test_commands_do_not_import_each_other() -> None:
     graph = import_graph()
-    shared = {"glm_image_cli.commands.common", "glm_image_cli.commands.completion", "glm_image_cli.commands",
-              "glm_image_cli.commands.generating", "glm_image_cli.commands.options",
-              "glm_image_cli.commands.review"}
+    shared = {f"glm_image_cli.cli.commands.{name}"
+              for name in ("common", "completion", "generating", "options", "review")} | {"glm_image_cli.cli.commands"}
     for module, imported in graph.items():
-        if module.startswith("glm_image_cli.commands.") and module not in shared:
-            assert {name for name in imported if name.startswith("glm_image_cli.commands")} <= shared, module
+        if module.startswith("glm_image_cli.cli.commands.") and module not in shared:
+            assert {name for name in imported if name.startswith("glm_image_cli.cli.commands")} <= shared, module

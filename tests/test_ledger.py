@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.client import BigModelClient
-from glm_image_cli.ledger import Budgets, Ledger, Spending
-from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.backends.bigmodel import BigModelClient
+from glm_image_cli.core.ledger import Budgets, Ledger, Spending
+from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import spawn_batch, wait_until_reached
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.config import load_config
-from glm_image_cli.ledger import Budgets, Ledger
-from glm_image_cli.pricing import PRICES_AS_OF, estimate
+from glm_image_cli.core.ledger import Budgets, Ledger
+from glm_image_cli.core.pricing import PRICES_AS_OF, estimate
+from glm_image_cli.storage.config import load_config
 from tests.fake_bigmodel import CHAT_ROUTE, SYNC_ROUTE, Reply
 from tests.test_ledger import entries, prompts, usage
 
@@ -82,8 +82,8 @@ def test_overridden_price_reaches_ledger_usage_budget_consent_and_dry_run(cli, f
 # --- usage --by completes ---------------------------------------------------------------------------------------
 
 def test_usage_by_completes_on_both_paths() -> None:
-    from glm_image_cli.commands.completion import SOURCES, complete_usage_by
-    from glm_image_cli.commands.usage_cmd import GROUPINGS
+    from glm_image_cli.cli.commands.completion import SOURCES, complete_usage_by
+    from glm_image_cli.cli.commands.usage_cmd import GROUPINGS
     from tests.test_completion import _complete
 
     assert SOURCES["by"] == "usage_by" and complete_usage_by("") == list(GROUPINGS)
@@ -97,7 +97,7 @@ def test_usage_by_completes_on_both_paths() -> None:
 
 
 def test_static_tree_declares_the_by_completion() -> None:
-    from glm_image_cli.entry import STATIC_PATH
+    from glm_image_cli.cli.entry import STATIC_PATH
 
     tree = json.loads(Path(STATIC_PATH).read_text(encoding="utf-8"))
     assert "\"complete\": \"usage_by\"" in json.dumps(tree)
@@ -188,7 +188,7 @@ def test_readme_documents_the_prices_table_with_its_date() -> None:
 
 
 def test_liveness_on_windows_never_sends_a_signal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from glm_image_cli import ledger
+    from glm_image_cli.core import ledger
 
     def no_kill(*args: object) -> None:
         raise AssertionError("os.kill(pid, 0) is CTRL_C_EVENT on Windows")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from glm_image_cli.limits import PROBE_AFTER_ROUNDS, SLOW_START, Limiter, LimitStore, ModelLimit
+from glm_image_cli.core.limits import PROBE_AFTER_ROUNDS, SLOW_START, Limiter, LimitStore, ModelLimit
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.history import History, parse_since
-from glm_image_cli.pngmeta import embed_recipe, read_recipe, read_text
+from glm_image_cli.storage.history import History, parse_since
+from glm_image_cli.storage.pngmeta import embed_recipe, read_recipe, read_text
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply, make_png
 
 
 def independent_chunk_walk(data: bytes) -> list[tuple[bytes, bytes]]:
-    """A PNG reader written separately from glm_image_cli.pngmeta: checks every CRC and inflates IDAT."""
+    """A PNG reader written separately from glm_image_cli.storage.pngmeta: checks every CRC and inflates IDAT."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     chunks, offset = [], 8
     while offset < len(data):

@@ -140,8 +140,8 @@ def test_a_name_too_long_for_the_file_system_is_refused_before_paying(cli, fake)
 
 
 def test_an_image_that_cannot_take_its_name_is_kept_under_a_plain_one(cli, fake, monkeypatch) -> None:
-    from glm_image_cli import saving
     from glm_image_cli.errors import OutputError
+    from glm_image_cli.storage import saving
 
     real_publish = saving.publish_new_file
 
@@ -210,7 +210,7 @@ def test_a_full_disk_under_the_spend_ledger_is_an_output_error_not_a_settings_on
     import sqlite3
 
     from glm_image_cli.errors import ExitCode
-    from glm_image_cli.history import database_error
+    from glm_image_cli.storage.history import database_error
 
     full = database_error("ledger_unusable", tmp_path, sqlite3.OperationalError("database or disk is full"))
     too_big = database_error("ledger_unusable", tmp_path, OSError(errno.EFBIG, "File too large"))

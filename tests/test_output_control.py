@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.pngmeta import read_recipe
+from glm_image_cli.storage.pngmeta import read_recipe
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, TINY_JPEG, TINY_WEBP, Reply
 from tests.terminal import Terminal
 from tests.test_console_script import console_script
@@ -204,7 +204,7 @@ def test_same_format_is_written_unchanged(cli, fake) -> None:
 
 
 def test_explicit_conversion_without_pillow_fails_before_any_request(cli, fake, monkeypatch) -> None:
-    from glm_image_cli import convert
+    from glm_image_cli.storage import convert
 
     monkeypatch.setattr(convert, "converter_available", lambda: False)
     result = cli("generate", "x", "--format", "webp")
@@ -223,8 +223,8 @@ def test_batch_and_serve_follow_the_platform_options(cli, fake) -> None:
 def test_serve_sends_the_configured_platform_options(fake) -> None:
     import httpx
 
-    from glm_image_cli.client import BigModelClient
-    from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
 
     options = ServeOptions(port=0, rate_per_minute=0)
     defaults = Defaults(model="cogview-4", watermark=False, user_id="server-user-1")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli import preview
-from glm_image_cli.contact import sheet_size
-from glm_image_cli.pngmeta import embed_recipe
+from glm_image_cli.cli import preview
+from glm_image_cli.cli.contact import sheet_size
+from glm_image_cli.storage.pngmeta import embed_recipe
 from tests.fake_bigmodel import DEFAULT_KEY, make_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def test_show_json_prints_the_recipes(cli, tmp_path: Path) -> None:
 
 
 def test_show_a_folder_and_a_history_id(cli, tmp_path: Path) -> None:
-    from glm_image_cli.history import History
+    from glm_image_cli.storage.history import History
 
     folder = tmp_path / "pics"
     folder.mkdir()
@@ -289,6 +289,6 @@ def test_glm_image_preview_off_is_understood_not_a_config_error(cli, fake, monke
     monkeypatch.setenv("GLM_IMAGE_PREVIEW", "off")
     result = cli("generate", "a cat", "-o", "out")
     assert result.exit_code == 0, result.stderr
-    from glm_image_cli.preview import choose_protocol
+    from glm_image_cli.cli.preview import choose_protocol
 
     assert choose_protocol(None, {"GLM_IMAGE_PREVIEW": "off"}) == "off"

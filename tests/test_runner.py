@@ -10,12 +10,12 @@ import re
 from pathlib import Path
 
 from glm_image_cli import errors
-from glm_image_cli.client import BigModelClient, ImageResult
+from glm_image_cli.backends.bigmodel import BigModelClient, ImageResult
+from glm_image_cli.core.plans import plan_generation
+from glm_image_cli.core.runner import Runner, SaveImages, Stage, samples_of
 from glm_image_cli.errors import MEANINGS, GlmImageError
-from glm_image_cli.generation import plan_generation
 from glm_image_cli.messages import render
-from glm_image_cli.runner import Runner, SaveImages, Stage, samples_of
-from glm_image_cli.saving import ImageSaver
+from glm_image_cli.storage.saving import ImageSaver
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply, make_png
 
 PACKAGE = Path(__file__).resolve().parents[1] / "glm_image_cli"
@@ -192,7 +192,7 @@ def test_a_reworded_message_keeps_its_code() -> None:
 # --- streaming to disk -------------------------------------------------------------------------------
 
 def test_a_streamed_image_gets_its_recipe_and_valid_chunks(cli, fake) -> None:
-    from glm_image_cli.pngmeta import iter_chunks, read_recipe
+    from glm_image_cli.storage.pngmeta import iter_chunks, read_recipe
 
     fake.image_bytes = make_png(300, 200)
     result = cli("generate", "一只猫", "-o", "out", "--json")
@@ -206,7 +206,7 @@ def test_a_streamed_image_gets_its_recipe_and_valid_chunks(cli, fake) -> None:
 
 
 def test_a_broken_download_is_restarted_from_the_first_byte(cli, fake) -> None:
-    from glm_image_cli.pngmeta import read_recipe
+    from glm_image_cli.storage.pngmeta import read_recipe
     from tests.fake_bigmodel import FILE_ROUTE
 
     fake.script(FILE_ROUTE, Reply(drop=True))
@@ -225,7 +225,7 @@ def test_bytes_that_are_not_an_image_leave_no_file_behind(cli, fake) -> None:
 
 def test_an_image_paid_for_but_not_saved_is_not_bought_again_on_resume(cli, fake, monkeypatch) -> None:
     from glm_image_cli.errors import OutputError
-    from glm_image_cli.saving import ImageSaver
+    from glm_image_cli.storage.saving import ImageSaver
 
     Path("p.txt").write_text("one\n", encoding="utf-8")
 

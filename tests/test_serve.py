@@ -15,10 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.client import BigModelClient
-from glm_image_cli.commands.common import RunState
-from glm_image_cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
-from glm_image_cli.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions, TokenBucket, is_loopback
+from glm_image_cli.backends.bigmodel import BigModelClient
+from glm_image_cli.cli.commands.common import RunState
+from glm_image_cli.cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
+from glm_image_cli.serve.server import (
+    Defaults,
+    GlmImageHTTPServer,
+    ImageService,
+    ServeOptions,
+    TokenBucket,
+    is_loopback,
+)
 from tests.conftest import SECRET_PART
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script, wait_until_reached

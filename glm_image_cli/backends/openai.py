@@ -1,0 +1,217 @@
+"""The ``openai`` backend: any server speaking the OpenAI images API (SGLang, CogKit, LiteLLM, one-api, our serve).
+
+The same client as BigModel's in every way that matters for money and for the runner — ``request_image``,
+``stream_image``, ``fetch``, the retry rules of ``BigModelClient._send`` (a POST that may have been processed is
+never sent again blindly) — with the OpenAI request and error shapes:
+
+- ``POST {base}/images/generations`` (JSON: model, prompt, n=1, size, response_format=b64_json);
+- ``POST {base}/images/edits`` (multipart: image — or several ``image[]`` —, mask, prompt, model, n, size,
+  response_format) when the request carries images;
+- errors ``{"error": {"message", "type", "code"}}``: 401 → auth, 403 → permission, 429 → rate limit,
+  400 ``content_policy_violation`` → content, other 4xx → refused, 502/504 → maybe charged, 5xx → server.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from glm_image_cli.backends.bigmodel import (
+    BigModelClient,
+    GeneratedImage,
+    ImageRequest,
+    ProgressCallback,
+    _exception_text,
+    _generated_from,
+    _no_progress,
+)
+from glm_image_cli.errors import (
+    AuthFailure,
+    ContentBlocked,
+    NetworkFailure,
+    RateLimited,
+    RefusedFailure,
+    UpstreamFailure,
+    UsageError,
+)
+from glm_image_cli.messages import Text
+
+MAX_SOURCE_BYTES = 64 * 1024 * 1024  # an image to edit
+IMAGE_SERVER = Text("service_image_server")  # {service} in failure messages: rendered in the language shown
+CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter"})
+
+
+class OpenAIImagesClient(BigModelClient):
+    """A BigModelClient whose requests and error answers are the OpenAI images API's."""
+
+    def request_image(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> GeneratedImage:
+        """One image: a generation, or an edit when the request names source images."""
+        if self._trace is not None:
+            progress = self._trace.progress(progress)
+        progress("requesting", {})
+        if request.images:
+            payload = self._send("POST", "/images/edits", progress, model=request.model,
+                                 data=_edit_fields(request), files=_edit_files(request))
+        else:
+            payload = self._send("POST", "/images/generations", progress, json=generation_body(request),
+                                 model=request.model)
+        return _generated_from(payload, payload.get("data"), None)
+
+    def probe_key(self) -> tuple[int, str | None, str | None, float]:
+        """``GET {base}/models``: a 401 means the key was refused; anything else that it was accepted."""
+        started = time.monotonic()
+        try:
+            response = self._http.get(f"{self._base_url}/models", headers=self._auth(), timeout=15.0)
+        except httpx.TransportError as exc:
+            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
+                                 detail=_exception_text(exc)) from None
+        _, message = _openai_error(response) if not response.is_success else (None, None)
+        return response.status_code, None, message, time.monotonic() - started
+
+    def list_models(self) -> list[dict[str, Any]] | None:
+        """What ``GET {base}/models`` lists (``{"data": [{"id", ...}]}``), or None when the server offers no such
+        list (404, another shape).  A refused key is the usual auth failure."""
+        try:
+            response = self._http.get(f"{self._base_url}/models", headers=self._auth(), timeout=15.0)
+        except httpx.TransportError as exc:
+            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
+                                 detail=_exception_text(exc)) from None
+        if response.status_code == 401:
+            raise self._failure_from(response, None)
+        if not response.is_success:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        data = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(data, list):
+            return None
+        found = []
+        for item in data:
+            name = item.get("id") if isinstance(item, dict) else item
+            if isinstance(name, str) and name:
+                owner = item.get("owned_by") if isinstance(item, dict) else None
+                found.append({"model": name, "owned_by": owner if isinstance(owner, str) else None})
+        return found
+
+    def _send(self, method: str, path: str, progress: ProgressCallback, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._send(method, path, progress, **kwargs)
+        except UpstreamFailure as failure:
+            failure.params["service"] = IMAGE_SERVER  # not "BigModel": "the image server" (图片服务器)
+            raise
+
+    def _failure_from(self, response: httpx.Response, model: str | None) -> UpstreamFailure:
+        status = response.status_code
+        code, message = _openai_error(response)
+        common: dict[str, Any] = {"status": status, "upstream_code": code, "upstream_message": message,
+                                  "request_id": response.headers.get("x-request-id"), "service": IMAGE_SERVER}
+        if status == 401:
+            return AuthFailure("auth_failed", **common)
+        if status == 403:
+            return RefusedFailure("no_permission", model=model, **common)
+        if status == 429:
+            return RateLimited("rate_limited", attempts=1, **common)
+        if code in CONTENT_POLICY_CODES:
+            return ContentBlocked("content_blocked", **common)
+        if status in (502, 504):
+            return NetworkFailure("gateway_maybe_charged", **common)
+        if status >= 500:
+            return UpstreamFailure("upstream_error", **common)
+        return RefusedFailure("upstream_refused", **common)
+
+    def _retry_kind(self, response: httpx.Response, failure: UpstreamFailure, idempotent: bool) -> str | None:
+        """429 and 503 say "not now" (nothing was made); a 500 is an error answer, so nothing was made either.
+        502/504 came from a gateway after the request was sent: retried only for GET or with --retry-unsafe."""
+        status = response.status_code
+        if isinstance(failure, RateLimited):
+            return "rate"
+        if status in (500, 503):
+            return "server"
+        if status in (502, 504) and (idempotent or self._retry_unsafe):
+            return "server"
+        return None
+
+
+def generation_body(request: ImageRequest) -> dict[str, Any]:
+    """The JSON of ``POST /images/generations``: one image per call (the runner makes n calls)."""
+    body: dict[str, Any] = {"model": request.model, "prompt": request.prompt, "n": 1,
+                            "response_format": "b64_json"}
+    if request.size:
+        body["size"] = request.size
+    if request.quality:
+        body["quality"] = request.quality
+    if request.user_id:
+        body["user"] = request.user_id
+    return body
+
+
+def _edit_fields(request: ImageRequest) -> dict[str, str]:
+    fields = {"model": request.model, "prompt": request.prompt, "n": "1", "response_format": "b64_json"}
+    if request.size:
+        fields["size"] = request.size
+    if request.user_id:
+        fields["user"] = request.user_id
+    return fields
+
+
+def _edit_files(request: ImageRequest) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The image part(s) and the mask, read now (the files were checked before anything was sent); bytes, so a
+    retry that is allowed (nothing reached the server) sends the same body again."""
+    name = "image" if len(request.images) == 1 else "image[]"
+    files = [(name, _file_part(path)) for path in request.images]
+    if request.mask:
+        files.append(("mask", _file_part(request.mask)))
+    return files
+
+
+def _file_part(path: str) -> tuple[str, bytes, str]:
+    file = Path(path)
+    return file.name, file.read_bytes(), mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+
+
+def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
+    """(code or type, message) from ``{"error": {"message", "type", "code"}}``; tolerant of other shapes."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text.strip()[:200] or None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return None, error[:300]
+    if not isinstance(error, dict):
+        detail = body.get("detail") or body.get("message") if isinstance(body, dict) else None
+        return None, str(detail)[:300] if detail else None
+    code = error.get("code") or error.get("type")
+    message = error.get("message")
+    return (str(code) if code not in (None, "") else None), (str(message)[:300] if message else None)
+
+
+def check_edit(backend: str, images: tuple[str, ...], mask: str | None) -> None:
+    """Before anything is sent: the backend can edit, and every source (and the mask) is a readable image."""
+    if backend != "openai":
+        raise UsageError("edit_unsupported")
+    for path in (*images, *([mask] if mask else [])):
+        _check_source(path)
+
+
+def _check_source(path: str) -> None:
+    from glm_image_cli.backends.imagebytes import sniff_image_format
+
+    file = Path(path)
+    try:
+        if not file.is_file():
+            raise UsageError("edit_image_unreadable", path=path, detail="not a file")
+        if file.stat().st_size > MAX_SOURCE_BYTES:
+            raise UsageError("edit_image_unreadable", path=path, detail="larger than 64 MiB")
+        with file.open("rb") as handle:
+            head = handle.read(64)
+    except OSError as exc:
+        raise UsageError("edit_image_unreadable", path=path, detail=exc.strerror or str(exc)) from None
+    if sniff_image_format(head) is None:
+        raise UsageError("edit_image_unreadable", path=path, detail="not a PNG, JPEG or WebP image")

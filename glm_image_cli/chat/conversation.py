@@ -1,0 +1,561 @@
+"""`glm-image chat`: make and refine images by talking.  The session logic lives here, apart from any terminal:
+``ChatSession.handle(line)`` takes one typed line (a turn or a slash command) and talks back through a
+``ChatIO``, so tests drive it with scripted lines.  The terminal part (readline, history file, TAB completion)
+is ``read_lines``/``install_readline``; the command is ``commands/chat_cmd.py``.
+
+A turn: (with enhancement on) the chat model rewrites the line *with the conversation so far* — the earlier
+lines and the descriptions written for them — so "更红一些" changes the previous picture instead of starting
+over; then the images are made by the one engine (``runner.Runner`` with ``SaveImages``), saved, recorded in
+the history and the spend ledger, and previewed or listed.  Consent is asked per turn (above
+``confirm-above``).  Failures end the turn with one line; only an account-wide failure of the key or balance
+(and a missing key) ends the session, with the usual message and exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from glm_image_cli.core.enhance import (
+    Rewrite,
+    _answer_text,
+    _request_id,
+    _style_hint,
+    clean_answer,
+    enhance_prompt,
+    family_of,
+    recipe_for,
+)
+from glm_image_cli.errors import ExitCode, GlmImageError, UpstreamFailure, UsageError
+from glm_image_cli.messages import render
+
+if TYPE_CHECKING:
+    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.core.ledger import Spending
+    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.styles import Style
+    from glm_image_cli.storage.config import ResolvedConfig
+
+SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/enhance", "/again", "/undo", "/prompt", "/history", "/open",
+                  "/help", "/quit")
+HISTORY_FILE = "chat-history"  # readline's history, in the data folder
+MAX_CONVERSATION = 6  # earlier turns the chat model sees (older ones no longer matter to the picture)
+# Failures that end the session: nothing else can succeed until the user acts (key, account, balance).
+ENDING_EXIT_CODES = frozenset({ExitCode.AUTH, ExitCode.QUOTA, ExitCode.CONFIG})
+
+
+# --- the conversation-aware rewrite -----------------------------------------------------------------------
+
+_REFINE_SYSTEM = (
+    "You and the user are working on one picture together, for a text-to-image model. 你和用户一起打磨一张图。\n"
+    "Earlier in this conversation the user said what they wanted and you answered each time with the full "
+    "description of the picture. Now the user writes again. If the new message changes the current picture "
+    "(for example \"make it redder\", \"the sky darker\", \"watercolour instead\", \"更红一些\", \"换成水彩\"), "
+    "take your last description, apply exactly that change and keep everything else as it was. If the message "
+    "is clearly a new, unrelated idea, write a fresh description for it instead.\n"
+    "Write in the language of the user's first idea unless they ask for another. Describe only what can be "
+    "seen: subject, action, medium, style, details, colours, light.\n"
+    "Reply with the complete new description only: no comments on what you changed, no title, no list, no "
+    "quotation marks. 只输出完整的新描述本身，不要解释改动。"
+)
+
+
+@dataclass
+class Exchange:
+    """One turn of the conversation the chat model sees: what the user typed and the description it got."""
+
+    typed: str
+    prompt: str  # the description the images were made from (the rewrite, or the typed line)
+    rewritten: bool = True
+
+
+def refine_messages(conversation: Sequence[Exchange], line: str, image_model: str,
+                    style: Style | None = None) -> tuple[list[dict[str, str]], str]:
+    """(chat messages, recipe family) to rewrite ``line`` in the light of the conversation so far."""
+    family = family_of(image_model)
+    messages = [{"role": "system", "content": _REFINE_SYSTEM}]
+    for exchange in list(conversation)[-MAX_CONVERSATION:]:
+        messages += [{"role": "user", "content": exchange.typed}, {"role": "assistant", "content": exchange.prompt}]
+    messages.append({"role": "user", "content": line.strip() + _style_hint(style, line)})
+    return messages, family
+
+
+def refine_prompt(client: BigModelClient, conversation: Sequence[Exchange], line: str, *, image_model: str,
+                  style: Style | None = None, enhance_model: str, spending: Spending | None = None) -> Rewrite:
+    """The rewrite of ``line``: with no conversation yet, the usual enhancement (recipe and cache); after that,
+    one chat call that sees the earlier lines and descriptions, so a change refines the last picture.
+    Refinements are not cached (they depend on the whole conversation)."""
+    if not conversation:
+        return enhance_prompt(client, line, image_model=image_model, style=style, enhance_model=enhance_model,
+                              spending=spending)
+    messages, family = refine_messages(conversation, line, image_model, style)
+    recipe = recipe_for(line, image_model, style)  # the family's sampling parameters
+    body = {"model": enhance_model, "messages": messages, "temperature": recipe.temperature, "top_p": recipe.top_p,
+            "max_tokens": recipe.max_tokens}
+    with spending.call(enhance_model) if spending is not None else contextlib.nullcontext():
+        payload = client.chat_completion(body)
+    text = clean_answer(_answer_text(payload), family)
+    if not text:
+        raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=_request_id(payload))
+    return Rewrite(line.strip(), text, enhance_model, family, cached=False)
+
+
+# --- talking to the user ----------------------------------------------------------------------------------
+
+class ChatIO(Protocol):
+    """Where the session's words go and how it asks (the terminal's is glm_image_cli.cli.chatio.TerminalChatIO)."""
+
+    interactive: bool
+    yes: bool
+
+    def result(self, text: str) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+    def error(self, text: str) -> None: ...
+
+    def confirm(self, question: str) -> bool: ...
+
+    def preview(self, state: Any, cfg: ResolvedConfig, paths: list[Path]) -> None: ...
+
+
+@dataclass
+class TurnRecord:
+    typed: str
+    prompt: str
+    images: list[Path] = field(default_factory=list)
+    failed: int = 0
+    cost: float = 0.0
+
+
+class SessionEnded(Exception):
+    """/quit."""
+
+
+@dataclass
+class ChatSession:
+    """The state of one chat: current settings, the conversation, what was made and spent."""
+
+    state: Any  # RunState: language, --json/--quiet for the Ui and the preview
+    io: ChatIO
+    model: str | None = None
+    style: str | None = None
+    size: str | None = None
+    samples: int = 1
+    enhance: bool = True
+    output_dir: Path | None = None
+    # After Ctrl-C: (calls in flight, wait) -> waits for them (the command passes generate's drain: a second
+    # Ctrl-C abandons them); and what the saver noticed (kept formats, history trouble).
+    drain: Callable[[int, Callable[[], None]], None] | None = None
+    saver_notes: Callable[[Any], None] | None = None
+
+    def __post_init__(self) -> None:
+        from glm_image_cli.storage.config import load_config
+
+        self.conversation: list[Exchange] = []
+        self.turns: list[TurnRecord] = []
+        self.cfg = load_config(flags=self._flags())
+        self.model = self.model or self.cfg.model
+        self.size = self.size or self.cfg.size
+        self.style = self.style or self.cfg.style
+        self.total = 0.0
+        self.currency = "USD" if self.cfg.region == "intl" else "CNY"
+        from glm_image_cli.core.session import require_api_key
+
+        require_api_key(self.cfg)  # no key: the usual message before the first prompt
+        self._check(self.model, self.size, self.style, self.samples)
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    def welcome(self) -> None:
+        self.io.note(render("chat_welcome", model=self.model, size=self.size or "-", n=self.samples,
+                            style=self.style or "-", enhance=self._on_off(self.enhance)))
+
+    def run(self, lines: Iterable[str]) -> int:
+        """Every line until the input ends or /quit; then the summary.  Returns the exit code (0), or raises
+        the failure that ended the session."""
+        self.welcome()
+        try:
+            for line in lines:
+                if not self.handle(line):
+                    break
+        finally:
+            self.summary()
+        return 0
+
+    def handle(self, line: str) -> bool:
+        """One line: a slash command or a turn.  False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            if line.startswith("/"):
+                return self.command(line)
+            self.turn(line)
+        except GlmImageError as error:
+            if error.exit_code in ENDING_EXIT_CODES:
+                raise
+            self.io.error(str(error))
+        except KeyboardInterrupt:  # Ctrl-C before anything was sent (or while asking): back to the prompt
+            self.io.warn(render("chat_cancelled"))
+        return True
+
+    def summary(self) -> None:
+        images = sum(len(turn.images) for turn in self.turns)
+        self.io.note(render("chat_summary", turns=len(self.turns), images=images, cost=self.total,
+                            currency=self.currency))
+
+    # -- slash commands -------------------------------------------------------------------------------
+
+    def command(self, line: str) -> bool:
+        name, _, rest = line.partition(" ")
+        name, value = name.lower(), rest.strip()
+        if name in ("/quit", "/exit", "/q"):
+            return False
+        if name == "/help":
+            self.io.note(render("chat_help"))
+        elif name == "/n":
+            number = int(value) if value.isdigit() else 0
+            if number < 1:
+                raise UsageError("chat_bad_value", name="/n", expected="N (1, 2, …)")
+            self._check(self.model, self.size, self.style, number)
+            self.samples = number
+            self._said("n", number)
+        elif name == "/style":
+            if not value:
+                raise UsageError("chat_bad_value", name="/style", expected="NAME")
+            style = None if value.lower() in ("none", "off", "-") else value
+            self._check(self.model, self.size, style, self.samples)
+            self.style = style
+            self._said("style", style or "-")
+        elif name == "/size":
+            if not value:
+                raise UsageError("chat_bad_value", name="/size", expected="WxH")
+            self._check(self.model, value, self.style, self.samples)
+            self.size = value
+            self._said("size", value)
+        elif name == "/model":
+            if not value:
+                raise UsageError("chat_bad_value", name="/model", expected="MODEL")
+            self._check(value, self.size, self.style, self.samples)
+            self.model = value
+            self._said("model", value)
+        elif name == "/enhance":
+            if value.lower() not in ("on", "off"):
+                raise UsageError("chat_bad_value", name="/enhance", expected="on | off")
+            self.enhance = value.lower() == "on"
+            self._said("enhance", self._on_off(self.enhance))
+        elif name == "/again":
+            if not self.conversation:
+                raise UsageError("chat_no_prompt")
+            last = self.conversation[-1]
+            self._make(last.typed, last.prompt if last.rewritten else None)
+        elif name == "/undo":
+            if len(self.conversation) < 2:
+                self.conversation.clear()
+                self.io.note(render("chat_undo_empty"))
+            else:
+                self.conversation.pop()
+                self.io.note(render("chat_undo", prompt=self.conversation[-1].prompt))
+        elif name == "/prompt":
+            if not self.conversation:
+                raise UsageError("chat_no_prompt")
+            self.io.result(self.conversation[-1].prompt)
+        elif name == "/history":
+            if not self.turns:
+                self.io.note(render("chat_history_empty"))
+            for number, turn in enumerate(self.turns, 1):
+                self.io.result(render("chat_history_line", number=number, typed=turn.typed, images=len(turn.images),
+                                      prompt=_short(turn.prompt)))
+        elif name == "/open":
+            self.open_last()
+        else:
+            raise UsageError("chat_unknown_command", name=name)
+        return True
+
+    def open_last(self) -> None:
+        last = next((turn.images[-1] for turn in reversed(self.turns) if turn.images), None)
+        if last is None:
+            raise UsageError("chat_no_image")
+        if open_in_viewer(last):
+            self.io.note(render("chat_opened", path=str(last)))
+        else:
+            self.io.warn(render("chat_no_viewer", path=str(last)))
+
+    # -- a turn -----------------------------------------------------------------------------------------
+
+    def turn(self, line: str) -> None:
+        self._make(line, None, rewrite=self.enhance)
+
+    def _make(self, typed: str, prompt: str | None, *, rewrite: bool = False) -> None:
+        """Make the images of one turn: ``prompt`` is a description already written (/again), else the line is
+        rewritten (``rewrite``) or sent as typed."""
+        from glm_image_cli.core.enhance import chat_calls_needed
+        from glm_image_cli.core.ledger import hold_for_run, make_spending
+        from glm_image_cli.core.plans import with_enhancement
+        from glm_image_cli.core.session import GenerateRequest, make_client, prepare_generation
+
+        request = GenerateRequest(prompt=typed, style=self.style, no_style=self.style is None, size=self.size,
+                                  model=self.model,
+                                  samples=self.samples, output_dir=self.output_dir, enhance=False, command="chat",
+                                  yes=self.io.yes)
+        prepared = prepare_generation(request)
+        cfg, plan, saver = prepared.cfg, prepared.plan, prepared.saver
+        for warning in prepared.warnings:
+            self.io.warn(str(warning))
+        chats: dict[str, int] = {}
+        if rewrite:
+            chats = {cfg.enhance_model: 1} if self.conversation else chat_calls_needed(
+                [(plan.prompt, plan.model, plan.style)], cfg.enhance_model)
+        if not self._consent(cfg, plan, chats):
+            return
+        spend = hold_for_run(cfg, "chat", [plan.model] * plan.samples)  # over budget: refused, nothing sent
+        rewritten = prompt is not None
+        with spend, make_client(cfg, self.state.lang) as client:
+            try:
+                if rewrite:
+                    spending = make_spending(cfg, "chat")
+                    try:
+                        result = refine_prompt(client, self.conversation, typed, image_model=plan.model,
+                                               style=plan.style, enhance_model=cfg.enhance_model, spending=spending)
+                    except GlmImageError:
+                        self.io.error(render("enhance_failed", model=cfg.enhance_model))
+                        raise
+                    finally:
+                        spending.ledger.close()
+                    prompt, rewritten = result.text, True
+                    self.io.note(render("enhance_cached" if result.cached else "enhance_rewrite", model=result.model,
+                                        text=result.text))
+                if prompt is not None:
+                    plan = with_enhancement(plan, prompt, cfg.enhance_model if rewritten else None)
+            except KeyboardInterrupt:  # Ctrl-C while the rewrite was asked for: no image was requested
+                self.io.warn(render("chat_cancelled"))
+                return
+            record = TurnRecord(typed, prompt if prompt is not None else typed)
+            outcomes, halted = self._run(cfg, plan, client, saver, spend)
+        if self.saver_notes is not None:
+            self.saver_notes(saver)
+        self._settle(record, cfg, plan, outcomes, rewritten)
+        if halted is not None and halted.exit_code in ENDING_EXIT_CODES:
+            raise halted
+
+    def _run(self, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: Any,
+             spend: Any) -> tuple[list[Any], GlmImageError | None]:
+        """The images, through the one engine.  Ctrl-C: nothing more is sent, calls in flight finish and are
+        kept (a second Ctrl-C abandons them, as in `generate`), and the session goes on."""
+        from glm_image_cli.core.session import samples_runner
+
+        ui = self.state.ui()
+        interrupted = False
+        with ui.image_progress(plan.samples) as progress:
+            runner = samples_runner(cfg, plan, client, saver, spend=spend, on_event=progress.event)
+            try:
+                runner.run()
+            except KeyboardInterrupt:
+                interrupted = True
+        try:
+            if interrupted:
+                in_flight = runner.stop()
+                if self.drain is not None:
+                    self.drain(in_flight, runner.wait)
+                elif in_flight:
+                    self.io.warn(render("interrupted_waiting", count=in_flight))
+                    runner.wait()
+                if runner.not_sent:
+                    self.io.warn(render("not_sent_interrupted", count=len(runner.not_sent)))
+                self.io.warn(render("chat_cancelled"))
+        finally:
+            runner.shutdown()
+        if runner.halted_by is not None and runner.not_sent and not interrupted:
+            self.io.warn(render("not_sent_after_stop", count=len(runner.not_sent)))
+        return runner.sorted_outcomes(), runner.halted_by
+
+    def _settle(self, record: TurnRecord, cfg: ResolvedConfig, plan: GenerationPlan, outcomes: list[Any],
+                rewritten: bool) -> None:
+        """Paths (or the preview), one line per failure, the turn's and the session's estimated spend."""
+        from glm_image_cli.core.ledger import outcome_kind
+        from glm_image_cli.core.pricing import estimate
+
+        shown: set[str] = set()
+        for outcome in outcomes:
+            if outcome.path is not None:
+                record.images.append(Path(outcome.path))
+                self.io.result(str(outcome.path))
+            elif outcome.error is not None:
+                record.failed += 1
+                text = str(outcome.error)
+                if text not in shown:
+                    shown.add(text)
+                    self.io.error(text)
+        billed = sum(1 for outcome in outcomes if outcome_kind(outcome) in ("saved", "unsaved", "uncertain"))
+        record.cost = estimate({plan.model: billed}, cfg.region, cfg.prices)[0] if billed else 0.0
+        self.total += record.cost
+        self.turns.append(record)
+        if record.images:  # a picture to refine: it joins the conversation
+            self.conversation.append(Exchange(record.typed, record.prompt, rewritten))
+            self.io.preview(self.state, cfg, record.images)
+        self.io.note(render("chat_turn_total", cost=record.cost, total=self.total, currency=self.currency))
+
+    def _consent(self, cfg: ResolvedConfig, plan: GenerationPlan, chats: dict[str, int]) -> bool:
+        """Ask before a turn estimated above `confirm-above` (not with --yes); without a terminal to ask on,
+        the turn is refused with the usual line."""
+        from glm_image_cli.core.enhance import estimate_chats
+        from glm_image_cli.core.pricing import estimate
+
+        images = {plan.model: plan.samples}
+        cost, currency, _ = estimate(images, cfg.region, cfg.prices)
+        unknown = 0
+        if chats:
+            chat_cost, unknown = estimate_chats(chats, cfg.region, cfg.prices)
+            cost += chat_cost
+        if self.io.yes or cost <= 0 or cost <= cfg.confirm_above:
+            return True
+        if not self.io.interactive:
+            raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=cfg.confirm_above)
+        question = render("spend_question", images=plan.samples, models=plan.model, cost=cost, currency=currency)
+        if chats:
+            question = render("spend_question_enhance", images=plan.samples, models=plan.model,
+                              chats=sum(chats.values()), chat_models=", ".join(chats), cost=cost, currency=currency,
+                              unknown=render("spend_unknown_chat", count=unknown) if unknown else "")
+        if self.io.confirm(question):
+            return True
+        self.io.note(render("spend_declined"))
+        return False
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    def _flags(self) -> dict[str, Any]:
+        return {"model": self.model, "size": self.size, "style": self.style,
+                "output-dir": str(self.output_dir) if self.output_dir else None}
+
+    def _check(self, model: str | None, size: str | None, style: str | None, samples: int) -> None:
+        """A setting is checked when it is typed (UsageError: it is not changed)."""
+        from glm_image_cli.core.plans import plan_generation
+
+        plan_generation("x", model=model or self.cfg.model, size=size, style=style, samples=samples,
+                        user_styles=self.cfg.user_styles)
+
+    def _said(self, name: str, value: Any) -> None:
+        self.io.note(render("chat_set", name=name, value=value))
+
+    @staticmethod
+    def _on_off(value: bool) -> str:
+        return "on" if value else "off"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def open_in_viewer(path: Path) -> bool:
+    """Open an image in the system's viewer; False when there is none (no display, no opener)."""
+    if sys.platform.startswith("win"):
+        import os
+
+        try:
+            os.startfile(str(path))  # type: ignore[attr-defined]
+            return True
+        except OSError:
+            return False
+    opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
+    if opener is None or (sys.platform != "darwin" and not _has_display()):
+        return False
+    try:
+        subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    return True
+
+
+def _has_display() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# --- TAB completion and the prompt line -------------------------------------------------------------------
+
+def completions(buffer: str, text: str, styles: Sequence[str], models: Sequence[str]) -> list[str]:
+    """What TAB offers: slash commands at the start of the line, then style or model names after /style and
+    /model, on/off after /enhance."""
+    words = buffer.lstrip().split(" ")
+    if len(words) <= 1:
+        return [name for name in SLASH_COMMANDS if name.startswith(text)] if buffer.lstrip().startswith("/") else []
+    choices: Sequence[str] = {"/style": styles, "/model": models, "/enhance": ("on", "off")}.get(words[0].lower(), ())
+    return [choice for choice in choices if choice.startswith(text)]
+
+
+def style_names(cfg: ResolvedConfig | None = None) -> list[str]:
+    from glm_image_cli.core.styles import all_styles
+
+    with contextlib.suppress(Exception):
+        names = [name for style in all_styles(getattr(cfg, "user_styles", None))
+                 for name in (style.name, style.english)]
+        return list(dict.fromkeys(names))
+    return []
+
+
+def model_names() -> list[str]:
+    from glm_image_cli.backends import models
+
+    return sorted(models.MODELS)
+
+
+def install_readline(history: Path, styles: Sequence[str], models: Sequence[str]) -> Callable[[], None]:
+    """Line editing, history kept between sessions (in the data folder) and TAB completion, where the standard
+    library's readline exists; returns what saves the history at the end."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input() still works
+        return lambda: None
+    with contextlib.suppress(OSError):
+        readline.read_history_file(str(history))
+    readline.set_history_length(1000)
+    readline.set_completer_delims(" \t")
+    matches: list[str] = []
+
+    def complete(text: str, index: int) -> str | None:
+        if index == 0:
+            matches[:] = completions(readline.get_line_buffer(), text, styles, models)
+        return matches[index] if index < len(matches) else None
+
+    readline.set_completer(complete)
+    readline.parse_and_bind("bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete")
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(str(history))
+
+    return save
+
+
+def read_lines(prompt: Callable[[], str], on_interrupt: Callable[[], None]) -> Iterator[str]:
+    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again."""
+    while True:
+        try:
+            yield input(prompt())
+        except EOFError:
+            print(file=sys.stderr)
+            return
+        except KeyboardInterrupt:
+            on_interrupt()
+
+
+def piped_lines(stream: Any) -> Iterator[str]:
+    """Lines from a script on stdin: blank lines and lines starting with # are skipped."""
+    for raw in stream:
+        line = raw.rstrip("\r\n")
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield line

@@ -1,0 +1,47 @@
+"""The terminal side of `glm-image chat`: where the conversation's words go, how it asks, its previews."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glm_image_cli.storage.config import ResolvedConfig
+
+
+class TerminalChatIO:
+    """The chat's words on the terminal, through the run's Ui; questions asked there."""
+
+    def __init__(self, ui: Any, *, interactive: bool, yes: bool = False,
+                 ask: Callable[[str], bool] | None = None) -> None:
+        self.ui = ui
+        self.interactive = interactive
+        self.yes = yes
+        self._ask = ask
+
+    def result(self, text: str) -> None:
+        self.ui.result(text)
+
+    def note(self, text: str) -> None:
+        self.ui.note(text)
+
+    def warn(self, text: str) -> None:
+        self.ui.warn(text)
+
+    def error(self, text: str) -> None:
+        self.ui.error(text)
+
+    def confirm(self, question: str) -> bool:
+        if self._ask is not None:
+            return self._ask(question)
+        import typer
+
+        return bool(typer.confirm(question, default=False, err=True))
+
+    def preview(self, state: Any, cfg: ResolvedConfig, paths: list[Path]) -> None:
+        if self.interactive and sys.stdout.isatty():
+            from glm_image_cli.cli.preview import preview_files
+
+            preview_files(state, cfg, paths, None)

@@ -1,0 +1,421 @@
+"""`glm-image batch`: many prompts from a file; concurrent, resumable, never paying twice."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from glm_image_cli.cli.commands.common import (
+    ConcurrencyOption,
+    ImageFormatOption,
+    ModelOption,
+    NameOption,
+    NegativeOption,
+    NoHistoryOption,
+    NoMetadataOption,
+    NoWatermarkOption,
+    OutputDirOption,
+    QualityOption,
+    RetryUnsafeOption,
+    RunState,
+    SizeOption,
+    StyleOption,
+    TimeoutOption,
+    UserIdOption,
+    YesOption,
+    confirm_spend,
+    drain_after_interrupt,
+    output_flags,
+    report_saver_notes,
+    state_of,
+)
+from glm_image_cli.cli.commands.completion import complete_input_format
+from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
+from glm_image_cli.cli.language import help_text
+from glm_image_cli.core.session import BatchRequest, make_client, make_limiter, prepare_batch
+from glm_image_cli.errors import ExitCode, UsageError
+from glm_image_cli.messages import render
+
+if TYPE_CHECKING:
+    from glm_image_cli.cli.console import BatchProgress
+    from glm_image_cli.core.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
+    from glm_image_cli.core.ledger import RunSpend
+    from glm_image_cli.core.runner import Event, ImageOutcome, Runner
+    from glm_image_cli.storage.config import ResolvedConfig
+    from glm_image_cli.storage.saving import ImageSaver
+
+HELP = help_text("cmd.batch")
+
+FormatOption = Annotated[str | None, typer.Option("--format", help=help_text("opt.input_format"), show_default=False,
+                                                  autocompletion=complete_input_format)]
+
+
+@output_options()
+def batch(
+    ctx: typer.Context,
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
+    input_format: FormatOption = None,
+    style: StyleOption = None,
+    negative: NegativeOption = None,
+    size: SizeOption = None,
+    model: ModelOption = None,
+    quality: QualityOption = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-n", help=help_text("opt.samples_batch"),
+                                                show_default=False)] = None,
+    output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=help_text("opt.skip_invalid"))] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed/--no-retry-failed",
+                                               help=help_text("opt.retry_failed"))] = True,
+    retry_unsafe: RetryUnsafeOption = False,
+    name: NameOption = None,
+    image_format: ImageFormatOption = None,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.dry_run"))] = False,
+    max_images: Annotated[int | None, typer.Option("--max-images", help=help_text("opt.max_images"),
+                                                   show_default=False)] = None,
+    enhance: EnhanceOption = None,
+    no_cache: NoCacheOption = False,
+    review: ReviewOption = False,
+    preview: BatchPreviewOption = None,
+) -> None:
+    from glm_image_cli.core import batch as batching
+
+    state = state_of(ctx)
+    ui = state.ui()
+    if input_format is not None and input_format not in batching.FORMATS:
+        raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")
+    if max_images is not None and max_images < 1:
+        raise UsageError("batch_max_images")
+    reviewing = review and not yes and not dry_run
+    if reviewing:
+        check_review(review, yes)  # no terminal to review on: an error before any chat call
+    if review and enhance is None:
+        enhance = True
+    request = BatchRequest(
+        input_path=input_path, input_format=input_format, style=style, negative=negative, size=size, model=model,
+        quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
+        skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
+        no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
+        output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
+    )
+    enhance_failures: list[Any] = []
+    chats: dict[str, int] = {}
+    prepared = prepare_batch(request, on_warning=lambda warning: ui.warn(str(warning)),
+                             on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid),
+                             on_rewrite=lambda item, rewrite: _report_rewrite(state, item, rewrite, chats,
+                                                                              reviewing),
+                             on_enhance_failed=lambda item, error: _report_enhance_failed(state, item, error,
+                                                                                         enhance_failures))
+    selection = prepared.selection
+    if prepared.saver is None:  # a dry run
+        _print_plan(state, prepared.items, selection, prepared.cfg.region, prepared.cfg.prices)
+        return
+    spend: RunSpend | None = None
+    try:
+        spend = _hold_budget(state, prepared.cfg, selection, partial=max_images is not None)
+        confirm_spend(state, prepared.cfg, selection.images_per_model(), yes, chats)
+        if prepared.manifest.damaged_lines:
+            ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
+                           path=prepared.manifest.path))
+        if selection.found_on_disk:
+            ui.note(render("batch_found_on_disk", count=len(selection.found_on_disk)))
+        if selection.done_before:
+            ui.note(render("batch_resuming", done=len(selection.done_before)))
+        if selection.recoverable:
+            ui.note(render("batch_recovering", count=len(selection.recoverable)))
+        if selection.uncertain:
+            ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
+        summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe,
+                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
+    finally:
+        prepared.release()
+        if spend is not None:
+            spend.release()
+    report_saver_notes(state, prepared.saver)
+    # An item whose rewrite failed was never sent: its chat error's exit code, unless an image failed too.
+    raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
+
+
+def _report_rewrite(state: RunState, item: Any, rewrite: Any, chats: dict[str, int], reviewing: bool) -> str | None:
+    """--enhance: each rewrite on stderr, before any image is paid for (--review: accepted, edited or cancelled);
+    the chat calls made are counted for spend consent."""
+    text = render("enhance_cached" if rewrite.cached else "enhance_rewrite", model=rewrite.model, text=rewrite.text)
+    state.ui().note(f"{item.number:04d}: {text}")
+    if not rewrite.cached:
+        chats[rewrite.model] = chats.get(rewrite.model, 0) + 1
+    if reviewing:
+        return review_text(state, rewrite.text, render("review_item", number=item.number))
+    return None
+
+
+def _report_enhance_failed(state: RunState, item: Any, error: Any, failures: list[Any]) -> None:
+    """An item whose rewrite failed: reported like an invalid line (with the chat error's code); the rest go on."""
+    from glm_image_cli.core.plans import error_json
+
+    failures.append(error)
+    ui = state.ui()
+    message = render("enhance_failed_item", message=str(error))
+    ui.error(render("batch_line_error", line=item.line, message=message))
+    if state.json_mode:
+        ui.emit_json_line({"type": "invalid", "line": item.line, "message": message, "error": error_json(error)})
+
+
+def _hold_budget(state: RunState, cfg: ResolvedConfig, selection: Selection, *, partial: bool) -> RunSpend:
+    """The budgets, before anything is sent: the whole run fits, or nothing runs (BudgetExceeded); with
+    --max-images (``partial``), the images that fit run and the rest is left for later."""
+    from glm_image_cli.core.ledger import hold_for_run
+
+    spend = hold_for_run(cfg, "batch", [unit.plan.model for unit in selection.to_run], partial=partial)
+    if spend.fits < len(selection.to_run):
+        state.ui().warn(render("batch_budget_capped", count=spend.fits, total=len(selection.to_run)))
+        selection.capped[:0] = selection.to_run[spend.fits:]
+        del selection.to_run[spend.fits:]
+    return spend
+
+
+def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool) -> None:
+    ui = state.ui()
+    for error in errors:
+        line = render("batch_line_error", line=error.line, message=error.message)
+        if skip_invalid:
+            ui.warn(line)
+        else:
+            ui.error(line)
+        if state.json_mode:
+            ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
+
+
+def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str,
+                prices: dict[str, float]) -> None:
+    from collections import Counter
+
+    from glm_image_cli.core.pricing import estimate
+
+    ui = state.ui()
+    per_model = Counter(selection.images_per_model())
+    cost, currency, unknown = estimate(per_model, region, prices)
+    counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
+              "done": len(selection.done_before), "uncertain": len(selection.uncertain),
+              "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
+    if state.json_mode:
+        ui.emit_json_line({"type": "plan", **counts, "models": dict(per_model),
+                           "estimated_cost": round(cost, 4), "currency": currency, "unknown_price_images": unknown})
+        return
+    ui.result(render("batch_plan", **counts))
+    for name, count in per_model.most_common():
+        ui.result(render("batch_plan_model", model=name, count=count))
+    suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
+    ui.result(render("batch_cost", cost=cost, currency=currency, unknown=suffix))
+    ui.note(render("batch_dry_run"))
+
+
+def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
+         retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None,
+         preview: bool | None = None) -> BatchSummary:
+    from rich.cells import cell_len
+
+    from glm_image_cli.cli.console import BatchProgress
+    from glm_image_cli.core.runner import Runner, SaveImages
+
+    ui = state.ui()
+    started = time.monotonic()
+    interrupted = False
+    recovered = {unit.key: image for unit in selection.recoverable
+                 if (image := manifest.recorded_image(unit)) is not None}
+    units = [*selection.recoverable, *selection.to_run]
+    label_width = max((cell_len(unit.item.stem(unit.sample)) for unit in units), default=8)
+    with make_client(cfg, state.lang, retry_unsafe) as client, \
+            BatchProgress(ui, len(units), label_width=label_width) as progress:
+        runner = Runner(units, client, SaveImages(saver), concurrency=cfg.concurrency, journal=manifest,
+                        limiter=make_limiter(cfg), spend=spend,
+                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event))
+        try:
+            runner.run()
+        except KeyboardInterrupt:
+            interrupted = True
+            progress.interrupted()  # the live display goes first, so the drain message below is seen
+            drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.wait,
+                                  lambda: _finish(state, selection, manifest, runner, saver.folder, started,
+                                                  rerun))
+        finally:
+            runner.shutdown()
+    summary = _finish(state, selection, manifest, runner, saver.folder, started, rerun, interrupted=interrupted)
+    if interrupted:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    import sys
+
+    if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
+        from glm_image_cli.cli.preview import preview_files
+
+        preview_files(state, cfg, [o.path for o in runner.sorted_outcomes() if o.path is not None], preview)
+    return summary
+
+
+def _finish(state: RunState, selection: Selection, manifest: Manifest, runner: Runner, folder: Path,
+            started: float, rerun: _Rerun, *, interrupted: bool = False) -> BatchSummary:
+    """The summary, then what to do next: why it stopped, how to fix or retry what failed, how to resume."""
+    from glm_image_cli.core.batch import failed_units, summarize, write_failed_file
+
+    ui = state.ui()
+    outcomes = runner.sorted_outcomes()
+    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by,
+                        abandoned=len(runner.in_flight))
+    summary.limits = runner.limiter.summary() if runner.limiter is not None else {}
+    failed = failed_units(selection, outcomes)
+    failed_file = write_failed_file(folder, failed)
+    if state.json_mode:
+        ui.emit_json_line(summary.to_json())
+    else:
+        _print_summary(state, summary)
+    if summary.halted_by is not None:
+        ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
+    if interrupted:
+        ui.error(render("interrupted"))
+    if failed_file is not None and summary.halted_by is None:  # after a stop, re-running the command is the advice
+        _advise_on_failures(state, _failure_codes(failed, outcomes, manifest), failed_file, rerun)
+    if summary.not_sent:
+        ui.note(render("batch_resume", count=summary.not_sent, command=rerun.command()))
+    return summary
+
+
+def _failure_codes(failed: list[WorkUnit], outcomes: list[ImageOutcome], manifest: Manifest) -> list[str]:
+    """The error code of each image that stands failed: from this run, else as the manifest recorded it."""
+    now = {id(o.unit): o.error.code for o in outcomes if o.error is not None}
+    codes = []
+    for unit in failed:
+        recorded = manifest.states.get(unit.key, {}).get("error")
+        codes.append(now.get(id(unit)) or (recorded.get("code") if isinstance(recorded, dict) else None) or "?")
+    return codes
+
+
+def _advise_on_failures(state: RunState, codes: list[str], failed_file: Path, rerun: _Rerun) -> None:
+    """Advice by cause: a refused prompt is rephrased and refused parameters are fixed in failed.jsonl, which
+    is then run; a failure on the upstream's side (5xx, rate limit, lost task) needs no edit, only the same
+    command again later (made images are skipped, failed ones retried)."""
+    from collections import Counter
+
+    from glm_image_cli.errors import MEANINGS
+    from glm_image_cli.storage.files import display_path
+
+    ui = state.ui()
+    meanings = {meaning.code: meaning for meaning in MEANINGS.values()}
+    content, refused, passing = Counter(), Counter(), Counter()
+    for code in codes:
+        meaning = meanings.get(code)
+        group = content if code == "CONTENT_BLOCKED" else refused if meaning and meaning.same_request else passing
+        group[code] += 1
+    path = display_path(failed_file)
+    fix_command = rerun.command(path, failed_file=True)
+    if content:
+        ui.warn(render("batch_content_blocked", count=content.total(), path=path, command=fix_command))
+    if refused:
+        ui.warn(render("batch_failed_fix", count=refused.total(), codes=", ".join(sorted(refused)), path=path,
+                       command=fix_command))
+    if passing:
+        ui.note(render("batch_failed_again", count=passing.total(), codes=", ".join(sorted(passing)),
+                       command=rerun.command()))
+
+
+# Never in a suggested command: this run's output options, the dry run, the opt-in to pay again for images that
+# may have been billed (asked for each time), and --no-retry-failed (the suggestion is to retry them).
+_NEVER_REPEATED = frozenset({"input_path", "output_dir", "dry_run", "retry_unsafe", "retry_failed",
+                             "json_output", "quiet", "no_color", "lang", "verbose"})
+# Carried by failed.jsonl's lines (one line per image, with its own name), or meaningless for it.
+_IN_FAILED_LINES = frozenset({"input_format", "style", "negative", "size", "model", "quality", "samples", "name",
+                              "skip_invalid", "max_images"})
+
+
+class _Rerun:
+    """The command to run next, spelled as the user would type it, with -o and the run's other flags."""
+
+    def __init__(self, ctx: typer.Context, input_path: str, folder: Path) -> None:
+        self.ctx = ctx
+        self.input_path = input_path
+        self.folder = folder
+
+    def command(self, input_path: str | None = None, *, failed_file: bool = False) -> str:
+        import shlex
+
+        from glm_image_cli.storage.files import display_path
+
+        skipped = _NEVER_REPEATED | (_IN_FAILED_LINES if failed_file else frozenset())
+        words = ["glm-image", "batch", input_path or self.input_path, "-o", display_path(self.folder)]
+        for param in self.ctx.command.params:
+            value = self.ctx.params.get(param.name or "")
+            if param.param_type_name != "option" or param.name in skipped or value in (None, False) \
+                    or value == param.default:
+                continue
+            name = next((opt for opt in param.opts if not opt.startswith("--")), param.opts[0])
+            flag = getattr(param, "is_flag", False)
+            words += [name] if flag else [name, f"{value:g}" if isinstance(value, float) else str(value)]
+        return " ".join(shlex.quote(word) for word in words)
+
+
+def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
+    """From worker threads: progress on stderr; each saved path on stdout as it is saved (or, with --json,
+    the item's JSON line)."""
+    from glm_image_cli.core.runner import Stage
+
+    unit: WorkUnit = event.unit
+    label = unit.item.stem(unit.sample)
+    if event.stage is Stage.REQUESTING:
+        progress.started(unit.key, label)
+    elif event.stage in (Stage.SAVED, Stage.FAILED) and event.outcome is not None:
+        outcome = event.outcome
+        if outcome.error is None:
+            from glm_image_cli.cli.console import describe_content_filter
+            from glm_image_cli.storage.files import display_path
+
+            levels = describe_content_filter(outcome.content_filter)
+            detail = (display_path(outcome.path) + (f" ({levels})" if levels else "")) if outcome.path else ""
+        elif outcome.error.account_wide:
+            detail = outcome.error.code  # said once, in full, by the summary
+        else:
+            detail = str(outcome.error)
+        saved = str(outcome.path) if outcome.path is not None and not state.json_mode else None
+        progress.finished_one(unit.key, label, outcome.error is None, detail, outcome.seconds, path=saved)
+        if state.json_mode:
+            from glm_image_cli.core.batch import item_record
+
+            state.ui().emit_json_line(item_record(outcome))
+    elif event.stage is Stage.QUEUED:
+        progress.queued(unit.key)
+    elif event.stage is Stage.RETRYING:
+        from glm_image_cli.cli.console import describe_retry
+
+        progress.retrying(unit.key, label, describe_retry(event))
+
+
+def _print_summary(state: RunState, summary: BatchSummary) -> None:
+    ui = state.ui()
+    if state.quiet:  # -q: results and errors only; the exit code and the error lines still tell what failed
+        return
+    rows = [[render("summary_done"), str(summary.done)], [render("summary_skipped"), str(summary.skipped)]]
+    if summary.failed:
+        rows.append([render("summary_failed"), str(summary.failed)])
+        rows += [[render("summary_failed_code", code=code), str(count)]
+                 for code, count in sorted(summary.failures_by_code.items())]
+    if summary.uncertain:
+        rows.append([render("summary_uncertain"), str(summary.uncertain)])
+    if summary.not_sent:
+        rows.append([render("summary_not_sent"), str(summary.not_sent)])
+    for model, limit in sorted(summary.limits.items()):
+        value = render("summary_limit_value", limit=limit["limit"], refused=limit["refused"])
+        if limit["account_limit"] is not None:
+            value = render("summary_limit_known", limit=limit["limit"], account=limit["account_limit"],
+                           refused=limit["refused"])
+        rows.append([render("summary_limit", model=model), value])
+    rows.append([render("summary_wall"), f"{summary.seconds:.1f} s"])
+    rows.append([render("summary_rate"), f"{summary.images_per_minute:.1f}"])
+    ui.table(["", ""], rows, title=render("summary_title"), stream="stderr", show_header=False)

@@ -1,0 +1,75 @@
+"""`glm-image chat`: an interactive session to make and refine images by talking.
+
+The conversation itself lives in glm_image_cli.chat.conversation.
+
+On a terminal: a prompt line with line editing, a history kept between sessions (data folder, ``chat-history``)
+and TAB completion of slash commands, styles and models.  With stdin not a terminal (``glm-image chat <
+turns.txt``): one turn or slash command per line, no questions: a turn estimated above ``confirm-above`` is
+refused with one line unless ``--yes`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from glm_image_cli.cli.commands.common import (
+    ModelOption,
+    OutputDirOption,
+    SizeOption,
+    StyleOption,
+    YesOption,
+    drain_after_interrupt,
+    report_saver_notes,
+    state_of,
+)
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.language import help_text
+
+HELP = help_text("cmd.chat")
+
+ChatEnhanceOption = Annotated[bool, typer.Option("--enhance/--no-enhance", help=help_text("opt.chat_enhance"))]
+ChatSamplesOption = Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"), metavar="N")]
+
+
+@output_options()
+def chat(
+    ctx: typer.Context,
+    model: ModelOption = None,
+    style: StyleOption = None,
+    size: SizeOption = None,
+    samples: ChatSamplesOption = 1,
+    enhance: ChatEnhanceOption = True,
+    output_dir: OutputDirOption = None,
+    yes: YesOption = False,
+) -> None:
+    from glm_image_cli.chat.conversation import (
+        HISTORY_FILE,
+        ChatSession,
+        install_readline,
+        model_names,
+        piped_lines,
+        read_lines,
+        style_names,
+    )
+    from glm_image_cli.cli.chatio import TerminalChatIO
+
+    state = state_of(ctx)
+    interactive = sys.stdin.isatty()
+    io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes)
+    session = ChatSession(state, io, model=model, style=style, size=size, samples=samples, enhance=enhance,
+                          output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver),
+                          drain=lambda in_flight, wait: drain_after_interrupt(state, in_flight, "interrupted_waiting",
+                                                                              wait, lambda: None))
+    if not interactive:
+        raise typer.Exit(session.run(piped_lines(sys.stdin)))
+    from glm_image_cli.storage.history import data_dir
+
+    save_history = install_readline(data_dir() / HISTORY_FILE, style_names(session.cfg), model_names())
+    try:
+        code = session.run(read_lines(lambda: "glm-image> ", lambda: print(file=sys.stderr)))
+    finally:
+        save_history()
+    raise typer.Exit(code)

@@ -1,0 +1,214 @@
+"""What every command shares: the run state (language, --json, --quiet), common options, config loading."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from glm_image_cli.cli.commands.completion import (
+    complete_format,
+    complete_lang,
+    complete_model,
+    complete_quality,
+    complete_size,
+    complete_style,
+)
+from glm_image_cli.cli.language import choose_language, configured_language, help_text
+from glm_image_cli.messages import LANGUAGE
+
+if TYPE_CHECKING:
+    from glm_image_cli.storage.config import ResolvedConfig
+
+
+@dataclass
+class RunState:
+    """Stored in ``ctx.obj`` so the error handler at the CLI edge knows how to report."""
+
+    lang: str = "en"
+    json_mode: bool = False
+    quiet: bool = False
+    no_color: bool = False
+    verbose: bool = False  # -v: trace HTTP exchanges on stderr (glm_image_cli.backends.httptrace)
+    debug: bool = field(default_factory=lambda: bool(os.environ.get("GLM_IMAGE_DEBUG")))
+
+    def ui(self) -> Any:
+        from glm_image_cli.cli.console import Ui
+
+        return Ui(quiet=self.quiet, json_mode=self.json_mode, no_color=self.no_color)
+
+
+LangOption = Annotated[str | None, typer.Option("--lang", help=help_text("opt.lang"), show_default=False,
+                                               metavar="zh|en", autocompletion=complete_lang)]
+JsonOption = Annotated[bool, typer.Option("--json", help=help_text("opt.json"))]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help=help_text("opt.quiet"))]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help=help_text("opt.no_color"))]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help=help_text("opt.verbose"))]
+
+
+def state_of(ctx: typer.Context) -> RunState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, RunState):
+        root.obj = RunState()
+    return root.obj
+
+
+def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = False, quiet: bool = False,
+          no_color: bool = False, verbose: bool = False) -> RunState:
+    """Record this command's output options and settle the message language.  The language is set in the
+    invocation's scope, opened by cli.GlmImageGroup.invoke, which resets it when the command ends."""
+    state = state_of(ctx)
+    state.json_mode = state.json_mode or json_mode
+    state.quiet = state.quiet or quiet
+    state.no_color = state.no_color or no_color
+    if verbose and not state.verbose:
+        set_verbose(ctx, True)
+    if lang:
+        state.lang = validate_lang(lang)
+        LANGUAGE.set(state.lang)
+    return state
+
+
+def set_verbose(ctx: typer.Context, verbose: bool) -> None:
+    """-v/--verbose, before or after the command: HTTP clients made from now on in this invocation trace their
+    exchanges.  Reset when the invocation ends, so an in-process caller's next run starts quiet."""
+    from glm_image_cli.backends.httptrace import VERBOSE
+
+    state_of(ctx).verbose = verbose
+    token = VERBOSE.set(verbose)
+
+    def reset() -> None:
+        with contextlib.suppress(ValueError, RuntimeError):  # set in another context, or reset already
+            VERBOSE.reset(token)
+
+    ctx.find_root().call_on_close(reset)
+
+
+def validate_lang(lang: str) -> str:
+    value = lang.strip().lower().replace("_", "-")
+    if value.startswith("zh"):
+        return "zh"
+    if value.startswith("en"):
+        return "en"
+    raise typer.BadParameter("zh | en", param_hint="--lang")
+
+
+def bootstrap_language(flag: str | None) -> str:
+    """Language before any command runs: --lang, then GLM_IMAGE_LANG / the config file's lang, then locale.
+    Set for this invocation only (the scope opened by cli.GlmImageGroup.invoke)."""
+    lang = validate_lang(flag) if flag else choose_language(None, configured_language())
+    LANGUAGE.set(lang)
+    return lang
+
+
+# Options shared by `generate` and `batch` (for batch they are defaults for every item).
+StyleOption = Annotated[str | None, typer.Option("--style", "-s", help=help_text("opt.style"), show_default=False,
+                                                 metavar="STYLE", autocompletion=complete_style)]
+NegativeOption = Annotated[str | None, typer.Option("--negative", help=help_text("opt.negative"), show_default=False)]
+SizeOption = Annotated[str | None, typer.Option("--size", help=help_text("opt.size"), show_default=False, metavar="WxH",
+                                                autocompletion=complete_size)]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help=help_text("opt.model"), show_default=False,
+                                                 metavar="MODEL", autocompletion=complete_model)]
+QualityOption = Annotated[str | None, typer.Option("--quality", help=help_text("opt.quality"), show_default=False,
+                                                   metavar="QUALITY", autocompletion=complete_quality)]
+SamplesOption = Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"), metavar="N")]
+OutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", help=help_text("opt.output_dir"),
+                                                      show_default=False, metavar="DIR")]
+ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", "-j", help=help_text("opt.concurrency"),
+                                                       show_default=False, metavar="N")]
+TimeoutOption = Annotated[float | None, typer.Option("--timeout", help=help_text("opt.timeout"), show_default=False,
+                                                     metavar="SECONDS")]
+RetryUnsafeOption = Annotated[bool, typer.Option("--retry-unsafe", help=help_text("opt.retry_unsafe"))]
+
+
+def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],
+                          on_abandon: Callable[[], None]) -> None:
+    """First Ctrl-C: nothing new is sent and what is in flight (maybe billed) is awaited and kept.
+    A second Ctrl-C abandons it: ``on_abandon`` reports, then the process leaves without the workers."""
+    from glm_image_cli.errors import ExitCode
+    from glm_image_cli.messages import render
+
+    ui = state.ui()
+    if not in_flight:
+        return
+    ui.warn(render(message_id, count=in_flight))
+    try:
+        wait()
+    except KeyboardInterrupt:
+        on_abandon()
+        ui.error(render("interrupted"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them
+
+
+NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help=help_text("opt.no_metadata"))]
+NoHistoryOption = Annotated[bool, typer.Option("--no-history", help=help_text("opt.no_history"))]
+
+
+def report_saver_notes(state: RunState, saver: Any) -> None:
+    """What the saver noticed on the way (kept formats, history trouble), each said once."""
+    from glm_image_cli.messages import render
+
+    if saver is None:
+        return
+    ui = state.ui()
+    for notice in dict.fromkeys(str(n) for n in saver.notices):
+        ui.warn(notice)
+    if saver.history_problem is not None:
+        ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
+
+
+NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False,
+                                                 metavar="TEMPLATE")]
+NoWatermarkOption = Annotated[bool, typer.Option("--no-watermark", help=help_text("opt.no_watermark"))]
+UserIdOption = Annotated[str | None, typer.Option("--user-id", help=help_text("opt.user_id"), show_default=False,
+                                                   metavar="ID")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes"))]
+ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help=help_text("opt.format"),
+                                                       show_default=False, metavar="FORMAT",
+                                                       autocompletion=complete_format)]
+
+
+def output_flags(name: str | None, image_format: str | None, no_watermark: bool, user_id: str | None) -> dict:
+    """Settings flags shared by generate, batch and again (None: from the settings)."""
+    return {"name-template": name, "format": image_format, "watermark": False if no_watermark else None,
+            "user-id": user_id}
+
+
+def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[str, int], yes: bool,
+                  chats: dict[str, int] | None = None) -> None:
+    """Ask before a run estimated above `confirm-above`; never hang without a terminal.  ``chats``: the --enhance
+    chat calls still to make, ``{chat model: count}`` (free models cost 0, others are of unknown price)."""
+    from glm_image_cli.core.pricing import estimate
+    from glm_image_cli.errors import ExitCode, UsageError
+    from glm_image_cli.messages import render
+
+    cost, currency, _ = estimate(images_per_model, cfg.region, cfg.prices)
+    unknown_chats = 0
+    if chats:
+        from glm_image_cli.core.enhance import estimate_chats
+
+        chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
+        cost += chat_cost
+    limit = cfg.confirm_above
+    if yes or cost <= 0 or cost <= limit:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=limit)
+    question = render("spend_question", images=sum(images_per_model.values()), models=", ".join(images_per_model),
+                      cost=cost, currency=currency)
+    if chats:
+        question = render("spend_question_enhance", images=sum(images_per_model.values()),
+                          models=", ".join(images_per_model), chats=sum(chats.values()), chat_models=", ".join(chats),
+                          cost=cost, currency=currency,
+                          unknown=render("spend_unknown_chat", count=unknown_chats) if unknown_chats else "")
+    if not typer.confirm(question, default=False, err=True):
+        state.ui().note(render("spend_declined"))
+        raise typer.Exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,201 @@
+"""`glm-image config set/show/unset/path`: the per-user settings file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from glm_image_cli.cli.commands.common import state_of
+from glm_image_cli.cli.commands.completion import complete_setting
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.language import help_text
+from glm_image_cli.errors import ConfigError
+from glm_image_cli.messages import render
+
+app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
+
+KeyArgument = Annotated[str, typer.Argument(help=help_text("arg.config_key"), show_default=False,
+                                            autocompletion=complete_setting)]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help=help_text("opt.config_profile"),
+                                                   show_default=False, metavar="NAME")]
+
+
+def _profile(profile: str | None) -> str | None:
+    """This command's --profile, else the global one (--profile before the command, GLM_IMAGE_PROFILE)."""
+    from glm_image_cli.storage.config import active_profile, check_profile_name
+
+    return check_profile_name(profile) if profile is not None else active_profile()
+
+
+@app.command("set", help=help_text("cmd.config_set"))
+@output_options()
+def set_(
+    ctx: typer.Context,
+    key: KeyArgument,
+    value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
+    profile: ProfileOption = None,
+) -> None:
+    from glm_image_cli.storage.config import lookup_setting, mask_secret, set_value
+
+    state = state_of(ctx)
+    profile = _profile(profile)
+    setting = lookup_setting(key)
+    raw = _read_value(setting.key, value, secret=setting.secret)
+    setting, path = set_value(setting.key, raw, profile=profile)
+    key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
+    shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
+    if state.json_mode:
+        state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path),
+                              **({"profile": profile} if profile else {})})
+    else:
+        state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
+
+
+def _read_value(key: str, value: str | None, *, secret: bool) -> str:
+    """VALUE, or '-' for one line of stdin, or a (hidden, for secrets) prompt on a terminal."""
+    if value == "-":
+        return sys.stdin.readline(64 * 1024).strip()  # one line, bounded: /dev/zero must not fill memory
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise ConfigError("value_required_no_tty", key=key)
+    prompt = render("api_key_prompt") if secret else key
+    return typer.prompt(prompt, hide_input=secret, err=True)
+
+
+@app.command("unset", help=help_text("cmd.config_unset"))
+@output_options()
+def unset(
+    ctx: typer.Context,
+    key: KeyArgument,
+    profile: ProfileOption = None,
+) -> None:
+    from glm_image_cli.storage.config import unset_value
+
+    state = state_of(ctx)
+    setting, path, present = unset_value(key, profile=_profile(profile))
+    if state.json_mode:
+        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
+    else:
+        state.ui().note(render("config_removed" if present else "config_not_set", key=setting.key, path=path))
+
+
+@app.command("show", help=help_text("cmd.config_show"))
+@output_options()
+def show(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+) -> None:
+    from glm_image_cli.storage.config import PROFILE, SETTINGS, load_config, mask_secret
+
+    state = state_of(ctx)
+    ui = state.ui()
+    if profile is not None:
+        from glm_image_cli.storage.config import check_profile_name
+
+        token = PROFILE.set(check_profile_name(profile))
+        try:
+            resolved = load_config()
+        finally:
+            PROFILE.reset(token)
+    else:
+        resolved = load_config()
+    for warning in resolved.warnings:
+        ui.warn(str(warning))
+    settings: dict[str, dict[str, Any]] = {}
+    for key, setting in SETTINGS.items():
+        value = resolved[key]
+        if setting.secret and value:
+            value = mask_secret(value)
+        if key == "base-url" and value is None:
+            value = resolved.base_url
+        settings[key] = {"value": value, "source": resolved.sources[key]}
+    if state.json_mode:
+        ui.emit_json({"path": str(resolved.path), "exists": resolved.path.exists(), "settings": settings,
+                      "styles": resolved.user_styles, "prices": dict(resolved.prices), "profile": resolved.profile})
+        return
+    if resolved.profile:
+        ui.note(render("config_show_profile", profile=resolved.profile))
+    rows = [[key, _display(entry["value"]), _display_source(entry["source"])] for key, entry in settings.items()]
+    ui.table([render("col_setting"), render("col_value"), render("col_source")], rows, title=str(resolved.path))
+    if resolved.prices:
+        from glm_image_cli.core.pricing import PRICES_AS_OF
+
+        listed = ", ".join(f"{model} = {price:g}" for model, price in sorted(resolved.prices.items()))
+        ui.result(render("config_show_prices", prices=listed, currency="USD" if resolved.region == "intl" else "CNY",
+                         date=PRICES_AS_OF))
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return render("not_set")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _display_source(source: str) -> str:
+    if source.startswith("env:"):
+        return render("source_env", name=source[4:])
+    if source.startswith("profile:"):
+        return render("source_profile", name=source[8:])
+    return render(f"source_{source}")
+
+
+@app.command("path", help=help_text("cmd.config_path"))
+@output_options(quiet=False)
+def path(
+    ctx: typer.Context,
+) -> None:
+    from glm_image_cli.storage.config import config_path
+
+    state = state_of(ctx)
+    location = config_path()
+    if state.json_mode:
+        state.ui().emit_json({"path": str(location), "exists": location.exists()})
+    else:
+        state.ui().result(str(location))
+
+
+@app.command("import", help=help_text("cmd.config_import"))
+@output_options()
+def import_(
+    ctx: typer.Context,
+    env_path: Annotated[Path, typer.Argument(metavar="PATH", help=help_text("arg.env_path"), show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.import_dry_run"))] = False,
+) -> None:
+    from glm_image_cli.storage.config import config_path, read_config_file, write_config_file
+    from glm_image_cli.storage.envimport import plan_import, read_env_file, shown
+
+    state = state_of(ctx)
+    ui = state.ui()
+    plan = plan_import(read_env_file(env_path))
+    target = config_path()
+    data = read_config_file(target)
+    changes = [{"key": key, "old": shown(key, data.get(key)), "new": shown(key, value),
+                "changed": data.get(key) != value} for key, value in plan.values.items()]
+    if not dry_run and any(change["changed"] for change in changes):
+        write_config_file(target, {**data, **plan.values})
+    if state.json_mode:
+        ui.emit_json({"path": str(target), "source": str(env_path), "dry_run": dry_run, "changes": changes,
+                      "notes": [str(note) for note in plan.notes]})
+        return
+    for change in changes:
+        if change["changed"]:
+            ui.result(render("import_change", key=change["key"], old=_display(change["old"]),
+                             new=_display(change["new"])))
+        else:
+            ui.result(render("import_same", key=change["key"], value=_display(change["new"])))
+    for note in plan.notes:
+        ui.warn(str(note))
+    if dry_run:
+        ui.note(render("import_dry_run", path=target))
+    elif changes:
+        ui.note(render("import_done", count=sum(1 for change in changes if change["changed"]), path=target))
+    else:
+        ui.note(render("import_nothing", path=env_path))

@@ -1,0 +1,65 @@
+"""`glm-image edit`: change images with a prompt, on a server with ``/images/edits`` (the ``openai`` backend).
+
+The edit is a generation plan whose request carries the source images: the same runner, saver, recipe (with the
+sources' paths and hashes), history, spend consent and retry rules as `generate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from glm_image_cli.cli.commands.common import (
+    ConcurrencyOption,
+    ModelOption,
+    NameOption,
+    NoHistoryOption,
+    NoMetadataOption,
+    OutputDirOption,
+    RetryUnsafeOption,
+    SamplesOption,
+    SizeOption,
+    TimeoutOption,
+    YesOption,
+    output_flags,
+    state_of,
+)
+from glm_image_cli.cli.commands.generating import PreviewOption, run_generate
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.language import help_text
+from glm_image_cli.core.session import GenerateRequest
+
+HELP = help_text("cmd.edit")
+
+
+@output_options()
+def edit(
+    ctx: typer.Context,
+    images: Annotated[list[Path], typer.Argument(metavar="IMAGE...", help=help_text("arg.edit_images"),
+                                                 show_default=False)],
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help=help_text("opt.edit_prompt"), show_default=False)],
+    mask: Annotated[Path | None, typer.Option("--mask", help=help_text("opt.mask"), show_default=False,
+                                              metavar="MASK")] = None,
+    size: SizeOption = None,
+    model: ModelOption = None,
+    samples: SamplesOption = 1,
+    output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    retry_unsafe: RetryUnsafeOption = False,
+    name: NameOption = None,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
+    yes: YesOption = False,
+    preview: PreviewOption = None,
+) -> None:
+    state = state_of(ctx)
+    request = GenerateRequest(
+        prompt=prompt, size=size, model=model, samples=samples, output_dir=output_dir, concurrency=concurrency,
+        timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
+        output=output_flags(name, None, False, None), yes=yes, command="edit", enhance=False,
+        images=tuple(str(image) for image in images), mask=str(mask) if mask is not None else None,
+    )
+    run_generate(state, request, preview)

@@ -1,0 +1,100 @@
+"""`glm-image generate`: one prompt, n images, saved to the output folder."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from glm_image_cli.cli.commands.common import (
+    ConcurrencyOption,
+    ModelOption,
+    NameOption,
+    NegativeOption,
+    NoHistoryOption,
+    NoMetadataOption,
+    NoWatermarkOption,
+    OutputDirOption,
+    QualityOption,
+    RetryUnsafeOption,
+    SamplesOption,
+    SizeOption,
+    StyleOption,
+    TimeoutOption,
+    UserIdOption,
+    YesOption,
+    output_flags,
+    state_of,
+)
+from glm_image_cli.cli.commands.completion import complete_format
+from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.commands.review import ReviewOption
+from glm_image_cli.cli.language import help_text
+from glm_image_cli.core.session import GenerateRequest
+from glm_image_cli.errors import UsageError
+
+HELP = help_text("cmd.generate")
+
+
+@output_options()
+def generate(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
+    style: StyleOption = None,
+    negative: NegativeOption = None,
+    size: SizeOption = None,
+    width: Annotated[int | None, typer.Option("--width", help=help_text("opt.width"), show_default=False)] = None,
+    height: Annotated[int | None, typer.Option("--height", help=help_text("opt.height"), show_default=False)] = None,
+    model: ModelOption = None,
+    quality: QualityOption = None,
+    samples: SamplesOption = 1,
+    output_dir: OutputDirOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    retry_unsafe: RetryUnsafeOption = False,
+    name: NameOption = None,
+    image_format: Annotated[str | None, typer.Option("--format", "--image-format", help=help_text("opt.format"),
+                                                     show_default=False, metavar="FORMAT",
+                                                     autocompletion=complete_format)] = None,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
+    enhance: EnhanceOption = None,
+    no_cache: NoCacheOption = False,
+    review: ReviewOption = False,
+    preview: PreviewOption = None,
+) -> None:
+    from glm_image_cli.core.plans import combine_size
+
+    state = state_of(ctx)
+    request = GenerateRequest(
+        prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
+        model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
+        timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
+        enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
+    )
+    run_generate(state, request, preview)
+
+
+MAX_PROMPT_BYTES = 1024 * 1024
+
+
+def _read_prompt(prompt: str) -> str:
+    if prompt != "-":
+        return prompt
+    try:
+        data = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1) if hasattr(sys.stdin, "buffer") \
+            else sys.stdin.read(MAX_PROMPT_BYTES + 1).encode()
+        if len(data) > MAX_PROMPT_BYTES:  # no model takes a prompt this long; never read without end
+            raise UsageError("stdin_unreadable", detail=f"larger than {MAX_PROMPT_BYTES} bytes")
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError("stdin_unreadable", detail=str(exc)) from None
+    if not text.strip():
+        raise UsageError("empty_prompt")
+    return text

@@ -1,0 +1,195 @@
+"""`glm-image history` (list, search, show, clear) and `glm-image again ID` (re-run with overrides)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from glm_image_cli.cli.commands.common import (
+    ImageFormatOption,
+    ModelOption,
+    NameOption,
+    NegativeOption,
+    NoHistoryOption,
+    NoMetadataOption,
+    NoWatermarkOption,
+    OutputDirOption,
+    QualityOption,
+    SizeOption,
+    StyleOption,
+    UserIdOption,
+    YesOption,
+    output_flags,
+    state_of,
+)
+from glm_image_cli.cli.commands.options import output_options
+from glm_image_cli.cli.language import help_text
+from glm_image_cli.errors import ExitCode, UsageError
+from glm_image_cli.messages import render
+
+app = typer.Typer(help=help_text("cmd.history"), invoke_without_command=True)
+
+
+@app.callback()
+@output_options()
+def history(
+    ctx: typer.Context,
+    search: Annotated[str | None, typer.Option("--search", help=help_text("opt.search"), show_default=False)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=help_text("opt.since"), show_default=False)] = None,
+    model: ModelOption = None,
+    failed: Annotated[bool, typer.Option("--failed", help=help_text("opt.failed"))] = False,
+    limit: Annotated[int, typer.Option("--limit", help=help_text("opt.limit"))] = 20,
+    clear: Annotated[bool, typer.Option("--clear", help=help_text("opt.clear"))] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes_clear"))] = False,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from glm_image_cli.storage.history import History, parse_since
+
+    state = state_of(ctx)
+    ui = state.ui()
+    store = History()
+    if clear:
+        _clear(store, yes, state)
+        return
+    filters = {"text": search, "since": parse_since(since) if since else None, "model": model, "failed": failed}
+    entries = store.search(**filters, limit=max(1, limit))
+    if state.json_mode:
+        ui.emit_json([entry.to_json() for entry in entries])
+        return
+    if not entries:
+        ui.note(render("history_empty"))
+        return
+    from pathlib import Path
+
+    from glm_image_cli.storage.files import display_path
+
+    rows = [[str(e.id), e.created.replace("T", " ")[:19], e.prompt if len(e.prompt) <= 40 else e.prompt[:39] + "…",
+             e.model or "", e.size or "", display_path(Path(e.path)) if e.ok and e.path else f"✗ {e.error_code}"]
+            for e in entries]
+    # Paths, times and model names are never broken mid-word: the prompt wraps, and size, model and time
+    # columns give way (in that order) on a narrow terminal.
+    ui.table([render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
+              render("col_result")], rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
+    if len(entries) >= max(1, limit):
+        total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
+        if total > len(entries):
+            ui.note(render("history_more", shown=len(entries), total=total))
+
+
+def _clear(store, yes: bool, state) -> None:
+    count = len(store.search(limit=10**9))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("history_clear_needs_yes")
+        if not typer.confirm(render("history_clear_confirm", count=count), default=False, err=True):
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
+    removed = store.clear()
+    if state.json_mode:
+        state.ui().emit_json({"removed": removed})
+    else:
+        state.ui().note(render("history_cleared", count=removed))
+
+
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help=help_text("arg.history_id"))]
+
+
+@app.command("show", help=help_text("cmd.history_show"))
+@output_options(quiet=False)
+def show(
+    ctx: typer.Context,
+    entry_id: IdArgument,
+) -> None:
+    from glm_image_cli.storage.history import History
+
+    state = state_of(ctx)
+    entry = History().get(entry_id)
+    if state.json_mode:
+        state.ui().emit_json(entry.to_json())
+        return
+    rows = [[key, "" if value is None else str(value)] for key, value in entry.to_json().items()]
+    state.ui().table([render("col_field"), render("col_value")], rows)
+
+
+AGAIN_HELP = help_text("cmd.again")
+
+
+@output_options()
+def again(
+    ctx: typer.Context,
+    entry_id: IdArgument,
+    samples: Annotated[int, typer.Option("--samples", "-n", help=help_text("opt.samples"), metavar="N")] = 1,
+    style: StyleOption = None,
+    negative: NegativeOption = None,
+    size: SizeOption = None,
+    model: ModelOption = None,
+    quality: QualityOption = None,
+    output_dir: OutputDirOption = None,
+    name: NameOption = None,
+    image_format: ImageFormatOption = None,
+    no_metadata: NoMetadataOption = False,
+    no_history: NoHistoryOption = False,
+    no_watermark: NoWatermarkOption = False,
+    user_id: UserIdOption = None,
+    yes: YesOption = False,
+    enhance: Annotated[bool | None, typer.Option("--enhance/--no-enhance", help=help_text("opt.enhance_again"),
+                                                 show_default=False)] = None,
+    review: Annotated[bool, typer.Option("--review", help=help_text("opt.review"))] = False,
+    preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
+                                                 show_default=False)] = None,
+) -> None:
+    from glm_image_cli.cli.commands.generating import run_generate
+    from glm_image_cli.core.session import GenerateRequest
+    from glm_image_cli.storage.history import History
+
+    state = state_of(ctx)
+    entry = History().get(entry_id)
+    if not entry.prompt:
+        raise UsageError("history_no_prompt", id=entry_id)
+    images, mask = _edit_sources(entry)
+    request = GenerateRequest(
+        prompt=entry.prompt, style=style or entry.style, negative=negative or entry.negative,
+        size=size or entry.size, model=model or entry.model, quality=quality or entry.quality, samples=samples,
+        images=images, mask=mask,
+        output_dir=output_dir, no_metadata=no_metadata, no_history=no_history, command="again",
+        output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
+        # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
+        enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
+        no_cache=bool(enhance), review=review,
+    )
+    run_generate(state, request, preview)
+
+
+def _edit_sources(entry) -> tuple[tuple[str, ...], str | None]:
+    """For an edited image: its source images and mask, read back from its recipe and checked against the
+    hashes recorded there, so `again` edits the same pictures (or says why it cannot) instead of
+    silently making a new image from the prompt alone."""
+    if entry.command != "edit":
+        return (), None
+    from glm_image_cli.storage.pngmeta import recipe_in_file
+    from glm_image_cli.storage.saving import source_images
+
+    recipe = recipe_in_file(entry.path) if entry.path else None
+    recorded = (recipe or {}).get("source_images")
+    if not isinstance(recorded, list) or not recorded:
+        raise UsageError("again_edit_sources", id=entry.id, path=entry.path or "?")
+    wanted = [*recorded, (recipe or {}).get("mask")]
+    paths = [item.get("path") if isinstance(item, dict) else None for item in wanted]
+    for item, path in zip(wanted, paths, strict=True):
+        if item is None:
+            continue
+        current = source_images((path,))[0] if isinstance(path, str) else None
+        if not current or current.get("sha256") != item.get("sha256"):
+            raise UsageError("again_edit_sources", id=entry.id, path=path or "?")
+    return tuple(paths[:-1]), paths[-1]
+
+
+def _was_enhanced(entry) -> bool:
+    """Whether the entry's prompt was rewritten by --enhance: the prompt sent does not begin with the typed one
+    (a style preset or a negative only ever add to its end)."""
+    from glm_image_cli.core.styles import _TRAILING_PUNCTUATION
+
+    typed = entry.prompt.strip().rstrip(_TRAILING_PUNCTUATION)
+    return bool(entry.prompt_sent) and bool(typed) and not entry.prompt_sent.startswith(typed)

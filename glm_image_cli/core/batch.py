@@ -1,0 +1,646 @@
+"""Batches: many prompts from a file, run concurrently, resumable, never paying twice.
+
+The manifest (JSON lines in the output folder) is the memory of a batch: every image's key is
+recorded as ``dispatched`` before its request is sent and as ``done``/``failed`` after, flushed each
+time.  A re-run skips what is done, retries what failed, and does not resend what was in flight when
+a previous run died (it may have been billed) unless the user says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli.backends import models
+from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
+from glm_image_cli.errors import ExitCode, GlmImageError, OutputError, UsageError
+from glm_image_cli.messages import Text
+from glm_image_cli.storage.files import slugify
+
+if TYPE_CHECKING:
+    from glm_image_cli.backends.bigmodel import GeneratedImage
+    from glm_image_cli.core.runner import ImageOutcome
+
+FORMATS = ("txt", "jsonl", "csv")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
+MANIFEST_NAME = "manifest.jsonl"
+FAILED_NAME = "failed.jsonl"
+
+
+# --- reading the input ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawItem:
+    """One prompt as written in the input, before defaults and validation."""
+
+    line: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+
+def detect_format(path: str, text: str, explicit: str | None = None) -> str:
+    """--format, else the file extension, else a sniff of the first meaningful line."""
+    if explicit:
+        return explicit
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix == ".txt":
+        return "txt"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            if stripped.startswith("{"):
+                return "jsonl"
+            header = [cell.strip().lower() for cell in next(csv.reader([stripped]))]
+            return "csv" if "prompt" in header and set(header) <= set(ITEM_FIELDS) else "txt"
+    return "txt"
+
+
+def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) -> str:
+    """The input's text (UTF-8, BOM allowed); '-' is standard input.  At most ``max_bytes`` (far more
+    prompts than any batch) are read, so `/dev/zero` or an endless pipe is refused instead of exhausting memory."""
+    shown = path.encode("utf-8", "backslashreplace").decode("utf-8")  # a name that was not UTF-8 stays printable
+    try:
+        if path == "-":
+            source = stdin if stdin is not None else __import__("sys").stdin
+            data = (source.buffer.read(max_bytes + 1) if hasattr(source, "buffer")
+                    else source.read(max_bytes + 1).encode())
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UsageError("batch_unreadable", path=shown, detail=Text("detail_too_large", limit=max_bytes))
+        return data.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError("batch_file_missing", path=shown) from None
+    except IsADirectoryError:
+        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_is_folder")) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_not_utf8", offset=exc.start)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte or an unencodable character
+        detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        raise UsageError("batch_unreadable", path=shown, detail=detail) from None
+
+
+def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
+               user_styles: Mapping[str, str] | None = None) -> tuple[list[BatchItem], list[LineError]]:
+    """Read, parse and validate the whole input; every bad line is reported, sorted by line number."""
+    text = read_input(path)
+    raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
+    items, item_errors = build_items(raw_items, defaults, user_styles)
+    return items, sorted(errors + item_errors, key=lambda error: error.line)
+
+
+def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
+    """Split the input into raw items, collecting every malformed line instead of stopping at the first."""
+    if fmt == "jsonl":
+        return _parse_jsonl(text)
+    if fmt == "csv":
+        return _parse_csv(text)
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            items.append(RawItem(number, {"prompt": stripped}))
+    return items, []
+
+
+def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
+    from glm_image_cli.storage.config import has_surrogates
+
+    def _field_with_surrogates(record: dict[str, Any]) -> str | None:
+        for key, value in record.items():
+            if has_surrogates(key):
+                return ascii(key)
+            if isinstance(value, str) and has_surrogates(value):
+                return key
+        return None
+
+    items, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            record = json.loads(stripped)
+        except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=getattr(exc, "msg", str(exc))))))
+            continue
+        except RecursionError:
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=Text("detail_too_deep")))))
+            continue
+        if not isinstance(record, dict):
+            errors.append(LineError(number, str(Text("batch_not_object"))))
+            continue
+        bad_field = _field_with_surrogates(record)
+        if bad_field is not None:  # caught here, before any message or file repeats the text
+            errors.append(LineError(number, str(Text("invalid_text", field=bad_field))))
+            continue
+        unknown = sorted(set(record) - set(ITEM_FIELDS))
+        if unknown:
+            errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
+                                                     valid=", ".join(ITEM_FIELDS)))))
+            continue
+        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "")}))
+    return items, errors
+
+
+def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [LineError(1, str(Text("batch_bad_csv", detail=str(exc))))]
+    if "prompt" not in header:
+        return [], [LineError(1, str(Text("batch_csv_header", valid=", ".join(ITEM_FIELDS))))]
+    unknown = sorted(set(header) - set(ITEM_FIELDS))
+    if unknown:
+        return [], [LineError(1, str(Text("batch_unknown_fields", fields=", ".join(unknown),
+                                          valid=", ".join(ITEM_FIELDS))))]
+    items, errors = [], []
+    while True:
+        start = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over csv.field_size_limit(), a stray quote at the end, ...
+            errors.append(LineError(start + 1, str(Text("batch_bad_csv", detail=str(exc)))))
+            if reader.line_num == start:  # nothing consumed: the reader cannot get past it
+                break
+            continue
+        cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
+        fields = {k: v for k, v in cleaned.items() if v}
+        if fields:
+            items.append(RawItem(reader.line_num, fields))
+    return items, errors
+
+
+# --- validating and planning ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchItem:
+    """A validated input line: its generation plan and how its files are named."""
+
+    line: int
+    number: int
+    plan: GenerationPlan
+    name: str | None
+    enhance: bool = False  # --enhance or the line's "enhance": the prompt is rewritten before it is sent
+
+    def stem(self, sample: int) -> str:
+        base = self.name or f"{self.number:04d}-{slugify(self.plan.prompt)}"
+        return f"{base}-{sample}" if self.plan.samples > 1 else base
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One image to make: one paid API call."""
+
+    item: BatchItem
+    sample: int
+    key: str
+
+    @property
+    def plan(self) -> GenerationPlan:
+        return self.item.plan
+
+    @property
+    def index(self) -> int:
+        return self.item.number
+
+    @property
+    def fixed_stem(self) -> str | None:
+        return self.item.name
+
+
+def build_items(
+    raw_items: Iterable[RawItem],
+    defaults: Mapping[str, Any],
+    user_styles: Mapping[str, str] | None = None,
+) -> tuple[list[BatchItem], list[LineError]]:
+    """Apply the command's flags as defaults and validate every item (nothing is sent yet)."""
+    items, errors = [], []
+    for raw in raw_items:
+        merged = {**{k: v for k, v in defaults.items() if v is not None}, **raw.fields}
+        merged["backend"] = defaults.get("backend") or "bigmodel"  # the settings' backend, never a line's
+        try:
+            items.append(_build_item(raw.line, len(items) + 1, merged, user_styles))
+        except GlmImageError as exc:
+            errors.append(LineError(raw.line, str(exc)))
+    return items, errors
+
+
+def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: Mapping[str, str] | None) -> BatchItem:
+    prompt = fields.get("prompt")
+    if prompt is None:
+        raise UsageError("batch_missing_prompt")
+    if not isinstance(prompt, str):
+        raise UsageError("batch_field_type", field="prompt")
+    samples = _whole_number(fields.get("n", 1))
+    for key in ("style", "negative", "size", "model", "quality", "name"):
+        if key in fields and not isinstance(fields[key], str):
+            raise UsageError("batch_field_type", field=key)
+    plan = plan_generation(
+        prompt,
+        watermark=fields.get("watermark", True),
+        user_id=fields.get("user_id"),
+        model=fields.get("model") or models.DEFAULT_MODEL,
+        size=fields.get("size"),
+        quality=fields.get("quality"),
+        style=fields.get("style"),
+        negative=fields.get("negative"),
+        samples=samples,
+        user_styles=user_styles,
+        backend=fields.get("backend", "bigmodel"),
+    )
+    name = fields.get("name")
+    if name is not None and not is_safe_name(name.strip()):
+        raise UsageError("batch_bad_name", name=name)
+    return BatchItem(line=line, number=number, plan=plan, name=name.strip() if name else None,
+                     enhance=_on_off_field(fields.get("enhance", False)))
+
+
+def _on_off_field(value: Any) -> bool:
+    """A line's "enhance": true/false in JSON, on/off (or true/false, yes/no, 1/0) in CSV."""
+    from glm_image_cli.storage.config import InvalidValue, _on_off
+
+    try:
+        return _on_off(value)
+    except InvalidValue:
+        raise UsageError("batch_field_type", field="enhance") from None
+
+
+_UNSAFE_NAME_CHARACTERS = set('/\\:*?"<>|')
+
+
+def is_safe_name(name: str) -> bool:
+    """A file-name stem that stays inside the output folder on every OS."""
+    return (0 < len(name) <= 120 and not name.startswith(".")
+            and not any(ch in _UNSAFE_NAME_CHARACTERS or ord(ch) < 32 for ch in name))
+
+
+def _whole_number(value: Any) -> int:
+    """A batch line's "n": a whole number (1 and "1" alike), then the usual range."""
+    if isinstance(value, bool):
+        raise UsageError("batch_field_number", field="n")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise UsageError("batch_field_number", field="n") from None
+    return models.check_samples(number)
+
+
+def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
+    """One unit per image.  Keys hash the request and the sample index (and the occurrence of identical
+    items), so the same input gives the same keys on every run and duplicates still get their own images."""
+    seen: Counter[str] = Counter()
+    units = []
+    for item in items:
+        plan = item.plan
+        identity = json.dumps([plan.prompt_sent, plan.model, plan.size, plan.quality, item.name],
+                              ensure_ascii=False)
+        seen[identity] += 1
+        for sample in range(1, plan.samples + 1):
+            digest = hashlib.sha256(f"{identity}|{sample}|{seen[identity]}".encode()).hexdigest()[:20]
+            units.append(WorkUnit(item=item, sample=sample, key=digest))
+    return units
+
+
+# --- the manifest ---------------------------------------------------------------------------------
+
+class Manifest:
+    """Append-only JSON lines; the last record for a key is its state.  Safe for concurrent writers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.states: dict[str, dict[str, Any]] = {}
+        self.damaged_lines = 0
+        self._load()
+
+    def _load(self) -> None:
+        """Every whole record is kept; a torn or undecodable line (a crash, a stray byte) is counted and
+        skipped, never allowed to block a resume."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # a link, a folder, no permission: not a manifest we can trust
+            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except ValueError:  # UnicodeDecodeError is a ValueError too
+                self.damaged_lines += 1
+                continue
+            if isinstance(record, dict) and isinstance(record.get("key"), str) and isinstance(record.get("state"), str):
+                self.states[record["key"]] = record
+            else:
+                self.damaged_lines += 1
+
+    def state(self, key: str) -> str | None:
+        record = self.states.get(key)
+        return record.get("state") if record else None
+
+    # The runner's journal: "dispatched" is durable before the request leaves.
+    def dispatched(self, unit: WorkUnit) -> None:
+        self.record(unit, "dispatched")
+
+    def done(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
+        file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
+        self.record(unit, "done", file=file, request_id=outcome.request_id)
+
+    def refused(self, unit: WorkUnit) -> None:
+        # Refused for concurrency, not billed: a run that dies now sends it again next time.
+        self.record(unit, "refused")
+
+    def answered(self, unit: WorkUnit, generated: GeneratedImage) -> None:
+        # Paid: where the upstream keeps the image for a while, so a re-run can fetch it instead of paying.
+        self.record(unit, "answered", url=generated.url, request_id=generated.request_id)
+
+    def failed(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
+        # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
+        assert outcome.error is not None
+        state = "dispatched" if outcome.maybe_billed else "failed"
+        extra = {"url": outcome.url} if outcome.url and outcome.maybe_billed else {}
+        self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id, **extra)
+
+    def recorded_image(self, unit: WorkUnit) -> GeneratedImage | None:
+        """The upstream's answer for a unit paid for earlier but never saved, if its URL was recorded."""
+        record = self.states.get(unit.key) or {}
+        url = record.get("url")
+        if record.get("state") not in ("answered", "dispatched") or not isinstance(url, str) \
+                or not url.startswith(("http://", "https://")):
+            return None
+        from glm_image_cli.backends.bigmodel import GeneratedImage
+
+        request_id = record.get("request_id")
+        return GeneratedImage(url=url, inline_data=None, request_id=request_id if isinstance(request_id, str) else None,
+                              task_id=None, created=None, content_filter=[])
+
+    def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
+        entry = {
+            "key": unit.key,
+            "state": state,
+            "line": unit.item.line,
+            "item": unit.item.number,
+            "sample": unit.sample,
+            "prompt": unit.item.plan.prompt,
+            "model": unit.item.plan.model,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
+        }
+        data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
+                try:
+                    _locked_append(fd, data)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+            self.states[unit.key] = entry
+
+
+def _locked_append(fd: int, data: bytes) -> None:
+    """The whole record, then fsync, under an advisory lock.  A record that cannot be written whole is cut
+    off again, so the journal never holds a torn line that a later record would be glued onto."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; O_APPEND keeps a single writer's records whole
+        fcntl = None
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    start = os.lseek(fd, 0, os.SEEK_END)
+    if start:
+        os.lseek(fd, start - 1, os.SEEK_SET)
+        if os.read(fd, 1) != b"\n":
+            data = b"\n" + data  # a line cut by a crash: never glue this record onto it
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(28, "No space left on device")
+            view = view[written:]
+        os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise
+    finally:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _recorded_exit_code(record: Mapping[str, Any]) -> int:
+    """The exit code a failed record reports; a damaged record counts as a generic failure."""
+    error = record.get("error")
+    code = error.get("exit_code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) and 0 < code < 256 else int(ExitCode.FAILURE)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
+
+
+# --- choosing what to run --------------------------------------------------------------------------
+
+@dataclass
+class Selection:
+    """What a run will do, after looking at the manifest (and, for images it does not know, the folder)."""
+
+    to_run: list[WorkUnit]
+    done_before: list[WorkUnit]
+    uncertain: list[WorkUnit]  # in flight when an earlier run died: may have been billed
+    failed_skipped: list[WorkUnit]
+    capped: list[WorkUnit]  # left for later by --max-images
+    earlier_exit_code: int | None = None  # of the first failure skipped by --no-retry-failed
+    recoverable: list[WorkUnit] = field(default_factory=list)  # paid before, URL recorded: fetched, not bought
+    found_on_disk: dict[str, Path] = field(default_factory=dict)  # key -> an image whose recipe names it
+
+    def images_per_model(self) -> dict[str, int]:
+        """What this run will ask for, by model (for the cost estimate and the consent question)."""
+        return dict(Counter(unit.item.plan.model for unit in self.to_run))
+
+
+def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool, retry_unsafe: bool,
+                max_images: int | None, on_disk: Mapping[str, Path] | None = None) -> Selection:
+    selection = Selection([], [], [], [], [])
+    for unit in units:
+        state = manifest.state(unit.key)
+        if state == "done":
+            selection.done_before.append(unit)
+        elif on_disk and unit.key in on_disk:  # made earlier, the manifest forgot: the image says so
+            selection.done_before.append(unit)
+            selection.found_on_disk[unit.key] = on_disk[unit.key]
+        elif state in ("dispatched", "answered") and manifest.recorded_image(unit) is not None \
+                and not (retry_unsafe and manifest.states[unit.key].get("error")):
+            # Paid earlier: fetch it.  Only when fetching already failed may --retry-unsafe buy it again.
+            selection.recoverable.append(unit)
+        elif state in ("dispatched", "answered") and not retry_unsafe:
+            selection.uncertain.append(unit)
+        elif state == "failed" and not retry_failed:
+            selection.failed_skipped.append(unit)
+            if selection.earlier_exit_code is None:
+                selection.earlier_exit_code = _recorded_exit_code(manifest.states[unit.key])
+        elif max_images is not None and len(selection.to_run) >= max_images:
+            selection.capped.append(unit)
+        else:
+            selection.to_run.append(unit)
+    return selection
+
+
+MAX_IMAGES_SCANNED = 100_000
+
+
+def images_on_disk(folder: Path, keys: set[str]) -> dict[str, Path]:
+    """Images in the output folder whose embedded recipe names one of ``keys`` (a batch made them).
+    Reads only each PNG's text chunks, so even a large folder is looked through quickly."""
+    from glm_image_cli.storage.pngmeta import recipe_in_file
+
+    found: dict[str, Path] = {}
+    if not keys or not folder.is_dir():
+        return found
+    for count, path in enumerate(folder.rglob("*.png")):
+        if count >= MAX_IMAGES_SCANNED or len(found) == len(keys):
+            break
+        if path.name.startswith(".") or path.is_symlink():
+            continue
+        key = (recipe_in_file(path) or {}).get("batch_key")
+        if isinstance(key, str) and key in keys:
+            found.setdefault(key, path)
+    return found
+
+
+# --- JSON ---------------------------------------------------------------------------------------------
+
+def item_record(outcome: ImageOutcome) -> dict[str, Any]:
+    """The documented per-item ``batch --json`` object."""
+    unit: WorkUnit = outcome.unit
+    return {
+        "type": "item",
+        "key": unit.key,
+        "line": unit.item.line,
+        "item": unit.item.number,
+        "sample": unit.sample,
+        **image_record(outcome),
+        "error": error_json(outcome.error) if outcome.error else None,
+    }
+
+
+# --- the summary ------------------------------------------------------------------------------------
+
+@dataclass
+class BatchSummary:
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    uncertain: int
+    not_sent: int
+    failures_by_code: dict[str, int]
+    seconds: float
+    exit_code: int
+    halted_by: GlmImageError | None = None  # the account-wide failure that stopped sending, if any
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)  # per model: limit in use, learned, refused
+
+    @property
+    def images_per_minute(self) -> float:
+        return self.done / self.seconds * 60 if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "summary", "total": self.total, "done": self.done, "skipped": self.skipped,
+                "failed": self.failed, "uncertain": self.uncertain, "not_sent": self.not_sent,
+                "failures_by_code": self.failures_by_code, "seconds": round(self.seconds, 3),
+                "images_per_minute": round(self.images_per_minute, 2), "exit_code": self.exit_code,
+                "stopped_by": error_json(self.halted_by) if self.halted_by else None, "limits": self.limits}
+
+
+def summarize(selection: Selection, outcomes: list[ImageOutcome], not_sent: int, seconds: float,
+              halted_by: GlmImageError | None = None, abandoned: int = 0) -> BatchSummary:
+    """``abandoned``: calls in flight when a second Ctrl-C left them behind; they may have been billed."""
+    failures = [o for o in outcomes if o.error is not None]
+    by_code = Counter(o.error.code for o in failures if o.error is not None)
+    uncertain = len(selection.uncertain) + sum(1 for o in failures if o.maybe_billed) + abandoned
+    exit_code = int(ExitCode.OK)
+    if failures:
+        exit_code = sorted(failures, key=lambda o: o.unit.item.number)[0].error.exit_code  # type: ignore[union-attr]
+    elif selection.earlier_exit_code is not None:
+        exit_code = selection.earlier_exit_code
+    elif selection.uncertain:
+        exit_code = int(ExitCode.NETWORK)
+    return BatchSummary(
+        total=len(selection.to_run) + len(selection.done_before) + len(selection.uncertain)
+        + len(selection.failed_skipped) + len(selection.capped) + len(selection.recoverable),
+        done=len(outcomes) - len(failures),
+        skipped=len(selection.done_before),
+        failed=sum(1 for o in failures if not o.maybe_billed) + len(selection.failed_skipped),
+        uncertain=uncertain,
+        not_sent=not_sent + len(selection.capped),
+        failures_by_code=dict(by_code),
+        seconds=seconds,
+        exit_code=int(exit_code),
+        halted_by=halted_by,
+    )
+
+
+def failed_units(selection: Selection, outcomes: list[ImageOutcome]) -> list[WorkUnit]:
+    """Units that stand failed after this run: failed now, or failed before and not retried."""
+    now = [o.unit for o in outcomes if o.error is not None and not o.maybe_billed]
+    return sorted(now + selection.failed_skipped, key=lambda u: (u.item.number, u.sample))
+
+
+def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
+    """failed.jsonl: one batch line per failed image, ready to feed back to `glm-image batch`.
+    Removed when nothing stands failed, so it never lists work that has since succeeded."""
+    path = folder / FAILED_NAME
+    if not units:
+        path.unlink(missing_ok=True)
+        return None
+    lines = []
+    for unit in units:
+        plan = unit.item.plan
+        entry = {"prompt": plan.prompt, "style": plan.style.name if plan.style else None,
+                 "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
+                 "name": unit.item.stem(unit.sample), "enhance": True if unit.item.enhance else None}
+        lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
+    temp = path.with_suffix(".jsonl.part")
+    try:
+        temp.unlink(missing_ok=True)  # removes a link itself, never its target
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.replace(temp, path)
+    except OSError:  # a full disk must not turn the summary into a crash; the manifest still knows
+        temp.unlink(missing_ok=True)
+        return None
+    return path

@@ -1,0 +1,102 @@
+"""`glm-image ping`: is everything in place to make images?  Checked without making (paying for) one."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from glm_image_cli.errors import GlmImageError
+from glm_image_cli.messages import Text
+from glm_image_cli.storage.config import ResolvedConfig, mask_secret
+
+
+@dataclass
+class Check:
+    """One line of the report; ``ok`` None means skipped (an earlier check failed)."""
+
+    name: str  # stable id used in --json
+    label: Text
+    ok: bool | None
+    detail: Text | str
+    seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": str(self.detail),
+                "seconds": None if self.seconds is None else round(self.seconds, 4)}
+
+
+def check_upstream(cfg: ResolvedConfig, lang: str) -> list[Check]:
+    """Config, key, base URL, DNS, reachability and round trip, and whether the key is accepted."""
+    checks = [
+        Check("config", Text("ping_config"), True,
+              Text("ping_found" if cfg.path.exists() else "ping_not_found", path=str(cfg.path))),
+    ]
+    key = cfg.api_key
+    checks.append(Check("api_key", Text("ping_key"), bool(key),
+                        f"{mask_secret(key)} ({cfg.sources['api-key']})" if key else Text("ping_missing_key")))
+    base_url = cfg.base_url
+    checks.append(Check("base_url", Text("ping_base_url"), True, f"{base_url} ({cfg.sources['base-url']})"))
+    parts = urlsplit(base_url)
+    dns = _resolve(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    checks.append(dns)
+    if not dns.ok:
+        checks += [_skipped("reach", "ping_reach"), _skipped("key_accepted", "ping_auth")]
+        return checks
+    checks += _probe(cfg, lang, key)
+    return checks
+
+
+def _resolve(host: str, port: int) -> Check:
+    started = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return Check("dns", Text("ping_dns"), False, Text("ping_failed", detail=f"{host}: {exc}"),
+                     time.monotonic() - started)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    return Check("dns", Text("ping_dns"), True, f"{host} → {', '.join(addresses[:3])}", time.monotonic() - started)
+
+
+def _probe(cfg: ResolvedConfig, lang: str, key: str | None) -> list[Check]:
+    from glm_image_cli.backends.bigmodel import BigModelClient
+
+    with BigModelClient(key or "no-key", cfg.base_url, timeout=15.0, lang=lang, region=cfg.region) as client:
+        try:
+            status, code, message, seconds = client.probe_key()
+        except GlmImageError as error:
+            return [Check("reach", Text("ping_reach"), False, Text("ping_failed", detail=error.params.get("detail")),
+                          None), _skipped("key_accepted", "ping_auth")]
+    answer = f"HTTP {status}" + (f" / {code}" if code else "")
+    how = "ping_reach_https" if cfg.base_url.lower().startswith("https:") else "ping_reach_http"
+    reach = Check("reach", Text("ping_reach"), True, Text(how), seconds)
+    if not key:
+        return [reach, _skipped("key_accepted", "ping_auth")]
+    if BigModelClient.is_auth_rejection(status, code):
+        detail = f"{answer}: {message}" if message else answer
+        return [reach, Check("key_accepted", Text("ping_auth"), False, Text("ping_rejected", detail=detail))]
+    # The probe asks for a task that does not exist: "not found" is the answer to an accepted key.
+    accepted = "ping_accepted_not_found" if status == 404 else "ping_accepted"
+    return [reach, Check("key_accepted", Text("ping_auth"), True, Text(accepted, detail=answer))]
+
+
+def _skipped(name: str, label: str) -> Check:
+    return Check(name, Text(label), None, Text("ping_skipped"))
+
+
+def check_server(url: str) -> Check:
+    """GET {url}/ping on a running `glm-image serve`."""
+    import httpx
+
+    started = time.monotonic()
+    target = url.rstrip("/") + "/ping"
+    try:
+        response = httpx.get(target, timeout=5.0, trust_env=False)
+        body = response.json()
+        ok = response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
+        detail: Text | str = f"{target}: HTTP {response.status_code}, {body.get('message', '') if ok else body}"
+    except (httpx.HTTPError, ValueError) as exc:
+        ok, detail = False, Text("ping_server_down", url=target, detail=type(exc).__name__)
+    return Check("server", Text("ping_server"), ok, detail, time.monotonic() - started)

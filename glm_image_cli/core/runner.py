@@ -1,0 +1,472 @@
+"""The one engine that makes images: every command (generate, again, batch, serve, mcp) runs its images here.
+
+A run takes units of work (one paid call each), sends at most ``concurrency`` calls at once under an
+adaptive limit, writes the journal record of each unit before its request leaves (when there is a
+journal), hands each answer to a delivery step (fetch and save, or keep for an HTTP answer), and reports
+typed events.  What a failure means for the rest of the run is read from the failure itself:
+an account-wide failure (bad key, no balance, unreachable host, unwritable output) stops new requests at
+once; a refusal of a request skips that request's other samples.  Calls already in flight finish and are
+recorded.  Outcomes keep what they report (path, ids, timings), never the image's bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from glm_image_cli.core.limits import Limiter
+from glm_image_cli.errors import ConcurrencyRefused, GlmImageError, OutputError
+
+if TYPE_CHECKING:
+    from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
+    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.messages import Text
+    from glm_image_cli.storage.saving import ImageSaver
+
+
+class Unit(Protocol):
+    """One image to make: one paid call.  ``key`` names it in the journal and in events."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def plan(self) -> GenerationPlan: ...
+
+    @property
+    def sample(self) -> int: ...
+
+    @property
+    def index(self) -> int: ...  # the number used when naming the file
+
+    @property
+    def fixed_stem(self) -> str | None: ...  # a file name chosen by the user (batch's "name"), else None
+
+
+@dataclass(frozen=True)
+class SampleUnit:
+    """A sample of one plan: the units of `generate`, `again`, `serve` and `mcp`."""
+
+    plan: GenerationPlan
+    sample: int
+
+    @property
+    def key(self) -> str:
+        return str(self.sample)
+
+    @property
+    def index(self) -> int:
+        return self.sample
+
+    @property
+    def fixed_stem(self) -> str | None:
+        return None
+
+
+def samples_of(plan: GenerationPlan) -> list[SampleUnit]:
+    return [SampleUnit(plan, sample) for sample in range(1, plan.samples + 1)]
+
+
+class Journal(Protocol):
+    """Durable memory of a run (batch's manifest).  ``dispatched`` is written before the request leaves."""
+
+    def dispatched(self, unit: Any) -> None: ...
+
+    def refused(self, unit: Any) -> None: ...  # refused for concurrency: not billed, to be sent again
+
+    def answered(self, unit: Any, generated: GeneratedImage) -> None: ...
+
+    def done(self, unit: Any, outcome: ImageOutcome) -> None: ...
+
+    def failed(self, unit: Any, outcome: ImageOutcome) -> None: ...
+
+
+class SpendLedger(Protocol):
+    """The spend ledger (``ledger.RunSpend``): ``reserve`` writes a unit's row before its request leaves (raising
+    refuses it: nothing is sent), ``settle`` records what became of it (saved, unsaved, uncertain, refused,
+    failed).  A concurrency refusal settles as refused (not billed); the image is reserved again when resent."""
+
+    def reserve(self, unit: Any) -> int: ...
+
+    def settle(self, entry: int, outcome: str) -> None: ...
+
+
+@dataclass
+class ImageOutcome:
+    """What happened to one unit: saved (path and ids) or failed (error).  Holds no image bytes."""
+
+    unit: Any
+    path: Path | None = None
+    error: GlmImageError | None = None
+    seconds: float = 0.0
+    request_id: str | None = None
+    content_filter: list[dict[str, Any]] = field(default_factory=list)
+    url: str | None = None  # the upstream's temporary URL, when the delivery step passed it on
+    payload: Any = None  # what a delivery step keeps for its caller (serve's answer); None for saved files
+    paid: bool = False  # the upstream made the image, and the failure came after (download, saving)
+
+    @property
+    def index(self) -> int:
+        return int(self.unit.index)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def maybe_billed(self) -> bool:
+        """Failed, but the upstream may have charged for it: never sent again without the user's say-so."""
+        return self.error is not None and (self.paid or self.error.maybe_billed)
+
+
+class Stage(Enum):
+    """Where a unit is on its way.  Events carry one of these, never a free-form string."""
+
+    QUEUED = "queued"
+    REQUESTING = "requesting"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    DOWNLOADING = "downloading"
+    SAVED = "saved"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A unit moved along.  ``outcome`` is set for SAVED and FAILED; the retry fields for RETRYING."""
+
+    unit: Any
+    stage: Stage
+    outcome: ImageOutcome | None = None
+    task_status: str | None = None
+    seconds: float = 0.0
+    attempt: int = 0
+    max_attempts: int = 0
+    reason: Text | str | None = None
+    rate_limited: bool = False
+
+
+def _ignore(event: Event) -> None:
+    """Default event sink."""
+
+
+# --- delivery: what happens to an answer ---------------------------------------------------------------
+
+class Delivery(Protocol):
+    """What happens to an answer (fetch and save, or keep it for an HTTP reply), and to a failure."""
+
+    def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
+                 downloading: Callable[[], None]) -> ImageOutcome: ...
+
+    def failed(self, unit: Any, error: GlmImageError) -> None: ...
+
+
+@dataclass
+class SaveImages:
+    """Stream each image into its file (never whole in memory); the outcome keeps the path and ids only."""
+
+    saver: ImageSaver
+
+    def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
+                 downloading: Callable[[], None]) -> ImageOutcome:
+        path = self.saver.save_streamed(unit.plan, generated, client, index=unit.index, sample=unit.sample,
+                                        fixed_stem=unit.fixed_stem, key=unit.key,
+                                        progress=lambda event, info: downloading() if event == "downloading" else None)
+        return ImageOutcome(unit, path=path, request_id=generated.request_id, content_filter=generated.content_filter)
+
+    def failed(self, unit: Any, error: GlmImageError) -> None:
+        self.saver.failed(unit.plan, error)  # the history remembers failures too
+
+
+# --- the runner -----------------------------------------------------------------------------------------
+
+MAX_REFUSALS_PER_IMAGE = 50  # concurrency refusals are free and expected, but not without end
+
+
+@dataclass
+class Runner:
+    """Makes the units' images, at most ``concurrency`` calls at once (and never more than the account
+    takes: see ``limits``).
+
+    Contract: ``run()`` dispatches and waits (Ctrl-C propagates out of it); after an interrupt call
+    ``stop()`` (returns the calls in flight, which may be billed) and then ``wait()`` to keep them.
+    ``halted_by`` is the account-wide failure that stopped dispatching, if any; ``not_sent`` the units
+    that never left.  ``shutdown()`` always, at the end.  A call the upstream refuses for concurrency is
+    not billed and not a failure: the image goes back to the front of the queue.
+    """
+
+    units: Sequence[Any]
+    client: BigModelClient
+    deliver: Delivery
+    concurrency: int = 2
+    journal: Journal | None = None
+    on_event: Callable[[Event], None] = _ignore
+    recovered: Mapping[str, GeneratedImage] = field(default_factory=dict)  # paid before: fetch, never request
+    limiter: Limiter | None = None  # shared by every run of a process (serve); else one for this run
+    spend: SpendLedger | None = None  # the spend ledger: a row before each paid request, settled after
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = Limiter(self.concurrency)
+        self.outcomes: list[ImageOutcome] = []
+        self.halted_by: GlmImageError | None = None
+        self._streak = 0  # failures in a row that signal a slow or failing upstream
+        self._lock = threading.Condition()
+        self._refused_plans: set[int] = set()  # id() of plans whose requests were refused
+        self._pending: deque[Any] = deque(self.units)
+        self._requesting = 0  # units holding a slot: only these can still be refused and come back
+        self._refusals: dict[int, int] = {}
+        self._spend_entries: dict[int, int] = {}  # id() of unit -> its open ledger row
+        self._working: set[int] = set()  # id() of units sent and not finished (a second Ctrl-C abandons them)
+        self._futures: list[Future[None]] = []
+        self._stopped = False
+        # Twice the call limit: images being downloaded and saved do not hold up the next calls.
+        workers = max(1, min(2 * max(1, self.concurrency), len(self.units)))
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glm-image")
+        self._interrupted = False
+
+    # -- control -----------------------------------------------------------------------------------
+
+    def run(self) -> list[ImageOutcome]:
+        """Dispatch every unit the rules allow, then wait for all of them; returns the outcomes in unit order."""
+        for unit in self.units:
+            self.on_event(Event(unit, Stage.QUEUED))
+        while True:
+            unit = self._next_unit()
+            if unit is None:
+                break
+            if not self.limiter.acquire(unit.plan.model, lambda: self._stopped):
+                with self._lock:
+                    self._pending.appendleft(unit)
+                break
+            if id(unit.plan) in self._refused_plans:  # refused while we waited for the slot
+                self.limiter.release(unit.plan.model, False)
+                continue
+            context = contextvars.copy_context()  # the message language follows the work into the thread
+            with self._lock:
+                self._requesting += 1
+                self._working.add(id(unit))
+                self._futures.append(self._executor.submit(context.run, self._work, unit))
+        self.wait()
+        return self.sorted_outcomes()
+
+    def _next_unit(self) -> Any | None:
+        """The next unit to send, waiting while refused calls may still come back; None when done."""
+        with self._lock:
+            while True:
+                if self._stopped:
+                    return None
+                while self._pending:
+                    unit = self._pending.popleft()
+                    if id(unit.plan) not in self._refused_plans:
+                        return unit
+                if self._requesting == 0:
+                    return None
+                self._lock.wait()
+
+    def _stop_sending(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self.limiter.wake()
+
+    def stop(self) -> int:
+        """Send nothing more; returns how many calls are still in flight (they may be billed)."""
+        self._interrupted = True
+        self._stop_sending()
+        with self._lock:
+            return sum(1 for future in self._futures if not future.done())
+
+    def wait(self) -> None:
+        """Wait for every dispatched call.  Interruptible by Ctrl-C."""
+        with self._lock:
+            futures = list(self._futures)
+        for future in futures:
+            future.result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def sorted_outcomes(self) -> list[ImageOutcome]:
+        order = {id(unit): position for position, unit in enumerate(self.units)}
+        with self._lock:
+            return sorted(self.outcomes, key=lambda outcome: order.get(id(outcome.unit), 0))
+
+    @property
+    def not_sent(self) -> list[Any]:
+        """Units that never left, or left and were refused for concurrency (not billed): never reached
+        (stopped, interrupted), skipped after a refusal of their request, or not sent again."""
+        with self._lock:
+            finished = {id(outcome.unit) for outcome in self.outcomes} | self._working
+        return [unit for unit in self.units if id(unit) not in finished]
+
+    @property
+    def in_flight(self) -> list[Any]:
+        """Units sent and not finished: after a second Ctrl-C abandons them, they may have been billed."""
+        with self._lock:
+            working = set(self._working)
+        return [unit for unit in self.units if id(unit) in working]
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    # -- one unit ------------------------------------------------------------------------------------
+
+    def _work(self, unit: Any) -> None:
+        started = time.monotonic()
+        holding_slot = True
+        answered_url: str | None = None
+        outcome: ImageOutcome
+        try:
+            generated = self.recovered.get(unit.key)
+            if generated is None:
+                generated = self._request(unit)
+                answered_url = generated.url
+            # The download is not a call against the account's limit: free the slot for the next image.
+            self._leave_request_phase(unit, succeeded=True)
+            holding_slot = False
+            outcome = self.deliver(unit, generated, self.client,
+                                   lambda: self.on_event(Event(unit, Stage.DOWNLOADING)))
+            del generated
+            outcome.seconds = time.monotonic() - started
+            with self._lock:
+                self._streak = 0
+            if self.journal is not None:
+                self.journal.done(unit, outcome)
+        except ConcurrencyRefused as refusal:
+            self._settle(unit, "refused")  # not billed
+            if self._send_again(unit, refusal):
+                holding_slot = False
+                return
+            outcome = ImageOutcome(unit, error=refusal, seconds=time.monotonic() - started)
+            self._failed(outcome)
+        except GlmImageError as error:
+            outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started, url=answered_url,
+                                   request_id=getattr(error, "request_id", None), paid=not holding_slot)
+            self._failed(outcome)
+        except OSError as error:  # a journal or file that cannot be written: stop, and say so in one line
+            failure = OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
+                                  detail=error.strerror or str(error))
+            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started, url=answered_url,
+                                   paid=not holding_slot)
+            self._failed(outcome)
+        finally:
+            if holding_slot:
+                self._leave_request_phase(unit, succeeded=False)
+        self._settle(unit, outcome)
+        with self._lock:
+            self.outcomes.append(outcome)
+            self._working.discard(id(unit))
+        self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+
+    def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
+        self.limiter.release(unit.plan.model, succeeded)
+        with self._lock:
+            self._requesting -= 1
+            self._lock.notify_all()
+
+    def _send_again(self, unit: Any, refusal: GlmImageError) -> bool:
+        """A concurrency refusal (not billed): lower the ceiling and put the image back at the front of the
+        queue.  False when this image was refused too often: then it fails as rate limited."""
+        self.limiter.refused(unit.plan.model)
+        with self._lock:
+            count = self._refusals[id(unit)] = self._refusals.get(id(unit), 0) + 1
+        if count > MAX_REFUSALS_PER_IMAGE:
+            return False
+        if self.journal is not None:
+            with contextlib.suppress(OSError, GlmImageError):  # "dispatched" may stand: then it is uncertain
+                self.journal.refused(unit)
+        self.limiter.release(unit.plan.model, False)
+        with self._lock:
+            self._pending.appendleft(unit)
+            self._requesting -= 1
+            self._working.discard(id(unit))
+            self._lock.notify_all()
+        self.on_event(Event(unit, Stage.QUEUED))  # waiting again: routine, not worth a line of its own
+        return True
+
+    def _request(self, unit: Any) -> GeneratedImage:
+        """The paid call, with its journal records: "dispatched" before it leaves (or nothing is sent), then
+        the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
+        if self.journal is not None:
+            self.journal.dispatched(unit)
+        if self.spend is not None:  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
+            entry = self.spend.reserve(unit)  # and the journal records the failure over "dispatched" (_failed)
+            with self._lock:
+                self._spend_entries[id(unit)] = entry
+        self.on_event(Event(unit, Stage.REQUESTING))
+        generated = self.client.request_image(unit.plan.image_request(),
+                                              lambda event, info: self._client_event(unit, event, info))
+        if self.journal is not None and generated.url:
+            with contextlib.suppress(OSError, GlmImageError):  # without it, the unit stays "maybe billed"
+                self.journal.answered(unit, generated)
+        return generated
+
+    def _settle(self, unit: Any, outcome: ImageOutcome | str) -> None:
+        """Close the unit's ledger row, if it has one (a recovered image, fetched not bought, has none)."""
+        if self.spend is None:
+            return
+        with self._lock:
+            entry = self._spend_entries.pop(id(unit), None)
+        if entry is not None:
+            from glm_image_cli.core.ledger import outcome_kind
+
+            self.spend.settle(entry, outcome if isinstance(outcome, str) else outcome_kind(outcome))
+
+    def _failed(self, outcome: ImageOutcome) -> None:
+        unit, error = outcome.unit, outcome.error
+        assert error is not None
+        if self.journal is not None:
+            # If this cannot be written, the "dispatched" record stands: a re-run treats the unit as maybe billed.
+            with contextlib.suppress(OSError, GlmImageError):
+                self.journal.failed(unit, outcome)
+        self.deliver.failed(unit, error)
+        with self._lock:
+            self._streak = self._streak + 1 if error.meaning.repeats else 0
+            # Two lost answers in a row (each may be billed) or three failures: the next would go the same way.
+            streak_ended = error.meaning.repeats and self._streak >= (2 if error.maybe_billed else 3)
+        if error.account_wide or streak_ended:
+            with self._lock:
+                if self.halted_by is None:
+                    self.halted_by = error
+            self._stop_sending()  # every remaining image would fail the same way
+        elif error.same_request:
+            with self._lock:
+                self._refused_plans.add(id(unit.plan))
+
+    def _client_event(self, unit: Any, event: str, info: Mapping[str, Any]) -> None:
+        if event == "retrying":
+            rate = info.get("kind") == "rate"
+            if rate:
+                self.limiter.rate_limited(unit.plan.model, float(info.get("seconds", 0.0)))
+            self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
+                                attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
+                                reason=info.get("reason"), rate_limited=rate))
+        elif event == "processing":
+            self.on_event(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
+        elif event == "downloading":
+            self.on_event(Event(unit, Stage.DOWNLOADING))
+
+
+def run_units(units: Iterable[Any], client: BigModelClient, deliver: Delivery, *, concurrency: int,
+              on_event: Callable[[Event], None] = _ignore, limiter: Limiter | None = None,
+              spend: SpendLedger | None = None) -> Runner:
+    """Run to the end without interrupt handling (serve, mcp): returns the finished runner."""
+    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event, limiter=limiter,
+                    spend=spend)
+    try:
+        runner.run()
+    finally:
+        runner.shutdown()
+    return runner
+

@@ -1,0 +1,297 @@
+"""Everything a run needs before it spends money, shared by the CLI commands and the MCP server:
+the key, the HTTP client, the image saver, and a validated plan for `generate`-like requests and for batches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli.backends.regions import CONSOLE_URLS
+from glm_image_cli.errors import ConfigError
+from glm_image_cli.messages import Text
+
+if TYPE_CHECKING:
+    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.core.batch import BatchItem, LineError, Manifest, Selection
+    from glm_image_cli.core.limits import Limiter
+    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.runner import Event, Runner
+    from glm_image_cli.storage.config import ResolvedConfig
+    from glm_image_cli.storage.folderlock import FolderLock
+    from glm_image_cli.storage.saving import ImageSaver
+
+
+def require_api_key(cfg: ResolvedConfig) -> str:
+    """The key, or the one-line "how to set one" error before anything is sent."""
+    key = cfg.api_key
+    if not key:
+        raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
+    return key
+
+
+def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
+                connections: int | None = None) -> BigModelClient:
+    from glm_image_cli.backends.bigmodel import BigModelClient
+
+    wanted = connections if connections is not None else cfg.concurrency * 2
+    kind = BigModelClient
+    if cfg.backend == "openai":  # any OpenAI-compatible image server: same runner, same money rules
+        from glm_image_cli.backends.openai import OpenAIImagesClient
+
+        kind = OpenAIImagesClient
+    return kind(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
+                          region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
+
+
+def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
+    """Slots for calls: the user's -j as the upper bound, starting from what was learned about this
+    account's limit before (stored under a hash of the key, never the key)."""
+    from glm_image_cli.core.limits import Limiter, LimitStore
+    from glm_image_cli.storage.history import data_dir
+
+    store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
+    return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
+
+
+def samples_runner(cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: ImageSaver, *,
+                   spend: Any = None, on_event: Callable[[Event], None] | None = None) -> Runner:
+    """The one engine set up for a plan's samples saved to files (generate, again, edit, chat): the settings'
+    concurrency, this account's learned limit, and the spend ledger when there is one."""
+    from glm_image_cli.core.runner import Runner, SaveImages, samples_of
+
+    return Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
+                  limiter=make_limiter(cfg), spend=spend, **({"on_event": on_event} if on_event else {}))
+
+
+def checked_image_format(cfg: ResolvedConfig) -> str:
+    """The output format, with an explicit conversion checked before any money is spent."""
+    from glm_image_cli.storage.convert import check_format_choice
+
+    return check_format_choice(cfg.format, explicit=cfg.sources["format"] != "default")
+
+
+def make_saver(cfg: ResolvedConfig, folder: Path, command: str, *, no_metadata: bool = False,
+               no_history: bool = False, default_template: str | None = None) -> ImageSaver:
+    """How a run saves images: name template, format, recipe unless disabled, history unless disabled."""
+    from glm_image_cli.storage.history import History
+    from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate
+    from glm_image_cli.storage.saving import ImageSaver
+
+    history = History() if cfg.history and not no_history else None
+    template = NameTemplate.parse(cfg.name_template or default_template or GENERATE_TEMPLATE)
+    return ImageSaver(folder=folder, command=command, metadata=cfg.metadata and not no_metadata,
+                      history=history, template=template, image_format=checked_image_format(cfg),
+                      created=None if command == "serve" else datetime.now().astimezone())
+
+
+@dataclass
+class GenerateRequest:
+    """What `generate`, `again` or the MCP tool was asked for; None means "from the settings"."""
+
+    prompt: str
+    style: str | None = None
+    no_style: bool = False  # no style even when the settings name one (chat's "/style none")
+    negative: str | None = None
+    size: str | None = None
+    model: str | None = None
+    quality: str | None = None
+    samples: int = 1
+    output_dir: Path | str | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    retry_unsafe: bool = False
+    no_metadata: bool = False
+    no_history: bool = False
+    output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
+    yes: bool = False
+    command: str = "generate"
+    enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting)
+    no_cache: bool = False  # --no-cache: a new rewrite even when one is cached
+    review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
+    images: tuple[str, ...] = ()  # `edit`: the source images (an edit on the openai backend)
+    mask: str | None = None
+
+
+@dataclass
+class PreparedGeneration:
+    cfg: ResolvedConfig
+    plan: GenerationPlan
+    saver: ImageSaver
+    warnings: list[Text]
+
+
+def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
+    """The settings a request overrides, keyed by setting name for `load_config` (None: from the settings)."""
+    return {
+        "model": request.model, "size": request.size, "style": request.style, "quality": request.quality,
+        "output-dir": str(request.output_dir) if request.output_dir else None,
+        "concurrency": request.concurrency, "timeout": request.timeout, **request.output,
+        "enhance": request.enhance,
+    }
+
+
+def output_folder(cfg: ResolvedConfig) -> Path:
+    return Path(os.path.expanduser(cfg.output_dir))
+
+
+def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
+    """Validate everything (settings, prompt, size, style, key, output folder) without spending anything."""
+    from glm_image_cli.core.plans import plan_generation
+    from glm_image_cli.storage.config import load_config
+    from glm_image_cli.storage.files import ensure_writable_dir
+
+    flags = settings_flags(request)
+    # A bad value names what the caller typed: the CLI's flag, or the MCP tool's argument (output_dir).
+    names = {key: key.replace("-", "_") for key in flags} if request.command == "mcp" else None
+    cfg = load_config(flags=flags, flag_names=names)
+    if request.images:  # an edit: only where the server has /images/edits, checked before anything else
+        from glm_image_cli.backends.openai import check_edit
+
+        check_edit(cfg.backend, request.images, request.mask)
+    plan = plan_generation(
+        request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality,
+        style=None if request.no_style else cfg.style,
+        negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
+        watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
+    )
+    if request.images:
+        from dataclasses import replace
+
+        plan = replace(plan, images=tuple(request.images), mask=request.mask)
+    require_api_key(cfg)
+    folder = ensure_writable_dir(output_folder(cfg))
+    saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata, no_history=request.no_history)
+    for sample in range(1, plan.samples + 1):
+        saver.check_name(plan, index=sample, sample=sample)
+    return PreparedGeneration(cfg=cfg, plan=plan, saver=saver, warnings=[*cfg.warnings, *plan.warnings])
+
+
+@dataclass
+class BatchRequest:
+    """What `batch` was asked for; None means "from the settings" (or, for `samples`, from each line)."""
+
+    input_path: str
+    input_format: str | None = None
+    style: str | None = None
+    negative: str | None = None
+    size: str | None = None
+    model: str | None = None
+    quality: str | None = None
+    samples: int | None = None
+    output_dir: Path | str | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    skip_invalid: bool = False
+    retry_failed: bool = True
+    retry_unsafe: bool = False
+    max_images: int | None = None
+    no_metadata: bool = False
+    no_history: bool = False
+    output: dict[str, Any] = field(default_factory=dict)  # name-template, format, watermark, user-id flags
+    dry_run: bool = False
+    enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting); lines may say "enhance"
+    no_cache: bool = False
+
+
+@dataclass
+class PreparedBatch:
+    """A validated batch: its items, what is left to run, and (unless a dry run) the saver for the run."""
+
+    cfg: ResolvedConfig
+    items: list[BatchItem]
+    errors: list[LineError]
+    folder: Path
+    manifest: Manifest
+    selection: Selection
+    saver: ImageSaver | None  # None for a dry run: no key needed and no folder created
+    lock: FolderLock | None = None  # the output folder's lock, held by a real run until it ends
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] = _ignore,
+                  on_invalid: Callable[[list[LineError]], None] = _ignore, on_rewrite: Callable[..., None] = _ignore,
+                  on_enhance_failed: Callable[..., None] = _ignore) -> PreparedBatch:
+    """Validate a batch without spending anything, in the order a user sees the problems: settings warnings
+    (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
+    (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
+    and, unless a dry run, the key and the output folder (created only then)."""
+    from glm_image_cli.core import batch as batching
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.storage.config import load_config
+    from glm_image_cli.storage.files import ensure_writable_dir
+    from glm_image_cli.storage.folderlock import FolderLock
+    from glm_image_cli.storage.naming import BATCH_TEMPLATE
+
+    cfg = load_config(flags=settings_flags(request))
+    for warning in cfg.warnings:
+        on_warning(warning)
+    defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
+                "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": cfg.backend}
+    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    if any(item.enhance for item in items):
+        from glm_image_cli.core.enhance import enhance_items
+
+        failed: list[Any] = []
+
+        def enhance_failed(item: Any, error: Any) -> None:
+            failed.append(error)
+            on_enhance_failed(item, error)
+
+        from glm_image_cli.messages import current_language
+
+        items = enhance_items(cfg, items, lambda: make_client(cfg, current_language()), no_cache=request.no_cache,
+                              dry_run=request.dry_run, on_warning=on_warning,
+                              on_rewrite=on_rewrite, on_failed=enhance_failed)
+        if not items and failed:  # every rewrite failed: that is the batch's failure, not an empty input
+            raise failed[0]
+    if errors:
+        on_invalid(errors)
+        if not request.skip_invalid:
+            raise UsageError("batch_invalid", count=len(errors), path=request.input_path)
+    if not items:
+        raise UsageError("batch_empty", path=request.input_path)
+    folder = output_folder(cfg)
+    lock = None
+    if not request.dry_run:
+        require_api_key(cfg)
+        ensure_writable_dir(folder)
+        # Held until the run ends: the manifest is read only by the run that may write it.
+        lock = FolderLock(folder).acquire()
+    try:
+        manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
+        units = batching.work_units(items)
+        # Images the manifest does not list as done may still be there (a deleted or damaged manifest).
+        unknown = {unit.key for unit in units if manifest.state(unit.key) != "done"}
+        on_disk = batching.images_on_disk(folder, unknown)
+        selection = batching.select_work(units, manifest, retry_failed=request.retry_failed,
+                                         retry_unsafe=request.retry_unsafe, max_images=request.max_images,
+                                         on_disk=on_disk)
+        if not request.dry_run:
+            for unit in selection.done_before:
+                if unit.key in selection.found_on_disk:
+                    manifest.record(unit, "done", file=selection.found_on_disk[unit.key].relative_to(folder).as_posix(),
+                                    found=True)
+        prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
+                                 selection=selection, saver=None, lock=lock)
+        if not request.dry_run:
+            prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
+                                        no_history=request.no_history, default_template=BATCH_TEMPLATE)
+            for unit in selection.to_run:
+                prepared.saver.check_name(unit.plan, index=unit.index, sample=unit.sample, fixed_stem=unit.fixed_stem)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return prepared

@@ -1,0 +1,247 @@
+"""`glm-image mcp`: a Model Context Protocol server over stdio, so assistants can make images.
+
+Built on the official `mcp` package (the optional `mcp` extra).  Tools: generate_image, list_styles,
+list_models.  Failures come back as tool errors carrying the same bilingual one-line messages as the
+CLI; the server itself never crashes on bad input.  The key comes from the usual config/environment.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli import __version__
+from glm_image_cli.backends import models
+from glm_image_cli.errors import GlmImageError
+
+if TYPE_CHECKING:
+    from glm_image_cli.core.runner import ImageOutcome
+
+MAX_MCP_SAMPLES = 4
+PREVIEW_SIDE = 256
+PREVIEW_MAX_BYTES = 512 * 1024
+
+INSTRUCTIONS = """Make images from text prompts (Chinese or English) with Zhipu BigModel / Z.ai.
+generate_image saves the images and returns their paths, request ids and a small preview.
+It costs money per image: say the estimated cost to the user before large requests; requests above the
+user's confirm-above limit need allow_spend=true, which you may set only after the user agreed."""
+
+
+def build_server(lang: str) -> Any:
+    """The MCPServer with the three tools registered (import of `mcp` happens here, lazily)."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    class GuardedServer(MCPServer):
+        async def run_stdio_async(self) -> None:
+            """As MCPServer's, with requests the transport cannot parse for a lone surrogate answered."""
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await self._lowlevel_server.run(_SurrogateGuard(read_stream, write_stream, lang), write_stream,
+                                                self._lowlevel_server.create_initialization_options())
+
+    server = GuardedServer(name="glm-image", instructions=INSTRUCTIONS, version=__version__)
+
+    @server.tool(structured_output=False,
+                 description="Generate images from a prompt and save them. Returns saved paths, request ids, "
+                             "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
+    def generate_image(prompt: str, style: str | None = None, size: str | None = None, model: str | None = None,
+                       n: int = 1, negative: str | None = None, output_dir: str | None = None,
+                       allow_spend: bool = False, enhance: bool | None = None) -> list[Any]:
+        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting)."""
+        try:
+            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance)
+        except GlmImageError as error:
+            raise ToolError(f"{error} [{error.code}]") from None
+
+    @server.tool(description="List the style presets (Chinese and English names, the phrase each adds). "
+                             "列出风格预设。")
+    def list_styles() -> str:
+        from glm_image_cli.core.styles import all_styles
+        from glm_image_cli.storage.config import load_config
+
+        try:
+            styles = all_styles(load_config().user_styles)
+        except GlmImageError as error:
+            raise ToolError(str(error)) from None
+        return json.dumps([{"name": s.name, "english": s.english, "aliases": list(s.aliases),
+                            "phrase_zh": s.phrase_zh, "phrase_en": s.phrase_en, "user_defined": s.user_defined}
+                           for s in styles], ensure_ascii=False)
+
+    @server.tool(description="List the image models with their sizes, qualities and prices. 列出可用模型。")
+    def list_models() -> str:
+        return json.dumps(models.models_table(), ensure_ascii=False)
+
+    return server
+
+
+class _SurrogateGuard:
+    """The stdio read stream, answering what the `mcp` transport would silently drop.
+
+    ``"\\ud800"`` is valid JSON but no valid Unicode; the transport's parser refuses the whole line and the
+    request is never answered, so the assistant waits forever.  Such a request gets the answer any bad
+    argument gets: a tool error for ``tools/call`` (the same one-line message as the CLI), else an
+    INVALID_PARAMS error.  Every other item passes through unchanged.
+    """
+
+    def __init__(self, inner: Any, write_stream: Any, lang: str) -> None:
+        self._inner = inner
+        self._write = write_stream
+        self._lang = lang
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            answer = _answer_unparsable(item, self._lang) if isinstance(item, Exception) else None
+            if answer is None:
+                return item
+            await self._write.send(answer)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _SurrogateGuard:
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _SurrogateGuard:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+def _answer_unparsable(error: Exception, lang: str) -> Any:
+    """The answer to a request refused by the transport only because a string in it holds a lone surrogate,
+    or None (anything else keeps the transport's own handling)."""
+    import mcp.types as types
+    from mcp.shared.message import SessionMessage
+    from pydantic import ValidationError
+
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.messages import using_language
+    from glm_image_cli.storage.config import has_surrogates
+
+    if not isinstance(error, ValidationError):
+        return None
+    line = next((e.get("input") for e in error.errors() if e.get("type") == "json_invalid"), None)
+    try:
+        request = json.loads(line) if isinstance(line, str) else None
+        if not isinstance(request, dict) or not _holds_surrogate(request, has_surrogates):
+            return None
+    except (ValueError, RecursionError):
+        return None
+    request_id, method, params = request.get("id"), request.get("method"), request.get("params")
+    if isinstance(request_id, bool) or not isinstance(request_id, (int, str)) or not isinstance(method, str):
+        return None  # a notification, or not a request at all: nothing to answer
+    arguments = params.get("arguments") if isinstance(params, dict) else None
+    field = "request"
+    if isinstance(arguments, dict):
+        field = next((str(name) for name, value in arguments.items()
+                      if isinstance(name, str) and not has_surrogates(name)
+                      and _holds_surrogate(value, has_surrogates)), field)
+    failure = UsageError("invalid_text", field=field)
+    with using_language(lang):
+        text = f"{failure} [{failure.code}]"
+    if method == "tools/call":
+        result = types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+        message: Any = types.JSONRPCResponse(jsonrpc="2.0", id=request_id,
+                                             result=result.model_dump(by_alias=True, mode="json", exclude_none=True))
+    else:
+        message = types.JSONRPCError(jsonrpc="2.0", id=request_id,
+                                     error=types.ErrorData(code=types.INVALID_PARAMS, message=text))
+    return SessionMessage(message)
+
+
+def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
+    if isinstance(value, str):
+        return has_surrogates(value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k, has_surrogates) or _holds_surrogate(v, has_surrogates)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(item, has_surrogates) for item in value)
+    return False
+
+
+def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
+              negative: str | None, output_dir: str | None, allow_spend: bool,
+              enhance: bool | None = None) -> list[Any]:
+    from glm_image_cli.core.ledger import hold_for_run
+    from glm_image_cli.core.plans import generate_record
+    from glm_image_cli.core.pricing import estimate
+    from glm_image_cli.core.runner import SaveImages, run_units, samples_of
+    from glm_image_cli.core.session import GenerateRequest, make_client, make_limiter, prepare_generation
+    from glm_image_cli.errors import UsageError
+
+    if not 1 <= n <= MAX_MCP_SAMPLES:
+        raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
+    prepared = prepare_generation(GenerateRequest(prompt=prompt, style=style, size=size, model=model, samples=n,
+                                                  negative=negative, output_dir=output_dir, command="mcp",
+                                                  enhance=enhance))
+    plan, cfg = prepared.plan, prepared.cfg
+    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region, cfg.prices)
+    if cfg.enhance:  # the rewrite's chat call counts too (free chat models: nothing)
+        from glm_image_cli.core.enhance import chat_calls_needed, check_enhance_model, estimate_chats
+
+        prepared.warnings.extend(check_enhance_model(cfg.enhance_model))
+        cost += estimate_chats(chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model),
+                               cfg.region, cfg.prices)[0]
+    limit = cfg.confirm_above
+    if cost > limit and cost > 0 and not allow_spend:
+        raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
+    with hold_for_run(cfg, "mcp", [plan.model] * plan.samples) as spend, make_client(cfg, lang) as client:
+        if cfg.enhance:  # a failed rewrite is the tool's error: no image is requested
+            from mcp.server.mcpserver.exceptions import ToolError
+
+            from glm_image_cli.core.enhance import enhance_plan
+            from glm_image_cli.messages import render
+
+            try:
+                plan = enhance_plan(client, cfg, plan)[0]
+            except GlmImageError as error:
+                raise ToolError(f"{render('enhance_failed', model=cfg.enhance_model)} {error} [{error.code}]") from None
+        outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver), limiter=make_limiter(cfg),
+                             concurrency=cfg.concurrency, spend=spend).sorted_outcomes()
+    failures = [o for o in outcomes if o.error is not None]
+    if failures and len(failures) == len(outcomes):
+        raise failures[0].error  # type: ignore[misc]
+    summary = {"images": [generate_record(o) for o in outcomes], "warnings": [str(w) for w in prepared.warnings]}
+    content: list[Any] = [json.dumps(summary, ensure_ascii=False)]
+    preview = _preview(outcomes)
+    if preview is not None:
+        content.append(preview)
+    return content
+
+
+def _preview(outcomes: list[ImageOutcome]) -> Any:
+    """A small inline image of the first saved picture: a thumbnail with Pillow, else the file if small."""
+    from mcp.server.mcpserver.utilities.types import Image
+
+    saved = next((o for o in outcomes if o.path is not None), None)
+    if saved is None:
+        return None
+    data = saved.path.read_bytes()
+    try:
+        from PIL import Image as PillowImage
+    except ImportError:
+        suffix = saved.path.suffix.lstrip(".").replace("jpg", "jpeg")
+        return Image(data=data, format=suffix) if len(data) <= PREVIEW_MAX_BYTES else None
+    with PillowImage.open(io.BytesIO(data)) as picture:
+        picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        out = io.BytesIO()
+        picture.convert("RGB").save(out, format="PNG")
+    return Image(data=out.getvalue(), format="png")
