@@ -152,6 +152,7 @@ MEANINGS: dict[str, Meaning] = {
     "serve_needs_token": Meaning("SERVE_NEEDS_TOKEN"),
     "size_conflict": Meaning("SIZE_CONFLICT"),
     "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
+    "spend_declined": Meaning("SPEND_DECLINED"),
     "review_needs_terminal": Meaning("REVIEW_NEEDS_TERMINAL"),
     "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
     "chat_bad_value": Meaning("CHAT_COMMAND"),  # glm-image chat: a slash command that cannot be done
@@ -229,6 +230,12 @@ class OutputError(GlmImageError):
 
 class FolderInUse(GlmImageError):
     exit_code = ExitCode.IN_USE
+
+
+class SpendDeclined(GlmImageError):
+    """The user said no to the estimated cost: nothing was sent."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class BudgetExceeded(GlmImageError):

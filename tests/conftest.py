@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from glm_image_cli.backends import bigmodel as client_module
 from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.cli.app import app
-from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.core.studio import Studio
+from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
 
 SECRET_PART = DEFAULT_KEY.split(".")[1]  # the part of the key that must never be shown
@@ -85,6 +86,17 @@ def assert_clean(result, *secrets: str) -> None:
         assert secret not in shown
 
 
+def serve_studio(client: BigModelClient, **settings: object) -> Studio:
+    """serve's Studio over a client of the test's own: the isolated settings, the model serve tests use, and
+    ``settings`` (keyed by setting name) over them."""
+    from glm_image_cli.core.limits import Limiter
+
+    overrides = {"model": "cogview-4-250304", **{name.replace("_", "-"): value for name, value in settings.items()}}
+    # As `glm-image serve` caps the account's limit at --max-concurrent (default 8).
+    return Studio.from_config(overrides=overrides, command="serve", client=client,
+                              limiter=Limiter(ServeOptions().max_concurrent))
+
+
 class AccessLog(list):
     """The server's access log lines.  The server writes a line after the answer is sent, so a test that
     has its response may not have the line yet: ``wait_for`` blocks on a notification until it is there."""
@@ -126,8 +138,7 @@ def serve(fake) -> Iterator:
         options = ServeOptions(port=0, **{"rate_per_minute": 0, **overrides})
         client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=client_timeout)
         log = AccessLog()
-        server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
-                                    log.append)
+        server = GlmImageHTTPServer(options, ImageService(serve_studio(client), options), log.append)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         started.append((server, client))
         return Served(server, log)

@@ -207,7 +207,8 @@ def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
 def serve_openai(server: FakeOpenAI) -> Iterator:
     """Start an in-process serve whose upstream is the fake OpenAI server (backend openai, or as given)."""
     from glm_image_cli.backends.openai import OpenAIImagesClient
-    from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+    from tests.conftest import serve_studio
 
     started = []
 
@@ -215,8 +216,8 @@ def serve_openai(server: FakeOpenAI) -> Iterator:
         options = ServeOptions(port=0, quiet=True, **{"rate_per_minute": 0, **overrides})
         client_class = OpenAIImagesClient if backend == "openai" else BigModelClient
         client = client_class(KEY, server.base_url, timeout=30)
-        defaults = Defaults(model="zai-org/GLM-Image", backend=backend)
-        http = GlmImageHTTPServer(options, ImageService(client, defaults, options), lambda line: None)
+        studio = serve_studio(client, model="zai-org/GLM-Image", backend=backend)
+        http = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
         threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True).start()
         started.append((http, client))
         host, port = http.server_address[:2]

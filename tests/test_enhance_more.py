@@ -46,12 +46,13 @@ def test_serve_openai_revised_prompt_is_the_prompt_sent(fake, serve) -> None:
     assert answer.json()["data"][0]["revised_prompt"] == sent
 
 
-def test_serve_default_follows_the_setting_and_false_overrides_it(fake, serve) -> None:
+def test_serve_default_follows_the_setting_and_false_overrides_it(fake, serve, cli) -> None:
     fake.chat_reply = REWRITE
     served = serve()
     assert served.post("/txt2img", {"prompt": "a dog"}).status_code == 200
     assert fake.count(CHAT_ROUTE) == 0
-    served.server.service.defaults.enhance = True  # what `enhance = on` in the config gives serve
+    cli("config", "set", "enhance", "on")
+    served = serve()  # a serve started with `enhance = on` in the config
     assert served.post("/v1/images/generations", {"prompt": "a dog"}).json()["data"][0]["revised_prompt"] == REWRITE
     assert fake.count(CHAT_ROUTE) == 1
     answer = served.post("/v1/images/generations", {"prompt": "a bird", "enhance": False})

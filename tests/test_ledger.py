@@ -12,7 +12,9 @@ import pytest
 
 from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.core.ledger import Budgets, Ledger, Spending
-from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.core.studio import Studio
+from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+from tests.conftest import serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import spawn_batch, wait_until_reached
 
@@ -92,8 +94,8 @@ def test_serve_records_its_requests_and_answers_402_over_budget(fake) -> None:
     options = ServeOptions(port=0, rate_per_minute=0)
     client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=30)
     spending = Spending(Ledger(), "serve", "cn", Budgets(daily=3 * PRICE + 0.001))
-    server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options,
-                                                     spend=spending), lambda line: None)
+    studio = Studio(serve_studio(client).settings, command="serve", client=client, spending=spending)
+    server = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = "http://{}:{}/v1/images/generations".format(*server.server_address[:2])
     try:

@@ -224,12 +224,13 @@ def test_serve_sends_the_configured_platform_options(fake) -> None:
     import httpx
 
     from glm_image_cli.backends.bigmodel import BigModelClient
-    from glm_image_cli.serve.server import Defaults, GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+    from tests.conftest import serve_studio
 
     options = ServeOptions(port=0, rate_per_minute=0)
-    defaults = Defaults(model="cogview-4", watermark=False, user_id="server-user-1")
     with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
-        server = GlmImageHTTPServer(options, ImageService(client, defaults, options), lambda line: None)
+        studio = serve_studio(client, model="cogview-4", watermark=False, user_id="server-user-1")
+        server = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
         import threading
 
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()

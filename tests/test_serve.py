@@ -19,14 +19,13 @@ from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.cli.commands.common import RunState
 from glm_image_cli.cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
 from glm_image_cli.serve.server import (
-    Defaults,
     GlmImageHTTPServer,
     ImageService,
     ServeOptions,
     TokenBucket,
     is_loopback,
 )
-from tests.conftest import SECRET_PART
+from tests.conftest import SECRET_PART, serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script, wait_until_reached
 
@@ -284,8 +283,7 @@ def test_a_stop_signal_before_serving_starts_is_still_a_graceful_stop(fake, caps
     not lost (the loop returns at once) and the old handlers are back afterwards."""
     options = ServeOptions(port=0, rate_per_minute=0)
     client = BigModelClient(DEFAULT_KEY, fake.base_url)
-    server = GlmImageHTTPServer(options, ImageService(client, Defaults(model="cogview-4-250304"), options),
-                                lambda line: None)
+    server = GlmImageHTTPServer(options, ImageService(serve_studio(client), options), lambda line: None)
     fired = threading.Event()
     watchdog = threading.Timer(20, lambda: (fired.set(), server.shutdown()))  # a lost signal fails, not hangs
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from glm_image_cli.core.enhance import (
     Rewrite,
-    _answer_text,
-    _request_id,
     _style_hint,
+    answer_text,
     clean_answer,
     enhance_prompt,
     family_of,
     recipe_for,
+    request_id_of,
 )
 from glm_image_cli.errors import ExitCode, GlmImageError, UpstreamFailure, UsageError
 from glm_image_cli.messages import render
@@ -39,12 +39,12 @@ from glm_image_cli.messages import render
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
     from glm_image_cli.core.ledger import Spending
-    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.studio import Run
     from glm_image_cli.core.styles import Style
     from glm_image_cli.storage.config import ResolvedConfig
 
-SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/enhance", "/again", "/undo", "/prompt", "/history", "/open",
-                  "/help", "/quit")
+SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/negative", "/enhance", "/again", "/undo", "/prompt",
+                  "/history", "/open", "/help", "/quit")
 HISTORY_FILE = "chat-history"  # readline's history, in the data folder
 MAX_CONVERSATION = 6  # earlier turns the chat model sees (older ones no longer matter to the picture)
 # Failures that end the session: nothing else can succeed until the user acts (key, account, balance).
@@ -101,9 +101,9 @@ def refine_prompt(client: BigModelClient, conversation: Sequence[Exchange], line
             "max_tokens": recipe.max_tokens}
     with spending.call(enhance_model) if spending is not None else contextlib.nullcontext():
         payload = client.chat_completion(body)
-    text = clean_answer(_answer_text(payload), family)
+    text = clean_answer(answer_text(payload), family)
     if not text:
-        raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=_request_id(payload))
+        raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=request_id_of(payload))
     return Rewrite(line.strip(), text, enhance_model, family, cached=False)
 
 
@@ -152,10 +152,10 @@ class ChatSession:
     size: str | None = None
     samples: int = 1
     enhance: bool = True
+    negative: str | None = None  # /negative: what the pictures should not show
     output_dir: Path | None = None
-    # After Ctrl-C: (calls in flight, wait) -> waits for them (the command passes generate's drain: a second
-    # Ctrl-C abandons them); and what the saver noticed (kept formats, history trouble).
-    drain: Callable[[int, Callable[[], None]], None] | None = None
+    # What the saver noticed (kept formats, history trouble).  Ctrl-C is drained by the Studio; a second one
+    # raises Abandoned out of the session.
     saver_notes: Callable[[Any], None] | None = None
 
     def __post_init__(self) -> None:
@@ -249,6 +249,11 @@ class ChatSession:
             self._check(value, self.size, self.style, self.samples)
             self.model = value
             self._said("model", value)
+        elif name == "/negative":
+            if not value:
+                raise UsageError("chat_bad_value", name="/negative", expected="TEXT | none")
+            self.negative = None if value.lower() in ("none", "off", "-") else value
+            self._said("negative", self.negative or "-")
         elif name == "/enhance":
             if value.lower() not in ("on", "off"):
                 raise UsageError("chat_bad_value", name="/enhance", expected="on | off")
@@ -297,96 +302,66 @@ class ChatSession:
         self._make(line, None, rewrite=self.enhance)
 
     def _make(self, typed: str, prompt: str | None, *, rewrite: bool = False) -> None:
-        """Make the images of one turn: ``prompt`` is a description already written (/again), else the line is
-        rewritten (``rewrite``) or sent as typed."""
-        from glm_image_cli.core.enhance import chat_calls_needed
-        from glm_image_cli.core.ledger import hold_for_run, make_spending
+        """Make the images of one turn through the library API: ``prompt`` is a description already written
+        (/again), else the line is rewritten (``rewrite``: the recipe on the first turn, then a refinement that
+        sees the conversation) or sent as typed."""
+        from glm_image_cli.core.consent import always
         from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.session import GenerateRequest, make_client, prepare_generation
+        from glm_image_cli.core.studio import Studio
+        from glm_image_cli.errors import SpendDeclined
 
-        request = GenerateRequest(prompt=typed, style=self.style, no_style=self.style is None, size=self.size,
-                                  model=self.model,
-                                  samples=self.samples, output_dir=self.output_dir, enhance=False, command="chat",
-                                  yes=self.io.yes)
-        prepared = prepare_generation(request)
-        cfg, plan, saver = prepared.cfg, prepared.plan, prepared.saver
-        for warning in prepared.warnings:
-            self.io.warn(str(warning))
-        chats: dict[str, int] = {}
-        if rewrite:
-            chats = {cfg.enhance_model: 1} if self.conversation else chat_calls_needed(
-                [(plan.prompt, plan.model, plan.style)], cfg.enhance_model)
-        if not self._consent(cfg, plan, chats):
-            return
-        spend = hold_for_run(cfg, "chat", [plan.model] * plan.samples)  # over budget: refused, nothing sent
-        rewritten = prompt is not None
-        with spend, make_client(cfg, self.state.lang) as client:
+        with Studio.from_config(overrides={**self._flags(), "enhance": rewrite}, lang=self.state.lang,
+                                command="chat") as studio:
+            plan = studio.plan(typed, style=self.style, no_style=self.style is None, negative=self.negative,
+                               samples=self.samples)
+            if prompt is not None:  # /again: the description is already written, no chat call
+                plan = with_enhancement(plan, prompt, studio.settings.enhance_model if rewrite else None)
+            for warning in studio.warnings:
+                self.io.warn(str(warning))
+            refine = refine_messages(self.conversation, typed, plan.model, plan.style)[0] \
+                if rewrite and self.conversation else None
+            consent = always if self.io.yes else (self._ask if self.io.interactive else None)
             try:
-                if rewrite:
-                    spending = make_spending(cfg, "chat")
-                    try:
-                        result = refine_prompt(client, self.conversation, typed, image_model=plan.model,
-                                               style=plan.style, enhance_model=cfg.enhance_model, spending=spending)
-                    except GlmImageError:
-                        self.io.error(render("enhance_failed", model=cfg.enhance_model))
-                        raise
-                    finally:
-                        spending.ledger.close()
-                    prompt, rewritten = result.text, True
-                    self.io.note(render("enhance_cached" if result.cached else "enhance_rewrite", model=result.model,
-                                        text=result.text))
-                if prompt is not None:
-                    plan = with_enhancement(plan, prompt, cfg.enhance_model if rewritten else None)
+                job = studio.prepare(plan, output_dir=self.output_dir, enhance=rewrite and prompt is None,
+                                     consent=consent, refine=refine, on_notice=self._notice)
+            except SpendDeclined as declined:
+                self.io.note(str(declined))
+                return
+            except GlmImageError as error:
+                if getattr(error, "during", None) == "enhance":
+                    self.io.error(render("enhance_failed", model=studio.settings.enhance_model))
+                raise
             except KeyboardInterrupt:  # Ctrl-C while the rewrite was asked for: no image was requested
                 self.io.warn(render("chat_cancelled"))
                 return
-            record = TurnRecord(typed, prompt if prompt is not None else typed)
-            outcomes, halted = self._run(cfg, plan, client, saver, spend)
+            with job:
+                sent = job.plans[0]
+                rewritten = prompt is not None or sent.enhanced_prompt is not None
+                record = TurnRecord(typed, sent.enhanced_prompt or typed)
+                with self.state.ui().image_progress(job.images) as progress:
+                    run = job.run(on_event=progress.event, on_notice=self._notice)
+        if run.interrupted:
+            self.io.warn(render("chat_cancelled"))
         if self.saver_notes is not None:
-            self.saver_notes(saver)
-        self._settle(record, cfg, plan, outcomes, rewritten)
+            self.saver_notes(run.saver)
+        self._settle(record, run, rewritten)
+        halted = run.halted_by
         if halted is not None and halted.exit_code in ENDING_EXIT_CODES:
             raise halted
 
-    def _run(self, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: Any,
-             spend: Any) -> tuple[list[Any], GlmImageError | None]:
-        """The images, through the one engine.  Ctrl-C: nothing more is sent, calls in flight finish and are
-        kept (a second Ctrl-C abandons them, as in `generate`), and the session goes on."""
-        from glm_image_cli.core.session import samples_runner
+    def _notice(self, notice: Any) -> None:
+        (self.io.warn if notice.level == "warning" else self.io.note)(str(notice))
 
-        ui = self.state.ui()
-        interrupted = False
-        with ui.image_progress(plan.samples) as progress:
-            runner = samples_runner(cfg, plan, client, saver, spend=spend, on_event=progress.event)
-            try:
-                runner.run()
-            except KeyboardInterrupt:
-                interrupted = True
-        try:
-            if interrupted:
-                in_flight = runner.stop()
-                if self.drain is not None:
-                    self.drain(in_flight, runner.wait)
-                elif in_flight:
-                    self.io.warn(render("interrupted_waiting", count=in_flight))
-                    runner.wait()
-                if runner.not_sent:
-                    self.io.warn(render("not_sent_interrupted", count=len(runner.not_sent)))
-                self.io.warn(render("chat_cancelled"))
-        finally:
-            runner.shutdown()
-        if runner.halted_by is not None and runner.not_sent and not interrupted:
-            self.io.warn(render("not_sent_after_stop", count=len(runner.not_sent)))
-        return runner.sorted_outcomes(), runner.halted_by
+    def _ask(self, estimate: Any) -> bool:
+        """The spend question for this turn, asked through the session's I/O."""
+        from glm_image_cli.core.consent import question
 
-    def _settle(self, record: TurnRecord, cfg: ResolvedConfig, plan: GenerationPlan, outcomes: list[Any],
-                rewritten: bool) -> None:
+        return self.io.confirm(str(question(estimate)))
+
+    def _settle(self, record: TurnRecord, run: Run, rewritten: bool) -> None:
         """Paths (or the preview), one line per failure, the turn's and the session's estimated spend."""
-        from glm_image_cli.core.ledger import outcome_kind
-        from glm_image_cli.core.pricing import estimate
-
         shown: set[str] = set()
-        for outcome in outcomes:
+        for outcome in run.outcomes:
             if outcome.path is not None:
                 record.images.append(Path(outcome.path))
                 self.io.result(str(outcome.path))
@@ -396,40 +371,13 @@ class ChatSession:
                 if text not in shown:
                     shown.add(text)
                     self.io.error(text)
-        billed = sum(1 for outcome in outcomes if outcome_kind(outcome) in ("saved", "unsaved", "uncertain"))
-        record.cost = estimate({plan.model: billed}, cfg.region, cfg.prices)[0] if billed else 0.0
+        record.cost = sum(result.cost or 0.0 for result in run)  # the ledger's estimate of what may be billed
         self.total += record.cost
         self.turns.append(record)
         if record.images:  # a picture to refine: it joins the conversation
             self.conversation.append(Exchange(record.typed, record.prompt, rewritten))
-            self.io.preview(self.state, cfg, record.images)
+            self.io.preview(self.state, self.cfg, record.images)
         self.io.note(render("chat_turn_total", cost=record.cost, total=self.total, currency=self.currency))
-
-    def _consent(self, cfg: ResolvedConfig, plan: GenerationPlan, chats: dict[str, int]) -> bool:
-        """Ask before a turn estimated above `confirm-above` (not with --yes); without a terminal to ask on,
-        the turn is refused with the usual line."""
-        from glm_image_cli.core.enhance import estimate_chats
-        from glm_image_cli.core.pricing import estimate
-
-        images = {plan.model: plan.samples}
-        cost, currency, _ = estimate(images, cfg.region, cfg.prices)
-        unknown = 0
-        if chats:
-            chat_cost, unknown = estimate_chats(chats, cfg.region, cfg.prices)
-            cost += chat_cost
-        if self.io.yes or cost <= 0 or cost <= cfg.confirm_above:
-            return True
-        if not self.io.interactive:
-            raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=cfg.confirm_above)
-        question = render("spend_question", images=plan.samples, models=plan.model, cost=cost, currency=currency)
-        if chats:
-            question = render("spend_question_enhance", images=plan.samples, models=plan.model,
-                              chats=sum(chats.values()), chat_models=", ".join(chats), cost=cost, currency=currency,
-                              unknown=render("spend_unknown_chat", count=unknown) if unknown else "")
-        if self.io.confirm(question):
-            return True
-        self.io.note(render("spend_declined"))
-        return False
 
     # -- helpers ----------------------------------------------------------------------------------------
 

@@ -206,9 +206,15 @@ def _format_help(command: Any, ctx: Any, formatter: Any) -> None:
 
 def report_error(ctx: Any, error: GlmImageError) -> None:
     from glm_image_cli.core.plans import error_json
+    from glm_image_cli.errors import SpendDeclined
 
     state = state_of(ctx)
     ui = state.ui()
+    if isinstance(error, SpendDeclined):  # the user's own answer: said plainly, not as an error
+        ui.note(str(error))
+        return
+    if getattr(error, "during", None) == "enhance":  # the rewrite failed: no image was requested
+        ui.error(render("enhance_failed", model=getattr(error, "enhance_model", "?")))
     ui.error(str(error))
     if state.json_mode:  # one line: also a valid last line of batch's JSON Lines
         ui.emit_json_line({"error": error_json(error)})

@@ -20,18 +20,19 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli.core.pricing import FREE_CHAT_MODELS as FREE_CHAT_MODELS
+from glm_image_cli.core.pricing import chat_price as chat_price
+from glm_image_cli.core.pricing import estimate_chats as estimate_chats
 from glm_image_cli.core.styles import Style, is_chinese
-from glm_image_cli.errors import GlmImageError, UpstreamFailure
+from glm_image_cli.errors import UpstreamFailure
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
-    from glm_image_cli.core.batch import BatchItem
     from glm_image_cli.core.ledger import Spending
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.storage.config import ResolvedConfig
@@ -41,7 +42,6 @@ DEFAULT_ENHANCE_MODEL = "glm-4-flash-250414"
 # with a warning.
 CHAT_MODELS = ("glm-4-flash-250414", "glm-4.7-flash", "glm-4-flash", "glm-4-air-250414", "glm-4-plus",
                "glm-4.5", "glm-4.5-air", "glm-4.6", "glm-4.7")
-FREE_CHAT_MODELS = frozenset({"glm-4-flash-250414", "glm-4.7-flash", "glm-4-flash"})
 RECIPE_VERSION = 1
 CACHE_FOLDER = "enhance-cache"
 
@@ -49,25 +49,6 @@ CACHE_FOLDER = "enhance-cache"
 def family_of(image_model: str) -> str:
     """Which recipe an image model gets: ``glm-image`` or ``cogview`` (every other model)."""
     return "glm-image" if image_model.strip().lower().startswith("glm-image") else "cogview"
-
-
-def chat_price(model: str, region: str = "cn", prices: Mapping[str, float] | None = None) -> float | None:
-    """The estimated price of one rewrite: the config's ``[prices]`` override when it names the model, else 0 for
-    the free chat models and None (unknown) for any other."""
-    from glm_image_cli.core.pricing import unit_price
-
-    if model in FREE_CHAT_MODELS and not (prices and model.strip().lower() in prices):
-        return 0.0
-    return unit_price(model, region, prices)
-
-
-def estimate_chats(calls: Mapping[str, int], region: str = "cn",
-                   prices: Mapping[str, float] | None = None) -> tuple[float, int]:
-    """(estimated cost, rewrites of unknown price) of the chat calls ``{model: count}``, for spend consent."""
-    from glm_image_cli.core.pricing import estimate
-
-    total, _, unknown = estimate(calls, region, prices, price_of=chat_price)
-    return total, unknown
 
 
 def chat_calls_needed(prompts: list[tuple[str, str, Style | None]], enhance_model: str, *,
@@ -274,26 +255,26 @@ def enhance_prompt(client: BigModelClient, prompt: str, *, image_model: str, sty
     recipe = recipe_for(prompt, image_model, style)
     with spending.call(enhance_model) if spending is not None else contextlib.nullcontext():  # a priced model: ledger
         payload = client.chat_completion(recipe.body(enhance_model))
-    text = clean_answer(_answer_text(payload), recipe.family)
+    text = clean_answer(answer_text(payload), recipe.family)
     if not text:
-        raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=_request_id(payload))
+        raise UpstreamFailure("bad_response", detail="the chat answer is empty", request_id=request_id_of(payload))
     cache.put(key, {"prompt": prompt.strip(), "style": style.name if style else None, "family": recipe.family,
                     "model": enhance_model, "recipe_version": RECIPE_VERSION, "rewrite": text})
     return Rewrite(prompt.strip(), text, enhance_model, recipe.family, cached=False)
 
 
-def _request_id(payload: dict[str, Any]) -> str | None:
+def request_id_of(payload: dict[str, Any]) -> str | None:
     value = payload.get("request_id") or payload.get("id")
     return value if isinstance(value, str) else None
 
 
-def _answer_text(payload: dict[str, Any]) -> str:
+def answer_text(payload: dict[str, Any]) -> str:
     choices = payload.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         message = choices[0].get("message")
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             return message["content"]
-    raise UpstreamFailure("bad_response", detail="no message in the chat answer", request_id=_request_id(payload))
+    raise UpstreamFailure("bad_response", detail="no message in the chat answer", request_id=request_id_of(payload))
 
 
 def enhance_plan(client: BigModelClient, cfg: ResolvedConfig, plan: GenerationPlan, *,
@@ -309,70 +290,3 @@ def enhance_plan(client: BigModelClient, cfg: ResolvedConfig, plan: GenerationPl
     finally:
         spending.ledger.close()
     return with_enhancement(plan, rewrite.text, rewrite.model), rewrite
-
-
-def enhance_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: Callable[[], BigModelClient], *,
-                  no_cache: bool = False, dry_run: bool = False,
-                  on_warning: Callable[[Text], None], on_rewrite: Callable[[BatchItem, Rewrite], str | None],
-                  on_failed: Callable[[BatchItem, GlmImageError], None]) -> list[BatchItem]:
-    """A batch's items with their rewrites, made concurrently (at most ``concurrency`` chat calls at once, apart
-    from the image calls' limit).  An item whose rewrite failed is left out (``on_failed``): no image is
-    requested for it, and the rest go on (``on_rewrite`` may return other text to send: --review's edit).
-    After a failure that every call would meet (bad key, no balance,
-    unreachable host) no further chat call is sent.  A dry run makes no call: it uses cached rewrites only."""
-    import contextvars
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-    from dataclasses import replace
-
-    from glm_image_cli.core.plans import with_enhancement
-
-    for warning in check_enhance_model(cfg.enhance_model):
-        on_warning(warning)
-    cache = RewriteCache()
-    wanted = [item for item in items if item.enhance]
-    results: dict[int, Rewrite | GlmImageError | None] = {}
-    if dry_run:
-        for item in wanted:
-            results[item.number] = cached_rewrite(item.plan.prompt, image_model=item.plan.model,
-                                                  style=item.plan.style, enhance_model=cfg.enhance_model, cache=cache)
-    else:
-        halted: list[GlmImageError] = []
-        lock = threading.Lock()
-
-        def one(item: BatchItem) -> Rewrite | GlmImageError:
-            with lock:
-                if halted:
-                    return halted[0]
-            try:
-                return enhance_prompt(client, item.plan.prompt, image_model=item.plan.model, style=item.plan.style,
-                                      enhance_model=cfg.enhance_model, use_cache=not no_cache, cache=cache,
-                                      spending=spending)
-            except GlmImageError as error:
-                if error.account_wide:
-                    with lock:
-                        halted.append(error)
-                return error
-
-        from glm_image_cli.core.ledger import make_spending
-
-        spending = make_spending(cfg, "enhance")
-        try:
-            with client_factory() as client, \
-                    ThreadPoolExecutor(max_workers=max(1, cfg.concurrency), thread_name_prefix="enhance") as pool:
-                futures = {item.number: pool.submit(contextvars.copy_context().run, one, item) for item in wanted}
-                results = {number: future.result() for number, future in futures.items()}
-        finally:
-            spending.ledger.close()
-    kept = []
-    for item in items:
-        result = results.get(item.number)
-        if isinstance(result, GlmImageError):
-            on_failed(item, result)
-            continue
-        if isinstance(result, Rewrite):
-            chosen = on_rewrite(item, result)
-            text = chosen if isinstance(chosen, str) and chosen.strip() else result.text
-            item = replace(item, plan=with_enhancement(item.plan, text, result.model))
-        kept.append(item)
-    return kept

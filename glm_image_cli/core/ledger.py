@@ -377,8 +377,19 @@ class RunSpend:
     hold_id: int | None
     fits: int
 
-    def reserve(self, unit: Any) -> int:
-        model = unit.plan.model
+    def reserve(self, unit: Any) -> int | None:
+        """The unit's row, written before its request leaves.  A rewrite's chat call is recorded only when its
+        model has a price above zero (as ``Spending.call``), outside the images' hold; budgets apply to both."""
+        model = getattr(unit, "model", None) or unit.plan.model  # as runner.model_of (which imports this module)
+        if getattr(unit, "kind", "image") == "rewrite":
+            from glm_image_cli.core.pricing import chat_price
+
+            price = chat_price(model, self.spending.region, self.spending.prices)
+            if not price or price <= 0:
+                return None
+            return self.spending.ledger.reserve(hold=None, command="enhance", model=model, cost=price,
+                                                priced=True, currency=self.spending.currency,
+                                                budgets=self.spending.budgets)
         cost, priced = self.spending.unit_cost(model)
         return self.spending.ledger.reserve(hold=self.hold_id, command=self.spending.command, model=model, cost=cost,
                                             priced=priced, currency=self.spending.currency,

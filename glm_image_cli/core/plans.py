@@ -173,9 +173,12 @@ def generate_record(outcome: ImageOutcome) -> dict[str, Any]:
 
 def error_json(error: GlmImageError) -> dict[str, Any]:
     """The documented JSON shape of an error."""
-    return {
+    record = {
         "code": error.code,
         "exit_code": int(error.exit_code),
         "message": str(error),
         "upstream_code": getattr(error, "upstream_code", None),
     }
+    if getattr(error, "during", None):  # "enhance": the prompt's rewrite failed, no image was requested
+        record["during"] = error.during  # type: ignore[attr-defined]
+    return record

@@ -9,6 +9,9 @@ from glm_image_cli.backends import models
 # When the reference prices (models.MODELS: price_cny, price_usd) were last checked against the platform's
 # price pages.  The ledger's figures are estimates from this table, never the platform's bill.
 PRICES_AS_OF = "2026-11"
+# The chat models that rewrite prompts (--enhance) for free (platform model overview); others are unpriced unless
+# the config's [prices] names them.
+FREE_CHAT_MODELS = frozenset({"glm-4-flash-250414", "glm-4.7-flash", "glm-4-flash"})
 
 
 def unit_price(model: str, region: str, prices: Mapping[str, float] | None = None) -> float | None:
@@ -38,3 +41,18 @@ def estimate(images_per_model: Mapping[str, int], region: str, prices: Mapping[s
         else:
             total += price * count
     return total, currency, unknown
+
+
+def chat_price(model: str, region: str = "cn", prices: Mapping[str, float] | None = None) -> float | None:
+    """The estimated price of one rewrite: the config's ``[prices]`` override when it names the model, else 0 for
+    the free chat models and None (unknown) for any other."""
+    if model in FREE_CHAT_MODELS and not (prices and model.strip().lower() in prices):
+        return 0.0
+    return unit_price(model, region, prices)
+
+
+def estimate_chats(calls: Mapping[str, int], region: str = "cn",
+                   prices: Mapping[str, float] | None = None) -> tuple[float, int]:
+    """(estimated cost, rewrites of unknown price) of the chat calls ``{model: count}``, for spend consent."""
+    total, _, unknown = estimate(calls, region, prices, price_of=chat_price)
+    return total, unknown

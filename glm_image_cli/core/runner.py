@@ -16,7 +16,7 @@ import contextvars
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -72,6 +72,11 @@ class SampleUnit:
         return None
 
 
+def model_of(unit: Any) -> str:
+    """The model a unit's call is made to: the limiter's and the ledger's key (a rewrite names its chat model)."""
+    return getattr(unit, "model", None) or unit.plan.model
+
+
 def samples_of(plan: GenerationPlan) -> list[SampleUnit]:
     return [SampleUnit(plan, sample) for sample in range(1, plan.samples + 1)]
 
@@ -95,7 +100,7 @@ class SpendLedger(Protocol):
     refuses it: nothing is sent), ``settle`` records what became of it (saved, unsaved, uncertain, refused,
     failed).  A concurrency refusal settles as refused (not billed); the image is reserved again when resent."""
 
-    def reserve(self, unit: Any) -> int: ...
+    def reserve(self, unit: Any) -> int | None: ...  # None: nothing to record (a free chat call)
 
     def settle(self, entry: int, outcome: str) -> None: ...
 
@@ -244,12 +249,12 @@ class Runner:
             unit = self._next_unit()
             if unit is None:
                 break
-            if not self.limiter.acquire(unit.plan.model, lambda: self._stopped):
+            if not self.limiter.acquire(model_of(unit), lambda: self._stopped):
                 with self._lock:
                     self._pending.appendleft(unit)
                 break
             if id(unit.plan) in self._refused_plans:  # refused while we waited for the slot
-                self.limiter.release(unit.plan.model, False)
+                self.limiter.release(model_of(unit), False)
                 continue
             context = contextvars.copy_context()  # the message language follows the work into the thread
             with self._lock:
@@ -331,7 +336,7 @@ class Runner:
             generated = self.recovered.get(unit.key)
             if generated is None:
                 generated = self._request(unit)
-                answered_url = generated.url
+                answered_url = getattr(generated, "url", None)
             # The download is not a call against the account's limit: free the slot for the next image.
             self._leave_request_phase(unit, succeeded=True)
             holding_slot = False
@@ -370,7 +375,7 @@ class Runner:
         self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
 
     def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
-        self.limiter.release(unit.plan.model, succeeded)
+        self.limiter.release(model_of(unit), succeeded)
         with self._lock:
             self._requesting -= 1
             self._lock.notify_all()
@@ -378,7 +383,7 @@ class Runner:
     def _send_again(self, unit: Any, refusal: GlmImageError) -> bool:
         """A concurrency refusal (not billed): lower the ceiling and put the image back at the front of the
         queue.  False when this image was refused too often: then it fails as rate limited."""
-        self.limiter.refused(unit.plan.model)
+        self.limiter.refused(model_of(unit))
         with self._lock:
             count = self._refusals[id(unit)] = self._refusals.get(id(unit), 0) + 1
         if count > MAX_REFUSALS_PER_IMAGE:
@@ -386,7 +391,7 @@ class Runner:
         if self.journal is not None:
             with contextlib.suppress(OSError, GlmImageError):  # "dispatched" may stand: then it is uncertain
                 self.journal.refused(unit)
-        self.limiter.release(unit.plan.model, False)
+        self.limiter.release(model_of(unit), False)
         with self._lock:
             self._pending.appendleft(unit)
             self._requesting -= 1
@@ -405,9 +410,11 @@ class Runner:
             with self._lock:
                 self._spend_entries[id(unit)] = entry
         self.on_event(Event(unit, Stage.REQUESTING))
-        generated = self.client.request_image(unit.plan.image_request(),
-                                              lambda event, info: self._client_event(unit, event, info))
-        if self.journal is not None and generated.url:
+        progress = lambda event, info: self._client_event(unit, event, info)  # noqa: E731
+        send = getattr(unit, "send", None)  # a unit that is not an image (a rewrite's chat call) says how it is sent
+        generated = send(self.client, progress) if send is not None else \
+            self.client.request_image(unit.plan.image_request(), progress)
+        if self.journal is not None and getattr(generated, "url", None):
             with contextlib.suppress(OSError, GlmImageError):  # without it, the unit stays "maybe billed"
                 self.journal.answered(unit, generated)
         return generated
@@ -448,7 +455,7 @@ class Runner:
         if event == "retrying":
             rate = info.get("kind") == "rate"
             if rate:
-                self.limiter.rate_limited(unit.plan.model, float(info.get("seconds", 0.0)))
+                self.limiter.rate_limited(model_of(unit), float(info.get("seconds", 0.0)))
             self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
                                 attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
                                 reason=info.get("reason"), rate_limited=rate))
@@ -456,17 +463,4 @@ class Runner:
             self.on_event(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
         elif event == "downloading":
             self.on_event(Event(unit, Stage.DOWNLOADING))
-
-
-def run_units(units: Iterable[Any], client: BigModelClient, deliver: Delivery, *, concurrency: int,
-              on_event: Callable[[Event], None] = _ignore, limiter: Limiter | None = None,
-              spend: SpendLedger | None = None) -> Runner:
-    """Run to the end without interrupt handling (serve, mcp): returns the finished runner."""
-    runner = Runner(list(units), client, deliver, concurrency=concurrency, on_event=on_event, limiter=limiter,
-                    spend=spend)
-    try:
-        runner.run()
-    finally:
-        runner.shutdown()
-    return runner
 

@@ -1,5 +1,5 @@
-"""Everything a run needs before it spends money, shared by the CLI commands and the MCP server:
-the key, the HTTP client, the image saver, and a validated plan for `generate`-like requests and for batches."""
+"""Everything a run needs before it spends money, shared by the core and the front ends: the key, the HTTP
+client, the limiter, the image saver, the settings a command overrides, and a validated batch."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
     from glm_image_cli.core.batch import BatchItem, LineError, Manifest, Selection
     from glm_image_cli.core.limits import Limiter
-    from glm_image_cli.core.plans import GenerationPlan
-    from glm_image_cli.core.runner import Event, Runner
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.saving import ImageSaver
@@ -55,16 +53,6 @@ def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
 
     store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
     return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
-
-
-def samples_runner(cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: ImageSaver, *,
-                   spend: Any = None, on_event: Callable[[Event], None] | None = None) -> Runner:
-    """The one engine set up for a plan's samples saved to files (generate, again, edit, chat): the settings'
-    concurrency, this account's learned limit, and the spend ledger when there is one."""
-    from glm_image_cli.core.runner import Runner, SaveImages, samples_of
-
-    return Runner(samples_of(plan), client, SaveImages(saver), concurrency=cfg.concurrency,
-                  limiter=make_limiter(cfg), spend=spend, **({"on_event": on_event} if on_event else {}))
 
 
 def checked_image_format(cfg: ResolvedConfig) -> str:
@@ -116,14 +104,6 @@ class GenerateRequest:
     mask: str | None = None
 
 
-@dataclass
-class PreparedGeneration:
-    cfg: ResolvedConfig
-    plan: GenerationPlan
-    saver: ImageSaver
-    warnings: list[Text]
-
-
 def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
     """The settings a request overrides, keyed by setting name for `load_config` (None: from the settings)."""
     return {
@@ -136,38 +116,6 @@ def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
 
 def output_folder(cfg: ResolvedConfig) -> Path:
     return Path(os.path.expanduser(cfg.output_dir))
-
-
-def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
-    """Validate everything (settings, prompt, size, style, key, output folder) without spending anything."""
-    from glm_image_cli.core.plans import plan_generation
-    from glm_image_cli.storage.config import load_config
-    from glm_image_cli.storage.files import ensure_writable_dir
-
-    flags = settings_flags(request)
-    # A bad value names what the caller typed: the CLI's flag, or the MCP tool's argument (output_dir).
-    names = {key: key.replace("-", "_") for key in flags} if request.command == "mcp" else None
-    cfg = load_config(flags=flags, flag_names=names)
-    if request.images:  # an edit: only where the server has /images/edits, checked before anything else
-        from glm_image_cli.backends.openai import check_edit
-
-        check_edit(cfg.backend, request.images, request.mask)
-    plan = plan_generation(
-        request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality,
-        style=None if request.no_style else cfg.style,
-        negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
-        watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
-    )
-    if request.images:
-        from dataclasses import replace
-
-        plan = replace(plan, images=tuple(request.images), mask=request.mask)
-    require_api_key(cfg)
-    folder = ensure_writable_dir(output_folder(cfg))
-    saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata, no_history=request.no_history)
-    for sample in range(1, plan.samples + 1):
-        saver.check_name(plan, index=sample, sample=sample)
-    return PreparedGeneration(cfg=cfg, plan=plan, saver=saver, warnings=[*cfg.warnings, *plan.warnings])
 
 
 @dataclass
@@ -241,7 +189,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": cfg.backend}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if any(item.enhance for item in items):
-        from glm_image_cli.core.enhance import enhance_items
+        from glm_image_cli.core.rewrites import rewrite_items
 
         failed: list[Any] = []
 
@@ -251,7 +199,8 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
 
         from glm_image_cli.messages import current_language
 
-        items = enhance_items(cfg, items, lambda: make_client(cfg, current_language()), no_cache=request.no_cache,
+        items = rewrite_items(cfg, items, lambda: make_client(cfg, current_language()),
+                              limiter=None if request.dry_run else make_limiter(cfg), no_cache=request.no_cache,
                               dry_run=request.dry_run, on_warning=on_warning,
                               on_rewrite=on_rewrite, on_failed=enhance_failed)
         if not items and failed:  # every rewrite failed: that is the batch's failure, not an empty input

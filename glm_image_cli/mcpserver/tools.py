@@ -180,48 +180,43 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
               enhance: bool | None = None) -> list[Any]:
-    from glm_image_cli.core.ledger import hold_for_run
+    """The tool over the library API: arguments into a plan, the run into JSON and a preview."""
     from glm_image_cli.core.plans import generate_record
-    from glm_image_cli.core.pricing import estimate
-    from glm_image_cli.core.runner import SaveImages, run_units, samples_of
-    from glm_image_cli.core.session import GenerateRequest, make_client, make_limiter, prepare_generation
+    from glm_image_cli.core.studio import Notice, Studio
     from glm_image_cli.errors import UsageError
 
     if not 1 <= n <= MAX_MCP_SAMPLES:
         raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
-    prepared = prepare_generation(GenerateRequest(prompt=prompt, style=style, size=size, model=model, samples=n,
-                                                  negative=negative, output_dir=output_dir, command="mcp",
-                                                  enhance=enhance))
-    plan, cfg = prepared.plan, prepared.cfg
-    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region, cfg.prices)
-    if cfg.enhance:  # the rewrite's chat call counts too (free chat models: nothing)
-        from glm_image_cli.core.enhance import chat_calls_needed, check_enhance_model, estimate_chats
+    overrides = {"model": model, "size": size, "style": style, "output-dir": output_dir, "enhance": enhance}
+    # A bad value names the tool's own argument (output_dir), not a CLI flag.
+    names = {key: key.replace("-", "_") for key in overrides}
+    notices: list[Notice] = []
 
-        prepared.warnings.extend(check_enhance_model(cfg.enhance_model))
-        cost += estimate_chats(chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model),
-                               cfg.region, cfg.prices)[0]
-    limit = cfg.confirm_above
-    if cost > limit and cost > 0 and not allow_spend:
-        raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)
-    with hold_for_run(cfg, "mcp", [plan.model] * plan.samples) as spend, make_client(cfg, lang) as client:
-        if cfg.enhance:  # a failed rewrite is the tool's error: no image is requested
-            from mcp.server.mcpserver.exceptions import ToolError
+    def consent(estimate: Any) -> bool:
+        if allow_spend:
+            return True
+        raise UsageError("mcp_spend_needs_consent", cost=estimate.total, currency=estimate.currency,
+                         limit=estimate.threshold)
 
-            from glm_image_cli.core.enhance import enhance_plan
-            from glm_image_cli.messages import render
+    with Studio.from_config(overrides=overrides, flag_names=names, lang=lang, command="mcp") as studio:
+        plan = studio.plan(prompt, negative=negative, samples=n)
+        try:
+            run = studio.generate(plan, consent=consent, on_notice=notices.append)
+        except GlmImageError as error:
+            if getattr(error, "during", None) == "enhance":  # a failed rewrite is the tool's error: no image
+                from mcp.server.mcpserver.exceptions import ToolError
 
-            try:
-                plan = enhance_plan(client, cfg, plan)[0]
-            except GlmImageError as error:
-                raise ToolError(f"{render('enhance_failed', model=cfg.enhance_model)} {error} [{error.code}]") from None
-        outcomes = run_units(samples_of(plan), client, SaveImages(prepared.saver), limiter=make_limiter(cfg),
-                             concurrency=cfg.concurrency, spend=spend).sorted_outcomes()
-    failures = [o for o in outcomes if o.error is not None]
-    if failures and len(failures) == len(outcomes):
-        raise failures[0].error  # type: ignore[misc]
-    summary = {"images": [generate_record(o) for o in outcomes], "warnings": [str(w) for w in prepared.warnings]}
+                from glm_image_cli.messages import render
+
+                raise ToolError(f"{render('enhance_failed', model=studio.settings.enhance_model)} {error} "
+                                f"[{error.code}]") from None
+            raise
+    if run.failures and len(run.failures) == len(run):
+        raise run.first_error  # type: ignore[misc]
+    warnings = [*studio.warnings, *(notice.text for notice in notices if notice.level == "warning")]
+    summary = {"images": [generate_record(o) for o in run.outcomes], "warnings": [str(w) for w in warnings]}
     content: list[Any] = [json.dumps(summary, ensure_ascii=False)]
-    preview = _preview(outcomes)
+    preview = _preview(run.outcomes)
     if preview is not None:
         content.append(preview)
     return content

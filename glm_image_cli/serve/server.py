@@ -29,14 +29,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__
 from glm_image_cli.backends import models
-from glm_image_cli.core.plans import plan_generation
 from glm_image_cli.errors import (
     AuthFailure,
     BudgetExceeded,
@@ -53,10 +52,9 @@ from glm_image_cli.messages import render, using_language
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage, ImageResult
-    from glm_image_cli.core.ledger import Spending
-    from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.runner import ImageOutcome
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.storage.saving import ImageSaver
 
 PING_BODY = {"status": "ok", "message": "GLM Image API 服务正常运行"}
@@ -82,22 +80,6 @@ class ServeOptions:
     auth_window: float = 60.0  # ... until its oldest failure is this many seconds old
     shutdown_grace: float = 60.0
     quiet: bool = False
-
-
-@dataclass
-class Defaults:
-    """The configured model/size/style/quality that requests fall back to."""
-
-    model: str
-    size: str | None = None
-    style: str | None = None
-    quality: str | None = None
-    user_styles: Mapping[str, str] = field(default_factory=dict)
-    watermark: bool = True
-    user_id: str | None = None
-    enhance: bool = False  # the `enhance` setting: a request without "enhance" follows it
-    enhance_model: str = "glm-4-flash-250414"
-    backend: str = "bigmodel"  # "openai": sizes pass through, and /v1/images/edits is forwarded
 
 
 class ApiError(Exception):
@@ -244,77 +226,43 @@ class ImageJob:
 
 
 class ImageService:
-    """Turns a validated job into upstream calls, under the concurrency cap."""
+    """The HTTP adapter's side of the library API: a validated job becomes a plan, the Studio makes it (budget,
+    --enhance, runner, ledger), and the images made are answered.  One Studio for every request: one HTTP
+    client, one limiter per model, one ledger.  ``slots`` caps the images in progress across requests."""
 
-    def __init__(self, client: BigModelClient, defaults: Defaults, options: ServeOptions,
-                 saver: ImageSaver | None = None, limiter: Limiter | None = None,
-                 spend: Spending | None = None) -> None:
-        from glm_image_cli.core.limits import Limiter
-
-        self.client = client
-        self.defaults = defaults
+    def __init__(self, studio: Studio, options: ServeOptions, saver: ImageSaver | None = None) -> None:
+        self.studio = studio
         self.options = options
         self.saver = saver
         self.slots = Slots(options.max_concurrent)
-        # One limiter for every request: the account's limit per model is shared by all of them.
-        self.limiter = limiter or Limiter(options.max_concurrent)
-        self.spend = spend  # the spend ledger and budgets: each request holds its cost before sending
 
     def run(self, job: ImageJob) -> tuple[GenerationPlan, list[ImageOutcome]]:
         """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
-        from glm_image_cli.core.runner import run_units, samples_of
+        from glm_image_cli.core.consent import always
 
-        plan = plan_generation(
-            job.prompt,
-            model=job.model or self.defaults.model,
-            size=job.size or (self.defaults.size if not job.model else None),
-            quality=job.quality or self.defaults.quality,
-            style=job.style or self.defaults.style,
-            negative=job.negative,
-            samples=job.samples,
-            user_styles=self.defaults.user_styles,
-            watermark=self.defaults.watermark,
-            user_id=self.defaults.user_id,
-            backend=self.defaults.backend,
-        )
-        if job.images:
-            plan = replace(plan, images=tuple(job.images), mask=job.mask)
+        plan = self.studio.plan(job.prompt, model=job.model, size=job.size, quality=job.quality, style=job.style,
+                                negative=job.negative, samples=job.samples, images=job.images, mask=job.mask)
         if not self.slots.try_acquire(plan.samples):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
-        hold = None
         try:
-            if self.defaults.enhance if job.enhance is None else job.enhance:
-                plan = self._enhance(plan)  # before any image is paid for; a failure sends no image call
-            hold = self.spend.hold([plan.model] * plan.samples) if self.spend is not None else None
-            runner = run_units(samples_of(plan), self.client, AnswerImages(job.want_bytes, self.saver),
-                               concurrency=plan.samples, limiter=self.limiter, spend=hold)
+            # The operator who started serve agreed to its costs; budgets still hold (402).
+            run = self.studio.generate(plan, enhance=job.enhance, consent=always,
+                                       delivery=AnswerImages(job.want_bytes, self.saver))
+        except GlmImageError as error:
+            if getattr(error, "during", None) != "enhance":
+                raise
+            # A failed rewrite is answered like an image failure (429, 502, 504…), saying no image was requested.
+            answer = api_error_from(error)
+            answer.message = f"{render('enhance_failed', model=self.studio.settings.enhance_model)} {answer.message}"
+            raise answer from None
         finally:
             self.slots.release(plan.samples)
-            if hold is not None:
-                hold.release()
-        outcomes = runner.sorted_outcomes()
-        made = [outcome for outcome in outcomes if outcome.error is None]
+        made = [outcome for outcome in run.outcomes if outcome.error is None]
         if not made:  # paid images are always answered; a failure only when nothing was made
-            failure = next((o.error for o in outcomes if o.error is not None), None) or runner.halted_by
+            failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
-        return plan, made
-
-    def _enhance(self, plan: GenerationPlan) -> GenerationPlan:
-        """The plan with the chat model's rewrite (the rewrite cache first).  A failed chat call is answered like
-        an image failure (429, 502, 504…), saying the enhancement failed and no image was requested."""
-        from glm_image_cli.core.enhance import enhance_prompt
-        from glm_image_cli.core.plans import with_enhancement
-
-        model = self.defaults.enhance_model
-        try:
-            rewrite = enhance_prompt(self.client, plan.prompt, image_model=plan.model, style=plan.style,
-                                     enhance_model=model, spending=self.spend)
-        except GlmImageError as error:
-            answer = api_error_from(error)
-            answer.message = f"{render('enhance_failed', model=model)} {answer.message}"
-            raise answer from None
-        return with_enhancement(plan, rewrite.text, rewrite.model)
+        return run.plans[0], made
 
 
 @dataclass
@@ -783,7 +731,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _openai_edits(self) -> None:
         """Multipart image(s) (``image`` or ``image[]``), optional mask, prompt, model, n, size, response_format:
         written to a temporary folder (removed after) for an edit plan, run like a generation."""
-        if self.server.service.defaults.backend != "openai":
+        if self.server.service.studio.settings.backend != "openai":
             self._discard_body()
             raise UsageError("edit_unsupported")  # the hosted BigModel API has no edits: 400, nothing sent
         fields, uploads = parse_multipart(self.headers.get("Content-Type", ""), self._read_body(self._edit_limit()))

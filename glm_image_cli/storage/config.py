@@ -436,15 +436,17 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
     flag_names: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> ResolvedConfig:
     """Resolve every setting: flag > environment > file > default.  Flags with value None are unset.
+    ``profile`` names the [profiles.NAME] table (default: --profile, else $GLM_IMAGE_PROFILE).
 
     A bad value names where it came from: the flag (``flag_names``, by default the CLI's ``FLAGS``; exit 2),
     the environment variable or the config file (exit 3)."""
     env = os.environ if environ is None else environ
     path = path or config_path(env)
     raw = read_config_file(path)
-    profile = active_profile(env)
+    profile = profile or active_profile(env)
     overrides = _profile_table(raw, profile, path)
     user_styles = _user_styles(raw, path)
     prices = _user_prices(raw, path)

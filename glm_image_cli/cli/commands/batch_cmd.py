@@ -26,8 +26,9 @@ from glm_image_cli.cli.commands.common import (
     TimeoutOption,
     UserIdOption,
     YesOption,
-    confirm_spend,
-    drain_after_interrupt,
+    cli_consent,
+    leave_abandoned,
+    notice_printer,
     output_flags,
     report_saver_notes,
     state_of,
@@ -37,7 +38,7 @@ from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOpt
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
 from glm_image_cli.cli.language import help_text
-from glm_image_cli.core.session import BatchRequest, make_client, make_limiter, prepare_batch
+from glm_image_cli.core.session import BatchRequest, prepare_batch
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.messages import render
 
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     from glm_image_cli.cli.console import BatchProgress
     from glm_image_cli.core.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
     from glm_image_cli.core.ledger import RunSpend
-    from glm_image_cli.core.runner import Event, ImageOutcome, Runner
+    from glm_image_cli.core.runner import Event, ImageOutcome
+    from glm_image_cli.core.studio import Run, Studio
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.saving import ImageSaver
 
@@ -124,7 +126,9 @@ def batch(
     spend: RunSpend | None = None
     try:
         spend = _hold_budget(state, prepared.cfg, selection, partial=max_images is not None)
-        confirm_spend(state, prepared.cfg, selection.images_per_model(), yes, chats)
+        from glm_image_cli.core.consent import check_consent, estimate_run
+
+        check_consent(estimate_run(prepared.cfg, selection.images_per_model(), chats), cli_consent(state, yes))
         if prepared.manifest.damaged_lines:
             ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
                            path=prepared.manifest.path))
@@ -223,55 +227,61 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
 def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
          retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None,
          preview: bool | None = None) -> BatchSummary:
+    """The selected units through the library API's runner and drain, the manifest as its journal."""
     from rich.cells import cell_len
 
     from glm_image_cli.cli.console import BatchProgress
-    from glm_image_cli.core.runner import Runner, SaveImages
+    from glm_image_cli.core.runner import SaveImages
+    from glm_image_cli.core.studio import Abandoned, Notice, Studio
 
     ui = state.ui()
     started = time.monotonic()
-    interrupted = False
     recovered = {unit.key: image for unit in selection.recoverable
                  if (image := manifest.recorded_image(unit)) is not None}
     units = [*selection.recoverable, *selection.to_run]
     label_width = max((cell_len(unit.item.stem(unit.sample)) for unit in units), default=8)
-    with make_client(cfg, state.lang, retry_unsafe) as client, \
+    say = notice_printer(state)
+    with Studio(cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe) as studio, \
             BatchProgress(ui, len(units), label_width=label_width) as progress:
-        runner = Runner(units, client, SaveImages(saver), concurrency=cfg.concurrency, journal=manifest,
-                        limiter=make_limiter(cfg), spend=spend,
-                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event))
+
+        def notice(item: Notice) -> None:
+            if item.text.message_id == "batch_interrupted_waiting":
+                progress.interrupted()  # the live display goes first, so the drain message is seen
+            say(item)
+
         try:
-            runner.run()
-        except KeyboardInterrupt:
-            interrupted = True
-            progress.interrupted()  # the live display goes first, so the drain message below is seen
-            drain_after_interrupt(state, runner.stop(), "batch_interrupted_waiting", runner.wait,
-                                  lambda: _finish(state, selection, manifest, runner, saver.folder, started,
-                                                  rerun))
-        finally:
-            runner.shutdown()
-    summary = _finish(state, selection, manifest, runner, saver.folder, started, rerun, interrupted=interrupted)
-    if interrupted:
+            run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
+                                   recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
+                                   on_notice=notice)
+        except Abandoned as abandoned:
+            progress.interrupted()
+            _finish(state, selection, manifest, abandoned.run, studio, saver.folder, started, rerun)
+            leave_abandoned(state)
+        if run.interrupted:
+            progress.interrupted()
+    summary = _finish(state, selection, manifest, run, studio, saver.folder, started, rerun,
+                      interrupted=run.interrupted)
+    if run.interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     import sys
 
     if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
-        preview_files(state, cfg, [o.path for o in runner.sorted_outcomes() if o.path is not None], preview)
+        preview_files(state, cfg, [result.path for result in run if result.path is not None], preview)
     return summary
 
 
-def _finish(state: RunState, selection: Selection, manifest: Manifest, runner: Runner, folder: Path,
+def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run, studio: Studio, folder: Path,
             started: float, rerun: _Rerun, *, interrupted: bool = False) -> BatchSummary:
     """The summary, then what to do next: why it stopped, how to fix or retry what failed, how to resume."""
     from glm_image_cli.core.batch import failed_units, summarize, write_failed_file
 
     ui = state.ui()
-    outcomes = runner.sorted_outcomes()
-    summary = summarize(selection, outcomes, len(runner.not_sent), time.monotonic() - started, runner.halted_by,
-                        abandoned=len(runner.in_flight))
-    summary.limits = runner.limiter.summary() if runner.limiter is not None else {}
+    outcomes = run.outcomes
+    summary = summarize(selection, outcomes, run.not_sent, time.monotonic() - started, run.halted_by,
+                        abandoned=run.abandoned)
+    summary.limits = studio.limiter.summary()
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:

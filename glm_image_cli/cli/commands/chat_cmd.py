@@ -21,7 +21,7 @@ from glm_image_cli.cli.commands.common import (
     SizeOption,
     StyleOption,
     YesOption,
-    drain_after_interrupt,
+    leave_abandoned,
     report_saver_notes,
     state_of,
 )
@@ -60,16 +60,19 @@ def chat(
     interactive = sys.stdin.isatty()
     io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes)
     session = ChatSession(state, io, model=model, style=style, size=size, samples=samples, enhance=enhance,
-                          output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver),
-                          drain=lambda in_flight, wait: drain_after_interrupt(state, in_flight, "interrupted_waiting",
-                                                                              wait, lambda: None))
-    if not interactive:
-        raise typer.Exit(session.run(piped_lines(sys.stdin)))
-    from glm_image_cli.storage.history import data_dir
+                          output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver))
+    from glm_image_cli.core.studio import Abandoned
 
-    save_history = install_readline(data_dir() / HISTORY_FILE, style_names(session.cfg), model_names())
     try:
-        code = session.run(read_lines(lambda: "glm-image> ", lambda: print(file=sys.stderr)))
-    finally:
-        save_history()
+        if not interactive:
+            raise typer.Exit(session.run(piped_lines(sys.stdin)))
+        from glm_image_cli.storage.history import data_dir
+
+        save_history = install_readline(data_dir() / HISTORY_FILE, style_names(session.cfg), model_names())
+        try:
+            code = session.run(read_lines(lambda: "glm-image> ", lambda: print(file=sys.stderr)))
+        finally:
+            save_history()
+    except Abandoned:  # a second Ctrl-C while images were in flight: leave without them
+        leave_abandoned(state)
     raise typer.Exit(code)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -24,7 +24,8 @@ from glm_image_cli.cli.language import choose_language, configured_language, hel
 from glm_image_cli.messages import LANGUAGE
 
 if TYPE_CHECKING:
-    from glm_image_cli.storage.config import ResolvedConfig
+    from glm_image_cli.core.consent import Consent, Estimate
+    from glm_image_cli.core.studio import Notice
 
 
 @dataclass
@@ -127,27 +128,6 @@ TimeoutOption = Annotated[float | None, typer.Option("--timeout", help=help_text
 RetryUnsafeOption = Annotated[bool, typer.Option("--retry-unsafe", help=help_text("opt.retry_unsafe"))]
 
 
-def drain_after_interrupt(state: RunState, in_flight: int, message_id: str, wait: Callable[[], None],
-                          on_abandon: Callable[[], None]) -> None:
-    """First Ctrl-C: nothing new is sent and what is in flight (maybe billed) is awaited and kept.
-    A second Ctrl-C abandons it: ``on_abandon`` reports, then the process leaves without the workers."""
-    from glm_image_cli.errors import ExitCode
-    from glm_image_cli.messages import render
-
-    ui = state.ui()
-    if not in_flight:
-        return
-    ui.warn(render(message_id, count=in_flight))
-    try:
-        wait()
-    except KeyboardInterrupt:
-        on_abandon()
-        ui.error(render("interrupted"))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(int(ExitCode.INTERRUPTED))  # worker threads cannot be stopped; leave without them
-
-
 NoMetadataOption = Annotated[bool, typer.Option("--no-metadata", help=help_text("opt.no_metadata"))]
 NoHistoryOption = Annotated[bool, typer.Option("--no-history", help=help_text("opt.no_history"))]
 
@@ -182,33 +162,42 @@ def output_flags(name: str | None, image_format: str | None, no_watermark: bool,
             "user-id": user_id}
 
 
-def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[str, int], yes: bool,
-                  chats: dict[str, int] | None = None) -> None:
-    """Ask before a run estimated above `confirm-above`; never hang without a terminal.  ``chats``: the --enhance
-    chat calls still to make, ``{chat model: count}`` (free models cost 0, others are of unknown price)."""
-    from glm_image_cli.core.pricing import estimate
-    from glm_image_cli.errors import ExitCode, UsageError
+def cli_consent(state: RunState, yes: bool) -> Consent | None:
+    """How the CLI gives consent to a cost above `confirm-above`: --yes in advance, else a question on the
+    terminal; without a terminal, none (the core refuses the run with the line that names --yes)."""
+    from glm_image_cli.core.consent import always
+
+    if yes:
+        return always
+    if not sys.stdin.isatty():
+        return None
+    return lambda estimate: ask_consent(estimate)
+
+
+def ask_consent(estimate: Estimate) -> bool:
+    """The spend question on stderr, default no."""
+    from glm_image_cli.core.consent import question
+
+    return bool(typer.confirm(str(question(estimate)), default=False, err=True))
+
+
+def notice_printer(state: RunState) -> Callable[[Notice], None]:
+    """The core's notices on stderr: warnings as warnings, the rest as notes."""
+    ui = state.ui()
+
+    def show(notice: Notice) -> None:
+        (ui.warn if notice.level == "warning" else ui.note)(str(notice))
+
+    return show
+
+
+def leave_abandoned(state: RunState) -> NoReturn:
+    """A second Ctrl-C abandoned calls in flight: say so and leave without the worker threads (they cannot be
+    stopped; what they were doing may have been billed)."""
+    from glm_image_cli.errors import ExitCode
     from glm_image_cli.messages import render
 
-    cost, currency, _ = estimate(images_per_model, cfg.region, cfg.prices)
-    unknown_chats = 0
-    if chats:
-        from glm_image_cli.core.enhance import estimate_chats
-
-        chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
-        cost += chat_cost
-    limit = cfg.confirm_above
-    if yes or cost <= 0 or cost <= limit:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError("spend_needs_yes", cost=cost, currency=currency, limit=limit)
-    question = render("spend_question", images=sum(images_per_model.values()), models=", ".join(images_per_model),
-                      cost=cost, currency=currency)
-    if chats:
-        question = render("spend_question_enhance", images=sum(images_per_model.values()),
-                          models=", ".join(images_per_model), chats=sum(chats.values()), chat_models=", ".join(chats),
-                          cost=cost, currency=currency,
-                          unknown=render("spend_unknown_chat", count=unknown_chats) if unknown_chats else "")
-    if not typer.confirm(question, default=False, err=True):
-        state.ui().note(render("spend_declined"))
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    state.ui().error(render("interrupted"))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(ExitCode.INTERRUPTED))

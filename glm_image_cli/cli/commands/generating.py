@@ -7,20 +7,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from glm_image_cli.cli.commands.common import RunState, confirm_spend, drain_after_interrupt, report_saver_notes
+from glm_image_cli.cli.commands.common import (
+    RunState,
+    cli_consent,
+    leave_abandoned,
+    notice_printer,
+    report_saver_notes,
+)
 from glm_image_cli.cli.language import help_text
-from glm_image_cli.core.session import GenerateRequest, make_client, prepare_generation, samples_runner
+from glm_image_cli.core.session import GenerateRequest
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+    from collections.abc import Callable
+
     from glm_image_cli.cli.console import Ui
-    from glm_image_cli.core.ledger import RunSpend
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.runner import ImageOutcome
-    from glm_image_cli.storage.config import ResolvedConfig
-    from glm_image_cli.storage.saving import ImageSaver
+    from glm_image_cli.core.studio import Job, Notice, Run, Studio
 
 
 # --enhance/--no-enhance and --no-cache, shared by generate, again, batch and enhance.
@@ -35,98 +40,61 @@ BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview
 
 
 def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None) -> None:
-    """Validate, ask before spending, make the images, report.  Shared by `generate` and `again`."""
+    """generate, again and edit over the library API: input into a plan, the Studio's notices and events onto
+    the terminal, the run's results into paths (or JSON) and an exit code."""
+    from glm_image_cli.cli.commands.review import check_review, review_text
+
     ui = state.ui()
-    from glm_image_cli.cli.commands.review import check_review
-
     check_review(request.review, request.yes)  # no terminal to review on: an error before anything is sent
-    prepared = prepare_generation(request)
-    for warning in prepared.warnings:
-        ui.warn(str(warning))
-    plan, cfg, saver = prepared.plan, prepared.cfg, prepared.saver
-    from glm_image_cli.core.ledger import hold_for_run
-
-    spend = hold_for_run(cfg, request.command, [plan.model] * plan.samples)  # over budget: refused, nothing sent
-    with spend, make_client(cfg, state.lang, request.retry_unsafe) as client:
-        chats: dict[str, int] = {}
-        asked = False
-        if cfg.enhance:
-            from glm_image_cli.core.enhance import chat_calls_needed, estimate_chats
-
-            chats = chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model,
-                                      use_cache=not request.no_cache)
-            chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
-            if chat_cost > 0 or unknown_chats:  # a priced chat call: consent before it is sent, counting it
-                confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes, chats)
-                asked = True
-            typed = plan
-            plan = enhance_for_run(state, cfg, plan, client, use_cache=not request.no_cache)
-            if request.review and not request.yes:
-                from glm_image_cli.cli.commands.review import review_text
-                from glm_image_cli.core.plans import with_enhancement
-
-                text = review_text(state, plan.enhanced_prompt or plan.prompt_sent)
-                if text != plan.enhanced_prompt:
-                    plan = with_enhancement(typed, text, plan.enhance_model)
-        if not asked:
-            confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes, chats)
-        outcomes = _run(state, cfg, plan, client, saver, spend)
+    studio = open_studio(state, request)
+    with studio:
+        for warning in studio.warnings:
+            ui.warn(str(warning))
+        plan = studio.plan(request.prompt, negative=request.negative, samples=request.samples,
+                           no_style=request.no_style, images=request.images, mask=request.mask)
+        studio.require_key()
+        saver = studio.saver(metadata=not request.no_metadata, history=not request.no_history)
+        review = (lambda _plan, text: review_text(state, text)) if request.review and not request.yes else None
+        notice = notice_printer(state)
+        with studio.prepare(plan, saver=saver, use_cache=not request.no_cache, consent=cli_consent(state, request.yes),
+                            review=review, on_notice=notice) as job:
+            run = _run(state, job, notice)
     report_saver_notes(state, saver)
     try:
-        _report(state, plan, outcomes, saver.folder)
+        _report(state, job.plans[0], run.outcomes, saver.folder)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
         import sys
 
         if preview is not False and sys.stdout.isatty():
             from glm_image_cli.cli.preview import preview_files
 
-            preview_files(state, cfg, [o.path for o in outcomes if o.path is not None], preview)
+            preview_files(state, studio.settings, [r.path for r in run if r.path is not None], preview)
 
 
-def enhance_for_run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, *,
-                    use_cache: bool = True) -> GenerationPlan:
-    """--enhance: the rewrite, shown on stderr before any image is paid for.  A failed chat call stops here,
-    saying so, with the chat error's code: no image is requested."""
-    from glm_image_cli.core.enhance import check_enhance_model, enhance_plan
+def open_studio(state: RunState, request: GenerateRequest) -> Studio:
+    """The Studio for one command: the settings with this command's flags over them."""
+    from glm_image_cli.core.session import settings_flags
+    from glm_image_cli.core.studio import Studio
 
-    ui = state.ui()
-    for warning in check_enhance_model(cfg.enhance_model):
-        ui.warn(str(warning))
+    return Studio.from_config(overrides=settings_flags(request), lang=state.lang, command=request.command,
+                              retry_unsafe=request.retry_unsafe)
+
+
+def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
+    """The images with live progress.  Ctrl-C: the Studio drains (what is in flight is kept); a second Ctrl-C
+    abandons it, and the process leaves without the worker threads."""
+    from glm_image_cli.core.studio import Abandoned
+
     try:
-        enhanced, rewrite = enhance_plan(client, cfg, plan, use_cache=use_cache)
-    except GlmImageError:
-        ui.error(render("enhance_failed", model=cfg.enhance_model))
-        raise
-    ui.note(render("enhance_cached" if rewrite.cached else "enhance_rewrite", model=rewrite.model, text=rewrite.text))
-    already = {warning.message_id for warning in plan.warnings}
-    for warning in enhanced.warnings:
-        if warning.message_id not in already:
-            ui.warn(str(warning))
-    return enhanced
-
-
-def _run(state: RunState, cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient,
-         saver: ImageSaver, spend: RunSpend | None = None) -> list[ImageOutcome]:
-    interrupted = False
-    with state.ui().image_progress(plan.samples) as progress:
-        runner = samples_runner(cfg, plan, client, saver, spend=spend, on_event=progress.event)
-        try:
-            runner.run()
-        except KeyboardInterrupt:
-            interrupted = True  # nothing new is sent from here (this thread was the dispatcher)
-    try:
-        if interrupted:  # the live display is gone: the drain and what became of each image read plainly
-            drain_after_interrupt(state, runner.stop(), "interrupted_waiting", runner.wait,
-                                  lambda: _print_saved(state, runner.sorted_outcomes()))
-            _print_saved(state, runner.sorted_outcomes())
-            if runner.not_sent:
-                state.ui().warn(render("not_sent_interrupted", count=len(runner.not_sent)))
-            raise KeyboardInterrupt
-    finally:
-        runner.shutdown()
-    if runner.halted_by is not None and runner.not_sent:
-        state.ui().warn(render("not_sent_after_stop", count=len(runner.not_sent)))
-    return runner.sorted_outcomes()
+        with state.ui().image_progress(job.images) as progress:
+            run = job.run(on_event=progress.event, on_notice=notice)
+    except Abandoned as abandoned:
+        _print_saved(state, abandoned.run.outcomes)
+        leave_abandoned(state)
+    if run.interrupted:
+        _print_saved(state, run.outcomes)
+        raise KeyboardInterrupt
+    return run
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:

@@ -39,8 +39,8 @@ def serve(
                                                  help=help_text("opt.max_connections"))] = 256,
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
 ) -> None:
-    from glm_image_cli.core.ledger import make_spending
-    from glm_image_cli.serve.server import Defaults, ImageService, ServeOptions, is_loopback
+    from glm_image_cli.core.studio import Studio
+    from glm_image_cli.serve.server import ImageService, ServeOptions, is_loopback
     from glm_image_cli.storage.config import load_config
     from glm_image_cli.storage.files import ensure_writable_dir
 
@@ -62,12 +62,9 @@ def serve(
             raise UsageError("serve_needs_token", host=options.host)
         ui.error(render("serve_insecure", host=options.host))
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
-    defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
-                        user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id,
-                        enhance=cfg.enhance, enhance_model=cfg.enhance_model, backend=cfg.backend)
-    with client:
-        service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent),
-                               spend=make_spending(cfg, "serve"))
+    with client, Studio(cfg, lang=state.lang, command="serve", client=client,
+                        limiter=make_limiter(cfg, cap=max_concurrent)) as studio:
+        service = ImageService(studio, options, saver)
         server = _bind(options, service, state)
         # The handlers are in place before the URL goes out: whoever reads it may stop us at once, and a
         # SIGTERM right after the announcement must still be the graceful exit 0, not a kill.

@@ -1,0 +1,528 @@
+"""The library API: one object that owns the whole use case of making images.
+
+    from glm_image_cli import Studio
+    with Studio.from_config() as studio:          # the CLI's own settings: file, environment, profile
+        plan = studio.plan("一只橘猫", style="卡通", samples=2)
+        print(studio.estimate(plan))              # nothing is sent
+        for result in studio.generate(plan, output_dir="out"):
+            print(result.path, result.error)
+
+``generate`` validates, prices, asks (through the caller's ``consent``), holds the budget, rewrites (--enhance,
+through the same runner as images), runs, drains after Ctrl-C, and records the ledger and the history.  The CLI,
+chat, serve and the MCP server are adapters over it: they turn their input into plans and its events and notices
+into their own output.  It never prints, never reads the environment (``from_config`` reads it once, or takes
+``environ``), never asks a terminal and never exits: everything it needs is passed in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli.core.consent import Consent, Estimate, check_consent, estimate_run
+from glm_image_cli.errors import GlmImageError, UpstreamFailure
+from glm_image_cli.messages import Text
+
+if TYPE_CHECKING:
+    from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
+    from glm_image_cli.core.ledger import RunSpend, Spending
+    from glm_image_cli.core.limits import Limiter
+    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.runner import Delivery, Event, ImageOutcome, Journal, Runner
+    from glm_image_cli.storage.config import ResolvedConfig
+    from glm_image_cli.storage.saving import ImageSaver
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read, from the core: ``level`` is "warning" or "note"; ``text`` renders in the
+    caller's language (``str(notice)``)."""
+
+    level: str
+    text: Text
+
+    def __str__(self) -> str:
+        return str(self.text)
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A failure as plain data: the stable ``code``, the process exit code, the one-line message."""
+
+    code: str
+    exit_code: int
+    message: str
+    upstream_code: str | None = None
+
+    @classmethod
+    def of(cls, error: GlmImageError) -> ErrorInfo:
+        return cls(error.code, int(error.exit_code), str(error), getattr(error, "upstream_code", None))
+
+
+@dataclass(frozen=True)
+class Result:
+    """One image: where it was saved (or why not), how it was made, what it may have cost.  Never its bytes."""
+
+    index: int
+    path: Path | None
+    prompt: str
+    prompt_sent: str
+    enhanced_prompt: str | None
+    model: str
+    size: str | None
+    request_id: str | None
+    seconds: float
+    cost: float | None  # the estimate for this image when it may have been billed; 0 when not sent or refused
+    currency: str
+    error: ErrorInfo | None
+    record: Mapping[str, Any]  # the documented `generate --json` object
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.record)
+
+
+@dataclass
+class Run:
+    """What a ``generate`` made: one Result per image, in order, and how the run ended."""
+
+    results: list[Result]
+    plans: list[GenerationPlan]  # as sent (with the rewrite, when enhanced)
+    estimate: Estimate
+    halted_by: GlmImageError | None = None  # the account-wide failure that stopped sending
+    not_sent: int = 0
+    interrupted: bool = False
+    abandoned: int = 0  # calls left in flight by a second Ctrl-C (they may be billed)
+    outcomes: list[ImageOutcome] = field(default_factory=list, repr=False)  # the runner's, for custom deliveries
+    saver: ImageSaver | None = field(default=None, repr=False)
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def failures(self) -> list[Result]:
+        return [result for result in self.results if result.error is not None]
+
+    @property
+    def first_error(self) -> GlmImageError | None:
+        return next((o.error for o in self.outcomes if o.error is not None), None)
+
+
+class Abandoned(KeyboardInterrupt):
+    """A second Ctrl-C while calls that may be billed were still in flight: the caller leaves without them.
+    ``run`` holds what was made so far and ``in_flight`` how many calls were left behind."""
+
+    def __init__(self, run: Run, in_flight: int) -> None:
+        super().__init__()
+        self.run = run
+        self.in_flight = in_flight
+
+
+class Cancel:
+    """Stop a run from another thread or a signal handler: nothing new is sent; calls in flight finish and are
+    kept.  One token may serve several runs, one after another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runners: list[Runner] = []
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            runners = list(self._runners)
+        for runner in runners:
+            runner.stop()
+
+    def _attach(self, runner: Runner) -> None:
+        with self._lock:
+            self._runners.append(runner)
+            cancelled = self.cancelled
+        if cancelled:
+            runner.stop()
+
+
+@dataclass
+class Job:
+    """A prepared run: consent given, budget held, prompts rewritten; nothing paid for an image yet.
+    ``run`` makes the images; leaving the ``with`` block releases the budget hold."""
+
+    studio: Studio
+    plans: list[GenerationPlan]
+    estimate: Estimate
+    spend: RunSpend
+    delivery: Delivery
+    saver: ImageSaver | None
+
+    @property
+    def images(self) -> int:
+        return sum(plan.samples for plan in self.plans)
+
+    def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
+            cancel: Cancel | None = None) -> Run:
+        from glm_image_cli.core.runner import samples_of
+
+        units = [unit for plan in self.plans for unit in samples_of(plan)]
+        return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
+                                    on_notice=on_notice, cancel=cancel, saver=self.saver)
+
+    def release(self) -> None:
+        self.spend.release()
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+Review = Callable[["GenerationPlan", str], str]  # --review: the rewrite as the user accepts or edits it
+
+
+class Studio:
+    """Makes images from settings.  One per process is enough (serve shares one across requests: one HTTP
+    client, one limiter per model, one ledger); ``close()`` or ``with`` at the end."""
+
+    def __init__(self, settings: ResolvedConfig, *, lang: str = "en", command: str = "api",
+                 retry_unsafe: bool = False, client: BigModelClient | None = None, limiter: Limiter | None = None,
+                 spending: Spending | None = None) -> None:
+        """``client``, ``limiter`` and ``spending`` replace the ones made from the settings (an HTTP client with
+        other timeouts or connections, a limiter capped by a server, a ledger with other budgets); a client
+        passed in stays open (its owner closes it)."""
+        self.settings = settings
+        self.lang = lang
+        self.command = command  # the ledger's and the history's name for the caller: generate, chat, serve...
+        self.retry_unsafe = retry_unsafe
+        self._own_client = client is None
+        self._client: BigModelClient | None = client
+        self._limiter: Limiter | None = limiter
+        self._spending: Spending | None = spending
+        self._lock = threading.Lock()
+
+    # -- construction ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, *, overrides: Mapping[str, Any] | None = None, profile: str | None = None,
+                    environ: Mapping[str, str] | None = None, config_file: Path | None = None,
+                    flag_names: Mapping[str, str] | None = None, lang: str = "en", command: str = "api",
+                    retry_unsafe: bool = False, **parts: Any) -> Studio:
+        """The same settings the CLI uses: the config file, the environment (``environ``; None reads
+        ``os.environ`` here, once), the profile, and ``overrides`` keyed by setting name (``{"model":
+        "cogview-4", "output-dir": "out"}``) the way flags override the rest.  ``parts``: as for the constructor."""
+        from glm_image_cli.storage.config import load_config
+
+        settings = load_config(flags=overrides, environ=environ, path=config_file, flag_names=flag_names,
+                               profile=profile)
+        return cls(settings, lang=lang, command=command, retry_unsafe=retry_unsafe, **parts)
+
+    def __enter__(self) -> Studio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = (self._client, None) if self._own_client else (None, self._client)
+            spending, self._spending = self._spending, None
+        if client is not None:
+            client.close()
+        if spending is not None:
+            spending.ledger.close()
+
+    @property
+    def warnings(self) -> list[Text]:
+        """What the settings themselves warn about (an ignored key, a legacy value)."""
+        return list(self.settings.warnings)
+
+    def require_key(self) -> None:
+        """The one-line "how to set a key" error now, before anything is sent or created."""
+        from glm_image_cli.core.session import require_api_key
+
+        if self._own_client:  # a client passed in carries its own key
+            require_api_key(self.settings)
+
+    @property
+    def client(self) -> BigModelClient:
+        """The backend's HTTP client, made on first use (the key is checked then, before anything is sent)."""
+        with self._lock:
+            if self._client is None:
+                from glm_image_cli.core.session import make_client
+
+                self._client = make_client(self.settings, self.lang, self.retry_unsafe)
+            return self._client
+
+    @property
+    def limiter(self) -> Limiter:
+        """Slots for calls, per model, shared by every run of this Studio; starts from the account's learned limit."""
+        with self._lock:
+            if self._limiter is None:
+                from glm_image_cli.core.limits import Limiter
+                from glm_image_cli.core.session import make_limiter
+
+                # What was learned is stored under a hash of the settings' key; a client passed in may carry
+                # another, so it starts from nothing.
+                self._limiter = make_limiter(self.settings) if self._own_client or self.settings.api_key \
+                    else Limiter(self.settings.concurrency)
+            return self._limiter
+
+    @property
+    def spending(self) -> Spending:
+        """The spend ledger with this Studio's budgets and prices."""
+        with self._lock:
+            if self._spending is None:
+                from glm_image_cli.core.ledger import make_spending
+
+                self._spending = make_spending(self.settings, self.command)
+            return self._spending
+
+    # -- planning --------------------------------------------------------------------------------------------
+
+    def plan(self, prompt: str, *, style: str | None = None, no_style: bool = False, negative: str | None = None,
+             size: str | None = None, model: str | None = None, quality: str | None = None, samples: int = 1,
+             images: Sequence[str | Path] = (), mask: str | Path | None = None) -> GenerationPlan:
+        """A validated plan (nothing is sent): None takes the setting (model, size, quality, style);
+        ``no_style`` drops a style the settings name.  ``images`` (and ``mask``) make it an edit."""
+        from glm_image_cli.core.plans import plan_generation
+
+        cfg = self.settings
+        if images:
+            from glm_image_cli.backends.openai import check_edit
+
+            check_edit(cfg.backend, tuple(str(p) for p in images), str(mask) if mask else None)
+        plan = plan_generation(
+            prompt, model=model or cfg.model, size=size or cfg.size, quality=quality or cfg.quality,
+            style=None if no_style else (style or cfg.style), negative=negative, samples=samples,
+            user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
+        )
+        if images:
+            plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)
+        return plan
+
+    def enhancing(self, enhance: bool | None) -> bool:
+        return self.settings.enhance if enhance is None else enhance
+
+    def estimate(self, plans: GenerationPlan | Sequence[GenerationPlan], *, enhance: bool | None = None,
+                 use_cache: bool = True) -> Estimate:
+        """What ``generate`` would cost: images per model, and the --enhance chat calls not in the cache."""
+        from collections import Counter
+
+        plans = _as_list(plans)
+        images: Counter[str] = Counter()
+        for plan in plans:
+            images[plan.model] += plan.samples
+        chats: dict[str, int] = {}
+        if self.enhancing(enhance):
+            from glm_image_cli.core.enhance import chat_calls_needed
+
+            chats = chat_calls_needed([(p.prompt, p.model, p.style) for p in plans], self.settings.enhance_model,
+                                      use_cache=use_cache)
+        return estimate_run(self.settings, images, chats)
+
+    def saver(self, output_dir: str | Path | None = None, *, metadata: bool = True, history: bool = True,
+              name_template: str | None = None) -> ImageSaver:
+        """How this Studio saves images into ``output_dir`` (default: the `output-dir` setting), created if
+        needed and checked writable now, before anything is sent."""
+        import os
+
+        from glm_image_cli.core.session import make_saver
+        from glm_image_cli.storage.files import ensure_writable_dir
+
+        folder = Path(os.path.expanduser(str(output_dir or self.settings.output_dir)))
+        ensure_writable_dir(folder)
+        return make_saver(self.settings, folder, self.command, no_metadata=not metadata, no_history=not history,
+                          default_template=name_template)
+
+    # -- making ----------------------------------------------------------------------------------------------
+
+    def generate(self, plans: GenerationPlan | Sequence[GenerationPlan], *, output_dir: str | Path | None = None,
+                 enhance: bool | None = None, use_cache: bool = True, consent: Consent | None = None,
+                 review: Review | None = None, on_event: Callable[[Event], None] = _ignore,
+                 on_notice: Callable[[Notice], None] = _ignore, cancel: Cancel | None = None,
+                 metadata: bool = True, history: bool = True, saver: ImageSaver | None = None,
+                 delivery: Delivery | None = None, refine: Sequence[dict[str, str]] | None = None) -> Run:
+        """Make the plans' images: ``prepare`` (everything before the first image is paid for), then ``run``.
+
+        Ctrl-C (KeyboardInterrupt in the calling thread) or ``cancel``: nothing new is sent, calls in flight
+        finish and are kept, and the Run says ``interrupted``; a second Ctrl-C while waiting raises Abandoned."""
+        with self.prepare(plans, output_dir=output_dir, enhance=enhance, use_cache=use_cache, consent=consent,
+                          review=review, on_notice=on_notice, cancel=cancel, metadata=metadata, history=history,
+                          saver=saver, delivery=delivery, refine=refine) as job:
+            return job.run(on_event=on_event, on_notice=on_notice, cancel=cancel)
+
+    def prepare(self, plans: GenerationPlan | Sequence[GenerationPlan], *, output_dir: str | Path | None = None,
+                enhance: bool | None = None, use_cache: bool = True, consent: Consent | None = None,
+                review: Review | None = None, on_notice: Callable[[Notice], None] = _ignore,
+                cancel: Cancel | None = None, metadata: bool = True, history: bool = True,
+                saver: ImageSaver | None = None, delivery: Delivery | None = None,
+                refine: Sequence[dict[str, str]] | None = None) -> Job:
+        """Everything before the first image is paid for, in this order: the output folder and file names, the
+        budget hold (BudgetExceeded), the estimate and ``consent`` (none: refused above `confirm-above`), then the
+        --enhance rewrites (``review`` may edit each; a failed one raises with ``error.during == "enhance"``).
+        ``delivery`` replaces saving to files (serve answers over HTTP); ``refine``: chat messages that replace
+        the rewrite recipe (chat's refinements, never cached).  Release the Job (``with``) when done."""
+        from glm_image_cli.core.runner import SaveImages
+
+        plans = _as_list(plans)
+        enhance = self.enhancing(enhance)
+        self.require_key()
+        if delivery is None and saver is None:
+            saver = self.saver(output_dir, metadata=metadata, history=history)
+        if saver is not None:
+            for plan in plans:
+                for sample in range(1, plan.samples + 1):
+                    saver.check_name(plan, index=sample, sample=sample)
+        for warning in {w.message_id: w for plan in plans for w in plan.warnings}.values():
+            on_notice(Notice("warning", warning))
+        if enhance:
+            from glm_image_cli.core.enhance import check_enhance_model
+
+            for warning in check_enhance_model(self.settings.enhance_model):
+                on_notice(Notice("warning", warning))
+        estimate = self.estimate(plans, enhance=enhance, use_cache=use_cache and refine is None)
+        if refine is not None and enhance:  # a refinement is never in the cache: one call per plan
+            estimate = estimate_run(self.settings, estimate.images, {self.settings.enhance_model: len(plans)})
+        spend = self.spending.hold([plan.model for plan in plans for _ in range(plan.samples)])
+        try:
+            check_consent(estimate, consent)
+            if enhance:
+                plans = self._rewrite(plans, spend, use_cache=use_cache, review=review, on_notice=on_notice,
+                                      cancel=cancel, refine=refine)
+        except BaseException:
+            spend.release()
+            raise
+        return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver)
+
+    def edit(self, prompt: str, images: Sequence[str | Path], *, mask: str | Path | None = None,
+             samples: int = 1, **options: Any) -> Run:
+        """Change ``images`` with ``prompt`` (on a backend with edits): ``generate`` of an edit plan."""
+        plan_options = {k: options.pop(k) for k in ("style", "negative", "size", "model", "quality") if k in options}
+        return self.generate(self.plan(prompt, images=images, mask=mask, samples=samples, **plan_options), **options)
+
+    # -- the parts -------------------------------------------------------------------------------------------
+
+    def _rewrite(self, plans: list[GenerationPlan], spend: RunSpend, *, use_cache: bool, review: Review | None,
+                 on_notice: Callable[[Notice], None], cancel: Cancel | None,
+                 refine: Sequence[dict[str, str]] | None) -> list[GenerationPlan]:
+        """Each plan with its prompt rewritten, before any image is paid for.  A failed rewrite stops the run
+        here (no image is requested); the error says it was the enhancement (``error.during = "enhance"``)."""
+        from glm_image_cli.core.enhance import RewriteCache
+        from glm_image_cli.core.plans import with_enhancement
+        from glm_image_cli.core.rewrites import WriteOnlyCache, rewrite_unit, run_rewrites
+
+        model = self.settings.enhance_model
+        units = [rewrite_unit(plan, model, str(number), messages=list(refine) if refine is not None else None)
+                 for number, plan in enumerate(plans, 1)]
+        cache = RewriteCache() if use_cache and refine is None else None
+        if refine is None and not use_cache:
+            cache = WriteOnlyCache(RewriteCache())
+        outcome = run_rewrites(units, self.client, cache=cache, concurrency=self.settings.concurrency,
+                               limiter=self.limiter, spend=spend,
+                               started=cancel._attach if cancel is not None else None)
+        rewritten = []
+        for unit, plan in zip(units, plans, strict=True):
+            result = outcome.results.get(unit.key) or outcome.halted_by
+            if not hasattr(result, "text"):
+                failure = result if isinstance(result, GlmImageError) else \
+                    UpstreamFailure("bad_response", detail="no rewrite came back")
+                failure.during = "enhance"  # type: ignore[attr-defined]
+                failure.enhance_model = model  # type: ignore[attr-defined]
+                raise failure
+            text = result.text
+            on_notice(Notice("note", Text("enhance_cached" if result.cached else "enhance_rewrite",
+                                          model=result.model, text=text)))
+            if review is not None:
+                text = review(plan, text) or text
+            enhanced = with_enhancement(plan, text, result.model)
+            already = {warning.message_id for warning in plan.warnings}
+            for warning in enhanced.warnings:
+                if warning.message_id not in already:
+                    on_notice(Notice("warning", warning))
+            rewritten.append(enhanced)
+        return rewritten
+
+    def run_units(self, units: Sequence[Any], *, delivery: Delivery, spend: RunSpend | None,
+                  journal: Journal | None = None, recovered: Mapping[str, GeneratedImage] | None = None,
+                  on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
+                  cancel: Cancel | None = None, saver: ImageSaver | None = None) -> Run:
+        """Units already planned, priced and held (a batch: ``journal`` is its manifest, ``recovered`` the images
+        paid for before, fetched instead of bought), through the same runner and drain as ``generate``."""
+        plans = list({id(unit.plan): unit.plan for unit in units}.values())
+        estimate = estimate_run(self.settings, {})
+        return self._execute(list(units), plans, estimate, delivery, spend, on_event=on_event, on_notice=on_notice,
+                             cancel=cancel, saver=saver, journal=journal, recovered=recovered)
+
+    def _execute(self, units: list[Any], plans: list[GenerationPlan], estimate: Estimate, delivery: Delivery,
+                 spend: RunSpend | None, *, on_event: Callable[[Event], None], on_notice: Callable[[Notice], None],
+                 cancel: Cancel | None, saver: ImageSaver | None, journal: Journal | None = None,
+                 recovered: Mapping[str, GeneratedImage] | None = None) -> Run:
+        """The runner over ``units``, with the one drain: the first Ctrl-C stops sending and waits for what is in
+        flight (it may be billed, so it is kept); a second one raises Abandoned."""
+        from glm_image_cli.core.runner import Runner
+
+        runner = Runner(units, self.client, delivery, concurrency=self.settings.concurrency, limiter=self.limiter,
+                        spend=spend, on_event=on_event, journal=journal, recovered=dict(recovered or {}))
+        if cancel is not None:
+            cancel._attach(runner)
+        interrupted = False
+        try:
+            try:
+                runner.run()
+            except KeyboardInterrupt:
+                interrupted = True
+                in_flight = runner.stop()
+                if in_flight:  # with a journal, a re-run knows them: it will not send them again
+                    waiting = "batch_interrupted_waiting" if journal is not None else "interrupted_waiting"
+                    on_notice(Notice("warning", Text(waiting, count=in_flight)))
+                try:
+                    runner.wait()
+                except KeyboardInterrupt:
+                    run = self._report(runner, plans, estimate, True, saver)
+                    run.abandoned = len(runner.in_flight)
+                    raise Abandoned(run, run.abandoned) from None
+        finally:
+            runner.shutdown()
+        interrupted = interrupted or runner.interrupted
+        run = self._report(runner, plans, estimate, interrupted, saver)
+        if run.not_sent:
+            reason = "not_sent_interrupted" if interrupted else "not_sent_after_stop" if run.halted_by else None
+            if reason:
+                on_notice(Notice("warning", Text(reason, count=run.not_sent)))
+        return run
+
+    def _report(self, runner: Runner, plans: list[GenerationPlan], estimate: Estimate, interrupted: bool,
+                saver: ImageSaver | None) -> Run:
+        outcomes = runner.sorted_outcomes()
+        return Run([self._result(outcome, estimate.currency) for outcome in outcomes], plans, estimate,
+                   halted_by=runner.halted_by, not_sent=len(runner.not_sent), interrupted=interrupted,
+                   outcomes=outcomes, saver=saver)
+
+    def _result(self, outcome: ImageOutcome, currency: str) -> Result:
+        from glm_image_cli.core.ledger import outcome_kind
+        from glm_image_cli.core.plans import generate_record
+
+        plan = outcome.unit.plan
+        billed = outcome_kind(outcome) in ("saved", "unsaved", "uncertain")
+        cost = estimate_run(self.settings, {plan.model: 1}).total if billed else 0.0
+        return Result(index=outcome.index, path=outcome.path, prompt=plan.prompt, prompt_sent=plan.prompt_sent,
+                      enhanced_prompt=plan.enhanced_prompt, model=plan.model, size=plan.size,
+                      request_id=outcome.request_id, seconds=round(outcome.seconds, 3), cost=cost, currency=currency,
+                      error=ErrorInfo.of(outcome.error) if outcome.error is not None else None,
+                      record=generate_record(outcome))
+
+
+def _as_list(plans: GenerationPlan | Sequence[GenerationPlan]) -> list[GenerationPlan]:
+    return list(plans) if isinstance(plans, list | tuple) else [plans]  # type: ignore[list-item]
