@@ -28,6 +28,7 @@ from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
+    from glm_image_cli.core.batch import Selection
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -453,6 +454,24 @@ class Studio:
                     on_notice(Notice("warning", warning))
             rewritten.append(enhanced)
         return rewritten
+
+    def hold_batch(self, selection: Selection, *, partial: bool, consent: Consent | None,
+                   chats: Mapping[str, int] | None = None, on_notice: Callable[[Notice], None] = _ignore) -> RunSpend:
+        """A batch's budget hold and consent, before anything is sent: the whole selection fits the budgets or
+        nothing runs (BudgetExceeded); with ``partial`` (--max-images), the images that fit run and the rest is
+        left for later (``selection.capped``).  ``chats``: the rewrite calls already made (--enhance)."""
+        spend = self.spending.hold([unit.plan.model for unit in selection.to_run], partial=partial)
+        try:
+            if spend.fits < len(selection.to_run):
+                on_notice(Notice("warning", Text("batch_budget_capped", count=spend.fits,
+                                                 total=len(selection.to_run))))
+                selection.capped[:0] = selection.to_run[spend.fits:]
+                del selection.to_run[spend.fits:]
+            check_consent(estimate_run(self.settings, selection.images_per_model(), chats), consent)
+        except BaseException:
+            spend.release()
+            raise
+        return spend
 
     def run_units(self, units: Sequence[Any], *, delivery: Delivery, spend: RunSpend | None,
                   journal: Journal | None = None, recovered: Mapping[str, GeneratedImage] | None = None,

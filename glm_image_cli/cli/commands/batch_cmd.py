@@ -121,14 +121,15 @@ def batch(
                                                                                          enhance_failures))
     selection = prepared.selection
     if prepared.saver is None:  # a dry run
-        _print_plan(state, prepared.items, selection, prepared.cfg.region, prepared.cfg.prices)
+        _print_plan(state, prepared.items, selection, prepared.cfg)
         return
-    spend: RunSpend | None = None
-    try:
-        spend = _hold_budget(state, prepared.cfg, selection, partial=max_images is not None)
-        from glm_image_cli.core.consent import check_consent, estimate_run
+    from glm_image_cli.core.studio import Studio
 
-        check_consent(estimate_run(prepared.cfg, selection.images_per_model(), chats), cli_consent(state, yes))
+    spend: RunSpend | None = None
+    studio = Studio(prepared.cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe)
+    try:
+        spend = studio.hold_batch(selection, partial=max_images is not None, consent=cli_consent(state, yes),
+                                  chats=chats, on_notice=notice_printer(state))
         if prepared.manifest.damaged_lines:
             ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
                            path=prepared.manifest.path))
@@ -140,12 +141,13 @@ def batch(
             ui.note(render("batch_recovering", count=len(selection.recoverable)))
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-        summary = _run(state, prepared.cfg, selection, prepared.manifest, prepared.saver, retry_unsafe,
+        summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
                        _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
     finally:
         prepared.release()
         if spend is not None:
             spend.release()
+        studio.close()
     report_saver_notes(state, prepared.saver)
     # An item whose rewrite failed was never sent: its chat error's exit code, unless an image failed too.
     raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
@@ -175,19 +177,6 @@ def _report_enhance_failed(state: RunState, item: Any, error: Any, failures: lis
         ui.emit_json_line({"type": "invalid", "line": item.line, "message": message, "error": error_json(error)})
 
 
-def _hold_budget(state: RunState, cfg: ResolvedConfig, selection: Selection, *, partial: bool) -> RunSpend:
-    """The budgets, before anything is sent: the whole run fits, or nothing runs (BudgetExceeded); with
-    --max-images (``partial``), the images that fit run and the rest is left for later."""
-    from glm_image_cli.core.ledger import hold_for_run
-
-    spend = hold_for_run(cfg, "batch", [unit.plan.model for unit in selection.to_run], partial=partial)
-    if spend.fits < len(selection.to_run):
-        state.ui().warn(render("batch_budget_capped", count=spend.fits, total=len(selection.to_run)))
-        selection.capped[:0] = selection.to_run[spend.fits:]
-        del selection.to_run[spend.fits:]
-    return spend
-
-
 def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool) -> None:
     ui = state.ui()
     for error in errors:
@@ -200,15 +189,15 @@ def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool
             ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
 
 
-def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str,
-                prices: dict[str, float]) -> None:
+def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: ResolvedConfig) -> None:
     from collections import Counter
 
-    from glm_image_cli.core.pricing import estimate
+    from glm_image_cli.core.consent import estimate_run
 
     ui = state.ui()
     per_model = Counter(selection.images_per_model())
-    cost, currency, unknown = estimate(per_model, region, prices)
+    estimate = estimate_run(cfg, per_model)
+    cost, currency, unknown = estimate.total, estimate.currency, estimate.unknown_images
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
               "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
@@ -224,15 +213,14 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, region:
     ui.note(render("batch_dry_run"))
 
 
-def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         retry_unsafe: bool, rerun: _Rerun, spend: RunSpend | None = None,
-         preview: bool | None = None) -> BatchSummary:
+def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manifest, saver: ImageSaver,
+         rerun: _Rerun, spend: RunSpend | None = None, preview: bool | None = None) -> BatchSummary:
     """The selected units through the library API's runner and drain, the manifest as its journal."""
     from rich.cells import cell_len
 
     from glm_image_cli.cli.console import BatchProgress
     from glm_image_cli.core.runner import SaveImages
-    from glm_image_cli.core.studio import Abandoned, Notice, Studio
+    from glm_image_cli.core.studio import Abandoned, Notice
 
     ui = state.ui()
     started = time.monotonic()
@@ -241,8 +229,7 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     units = [*selection.recoverable, *selection.to_run]
     label_width = max((cell_len(unit.item.stem(unit.sample)) for unit in units), default=8)
     say = notice_printer(state)
-    with Studio(cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe) as studio, \
-            BatchProgress(ui, len(units), label_width=label_width) as progress:
+    with BatchProgress(ui, len(units), label_width=label_width) as progress:
 
         def notice(item: Notice) -> None:
             if item.text.message_id == "batch_interrupted_waiting":
@@ -268,7 +255,7 @@ def _run(state: RunState, cfg: ResolvedConfig, selection: Selection, manifest: M
     if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
-        preview_files(state, cfg, [result.path for result in run if result.path is not None], preview)
+        preview_files(state, studio.settings, [result.path for result in run if result.path is not None], preview)
     return summary
 
 
