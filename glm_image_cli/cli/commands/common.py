@@ -40,9 +40,16 @@ class RunState:
     debug: bool = field(default_factory=lambda: bool(os.environ.get("GLM_IMAGE_DEBUG")))
 
     def ui(self) -> Any:
+        """The run's one Ui (per output options): a live display and the lines printed while it runs must go
+        through the same console, or the display's redraws overwrite those lines."""
         from glm_image_cli.cli.console import Ui
 
-        return Ui(quiet=self.quiet, json_mode=self.json_mode, no_color=self.no_color)
+        options = (self.quiet, self.json_mode, self.no_color)
+        cached = self.__dict__.get("_ui")
+        if cached is None or cached[0] != options:
+            cached = self.__dict__["_ui"] = (options, Ui(quiet=self.quiet, json_mode=self.json_mode,
+                                                          no_color=self.no_color))
+        return cached[1]
 
 
 LangOption = Annotated[str | None, typer.Option("--lang", help=help_text("opt.lang"), show_default=False,
