@@ -1,4 +1,5 @@
-"""The BigModel / Z.ai images API: its client (on the shared transport) and what its error answers mean.
+"""The BigModel / Z.ai images API: its client (on the shared transport), its error answers, and the
+``bigmodel`` backend's rules (the reference table of backends/models.py: models, sizes, qualities, prices).
 
 What may be retried (transport.py has the rules that never double-charge): 429 with 1302/1303/1305/1312,
 503 and business code 500 say "not now"; 502/504 may have been processed and are retried only for GET or
@@ -14,11 +15,16 @@ from typing import Any
 
 import httpx
 
+from glm_image_cli.backends import models
 from glm_image_cli.backends.base import (
     GeneratedImage,
+    ImageClient,
     ImageRequest,
     ImageResult,
+    KeyProbe,
+    ModelChoice,
     ProgressCallback,
+    listed_price,
     no_progress,
 )
 from glm_image_cli.backends.models import MODELS
@@ -43,7 +49,7 @@ from glm_image_cli.errors import (
 from glm_image_cli.messages import Text
 
 # Re-exported: the clients' vocabulary is imported from here across the tree.
-__all__ = ["BigModelClient", "GeneratedImage", "ImageRequest", "ImageResult", "PollingPolicy",
+__all__ = ["BIGMODEL", "BigModelClient", "GeneratedImage", "ImageRequest", "ImageResult", "PollingPolicy",
            "ProgressCallback", "RetryPolicy", "parse_retry_after"]
 
 RATE_LIMIT_CODES = frozenset({"1302", "1303", "1305", "1312"})
@@ -264,6 +270,61 @@ class BigModelErrors:
         if status in (502, 504) and (idempotent or retry_unsafe):
             return "server"
         return None
+
+
+@dataclass(frozen=True)
+class BigModelBackend:
+    """The hosted BigModel / Z.ai API: the reference table's models, sizes, qualities and prices; no edits."""
+
+    name: str = "bigmodel"
+    edits: bool = False
+    server_models: bool = False
+
+    def resolve(self, model: str, size: str | None, quality: str | None) -> ModelChoice:
+        """Known models get their canonical name and their size and quality rules; a near miss of a known name is
+        refused (a typo); a new name is sent with a warning (it may be newer than the table)."""
+        spec = models.find_model(model)
+        warnings: list[Text] = []
+        if spec is None:
+            models.check_model_name(model)
+            warnings.append(Text("unknown_model_warning", model=model))
+        else:
+            model = spec.name
+            if spec.legacy:
+                warnings.append(Text("legacy_model_warning", model=model))
+        return ModelChoice(model, models.resolve_size(spec, size, model), models.check_quality(spec, quality, model),
+                           tuple(warnings), spec)
+
+    def check_edit(self, images: tuple[str, ...], mask: str | None) -> None:
+        raise UsageError("edit_unsupported")
+
+    def unit_price(self, model: str, region: str, prices: Mapping[str, float]) -> float | None:
+        """The ``[prices]`` override when it names the model, else the reference table, else None (unknown)."""
+        listed = listed_price(model, prices)
+        if listed is not None:
+            return listed
+        spec = models.find_model(model)
+        if spec is None:
+            return None
+        return spec.price_usd if region == "intl" else spec.price_cny
+
+    def list_models(self, connect: Callable[[], ImageClient]) -> list[dict[str, Any]] | None:
+        """The reference table; nothing is asked (no key needed)."""
+        return models.models_table()
+
+    def make_client(self, api_key: str, base_url: str, *, timeout: float = 120.0, lang: str = "en",
+                    region: str = "cn", retry_unsafe: bool = False, max_connections: int = 16) -> BigModelClient:
+        return BigModelClient(api_key, base_url, timeout=timeout, lang=lang, region=region,
+                              retry_unsafe=retry_unsafe, max_connections=max_connections)
+
+    def probe(self, client: ImageClient) -> KeyProbe:
+        """Asks for a task that does not exist: "no such task" is an answer given only to an accepted key."""
+        status, code, message, seconds = client.probe_key()
+        return KeyProbe(status, code, message, seconds, rejected=BigModelClient.is_auth_rejection(status, code),
+                        accepted_text="ping_accepted_not_found" if status == 404 else "ping_accepted")
+
+
+BIGMODEL = BigModelBackend()
 
 
 _WATERMARK_WORDS = ("watermark", "水印", "免责", "disclaimer")

@@ -9,24 +9,32 @@ request and error shapes:
   response_format) when the request carries images;
 - errors ``{"error": {"message", "type", "code"}}``: 401 → auth, 403 → permission, 429 → rate limit,
   400 ``content_policy_violation`` → content, other 4xx → refused, 502/504 → maybe charged, 5xx → server.
+
+Its rules: the server decides (any model name; sizes and qualities passed through unchecked), it has edits, and
+its images are free unless the config file's ``[prices]`` names the model (the server is the user's own).
 """
 
 from __future__ import annotations
 
 import mimetypes
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from glm_image_cli.backends import models
 from glm_image_cli.backends.base import (
     GeneratedImage,
+    ImageClient,
     ImageRequest,
     ImageResult,
+    KeyProbe,
+    ModelChoice,
     ProgressCallback,
+    listed_price,
     no_progress,
 )
 from glm_image_cli.backends.transport import HttpTransport, RetryPolicy, generated_from
@@ -166,6 +174,47 @@ class OpenAIErrors:
 OPENAI_ERRORS = OpenAIErrors()
 
 
+@dataclass(frozen=True)
+class OpenAIBackend:
+    """A self-hosted (or gateway) OpenAI-compatible image server: the server decides, edits exist, images are free
+    unless ``[prices]`` names the model."""
+
+    name: str = "openai"
+    edits: bool = True
+    server_models: bool = True
+
+    def resolve(self, model: str, size: str | None, quality: str | None) -> ModelChoice:
+        """The server's own model names, sizes and qualities: passed through (a size must still read WxH)."""
+        return ModelChoice(model, models.resolve_size(None, size, model), quality)
+
+    def check_edit(self, images: tuple[str, ...], mask: str | None) -> None:
+        for path in (*images, *([mask] if mask else [])):
+            _check_source(path)
+
+    def unit_price(self, model: str, region: str, prices: Mapping[str, float]) -> float | None:
+        """Free (0.0) unless the config file's ``[prices]`` names the model: the server is the user's own."""
+        listed = listed_price(model, prices)
+        return 0.0 if listed is None else listed
+
+    def list_models(self, connect: Callable[[], ImageClient]) -> list[dict[str, Any]] | None:
+        """``GET {base}/models``; None when the server offers no list."""
+        with connect() as client:
+            return client.list_models()  # type: ignore[no-any-return]
+
+    def make_client(self, api_key: str, base_url: str, *, timeout: float = 120.0, lang: str = "en",
+                    region: str = "cn", retry_unsafe: bool = False, max_connections: int = 16) -> OpenAIImagesClient:
+        return OpenAIImagesClient(api_key, base_url, timeout=timeout, lang=lang, region=region,
+                                  retry_unsafe=retry_unsafe, max_connections=max_connections)
+
+    def probe(self, client: ImageClient) -> KeyProbe:
+        """``GET {base}/models``: a 401 is a refused key; any other answer came after the key was accepted."""
+        status, code, message, seconds = client.probe_key()
+        return KeyProbe(status, code, message, seconds, rejected=status == 401)
+
+
+OPENAI = OpenAIBackend()
+
+
 def generation_body(request: ImageRequest) -> dict[str, Any]:
     """The JSON of ``POST /images/generations``: one image per call (the runner makes n calls)."""
     body: dict[str, Any] = {"model": request.model, "prompt": request.prompt, "n": 1,
@@ -218,14 +267,6 @@ def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
     code = error.get("code") or error.get("type")
     message = error.get("message")
     return (str(code) if code not in (None, "") else None), (str(message)[:300] if message else None)
-
-
-def check_edit(backend: str, images: tuple[str, ...], mask: str | None) -> None:
-    """Before anything is sent: the backend can edit, and every source (and the mask) is a readable image."""
-    if backend != "openai":
-        raise UsageError("edit_unsupported")
-    for path in (*images, *([mask] if mask else [])):
-        _check_source(path)
 
 
 def _check_source(path: str) -> None:

@@ -15,7 +15,7 @@ from glm_image_cli.errors import ConfigError
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.backends.base import ImageClient
     from glm_image_cli.core.batch import BatchItem, LineError, Manifest, Selection
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -34,17 +34,14 @@ def require_api_key(cfg: ResolvedConfig) -> str:
 
 
 def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
-                connections: int | None = None) -> BigModelClient:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+                connections: int | None = None) -> ImageClient:
+    """The settings' backend's client (any backend: same runner, same money rules)."""
+    from glm_image_cli.backends.registry import backend_named
 
     wanted = connections if connections is not None else cfg.concurrency * 2
-    kind = BigModelClient
-    if cfg.backend == "openai":  # any OpenAI-compatible image server: same runner, same money rules
-        from glm_image_cli.backends.openai import OpenAIImagesClient
-
-        kind = OpenAIImagesClient
-    return kind(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
-                          region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
+    return backend_named(cfg.backend).make_client(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout,
+                                                  lang=lang, region=cfg.region, retry_unsafe=retry_unsafe,
+                                                  max_connections=max(16, wanted))
 
 
 def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
@@ -57,7 +54,7 @@ def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
     return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
 
 
-def samples_runner(cfg: ResolvedConfig, plan: GenerationPlan, client: BigModelClient, saver: ImageSaver, *,
+def samples_runner(cfg: ResolvedConfig, plan: GenerationPlan, client: ImageClient, saver: ImageSaver, *,
                    spend: Any = None, on_event: Callable[[Event], None] | None = None) -> Runner:
     """The one engine set up for a plan's samples saved to files (generate, again, edit, chat): the settings'
     concurrency, this account's learned limit, and the spend ledger when there is one."""
@@ -140,6 +137,7 @@ def output_folder(cfg: ResolvedConfig) -> Path:
 
 def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     """Validate everything (settings, prompt, size, style, key, output folder) without spending anything."""
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.plans import plan_generation
     from glm_image_cli.storage.config import load_config
     from glm_image_cli.storage.files import ensure_writable_dir
@@ -148,15 +146,14 @@ def prepare_generation(request: GenerateRequest) -> PreparedGeneration:
     # A bad value names what the caller typed: the CLI's flag, or the MCP tool's argument (output_dir).
     names = {key: key.replace("-", "_") for key in flags} if request.command == "mcp" else None
     cfg = load_config(flags=flags, flag_names=names)
+    backend = backend_named(cfg.backend)
     if request.images:  # an edit: only where the server has /images/edits, checked before anything else
-        from glm_image_cli.backends.openai import check_edit
-
-        check_edit(cfg.backend, request.images, request.mask)
+        backend.check_edit(tuple(request.images), request.mask)
     plan = plan_generation(
         request.prompt, model=cfg.model, size=cfg.size, quality=cfg.quality,
         style=None if request.no_style else cfg.style,
         negative=request.negative, samples=request.samples, user_styles=cfg.user_styles,
-        watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
+        watermark=cfg.watermark, user_id=cfg.user_id, backend=backend,
     )
     if request.images:
         from dataclasses import replace
@@ -226,6 +223,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
     (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
     and, unless a dry run, the key and the output folder (created only then)."""
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core import batch as batching
     from glm_image_cli.errors import UsageError
     from glm_image_cli.storage.config import load_config
@@ -238,7 +236,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": cfg.backend}
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if any(item.enhance for item in items):
         from glm_image_cli.core.enhance import enhance_items

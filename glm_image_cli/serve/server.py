@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__
 from glm_image_cli.backends import models
+from glm_image_cli.backends.registry import default_backend
 from glm_image_cli.core.plans import plan_generation
 from glm_image_cli.errors import (
     AuthFailure,
@@ -52,6 +53,7 @@ from glm_image_cli.errors import (
 from glm_image_cli.messages import render, using_language
 
 if TYPE_CHECKING:
+    from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage, ImageResult
     from glm_image_cli.core.ledger import Spending
     from glm_image_cli.core.limits import Limiter
@@ -97,7 +99,8 @@ class Defaults:
     user_id: str | None = None
     enhance: bool = False  # the `enhance` setting: a request without "enhance" follows it
     enhance_model: str = "glm-4-flash-250414"
-    backend: str = "bigmodel"  # "openai": sizes pass through, and /v1/images/edits is forwarded
+    # the settings' backend: its rules check each plan, and /v1/images/edits is forwarded only when it has edits
+    backend: Backend = field(default_factory=default_backend)
 
 
 class ApiError(Exception):
@@ -783,7 +786,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _openai_edits(self) -> None:
         """Multipart image(s) (``image`` or ``image[]``), optional mask, prompt, model, n, size, response_format:
         written to a temporary folder (removed after) for an edit plan, run like a generation."""
-        if self.server.service.defaults.backend != "openai":
+        if not self.server.service.defaults.backend.edits:
             self._discard_body()
             raise UsageError("edit_unsupported")  # the hosted BigModel API has no edits: 400, nothing sent
         fields, uploads = parse_multipart(self.headers.get("Content-Type", ""), self._read_body(self._edit_limit()))

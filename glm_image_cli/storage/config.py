@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.backends.regions import REGIONS
+from glm_image_cli.backends.registry import BACKEND_NAMES, DEFAULT_BACKEND
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
 
@@ -205,8 +206,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
         Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
         Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
-        Setting("backend", _choices("bigmodel", "openai"), "bigmodel", ("GLM_IMAGE_BACKEND",),
-                choices=("bigmodel", "openai")),
+        Setting("backend", _choices(*BACKEND_NAMES), DEFAULT_BACKEND, ("GLM_IMAGE_BACKEND",), choices=BACKEND_NAMES),
         Setting("model", _model, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
         Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
         Setting("style", _style, env=("GLM_IMAGE_STYLE",)),

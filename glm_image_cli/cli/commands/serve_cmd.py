@@ -39,6 +39,7 @@ def serve(
                                                  help=help_text("opt.max_connections"))] = 256,
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
 ) -> None:
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.ledger import make_spending
     from glm_image_cli.serve.server import Defaults, ImageService, ServeOptions, is_loopback
     from glm_image_cli.storage.config import load_config
@@ -64,7 +65,8 @@ def serve(
     client = make_client(cfg, state.lang, retry_unsafe=False, connections=max_concurrent * 2)
     defaults = Defaults(model=cfg.model, size=cfg.size, style=cfg.style, quality=cfg.quality,
                         user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id,
-                        enhance=cfg.enhance, enhance_model=cfg.enhance_model, backend=cfg.backend)
+                        enhance=cfg.enhance, enhance_model=cfg.enhance_model,
+                        backend=backend_named(cfg.backend))
     with client:
         service = ImageService(client, defaults, options, saver, limiter=make_limiter(cfg, cap=max_concurrent),
                                spend=make_spending(cfg, "serve"))
@@ -101,16 +103,19 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
     ui = state.ui()
+    # /v1/images/edits only where the backend has edits (elsewhere it answers 400 EDIT_UNSUPPORTED)
+    routes = [("GET ", "/ping"), ("POST", "/txt2img"), ("POST", "/v1/images/generations"),
+              *([("POST", "/v1/images/edits")] if server.service.defaults.backend.edits else []),
+              ("GET ", "/v1/models")]
     if state.json_mode:
-        endpoints = ["/ping", "/txt2img", "/v1/images/generations", "/v1/images/edits", "/v1/models"]
-        ui.emit_json_line({"type": "listening", "url": url, "endpoints": endpoints, "token": bool(options.token)})
+        ui.emit_json_line({"type": "listening", "url": url, "endpoints": [path for _, path in routes],
+                           "token": bool(options.token)})
     # The URL goes out even with --quiet: scripts that start us on port 0 read it.
     sys.stderr.write(render("serve_started", url=url) + "\n")
     if not state.quiet:
         ui.note(render("serve_endpoints"))
-        for line in ("GET  /ping", "POST /txt2img", "POST /v1/images/generations", "POST /v1/images/edits",
-                     "GET  /v1/models"):
-            ui.note(f"  {line}  {url}{line.split()[1]}")
+        for method, path in routes:
+            ui.note(f"  {method} {path}  {url}{path}")
         if options.token:
             ui.note(render("serve_token_on"))
     sys.stderr.flush()
