@@ -385,6 +385,42 @@ def test_again_on_an_edit_edits_the_same_sources_or_says_why_not(cli, server) ->
     assert server.count(EDITS) == 2 and server.count(GENERATIONS) == 0
 
 
+# -- one price for consent, the ledger and budgets -------------------------------------------------------------
+
+def _estimate_and_ledger(cli, model: str) -> tuple[float, float, bool]:
+    """(the estimate `batch --dry-run` shows — the one consent uses —, what the ledger recorded for one image
+    of ``model`` made with --yes, whether `generate` without --yes stopped to ask)."""
+    Path("p.txt").write_text("a lighthouse\n")
+    plan = json.loads(run(cli, "batch", "p.txt", "-m", model, "--dry-run", "--json").stdout.splitlines()[0])
+    asked = run(cli, "generate", "a lighthouse", "-m", model, "--json")
+    made = run(cli, "generate", "a lighthouse", "-m", model, "--yes")
+    assert made.exit_code == 0, made.stderr
+    report = json.loads(run(cli, "usage", "--json").stdout)
+    return plan["estimated_cost"], report["totals"]["estimated_cost"], asked.exit_code == 2
+
+
+@pytest.mark.parametrize(("prices", "price"), [
+    ("", 0.0),  # no [prices]: the server is the user's own, images are free
+    ('[prices]\n"zai-org/glm-image" = 5\n', 0.0),  # [prices] that does not name the model: still free
+    ('[prices]\n"cogview-4" = 0.5\n', 0.5),  # named: that price
+])
+def test_consent_and_ledger_agree_on_the_price_of_an_openai_image(cli, server, isolated: Path, prices: str,
+                                                                   price: float) -> None:
+    isolated.parent.mkdir(parents=True, exist_ok=True)
+    isolated.write_text(f"confirm-above = 0.01\n{prices}")  # any price above 0 needs consent
+    estimated, recorded, asked = _estimate_and_ledger(cli, "cogview-4")
+    assert (estimated, recorded, asked) == (price, price, price > 0)
+    assert server.count(GENERATIONS) == (1 if price else 2)  # a run that asked sent nothing
+
+
+def test_a_budget_counts_the_openai_price_the_consent_showed(cli, server, isolated: Path) -> None:
+    isolated.parent.mkdir(parents=True, exist_ok=True)
+    isolated.write_text('budget-daily = 0.01\n[prices]\n"zai-org/glm-image" = 5\n')
+    assert run(cli, "generate", "a lighthouse", "-m", "cogview-4", "-n", "2").exit_code == 0  # free: no budget hit
+    refused = run(cli, "generate", "a lighthouse", "-m", "zai-org/GLM-Image")
+    assert refused.exit_code != 0 and server.count(GENERATIONS) == 2
+
+
 # -- the Backend objects --------------------------------------------------------------------------------------
 
 def test_each_backend_is_found_by_its_name_and_another_name_is_the_settings_error(cli) -> None:

@@ -382,6 +382,7 @@ class ChatSession:
     def _settle(self, record: TurnRecord, cfg: ResolvedConfig, plan: GenerationPlan, outcomes: list[Any],
                 rewritten: bool) -> None:
         """Paths (or the preview), one line per failure, the turn's and the session's estimated spend."""
+        from glm_image_cli.backends.registry import backend_named
         from glm_image_cli.core.ledger import outcome_kind
         from glm_image_cli.core.pricing import estimate
 
@@ -397,7 +398,8 @@ class ChatSession:
                     shown.add(text)
                     self.io.error(text)
         billed = sum(1 for outcome in outcomes if outcome_kind(outcome) in ("saved", "unsaved", "uncertain"))
-        record.cost = estimate({plan.model: billed}, cfg.region, cfg.prices)[0] if billed else 0.0
+        record.cost = estimate({plan.model: billed}, cfg.region, cfg.prices,
+                               backend=backend_named(cfg.backend))[0] if billed else 0.0
         self.total += record.cost
         self.turns.append(record)
         if record.images:  # a picture to refine: it joins the conversation
@@ -408,14 +410,16 @@ class ChatSession:
     def _consent(self, cfg: ResolvedConfig, plan: GenerationPlan, chats: dict[str, int]) -> bool:
         """Ask before a turn estimated above `confirm-above` (not with --yes); without a terminal to ask on,
         the turn is refused with the usual line."""
+        from glm_image_cli.backends.registry import backend_named
         from glm_image_cli.core.enhance import estimate_chats
         from glm_image_cli.core.pricing import estimate
 
         images = {plan.model: plan.samples}
-        cost, currency, _ = estimate(images, cfg.region, cfg.prices)
+        backend = backend_named(cfg.backend)
+        cost, currency, _ = estimate(images, cfg.region, cfg.prices, backend=backend)
         unknown = 0
         if chats:
-            chat_cost, unknown = estimate_chats(chats, cfg.region, cfg.prices)
+            chat_cost, unknown = estimate_chats(chats, cfg.region, cfg.prices, backend=backend)
             cost += chat_cost
         if self.io.yes or cost <= 0 or cost <= cfg.confirm_above:
             return True

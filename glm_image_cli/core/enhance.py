@@ -30,6 +30,7 @@ from glm_image_cli.errors import GlmImageError, UpstreamFailure
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
+    from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient
     from glm_image_cli.core.batch import BatchItem
     from glm_image_cli.core.ledger import Spending
@@ -51,22 +52,22 @@ def family_of(image_model: str) -> str:
     return "glm-image" if image_model.strip().lower().startswith("glm-image") else "cogview"
 
 
-def chat_price(model: str, region: str = "cn", prices: Mapping[str, float] | None = None) -> float | None:
+def chat_price(model: str, region: str, prices: Mapping[str, float] | None, backend: Backend) -> float | None:
     """The estimated price of one rewrite: the config's ``[prices]`` override when it names the model, else 0 for
-    the free chat models and None (unknown) for any other."""
+    the free chat models, else the backend's rule (BigModel: unknown, None; a self-hosted server: free)."""
     from glm_image_cli.core.pricing import unit_price
 
     if model in FREE_CHAT_MODELS and not (prices and model.strip().lower() in prices):
         return 0.0
-    return unit_price(model, region, prices)
+    return unit_price(model, region, prices, backend)
 
 
-def estimate_chats(calls: Mapping[str, int], region: str = "cn",
-                   prices: Mapping[str, float] | None = None) -> tuple[float, int]:
+def estimate_chats(calls: Mapping[str, int], region: str = "cn", prices: Mapping[str, float] | None = None, *,
+                   backend: Backend) -> tuple[float, int]:
     """(estimated cost, rewrites of unknown price) of the chat calls ``{model: count}``, for spend consent."""
     from glm_image_cli.core.pricing import estimate
 
-    total, _, unknown = estimate(calls, region, prices, price_of=chat_price)
+    total, _, unknown = estimate(calls, region, prices, backend=backend, price_of=chat_price)
     return total, unknown
 
 

@@ -1,40 +1,46 @@
-"""Estimated cost from the reference price table, for --dry-run and spend consent."""
+"""Estimated cost, for --dry-run, spend consent, the ledger and the budgets: one price rule, the backend's.
+
+Every price comes from ``Backend.unit_price`` (BigModel: the ``[prices]`` override, else the reference table;
+an OpenAI-compatible server: free unless ``[prices]`` names the model), so what consent shows is what the ledger
+records and the budgets count.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from glm_image_cli.backends import models
+if TYPE_CHECKING:
+    from glm_image_cli.backends.base import Backend
 
 # When the reference prices (models.MODELS: price_cny, price_usd) were last checked against the platform's
 # price pages.  The ledger's figures are estimates from this table, never the platform's bill.
 PRICES_AS_OF = "2026-11"
 
+PriceRule = Callable[[str, str, Mapping[str, float], "Backend"], "float | None"]
 
-def unit_price(model: str, region: str, prices: Mapping[str, float] | None = None) -> float | None:
-    """The price of one image (or one call, for a chat model) in the region's currency: the config file's
-    ``[prices]`` override when it names the model, else the reference table; None when unknown."""
-    name = model.strip().lower()
-    if prices and name in prices:
-        return float(prices[name])
-    spec = models.find_model(model)
-    if spec is None:
-        return None
-    return spec.price_usd if region == "intl" else spec.price_cny
+
+def unit_price(model: str, region: str, prices: Mapping[str, float] | None, backend: Backend) -> float | None:
+    """The price of one image (or one call, for a chat model) in the region's currency, None when unknown."""
+    return backend.unit_price(model, region, prices or {})
+
+
+def currency_of(region: str) -> str:
+    """Z.ai bills USD, bigmodel.cn CNY (a self-hosted server's [prices] are read in the same currency)."""
+    return "USD" if region == "intl" else "CNY"
 
 
 def estimate(images_per_model: Mapping[str, int], region: str, prices: Mapping[str, float] | None = None, *,
-             price_of: Callable[[str, str, Mapping[str, float] | None], float | None] = unit_price,
-             ) -> tuple[float, str, int]:
-    """(estimated cost, currency, calls of unknown price).  Z.ai bills USD, bigmodel.cn CNY.
+             backend: Backend, price_of: PriceRule = unit_price) -> tuple[float, str, int]:
+    """(estimated cost, currency, calls of unknown price).
     ``prices``: the config file's overrides (``cfg.prices``: model, lower case -> price in that currency);
+    ``backend``: whose price rule (``backend_named(cfg.backend)``), required so no caller falls back to another's;
     ``price_of``: one call's price (chat rewrites pass their own, which knows the free chat models)."""
-    currency = "USD" if region == "intl" else "CNY"
     total, unknown = 0.0, 0
     for model, count in images_per_model.items():
-        price = price_of(model, region, prices)
+        price = price_of(model, region, prices or {}, backend)
         if price is None:
             unknown += count
         else:
             total += price * count
-    return total, currency, unknown
+    return total, currency_of(region), unknown

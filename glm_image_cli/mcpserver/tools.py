@@ -180,6 +180,7 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
               enhance: bool | None = None) -> list[Any]:
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.ledger import hold_for_run
     from glm_image_cli.core.plans import generate_record
     from glm_image_cli.core.pricing import estimate
@@ -193,13 +194,14 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
                                                   negative=negative, output_dir=output_dir, command="mcp",
                                                   enhance=enhance))
     plan, cfg = prepared.plan, prepared.cfg
-    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region, cfg.prices)
+    backend = backend_named(cfg.backend)
+    cost, currency, _ = estimate({plan.model: plan.samples}, cfg.region, cfg.prices, backend=backend)
     if cfg.enhance:  # the rewrite's chat call counts too (free chat models: nothing)
         from glm_image_cli.core.enhance import chat_calls_needed, check_enhance_model, estimate_chats
 
         prepared.warnings.extend(check_enhance_model(cfg.enhance_model))
         cost += estimate_chats(chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model),
-                               cfg.region, cfg.prices)[0]
+                               cfg.region, cfg.prices, backend=backend)[0]
     limit = cfg.confirm_above
     if cost > limit and cost > 0 and not allow_spend:
         raise UsageError("mcp_spend_needs_consent", cost=cost, currency=currency, limit=limit)

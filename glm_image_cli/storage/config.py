@@ -416,7 +416,9 @@ class ResolvedConfig(Settings):
     sources: dict[str, str]
     user_styles: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
-    prices: dict[str, float] = field(default_factory=dict)  # the [prices] overrides (model, lower case)
+    # the [prices] table as written (model, lower case -> price); what an unlisted model costs is the backend's
+    # rule (Backend.unit_price), never encoded here
+    prices: dict[str, float] = field(default_factory=dict)
     profile: str | None = None  # the active [profiles.NAME], if any
 
     @classmethod
@@ -469,20 +471,8 @@ def load_config(
             value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
-    if values["backend"] == "openai":  # a self-hosted server: free unless [prices] names the model
-        prices = ZeroUnlessListed(prices)
     resolved = ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
     return resolved if profile is None else replace(resolved, profile=profile)
-
-
-class ZeroUnlessListed(dict):
-    """The [prices] of an ``openai`` backend: a model it does not name costs 0 (the server is the user's own)."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __missing__(self, key: str) -> float:
-        return 0.0
 
 
 def active_profile(environ: Mapping[str, str] | None = None) -> str | None:

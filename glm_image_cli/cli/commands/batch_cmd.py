@@ -119,7 +119,7 @@ def batch(
                                                                                          enhance_failures))
     selection = prepared.selection
     if prepared.saver is None:  # a dry run
-        _print_plan(state, prepared.items, selection, prepared.cfg.region, prepared.cfg.prices)
+        _print_plan(state, prepared.items, selection, prepared.cfg)
         return
     spend: RunSpend | None = None
     try:
@@ -196,15 +196,15 @@ def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool
             ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
 
 
-def _print_plan(state: RunState, items: list[Any], selection: Selection, region: str,
-                prices: dict[str, float]) -> None:
+def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: ResolvedConfig) -> None:
     from collections import Counter
 
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.pricing import estimate
 
     ui = state.ui()
     per_model = Counter(selection.images_per_model())
-    cost, currency, unknown = estimate(per_model, region, prices)
+    cost, currency, unknown = estimate(per_model, cfg.region, cfg.prices, backend=backend_named(cfg.backend))
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
               "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}

@@ -186,16 +186,18 @@ def confirm_spend(state: RunState, cfg: ResolvedConfig, images_per_model: dict[s
                   chats: dict[str, int] | None = None) -> None:
     """Ask before a run estimated above `confirm-above`; never hang without a terminal.  ``chats``: the --enhance
     chat calls still to make, ``{chat model: count}`` (free models cost 0, others are of unknown price)."""
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.pricing import estimate
     from glm_image_cli.errors import ExitCode, UsageError
     from glm_image_cli.messages import render
 
-    cost, currency, _ = estimate(images_per_model, cfg.region, cfg.prices)
+    backend = backend_named(cfg.backend)  # its price rule: the one the ledger and the budgets use
+    cost, currency, _ = estimate(images_per_model, cfg.region, cfg.prices, backend=backend)
     unknown_chats = 0
     if chats:
         from glm_image_cli.core.enhance import estimate_chats
 
-        chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
+        chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices, backend=backend)
         cost += chat_cost
     limit = cfg.confirm_above
     if yes or cost <= 0 or cost <= limit:

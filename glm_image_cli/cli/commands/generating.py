@@ -51,11 +51,13 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
         chats: dict[str, int] = {}
         asked = False
         if cfg.enhance:
+            from glm_image_cli.backends.registry import backend_named
             from glm_image_cli.core.enhance import chat_calls_needed, estimate_chats
 
             chats = chat_calls_needed([(plan.prompt, plan.model, plan.style)], cfg.enhance_model,
                                       use_cache=not request.no_cache)
-            chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices)
+            chat_cost, unknown_chats = estimate_chats(chats, cfg.region, cfg.prices,
+                                                      backend=backend_named(cfg.backend))
             if chat_cost > 0 or unknown_chats:  # a priced chat call: consent before it is sent, counting it
                 confirm_spend(state, cfg, {plan.model: plan.samples}, request.yes, chats)
                 asked = True
