@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from glm_image_cli.backends import bigmodel as client_module
+from glm_image_cli.backends import transport
 from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.cli.app import app
 from glm_image_cli.core.studio import Studio
@@ -49,7 +50,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fast_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Polls and back-offs without Retry-After wait milliseconds in tests (the real ones wait seconds)."""
     monkeypatch.setattr(client_module, "DEFAULT_POLLING", client_module.PollingPolicy(0.0, 0.0, 30.0))
-    monkeypatch.setattr(client_module, "DEFAULT_RETRY", client_module.RetryPolicy(base_delay=0.01, max_delay=0.05))
+    monkeypatch.setattr(transport, "DEFAULT_RETRY", transport.RetryPolicy(base_delay=0.01, max_delay=0.05))
 
 
 @pytest.fixture

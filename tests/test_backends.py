@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.storage.pngmeta import recipe_in_file
 from tests.fake_bigmodel import make_png
 from tests.fake_openai import EDITS, FILES, GENERATIONS, KEY, MODELS, FakeOpenAI, Reply, fields_of
@@ -206,7 +205,7 @@ def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
 @pytest.fixture
 def serve_openai(server: FakeOpenAI) -> Iterator:
     """Start an in-process serve whose upstream is the fake OpenAI server (backend openai, or as given)."""
-    from glm_image_cli.backends.openai import OpenAIImagesClient
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
     from tests.conftest import serve_studio
 
@@ -214,8 +213,7 @@ def serve_openai(server: FakeOpenAI) -> Iterator:
 
     def start(backend: str = "openai", **overrides):
         options = ServeOptions(port=0, quiet=True, **{"rate_per_minute": 0, **overrides})
-        client_class = OpenAIImagesClient if backend == "openai" else BigModelClient
-        client = client_class(KEY, server.base_url, timeout=30)
+        client = backend_named(backend).make_client(KEY, server.base_url, timeout=30)
         studio = serve_studio(client, model="zai-org/GLM-Image", backend=backend)
         http = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
         threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True).start()
@@ -386,3 +384,89 @@ def test_again_on_an_edit_edits_the_same_sources_or_says_why_not(cli, server) ->
     changed = run(cli, "again", str(entry.id), "-o", "out")
     assert changed.exit_code == 2 and "gone or has changed" in changed.stderr
     assert server.count(EDITS) == 2 and server.count(GENERATIONS) == 0
+
+
+# -- one price for consent, the ledger and budgets -------------------------------------------------------------
+
+def _estimate_and_ledger(cli, model: str) -> tuple[float, float, bool]:
+    """(the estimate `batch --dry-run` shows — the one consent uses —, what the ledger recorded for one image
+    of ``model`` made with --yes, whether `generate` without --yes stopped to ask)."""
+    Path("p.txt").write_text("a lighthouse\n")
+    plan = json.loads(run(cli, "batch", "p.txt", "-m", model, "--dry-run", "--json").stdout.splitlines()[0])
+    asked = run(cli, "generate", "a lighthouse", "-m", model, "--json")
+    made = run(cli, "generate", "a lighthouse", "-m", model, "--yes")
+    assert made.exit_code == 0, made.stderr
+    report = json.loads(run(cli, "usage", "--json").stdout)
+    return plan["estimated_cost"], report["totals"]["estimated_cost"], asked.exit_code == 2
+
+
+@pytest.mark.parametrize(("prices", "price"), [
+    ("", 0.0),  # no [prices]: the server is the user's own, images are free
+    ('[prices]\n"zai-org/glm-image" = 5\n', 0.0),  # [prices] that does not name the model: still free
+    ('[prices]\n"cogview-4" = 0.5\n', 0.5),  # named: that price
+])
+def test_consent_and_ledger_agree_on_the_price_of_an_openai_image(cli, server, isolated: Path, prices: str,
+                                                                   price: float) -> None:
+    isolated.parent.mkdir(parents=True, exist_ok=True)
+    isolated.write_text(f"confirm-above = 0.01\n{prices}")  # any price above 0 needs consent
+    estimated, recorded, asked = _estimate_and_ledger(cli, "cogview-4")
+    assert (estimated, recorded, asked) == (price, price, price > 0)
+    assert server.count(GENERATIONS) == (1 if price else 2)  # a run that asked sent nothing
+
+
+def test_a_budget_counts_the_openai_price_the_consent_showed(cli, server, isolated: Path) -> None:
+    isolated.parent.mkdir(parents=True, exist_ok=True)
+    isolated.write_text('budget-daily = 0.01\n[prices]\n"zai-org/glm-image" = 5\n')
+    assert run(cli, "generate", "a lighthouse", "-m", "cogview-4", "-n", "2").exit_code == 0  # free: no budget hit
+    refused = run(cli, "generate", "a lighthouse", "-m", "zai-org/GLM-Image")
+    assert refused.exit_code != 0 and server.count(GENERATIONS) == 2
+
+
+# -- the Backend objects --------------------------------------------------------------------------------------
+
+def test_each_backend_is_found_by_its_name_and_another_name_is_the_settings_error(cli) -> None:
+    from glm_image_cli.backends.registry import BACKEND_NAMES, backend_named
+    from glm_image_cli.errors import ConfigError
+
+    assert [backend_named(name).name for name in BACKEND_NAMES] == ["bigmodel", "openai"]
+    assert [backend_named(name).edits for name in BACKEND_NAMES] == [False, True]
+    with pytest.raises(ConfigError) as caught:
+        backend_named("dall-e")
+    said = cli("config", "set", "backend", "dall-e")
+    assert said.exit_code == 3 and said.stderr.strip().endswith(str(caught.value))
+    assert str(caught.value) == "Invalid value for backend: must be one of bigmodel, openai."
+
+
+def test_ping_on_the_openai_backend_checks_the_key_with_the_model_list(cli, server,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    report = json.loads(run(cli, "ping", "--json").stdout)
+    accepted = {check["name"]: check for check in report["checks"]}["key_accepted"]
+    assert accepted["ok"] is True and "HTTP 200" in accepted["detail"] and "no such task" not in accepted["detail"]
+    assert [call.route for call in server.requests] == [MODELS]  # nothing that costs anything
+    monkeypatch.setenv("GLM_API_KEY", "sk-wrong-0123456789.WRONGKEY")
+    refused = run(cli, "ping", "--json")
+    assert refused.exit_code == 4  # was "accepted": BigModel's reading of a 401 with an OpenAI error code
+    checks = {check["name"]: check for check in json.loads(refused.stdout)["checks"]}
+    assert checks["key_accepted"]["ok"] is False and "Incorrect API key" in checks["key_accepted"]["detail"]
+
+
+@pytest.mark.parametrize(("backend", "edits"), [("bigmodel", False), ("openai", True)])
+def test_serve_announces_the_edits_endpoint_only_where_the_backend_has_it(backend: str, edits: bool) -> None:
+    import os
+    import subprocess
+
+    from tests.test_console_script import console_script
+
+    env = {**os.environ, "GLM_IMAGE_BACKEND": backend, "GLM_API_KEY": KEY, "GLM_BASE_URL": "http://127.0.0.1:9/v1"}
+    process = subprocess.Popen([*console_script(), "serve", "--port", "0", "--json", "--quiet"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    try:
+        first_line = process.stdout.readline()
+        process.terminate()
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    endpoints = json.loads(first_line)["endpoints"]
+    assert ("/v1/images/edits" in endpoints) is edits
+    assert "/v1/images/generations" in endpoints and "/v1/models" in endpoints

@@ -241,7 +241,7 @@ def test_verbose_covers_ping_and_ends_with_the_invocation(cli, fake) -> None:
 
 def test_verbose_client_for_serve_traces_too(fake, capsys) -> None:
     with BigModelClient(DEFAULT_KEY, fake.base_url, verbose=True) as client:
-        client.generate(ImageRequest("cogview-4", "x"))
+        client.fetch(client.request_image(ImageRequest("cogview-4", "x")))
     err = capsys.readouterr().err
     assert "[http 1] > POST" in err and "Bearer ****" in err and SECRET_PART not in err
 

@@ -221,11 +221,12 @@ def test_gallery_shows_the_rewrite_on_expand_escaped(cli, fake) -> None:
 # --- spend consent ----------------------------------------------------------------------------------------
 
 def test_free_chat_model_adds_nothing_to_the_estimate(cli, fake) -> None:
+    from glm_image_cli.backends.bigmodel import BIGMODEL
     from glm_image_cli.core.enhance import estimate_chats
 
-    assert estimate_chats({"glm-4-flash-250414": 3}) == (0.0, 0)
-    assert estimate_chats({"glm-4-plus": 2}) == (0.0, 2)
-    assert estimate_chats({"glm-4-plus": 2}, "cn", {"glm-4-plus": 0.05}) == (0.1, 0)
+    assert estimate_chats({"glm-4-flash-250414": 3}, backend=BIGMODEL) == (0.0, 0)
+    assert estimate_chats({"glm-4-plus": 2}, backend=BIGMODEL) == (0.0, 2)
+    assert estimate_chats({"glm-4-plus": 2}, "cn", {"glm-4-plus": 0.05}, backend=BIGMODEL) == (0.1, 0)
     fake.chat_reply = REWRITE
     # 0.06 CNY of images, below confirm-above: no question, with the free chat model counted at 0
     assert cli("generate", "a cat", "--enhance", "-o", "out", "-m", "cogview-4", "--size", "1024x1024",

@@ -121,3 +121,29 @@ def test_commands_do_not_import_each_other() -> None:
     for module, imported in graph.items():
         if module.startswith("glm_image_cli.cli.commands.") and module not in shared:
             assert {name for name in imported if name.startswith("glm_image_cli.cli.commands")} <= shared, module
+
+
+def test_backend_names_are_compared_only_in_the_registry() -> None:
+    """Outside backends/registry.py nothing spells a backend's name (each backend module says it once, in its
+    ``name`` field) and nothing compares a ``backend`` value: callers ask the Backend object instead."""
+    from glm_image_cli.backends.registry import BACKEND_NAMES
+
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative == "backends/registry.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        allowed: set[int] = set()
+        for node in ast.walk(tree):
+            if relative.startswith("backends/") and isinstance(node, ast.AnnAssign) and \
+                    isinstance(node.target, ast.Name) and node.target.id == "name" and node.value is not None:
+                allowed.add(id(node.value))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in BACKEND_NAMES and id(node) not in allowed:
+                found.append(f"{relative}:{node.lineno}: {node.value!r}")
+            if isinstance(node, ast.Compare) and not all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+                operands = [node.left, *node.comparators]
+                if any(getattr(o, "attr", None) == "backend" or getattr(o, "id", None) == "backend" for o in operands):
+                    found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glm_image_cli.backends.bigmodel import BigModelClient
+from glm_image_cli.backends.bigmodel import BIGMODEL, BigModelClient
 from glm_image_cli.core.ledger import Budgets, Ledger, Spending
 from glm_image_cli.core.studio import Studio
 from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
@@ -93,7 +93,7 @@ def test_usage_json_totals_and_groups(cli, fake) -> None:
 def test_serve_records_its_requests_and_answers_402_over_budget(fake) -> None:
     options = ServeOptions(port=0, rate_per_minute=0)
     client = BigModelClient(DEFAULT_KEY, fake.base_url, timeout=30)
-    spending = Spending(Ledger(), "serve", "cn", Budgets(daily=3 * PRICE + 0.001))
+    spending = Spending(Ledger(), "serve", "cn", Budgets(daily=3 * PRICE + 0.001), backend=BIGMODEL)
     studio = Studio(serve_studio(client).settings, command="serve", client=client, spending=spending)
     server = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
@@ -176,7 +176,8 @@ def test_concurrent_holds_never_overspend(tmp_path: Path) -> None:
         try:
             barrier.wait()
             try:
-                hold = Spending(ledger, "batch", "cn", budgets).hold(["glm-image"] * 6)  # 0.60 each: > half
+                spending = Spending(ledger, "batch", "cn", budgets, backend=BIGMODEL)
+                hold = spending.hold(["glm-image"] * 6)  # 0.60 each: > half
             except Exception:
                 refused.append(number)
                 return

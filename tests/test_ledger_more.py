@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from glm_image_cli.backends.registry import backend_named
 from glm_image_cli.core.ledger import Budgets, Ledger
 from glm_image_cli.core.pricing import PRICES_AS_OF, estimate
 from glm_image_cli.storage.config import load_config
@@ -28,10 +29,11 @@ def test_prices_table_overrides_the_reference_table(isolated: Path) -> None:
     write_config(isolated, '[prices]\n"CogView-4-250304" = 0.5\n"cogview-5" = 0.2\n')
     cfg = load_config()
     assert cfg.prices == {"cogview-4-250304": 0.5, "cogview-5": 0.2}
-    assert estimate({"cogview-4-250304": 2}, cfg.region, cfg.prices) == (1.0, "CNY", 0)
-    assert estimate({"cogview-5": 1}, cfg.region, cfg.prices) == (0.2, "CNY", 0)  # unknown model, now priced
-    assert estimate({"cogview-5": 1}, cfg.region) == (0.0, "CNY", 1)  # without the overrides: unknown
-    assert estimate({"glm-image": 1}, cfg.region, cfg.prices)[0] == pytest.approx(0.1)  # not overridden
+    backend = backend_named(cfg.backend)
+    assert estimate({"cogview-4-250304": 2}, cfg.region, cfg.prices, backend=backend) == (1.0, "CNY", 0)
+    assert estimate({"cogview-5": 1}, cfg.region, cfg.prices, backend=backend) == (0.2, "CNY", 0)  # now priced
+    assert estimate({"cogview-5": 1}, cfg.region, backend=backend) == (0.0, "CNY", 1)  # no overrides: unknown
+    assert estimate({"glm-image": 1}, cfg.region, cfg.prices, backend=backend)[0] == pytest.approx(0.1)
     assert not cfg.warnings  # [prices] is not an "ignored key"
 
 

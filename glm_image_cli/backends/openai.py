@@ -1,34 +1,43 @@
 """The ``openai`` backend: any server speaking the OpenAI images API (SGLang, CogKit, LiteLLM, one-api, our serve).
 
-The same client as BigModel's in every way that matters for money and for the runner — ``request_image``,
-``stream_image``, ``fetch``, the retry rules of ``BigModelClient._send`` (a POST that may have been processed is
-never sent again blindly) — with the OpenAI request and error shapes:
+Its client is built on the same transport as BigModel's — ``request_image``, ``stream_image``, ``fetch``, and the
+retry rules of transport.py (a POST that may have been processed is never sent again blindly) — with the OpenAI
+request and error shapes:
 
 - ``POST {base}/images/generations`` (JSON: model, prompt, n=1, size, response_format=b64_json);
 - ``POST {base}/images/edits`` (multipart: image — or several ``image[]`` —, mask, prompt, model, n, size,
   response_format) when the request carries images;
 - errors ``{"error": {"message", "type", "code"}}``: 401 → auth, 403 → permission, 429 → rate limit,
   400 ``content_policy_violation`` → content, other 4xx → refused, 502/504 → maybe charged, 5xx → server.
+
+Its rules: the server decides (any model name; sizes and qualities passed through unchecked), it has edits, and
+its images are free unless the config file's ``[prices]`` names the model (the server is the user's own).
 """
 
 from __future__ import annotations
 
 import mimetypes
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from glm_image_cli.backends.bigmodel import (
-    BigModelClient,
+from glm_image_cli.backends import models
+from glm_image_cli.backends.base import (
     GeneratedImage,
+    ImageClient,
     ImageRequest,
+    ImageResult,
+    KeyProbe,
+    ModelChoice,
     ProgressCallback,
-    _exception_text,
-    _generated_from,
-    _no_progress,
+    listed_price,
+    no_progress,
 )
+from glm_image_cli.backends.transport import HttpTransport, RetryPolicy, generated_from
 from glm_image_cli.errors import (
     AuthFailure,
     ContentBlocked,
@@ -45,43 +54,66 @@ IMAGE_SERVER = Text("service_image_server")  # {service} in failure messages: re
 CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter"})
 
 
-class OpenAIImagesClient(BigModelClient):
-    """A BigModelClient whose requests and error answers are the OpenAI images API's."""
+class OpenAIImagesClient:
+    """A client for the OpenAI images API: generations, edits, chat completions and the model list."""
 
-    def request_image(self, request: ImageRequest, progress: ProgressCallback = _no_progress) -> GeneratedImage:
+    def __init__(self, api_key: str, base_url: str, *, timeout: float = 120.0, lang: str = "en",
+                 region: str = "cn", retry_unsafe: bool = False, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, max_connections: int = 16,
+                 verbose: bool | None = None) -> None:
+        # ``region`` is accepted like every client's, and unused: the server is not BigModel's.
+        self._transport = HttpTransport(api_key, base_url, OPENAI_ERRORS, timeout=timeout, lang=lang,
+                                        retry_unsafe=retry_unsafe, retry=retry, sleep=sleep,
+                                        max_connections=max_connections, verbose=verbose)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> OpenAIImagesClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def request_image(self, request: ImageRequest, progress: ProgressCallback = no_progress) -> GeneratedImage:
         """One image: a generation, or an edit when the request names source images."""
-        if self._trace is not None:
-            progress = self._trace.progress(progress)
+        progress = self._transport.traced(progress)
         progress("requesting", {})
         if request.images:
-            payload = self._send("POST", "/images/edits", progress, model=request.model,
-                                 data=_edit_fields(request), files=_edit_files(request))
+            payload = self._transport.send("POST", "/images/edits", progress, model=request.model,
+                                           data=_edit_fields(request), files=_edit_files(request))
         else:
-            payload = self._send("POST", "/images/generations", progress, json=generation_body(request),
-                                 model=request.model)
-        return _generated_from(payload, payload.get("data"), None)
+            payload = self._transport.send("POST", "/images/generations", progress, json=generation_body(request),
+                                           model=request.model)
+        return generated_from(payload, payload.get("data"), None)
+
+    def chat_completion(self, body: dict[str, Any], progress: ProgressCallback = no_progress) -> dict[str, Any]:
+        """One ``POST {base}/chat/completions`` (--enhance) under the same money rules as an image."""
+        return self._transport.send_until_admitted("POST", "/chat/completions", self._transport.traced(progress),
+                                                   json=body, model=body.get("model"))
+
+    def fetch(self, generated: GeneratedImage, progress: ProgressCallback = no_progress) -> ImageResult:
+        """The image's bytes in memory (the ``b64_json`` decoded, or the URL downloaded)."""
+        return self._transport.fetch(generated, progress)
+
+    def stream_image(self, generated: GeneratedImage, write: Callable[[bytes], None], restart: Callable[[], None],
+                     progress: ProgressCallback = no_progress) -> tuple[str, str]:
+        """Pass the image's bytes to ``write`` as they arrive (transport.HttpTransport.stream_image)."""
+        return self._transport.stream_image(generated, write, restart, progress)
 
     def probe_key(self) -> tuple[int, str | None, str | None, float]:
         """``GET {base}/models``: a 401 means the key was refused; anything else that it was accepted."""
         started = time.monotonic()
-        try:
-            response = self._http.get(f"{self._base_url}/models", headers=self._auth(), timeout=15.0)
-        except httpx.TransportError as exc:
-            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
-                                 detail=_exception_text(exc)) from None
+        response = self._transport.get_once("/models")
         _, message = _openai_error(response) if not response.is_success else (None, None)
         return response.status_code, None, message, time.monotonic() - started
 
     def list_models(self) -> list[dict[str, Any]] | None:
         """What ``GET {base}/models`` lists (``{"data": [{"id", ...}]}``), or None when the server offers no such
         list (404, another shape).  A refused key is the usual auth failure."""
-        try:
-            response = self._http.get(f"{self._base_url}/models", headers=self._auth(), timeout=15.0)
-        except httpx.TransportError as exc:
-            raise NetworkFailure("network_unreachable", host=self._host(), attempts=1,
-                                 detail=_exception_text(exc)) from None
+        response = self._transport.get_once("/models")
         if response.status_code == 401:
-            raise self._failure_from(response, None)
+            raise OPENAI_ERRORS.failure_from(response, None)
         if not response.is_success:
             return None
         try:
@@ -99,14 +131,14 @@ class OpenAIImagesClient(BigModelClient):
                 found.append({"model": name, "owned_by": owner if isinstance(owner, str) else None})
         return found
 
-    def _send(self, method: str, path: str, progress: ProgressCallback, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return super()._send(method, path, progress, **kwargs)
-        except UpstreamFailure as failure:
-            failure.params["service"] = IMAGE_SERVER  # not "BigModel": "the image server" (图片服务器)
-            raise
 
-    def _failure_from(self, response: httpx.Response, model: str | None) -> UpstreamFailure:
+@dataclass(frozen=True)
+class OpenAIErrors:
+    """What the OpenAI error shape means; every failure names "the image server", not BigModel."""
+
+    service: Text | None = IMAGE_SERVER
+
+    def failure_from(self, response: httpx.Response, model: str | None) -> UpstreamFailure:
         status = response.status_code
         code, message = _openai_error(response)
         common: dict[str, Any] = {"status": status, "upstream_code": code, "upstream_message": message,
@@ -125,7 +157,8 @@ class OpenAIImagesClient(BigModelClient):
             return UpstreamFailure("upstream_error", **common)
         return RefusedFailure("upstream_refused", **common)
 
-    def _retry_kind(self, response: httpx.Response, failure: UpstreamFailure, idempotent: bool) -> str | None:
+    def retry_kind(self, response: httpx.Response, failure: UpstreamFailure, idempotent: bool,
+                   retry_unsafe: bool) -> str | None:
         """429 and 503 say "not now" (nothing was made); a 500 is an error answer, so nothing was made either.
         502/504 came from a gateway after the request was sent: retried only for GET or with --retry-unsafe."""
         status = response.status_code
@@ -133,9 +166,53 @@ class OpenAIImagesClient(BigModelClient):
             return "rate"
         if status in (500, 503):
             return "server"
-        if status in (502, 504) and (idempotent or self._retry_unsafe):
+        if status in (502, 504) and (idempotent or retry_unsafe):
             return "server"
         return None
+
+
+OPENAI_ERRORS = OpenAIErrors()
+
+
+@dataclass(frozen=True)
+class OpenAIBackend:
+    """A self-hosted (or gateway) OpenAI-compatible image server: the server decides, edits exist, images are free
+    unless ``[prices]`` names the model."""
+
+    name: str = "openai"
+    edits: bool = True
+    server_models: bool = True
+
+    def resolve(self, model: str, size: str | None, quality: str | None) -> ModelChoice:
+        """The server's own model names, sizes and qualities: passed through (a size must still read WxH)."""
+        return ModelChoice(model, models.resolve_size(None, size, model), quality)
+
+    def check_edit(self, images: tuple[str, ...], mask: str | None) -> None:
+        for path in (*images, *([mask] if mask else [])):
+            _check_source(path)
+
+    def unit_price(self, model: str, region: str, prices: Mapping[str, float]) -> float | None:
+        """Free (0.0) unless the config file's ``[prices]`` names the model: the server is the user's own."""
+        listed = listed_price(model, prices)
+        return 0.0 if listed is None else listed
+
+    def list_models(self, connect: Callable[[], ImageClient]) -> list[dict[str, Any]] | None:
+        """``GET {base}/models``; None when the server offers no list."""
+        with connect() as client:
+            return client.list_models()  # type: ignore[no-any-return]
+
+    def make_client(self, api_key: str, base_url: str, *, timeout: float = 120.0, lang: str = "en",
+                    region: str = "cn", retry_unsafe: bool = False, max_connections: int = 16) -> OpenAIImagesClient:
+        return OpenAIImagesClient(api_key, base_url, timeout=timeout, lang=lang, region=region,
+                                  retry_unsafe=retry_unsafe, max_connections=max_connections)
+
+    def probe(self, client: ImageClient) -> KeyProbe:
+        """``GET {base}/models``: a 401 is a refused key; any other answer came after the key was accepted."""
+        status, code, message, seconds = client.probe_key()
+        return KeyProbe(status, code, message, seconds, rejected=status == 401)
+
+
+OPENAI = OpenAIBackend()
 
 
 def generation_body(request: ImageRequest) -> dict[str, Any]:
@@ -190,14 +267,6 @@ def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
     code = error.get("code") or error.get("type")
     message = error.get("message")
     return (str(code) if code not in (None, "") else None), (str(message)[:300] if message else None)
-
-
-def check_edit(backend: str, images: tuple[str, ...], mask: str | None) -> None:
-    """Before anything is sent: the backend can edit, and every source (and the mask) is a readable image."""
-    if backend != "openai":
-        raise UsageError("edit_unsupported")
-    for path in (*images, *([mask] if mask else [])):
-        _check_source(path)
 
 
 def _check_source(path: str) -> None:

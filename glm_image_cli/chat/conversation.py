@@ -387,10 +387,11 @@ class ChatSession:
 
     def _check(self, model: str | None, size: str | None, style: str | None, samples: int) -> None:
         """A setting is checked when it is typed (UsageError: it is not changed)."""
+        from glm_image_cli.backends.registry import backend_named
         from glm_image_cli.core.plans import plan_generation
 
         plan_generation("x", model=model or self.cfg.model, size=size, style=style, samples=samples,
-                        user_styles=self.cfg.user_styles)
+                        user_styles=self.cfg.user_styles, backend=backend_named(self.cfg.backend))
 
     def _said(self, name: str, value: Any) -> None:
         self.io.note(render("chat_set", name=name, value=value))

@@ -243,7 +243,7 @@ def build_items(
     items, errors = [], []
     for raw in raw_items:
         merged = {**{k: v for k, v in defaults.items() if v is not None}, **raw.fields}
-        merged["backend"] = defaults.get("backend") or "bigmodel"  # the settings' backend, never a line's
+        merged["backend"] = defaults.get("backend")  # the settings' Backend (None: the default), never a line's
         try:
             items.append(_build_item(raw.line, len(items) + 1, merged, user_styles))
         except GlmImageError as exc:
@@ -272,7 +272,7 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
         negative=fields.get("negative"),
         samples=samples,
         user_styles=user_styles,
-        backend=fields.get("backend", "bigmodel"),
+        backend=fields.get("backend"),
     )
     name = fields.get("name")
     if name is not None and not is_safe_name(name.strip()):

@@ -81,10 +81,13 @@ def estimate_run(settings: ResolvedConfig, images: Mapping[str, int], chats: Map
                  ) -> Estimate:
     """The estimate of ``images`` ({model: count}) and ``chats`` ({chat model: calls}) from the one price table
     (with the settings' ``[prices]``), against the settings' threshold."""
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.pricing import estimate, estimate_chats
 
-    total, currency, unknown = estimate(images, settings.region, settings.prices)
-    chat_total, unknown_chats = estimate_chats(chats, settings.region, settings.prices) if chats else (0.0, 0)
+    backend = backend_named(settings.backend)  # its price rule: the one the ledger and the budgets use
+    total, currency, unknown = estimate(images, settings.region, settings.prices, backend=backend)
+    chat_total, unknown_chats = estimate_chats(chats, settings.region, settings.prices, backend=backend) \
+        if chats else (0.0, 0)
     return Estimate(images={model: count for model, count in images.items() if count}, total=total + chat_total,
                     currency=currency, threshold=settings.confirm_above, chats=dict(chats or {}),
                     unknown_images=unknown, unknown_chats=unknown_chats)

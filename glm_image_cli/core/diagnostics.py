@@ -61,25 +61,25 @@ def _resolve(host: str, port: int) -> Check:
 
 
 def _probe(cfg: ResolvedConfig, lang: str, key: str | None) -> list[Check]:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+    """The backend's free key check (BigModel: a task that does not exist; a server: its model list)."""
+    from glm_image_cli.backends.registry import backend_named
 
-    with BigModelClient(key or "no-key", cfg.base_url, timeout=15.0, lang=lang, region=cfg.region) as client:
+    backend = backend_named(cfg.backend)
+    with backend.make_client(key or "no-key", cfg.base_url, timeout=15.0, lang=lang, region=cfg.region) as client:
         try:
-            status, code, message, seconds = client.probe_key()
+            probe = backend.probe(client)
         except GlmImageError as error:
             return [Check("reach", Text("ping_reach"), False, Text("ping_failed", detail=error.params.get("detail")),
                           None), _skipped("key_accepted", "ping_auth")]
-    answer = f"HTTP {status}" + (f" / {code}" if code else "")
+    answer = f"HTTP {probe.status}" + (f" / {probe.code}" if probe.code else "")
     how = "ping_reach_https" if cfg.base_url.lower().startswith("https:") else "ping_reach_http"
-    reach = Check("reach", Text("ping_reach"), True, Text(how), seconds)
+    reach = Check("reach", Text("ping_reach"), True, Text(how), probe.seconds)
     if not key:
         return [reach, _skipped("key_accepted", "ping_auth")]
-    if BigModelClient.is_auth_rejection(status, code):
-        detail = f"{answer}: {message}" if message else answer
+    if probe.rejected:
+        detail = f"{answer}: {probe.message}" if probe.message else answer
         return [reach, Check("key_accepted", Text("ping_auth"), False, Text("ping_rejected", detail=detail))]
-    # The probe asks for a task that does not exist: "not found" is the answer to an accepted key.
-    accepted = "ping_accepted_not_found" if status == 404 else "ping_accepted"
-    return [reach, Check("key_accepted", Text("ping_auth"), True, Text(accepted, detail=answer))]
+    return [reach, Check("key_accepted", Text("ping_auth"), True, Text(probe.accepted_text, detail=answer))]
 
 
 def _skipped(name: str, label: str) -> Check:

@@ -31,6 +31,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.storage.history import DatabaseFile, database_error
 
 if TYPE_CHECKING:
+    from glm_image_cli.backends.base import Backend
     from glm_image_cli.storage.config import ResolvedConfig
 
 # Outcomes that count as spent: not yet answered, made, made but not saved, answer lost (may be billed).
@@ -322,16 +323,19 @@ class Spending:
     region: str
     budgets: Budgets
     prices: Mapping[str, float] = field(default_factory=dict)  # the config's [prices] overrides
+    backend: Backend = field(kw_only=True)  # whose price rule: the one spend consent showed
 
     @property
     def currency(self) -> str:
-        return "USD" if self.region == "intl" else "CNY"
+        from glm_image_cli.core.pricing import currency_of
+
+        return currency_of(self.region)
 
     def unit_cost(self, model: str) -> tuple[float, bool]:
-        """(estimated cost of one image, whether the model's price is known)."""
+        """(estimated cost of one image, whether the model's price is known): the backend's price, as consent."""
         from glm_image_cli.core.pricing import estimate
 
-        cost, _, unknown = estimate({model: 1}, self.region, self.prices)
+        cost, _, unknown = estimate({model: 1}, self.region, self.prices, backend=self.backend)
         return cost, not unknown
 
     @contextlib.contextmanager
@@ -384,7 +388,7 @@ class RunSpend:
         if getattr(unit, "kind", "image") == "rewrite":
             from glm_image_cli.core.pricing import chat_price
 
-            price = chat_price(model, self.spending.region, self.spending.prices)
+            price = chat_price(model, self.spending.region, self.spending.prices, self.spending.backend)
             if not price or price <= 0:
                 return None
             return self.spending.ledger.reserve(hold=None, command="enhance", model=model, cost=price,
@@ -417,7 +421,10 @@ def budgets_of(cfg: ResolvedConfig) -> Budgets:
 
 
 def make_spending(cfg: ResolvedConfig, command: str, ledger: Ledger | None = None) -> Spending:
-    return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg), dict(cfg.prices))
+    from glm_image_cli.backends.registry import backend_named
+
+    return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg), cfg.prices,
+                    backend=backend_named(cfg.backend))
 
 
 def hold_for_run(cfg: ResolvedConfig, command: str, models: Sequence[str], *, partial: bool = False) -> RunSpend:

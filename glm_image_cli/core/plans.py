@@ -15,7 +15,7 @@ from glm_image_cli.errors import GlmImageError, UsageError
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import ImageRequest
+    from glm_image_cli.backends.base import Backend, ImageRequest
     from glm_image_cli.core.runner import ImageOutcome
 
 
@@ -42,7 +42,7 @@ class GenerationPlan:
 
     def image_request(self) -> ImageRequest:
         """The body of each of the plan's calls."""
-        from glm_image_cli.backends.bigmodel import ImageRequest
+        from glm_image_cli.backends.base import ImageRequest
 
         return ImageRequest(self.model, self.prompt_sent, self.size, self.quality, watermark=self.watermark,
                             user_id=self.user_id, images=self.images, mask=self.mask)
@@ -60,30 +60,22 @@ def plan_generation(
     user_styles: Mapping[str, str] | None = None,
     watermark: bool = True,
     user_id: str | None = None,
-    backend: str = "bigmodel",
+    backend: Backend | None = None,
 ) -> GenerationPlan:
-    """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent.  On the
-    ``openai`` backend the server decides: any model name, sizes and qualities passed through unchecked."""
+    """Validate the request (prompt, model, size, quality, style, n) and compose the prompt sent.  The model, size
+    and quality follow ``backend``'s rules (``backend_named(cfg.backend)``; None: the default backend's):
+    BigModel's reference table, or an OpenAI-compatible server's own names passed through unchecked."""
+    from glm_image_cli.backends.registry import default_backend
+
     _check_text(prompt=prompt, negative=negative, style=style, model=model, size=size, quality=quality,
                 user_id=user_id)
     prompt = prompt.strip()
     if not prompt:
         raise UsageError("empty_prompt")
     models.check_samples(samples)
-    model = model.strip()
-    spec = models.find_model(model) if backend == "bigmodel" else None
-    if spec is not None:
-        model = spec.name
-    warnings: list[Text] = []
-    if spec is None and backend != "bigmodel":
-        pass  # a self-hosted server's own model names: no warning, no typo check
-    elif spec is None:
-        models.check_model_name(model)  # a near miss of a known name is refused; a new name is sent with a warning
-        warnings.append(Text("unknown_model_warning", model=model))
-    elif spec.legacy:
-        warnings.append(Text("legacy_model_warning", model=model))
-    resolved_size = models.resolve_size(spec, size, model)
-    resolved_quality = models.check_quality(spec, quality, model)
+    choice = (backend if backend is not None else default_backend()).resolve(model.strip(), size, quality)
+    model, spec, warnings = choice.model, choice.spec, list(choice.warnings)
+    resolved_size, resolved_quality = choice.size, choice.quality
     chosen_style = find_style(style, user_styles) if style else None
     sent = compose_prompt(prompt, chosen_style, negative)
     if models.check_prompt_length(spec, sent, model):

@@ -15,7 +15,7 @@ from glm_image_cli.errors import ConfigError
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.backends.base import ImageClient
     from glm_image_cli.core.batch import BatchItem, LineError, Manifest, Selection
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.storage.config import ResolvedConfig
@@ -32,17 +32,14 @@ def require_api_key(cfg: ResolvedConfig) -> str:
 
 
 def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
-                connections: int | None = None) -> BigModelClient:
-    from glm_image_cli.backends.bigmodel import BigModelClient
+                connections: int | None = None) -> ImageClient:
+    """The settings' backend's client (any backend: same runner, same money rules)."""
+    from glm_image_cli.backends.registry import backend_named
 
     wanted = connections if connections is not None else cfg.concurrency * 2
-    kind = BigModelClient
-    if cfg.backend == "openai":  # any OpenAI-compatible image server: same runner, same money rules
-        from glm_image_cli.backends.openai import OpenAIImagesClient
-
-        kind = OpenAIImagesClient
-    return kind(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout, lang=lang,
-                          region=cfg.region, retry_unsafe=retry_unsafe, max_connections=max(16, wanted))
+    return backend_named(cfg.backend).make_client(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout,
+                                                  lang=lang, region=cfg.region, retry_unsafe=retry_unsafe,
+                                                  max_connections=max(16, wanted))
 
 
 def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
@@ -174,6 +171,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
     (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
     and, unless a dry run, the key and the output folder (created only then)."""
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core import batch as batching
     from glm_image_cli.errors import UsageError
     from glm_image_cli.storage.config import load_config
@@ -186,7 +184,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": cfg.backend}
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if any(item.enhance for item in items):
         from glm_image_cli.core.rewrites import rewrite_items

@@ -27,6 +27,7 @@ from glm_image_cli.errors import GlmImageError, UpstreamFailure
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
+    from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
     from glm_image_cli.core.ledger import RunSpend, Spending
@@ -245,6 +246,13 @@ class Studio:
             spending.ledger.close()
 
     @property
+    def backend(self) -> Backend:
+        """The settings' backend: its size rules, prices, edits and wire calls."""
+        from glm_image_cli.backends.registry import backend_named
+
+        return backend_named(self.settings.backend)
+
+    @property
     def warnings(self) -> list[Text]:
         """What the settings themselves warn about (an ignored key, a legacy value)."""
         return list(self.settings.warnings)
@@ -300,14 +308,12 @@ class Studio:
         from glm_image_cli.core.plans import plan_generation
 
         cfg = self.settings
-        if images:
-            from glm_image_cli.backends.openai import check_edit
-
-            check_edit(cfg.backend, tuple(str(p) for p in images), str(mask) if mask else None)
+        if images:  # an edit: only where the backend has edits, with readable images, before anything else
+            self.backend.check_edit(tuple(str(p) for p in images), str(mask) if mask else None)
         plan = plan_generation(
             prompt, model=model or cfg.model, size=size or cfg.size, quality=quality or cfg.quality,
             style=None if no_style else (style or cfg.style), negative=negative, samples=samples,
-            user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id, backend=cfg.backend,
+            user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id, backend=self.backend,
         )
         if images:
             plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)

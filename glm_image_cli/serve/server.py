@@ -731,7 +731,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _openai_edits(self) -> None:
         """Multipart image(s) (``image`` or ``image[]``), optional mask, prompt, model, n, size, response_format:
         written to a temporary folder (removed after) for an edit plan, run like a generation."""
-        if self.server.service.studio.settings.backend != "openai":
+        if not self.server.service.studio.backend.edits:
             self._discard_body()
             raise UsageError("edit_unsupported")  # the hosted BigModel API has no edits: 400, nothing sent
         fields, uploads = parse_multipart(self.headers.get("Content-Type", ""), self._read_body(self._edit_limit()))

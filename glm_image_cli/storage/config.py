@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.backends.regions import REGIONS
+from glm_image_cli.backends.registry import BACKEND_NAMES, DEFAULT_BACKEND
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
 
@@ -205,8 +206,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
         Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
         Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
-        Setting("backend", _choices("bigmodel", "openai"), "bigmodel", ("GLM_IMAGE_BACKEND",),
-                choices=("bigmodel", "openai")),
+        Setting("backend", _choices(*BACKEND_NAMES), DEFAULT_BACKEND, ("GLM_IMAGE_BACKEND",), choices=BACKEND_NAMES),
         Setting("model", _model, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
         Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
         Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
@@ -416,7 +416,9 @@ class ResolvedConfig(Settings):
     sources: dict[str, str]
     user_styles: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
-    prices: dict[str, float] = field(default_factory=dict)  # the [prices] overrides (model, lower case)
+    # the [prices] table as written (model, lower case -> price); what an unlisted model costs is the backend's
+    # rule (Backend.unit_price), never encoded here
+    prices: dict[str, float] = field(default_factory=dict)
     profile: str | None = None  # the active [profiles.NAME], if any
 
     @classmethod
@@ -471,20 +473,8 @@ def load_config(
             value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
-    if values["backend"] == "openai":  # a self-hosted server: free unless [prices] names the model
-        prices = ZeroUnlessListed(prices)
     resolved = ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
     return resolved if profile is None else replace(resolved, profile=profile)
-
-
-class ZeroUnlessListed(dict):
-    """The [prices] of an ``openai`` backend: a model it does not name costs 0 (the server is the user's own)."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __missing__(self, key: str) -> float:
-        return 0.0
 
 
 def active_profile(environ: Mapping[str, str] | None = None) -> str | None:

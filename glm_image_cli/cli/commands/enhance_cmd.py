@@ -23,6 +23,7 @@ def enhance(
     negative: NegativeOption = None,
     no_cache: NoCacheOption = False,
 ) -> None:
+    from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.enhance import check_enhance_model, enhance_plan, family_of
     from glm_image_cli.core.plans import plan_generation
     from glm_image_cli.core.session import make_client
@@ -35,7 +36,7 @@ def enhance(
     for warning in cfg.warnings:
         ui.warn(str(warning))
     plan = plan_generation(prompt, model=cfg.model, style=cfg.style, negative=negative,
-                           user_styles=cfg.user_styles)
+                           user_styles=cfg.user_styles, backend=backend_named(cfg.backend))
     for warning in [*plan.warnings, *check_enhance_model(cfg.enhance_model)]:
         ui.warn(str(warning))
     with make_client(cfg, state.lang) as client:

@@ -98,16 +98,19 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
     ui = state.ui()
+    # /v1/images/edits only where the backend has edits (elsewhere it answers 400 EDIT_UNSUPPORTED)
+    routes = [("GET ", "/ping"), ("POST", "/txt2img"), ("POST", "/v1/images/generations"),
+              *([("POST", "/v1/images/edits")] if server.service.studio.backend.edits else []),
+              ("GET ", "/v1/models")]
     if state.json_mode:
-        endpoints = ["/ping", "/txt2img", "/v1/images/generations", "/v1/images/edits", "/v1/models"]
-        ui.emit_json_line({"type": "listening", "url": url, "endpoints": endpoints, "token": bool(options.token)})
+        ui.emit_json_line({"type": "listening", "url": url, "endpoints": [path for _, path in routes],
+                           "token": bool(options.token)})
     # The URL goes out even with --quiet: scripts that start us on port 0 read it.
     sys.stderr.write(render("serve_started", url=url) + "\n")
     if not state.quiet:
         ui.note(render("serve_endpoints"))
-        for line in ("GET  /ping", "POST /txt2img", "POST /v1/images/generations", "POST /v1/images/edits",
-                     "GET  /v1/models"):
-            ui.note(f"  {line}  {url}{line.split()[1]}")
+        for method, path in routes:
+            ui.note(f"  {method} {path}  {url}{path}")
         if options.token:
             ui.note(render("serve_token_on"))
     sys.stderr.flush()

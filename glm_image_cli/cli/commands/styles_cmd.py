@@ -37,16 +37,19 @@ def styles(ctx: typer.Context) -> None:
 
 @output_options(quiet=False)
 def models(ctx: typer.Context) -> None:
-    from glm_image_cli.backends.models import models_table
+    from glm_image_cli.backends.registry import backend_named
+    from glm_image_cli.core.session import make_client
     from glm_image_cli.storage.config import load_config
 
     state = state_of(ctx)
     ui = state.ui()
     cfg = load_config()
-    if cfg.backend == "openai":  # a self-hosted server: its own list, when it offers one
-        _server_models(state, cfg)
+    backend = backend_named(cfg.backend)
+    table = backend.list_models(lambda: make_client(cfg, state.lang))  # the reference table needs no key
+    if backend.server_models:  # a self-hosted server: its own list, when it offers one
+        _server_models(state, cfg, table)
         return
-    table = models_table()
+    table = table or []
     if state.json_mode:
         ui.emit_json(table)
         return
@@ -70,12 +73,8 @@ def models(ctx: typer.Context) -> None:
     ui.note(render("model_legacy_note"))
 
 
-def _server_models(state: Any, cfg: Any) -> None:
-    from glm_image_cli.core.session import make_client
-
+def _server_models(state: Any, cfg: Any, found: list[dict[str, Any]] | None) -> None:
     ui = state.ui()
-    with make_client(cfg, state.lang) as client:
-        found = client.list_models()
     if found is None:
         ui.note(render("models_not_offered", base=cfg.base_url))
         if state.json_mode:
