@@ -291,7 +291,7 @@ class ChatSession:
         last = next((turn.images[-1] for turn in reversed(self.turns) if turn.images), None)
         if last is None:
             raise UsageError("chat_no_image")
-        if open_in_viewer(last):
+        if open_in_viewer(last, display=self.state.terminal.display):
             self.io.note(render("chat_opened", path=str(last)))
         else:
             self.io.warn(render("chat_no_viewer", path=str(last)))
@@ -406,8 +406,9 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def open_in_viewer(path: Path) -> bool:
-    """Open an image in the system's viewer; False when there is none (no display, no opener)."""
+def open_in_viewer(path: Path, *, display: bool) -> bool:
+    """Open an image in the system's viewer; False when there is none (no ``display`` to show it on, as the
+    front end's terminal facts say, or no opener)."""
     if sys.platform.startswith("win"):
         import os
 
@@ -417,7 +418,7 @@ def open_in_viewer(path: Path) -> bool:
         except OSError:
             return False
     opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
-    if opener is None or (sys.platform != "darwin" and not _has_display()):
+    if opener is None or (sys.platform != "darwin" and not display):
         return False
     try:
         subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -425,12 +426,6 @@ def open_in_viewer(path: Path) -> bool:
     except OSError:
         return False
     return True
-
-
-def _has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 # --- TAB completion and the prompt line -------------------------------------------------------------------

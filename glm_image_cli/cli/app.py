@@ -29,6 +29,7 @@ from glm_image_cli.cli.commands import (
 from glm_image_cli.cli.commands.common import (
     LangOption,
     NoColorOption,
+    RunState,
     VerboseOption,
     bootstrap_language,
     set_verbose,
@@ -122,7 +123,8 @@ class GlmImageGroup(typer.core.TyperGroup):
         lang = language_for(self._args)
         with using_language(lang):
             path = command_path(ctx) if ctx is not None else self._path_in_args()
-            Ui(no_color="--no-color" in self._args).error(usage_error_line(error, path, lang))
+            terminal = state_of(ctx).terminal if ctx is not None else None
+            Ui(no_color="--no-color" in self._args, terminal=terminal).error(usage_error_line(error, path, lang))
         raise typer.Exit(code)
 
 
@@ -196,12 +198,13 @@ def _draw_help_with_helppage(command: Any) -> None:
 
 
 def _format_help(command: Any, ctx: Any, formatter: Any) -> None:
-    from glm_image_cli.cli.helppage import page_model, page_texts, render, terminal_width, wants_color
+    from glm_image_cli.cli.helppage import page_model, page_texts, render, width_for
 
     lang = help_language()
     page = page_model(command, ctx, command_path(ctx)[1:], page_texts(lang))
     no_color = "--no-color" in sys.argv[1:] or "--no-color" in getattr(ctx.find_root().command, "_args", [])
-    formatter.write(render(page, terminal_width(), wants_color(no_color)))
+    terminal = state_of(ctx).terminal
+    formatter.write(render(page, width_for(terminal), terminal.color_on("stdout", no_color)))
 
 
 def report_error(ctx: Any, error: GlmImageError) -> None:
@@ -299,10 +302,9 @@ def _getting_started(state: Any) -> None:
     from rich.panel import Panel
 
     from glm_image_cli.backends.regions import CONSOLE_URLS
-    from glm_image_cli.cli.console import color_allowed
 
     console = Console(highlight=False, markup=False, emoji=False,
-                      no_color=not color_allowed(sys.stdout, state.no_color))
+                      no_color=not state.terminal.color_on("stdout", state.no_color))
     body = help_text("start.body").format(console_url=CONSOLE_URLS["cn"])
     console.print(Panel(body, title=help_text("start.title"), expand=False))
 
@@ -318,15 +320,16 @@ def _bare_server_flag(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Console-script entry point.  Anything unexpected is a bug: say so in one line, no traceback."""
-    try:
-        app(args=_bare_server_flag(sys.argv[1:]))
-    except Exception as exc:  # typer/click handle their own exceptions and exit before this
-        from glm_image_cli.cli.commands.common import RunState
-        from glm_image_cli.cli.console import Ui
+    """Console-script entry point: the terminal's facts are gathered here, once, and passed down with the run
+    state.  Anything unexpected is a bug: say so in one line, no traceback."""
+    from glm_image_cli.cli.terminal import Terminal
 
-        if RunState().debug:
+    state = RunState(terminal=Terminal.detect())
+    try:
+        app(args=_bare_server_flag(sys.argv[1:]), obj=state)
+    except Exception as exc:  # typer/click handle their own exceptions and exit before this
+        if state.debug:
             raise
         # The invocation's language scope is already closed here; argv and the settings still say which it was.
-        Ui().error(render("internal_error", lang=help_language(), detail=f"{type(exc).__name__}: {exc}"))
+        state.ui().error(render("internal_error", lang=help_language(), detail=f"{type(exc).__name__}: {exc}"))
         sys.exit(int(ExitCode.FAILURE))

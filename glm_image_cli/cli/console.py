@@ -1,19 +1,19 @@
 """All terminal output goes through here: results on stdout, everything else on stderr.
 
-Rich is used for colour and live progress only when stderr is a terminal and NO_COLOR is unset;
-otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is never parsed
+Rich is used for colour and live progress only when stderr is a terminal and colour is allowed (see
+``terminal.Terminal``); otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is never parsed
 as Rich markup.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
@@ -25,20 +25,17 @@ if TYPE_CHECKING:
 _STDOUT_LOCK = threading.Lock()
 
 
-def color_allowed(stream: Any, no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 class Ui:
-    """Console helper for one command run."""
+    """Console helper for one command run, on the invocation's ``terminal`` (detected afresh when not given:
+    a Ui made outside an invocation)."""
 
-    def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False,
+                 terminal: Terminal | None = None) -> None:
         self.quiet = quiet
         self.json_mode = json_mode
         self.no_color = no_color
-        self.rich_stderr = color_allowed(sys.stderr, no_color)
+        self.terminal = Terminal.detect() if terminal is None else terminal
+        self.rich_stderr = self.terminal.color_on("stderr", no_color)
         self._stderr: Console | None = None
 
     @property
@@ -107,7 +104,8 @@ class Ui:
 
         target = sys.stderr if stream == "stderr" else sys.stdout
         console = Console(file=target, highlight=False, markup=False, emoji=False, soft_wrap=False,
-                          no_color=not color_allowed(target, self.no_color))
+                          no_color=not self.terminal.color_on("stderr" if stream == "stderr" else "stdout",
+                                                              self.no_color))
         widths = [max(cell_len(text) for text in [column, *(row[i] for row in rows)])
                   for i, column in enumerate(columns)]
         kept = set(whole) | set(range(no_wrap_columns))
@@ -288,7 +286,7 @@ class BatchProgress:
 
             # Saved paths go to stdout as they are made: through the display only when stdout is this terminal
             # too, never into a pipe's place (`glm-image batch p.txt | xargs …` reads them).
-            stdout_here = bool(getattr(sys.stdout, "isatty", lambda: False)())
+            stdout_here = self.ui.terminal.stdout_tty
             self._progress = LiveProgress(
                 TextColumn("{task.description}", markup=False),
                 BarColumn(bar_width=30),
@@ -369,9 +367,8 @@ class BatchProgress:
             if not ok:
                 progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False, style="red")
 
-    @staticmethod
-    def _same_terminal() -> bool:
-        return all(bool(getattr(stream, "isatty", lambda: False)()) for stream in (sys.stdout, sys.stderr))
+    def _same_terminal(self) -> bool:
+        return self.ui.terminal.stdout_tty and self.ui.terminal.stderr_tty
 
     # -- what the live display shows ---------------------------------------------------------------
     def _stats(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ HELP_FLAGS = ("--help", "-h")
 
 def main() -> None:
     argv = sys.argv[1:]
-    if os.environ.get(COMPLETE_VAR):
-        if _complete(os.environ[COMPLETE_VAR]):
+    environ = os.environ  # read here, at the edge, and passed down
+    if environ.get(COMPLETE_VAR):
+        if _complete(environ[COMPLETE_VAR], environ):
             return
     elif argv in (["--version"], ["-V"]):
         from glm_image_cli import __version__
@@ -80,9 +82,11 @@ def _print_static_help(argv: list[str]) -> bool:
     page = static_data().get("help", {}).get(help_language(), {}).get(path)
     if page is None:
         return False
-    from glm_image_cli.cli.helppage import render, terminal_width, wants_color
+    from glm_image_cli.cli.helppage import render, width_for
+    from glm_image_cli.cli.terminal import Terminal
 
-    sys.stdout.write(render(page, terminal_width(), wants_color("--no-color" in argv)))
+    terminal = Terminal.detect()
+    sys.stdout.write(render(page, width_for(terminal), terminal.color_on("stdout", "--no-color" in argv)))
     return True
 
 
@@ -112,14 +116,16 @@ def _without_language_and_color(argv: list[str]) -> list[str]:
 
 # --- completion ------------------------------------------------------------------------------------------
 
-def _complete(instruction: str) -> bool:
-    """Answer a completion request from the static command tree, in the shell's own format."""
+def _complete(instruction: str, environ: Mapping[str, str]) -> bool:
+    """Answer a completion request from the static command tree, in the shell's own format (the words to
+    complete come in ``environ``, as the shell's script put them there)."""
     tree = static_data().get("tree")
     if tree is None or not instruction.startswith("complete_"):
         return False
     from glm_image_cli.cli.fastcomplete import answer
 
-    result = answer(instruction.partition("_")[2], lambda args, incomplete: candidates(tree, args, incomplete))
+    result = answer(instruction.partition("_")[2], lambda args, incomplete: candidates(tree, args, incomplete),
+                    environ)
     if result is None:
         return False
     text, code = result

@@ -101,7 +101,7 @@ def batch(
         raise UsageError("batch_max_images")
     reviewing = review and not yes and not dry_run
     if reviewing:
-        check_review(review, yes)  # no terminal to review on: an error before any chat call
+        check_review(state, review, yes)  # no terminal to review on: an error before any chat call
     if review and enhance is None:
         enhance = True
     request = BatchRequest(
@@ -250,9 +250,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
                       interrupted=run.interrupted)
     if run.interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    import sys
-
-    if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
+    if preview is not False and state.terminal.stdout_tty:  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
         preview_files(state, studio.settings, [result.path for result in run if result.path is not None], preview)

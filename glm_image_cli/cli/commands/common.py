@@ -1,4 +1,5 @@
-"""What every command shares: the run state (language, --json, --quiet), common options, config loading."""
+"""What every command shares: the run state (language, --json, --quiet, the terminal), common options, config
+loading."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from glm_image_cli.cli.commands.completion import (
     complete_style,
 )
 from glm_image_cli.cli.language import choose_language, configured_language, help_text
+from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.messages import LANGUAGE
 
 if TYPE_CHECKING:
@@ -30,14 +32,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunState:
-    """Stored in ``ctx.obj`` so the error handler at the CLI edge knows how to report."""
+    """Stored in ``ctx.obj`` so the error handler at the CLI edge knows how to report.  ``terminal`` is gathered
+    once, where the invocation starts (the console script passes it in; tests may pass their own)."""
 
     lang: str = "en"
     json_mode: bool = False
     quiet: bool = False
     no_color: bool = False
     verbose: bool = False  # -v: trace HTTP exchanges on stderr (glm_image_cli.backends.httptrace)
-    debug: bool = field(default_factory=lambda: bool(os.environ.get("GLM_IMAGE_DEBUG")))
+    terminal: Terminal = field(default_factory=Terminal.detect)
+
+    @property
+    def debug(self) -> bool:
+        """GLM_IMAGE_DEBUG: unexpected errors show their traceback."""
+        return self.terminal.debug
 
     def ui(self) -> Any:
         """The run's one Ui (per output options): a live display and the lines printed while it runs must go
@@ -48,7 +56,7 @@ class RunState:
         cached = self.__dict__.get("_ui")
         if cached is None or cached[0] != options:
             cached = self.__dict__["_ui"] = (options, Ui(quiet=self.quiet, json_mode=self.json_mode,
-                                                          no_color=self.no_color))
+                                                          no_color=self.no_color, terminal=self.terminal))
         return cached[1]
 
 
@@ -176,7 +184,7 @@ def cli_consent(state: RunState, yes: bool) -> Consent | None:
 
     if yes:
         return always
-    if not sys.stdin.isatty():
+    if not state.terminal.stdin_tty:
         return None
     return lambda estimate: ask_consent(estimate)
 

@@ -45,7 +45,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
     from glm_image_cli.cli.commands.review import check_review, review_text
 
     ui = state.ui()
-    check_review(request.review, request.yes)  # no terminal to review on: an error before anything is sent
+    check_review(state, request.review, request.yes)  # no terminal to review on: an error before anything is sent
     studio = open_studio(state, request)
     with studio:
         for warning in studio.warnings:
@@ -63,9 +63,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
     try:
         _report(state, job.plans[0], run.outcomes, saver.folder)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
-        import sys
-
-        if preview is not False and sys.stdout.isatty():
+        if preview is not False and state.terminal.stdout_tty:
             from glm_image_cli.cli.preview import preview_files
 
             preview_files(state, studio.settings, [r.path for r in run if r.path is not None], preview)
