@@ -186,7 +186,8 @@ class ChatSession:
         self.welcome()
         try:
             for line in lines:
-                if not self.handle(line):
+                # stdout or stderr found closed (`| head`): the reader went away, no more turns
+                if not self.handle(line) or self.state.output.closed is not None:
                     break
         finally:
             self.summary()
@@ -307,7 +308,7 @@ class ChatSession:
         sees the conversation) or sent as typed."""
         from glm_image_cli.core.consent import always
         from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.studio import Studio
+        from glm_image_cli.core.studio import Cancel, Studio
         from glm_image_cli.errors import SpendDeclined
 
         with Studio.from_config(overrides={**self._flags(), "enhance": rewrite}, lang=self.state.lang,
@@ -338,8 +339,10 @@ class ChatSession:
                 sent = job.plans[0]
                 rewritten = prompt is not None or sent.enhanced_prompt is not None
                 record = TurnRecord(typed, sent.enhanced_prompt or typed)
-                with self.state.ui().image_progress(job.images) as progress:
-                    run = job.run(on_event=progress.event, on_notice=self._notice)
+                cancel = Cancel()  # `| head`: send no more, keep what is in flight
+                with self.state.ui().image_progress(job.images) as progress, \
+                        self.state.output.calling_on_close(cancel.cancel):
+                    run = job.run(on_event=progress.event, on_notice=self._notice, cancel=cancel)
         if run.interrupted:
             self.io.warn(render("chat_cancelled"))
         if self.saver_notes is not None:
@@ -485,16 +488,17 @@ def install_readline(history: Path, styles: Sequence[str], models: Sequence[str]
     return save
 
 
-def read_lines(prompt: Callable[[], str], on_interrupt: Callable[[], None]) -> Iterator[str]:
-    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again."""
+def read_lines(prompt: Callable[[], str], new_line: Callable[[], None]) -> Iterator[str]:
+    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again.  Either key
+    leaves the cursor after the prompt: ``new_line`` ends that line (on the front end's stderr)."""
     while True:
         try:
             yield input(prompt())
         except EOFError:
-            print(file=sys.stderr)
+            new_line()
             return
         except KeyboardInterrupt:
-            on_interrupt()
+            new_line()
 
 
 def piped_lines(stream: Any) -> Iterator[str]:

@@ -32,7 +32,7 @@ def main() -> None:
     elif argv in (["--version"], ["-V"]):
         from glm_image_cli import __version__
 
-        sys.stdout.write(f"glm-image {__version__}\n")
+        _print(f"glm-image {__version__}\n")
         return
     elif _print_static_help(argv):
         return
@@ -86,8 +86,20 @@ def _print_static_help(argv: list[str]) -> bool:
     from glm_image_cli.cli.terminal import Terminal
 
     terminal = Terminal.detect()
-    sys.stdout.write(render(page, width_for(terminal), terminal.color_on("stdout", "--no-color" in argv)))
+    _print(render(page, width_for(terminal), terminal.color_on("stdout", "--no-color" in argv)))
     return True
+
+
+def _print(text: str) -> None:
+    """``text`` on stdout; a reader that went away (`glm-image --help | head -3`) ends the process with 141,
+    quietly, as in the full CLI (terminal.Output)."""
+    from glm_image_cli.cli.terminal import Output, quiet_closed_streams
+
+    output = Output()
+    output.write("stdout", text)
+    if output.closed is not None:
+        quiet_closed_streams(output)
+        raise SystemExit(141)
 
 
 def command_path(tree: dict[str, Any], words: list[str]) -> str | None:
@@ -130,8 +142,7 @@ def _complete(instruction: str, environ: Mapping[str, str]) -> bool:
         return False
     text, code = result
     if text:
-        sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+        _print(text + "\n")
     if code:
         raise SystemExit(code)
     return True

@@ -227,14 +227,15 @@ def draw(data: bytes, *, protocol: str, fraction: float, stream: Any = None, col
 def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None) -> None:
     """After a run: draw the saved images (several as one contact sheet) when --preview / the setting say so,
     on the run state's terminal.  ``--preview`` on a run without Pillow says how to get it; ``auto`` stays
-    silent."""
+    silent; a closed stdout draws nothing."""
     mode, protocol_setting, fraction = settings_of(cfg)
     if flag is not None:
         mode = "on" if flag else "off"
     paths = [Path(path) for path in paths]
     terminal = state.terminal
-    if not paths or not should_preview(mode, json_mode=state.json_mode, quiet=state.quiet, no_color=state.no_color,
-                                       environ=terminal.environ, tty=terminal.stdout_tty):
+    if not paths or state.output.closed is not None or not should_preview(
+            mode, json_mode=state.json_mode, quiet=state.quiet, no_color=state.no_color, environ=terminal.environ,
+            tty=terminal.stdout_tty):
         return
     protocol = choose_protocol(protocol_setting, terminal.environ)
     if protocol == "off":  # GLM_IMAGE_PREVIEW=off: only an explicit --preview still draws
@@ -243,7 +244,8 @@ def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None
         protocol = detect_protocol(terminal.environ)
     try:
         data = paths[0].read_bytes() if len(paths) == 1 else contact_sheet_png(paths, labels=False)[0]
-        draw(data, protocol=protocol, fraction=fraction, columns=terminal.width, environ=terminal.environ)
+        draw(data, protocol=protocol, fraction=fraction, stream=state.output.stream("stdout"),
+             columns=terminal.width, environ=terminal.environ)
     except PillowMissing:
         if mode == "on":
             from glm_image_cli.messages import render

@@ -70,7 +70,7 @@ def chat(
 
         save_history = install_readline(data_dir() / HISTORY_FILE, style_names(session.cfg), model_names())
         try:
-            code = session.run(read_lines(lambda: "glm-image> ", lambda: print(file=sys.stderr)))
+            code = session.run(read_lines(lambda: "glm-image> ", lambda: state.output.line("stderr", "")))
         finally:
             save_history()
     except Abandoned:  # a second Ctrl-C while images were in flight: leave without them

@@ -9,6 +9,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     RunState,
+    cancel_on_closed_output,
     cli_consent,
     leave_abandoned,
     notice_printer,
@@ -84,11 +85,12 @@ def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
     from glm_image_cli.core.studio import Abandoned
 
     try:
-        with state.ui().image_progress(job.images) as progress:
-            run = job.run(on_event=progress.event, on_notice=notice)
+        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state) as cancel:
+            run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel)
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
         leave_abandoned(state)
+    state.output.absorb(run.output_failed)
     if run.interrupted:
         _print_saved(state, run.outcomes)
         raise KeyboardInterrupt

@@ -100,16 +100,16 @@ def show(
         from glm_image_cli.cli.preview import detect_protocol
 
         protocol = detect_protocol(terminal.environ)
+    on_terminal = {"stream": state.output.stream("stdout"), "columns": terminal.width, "environ": terminal.environ}
     try:
         if len(paths) == 1:
             ui.result(captions[0])
-            draw(paths[0].read_bytes(), protocol=protocol, fraction=fraction, columns=terminal.width,
-                 environ=terminal.environ)
+            draw(paths[0].read_bytes(), protocol=protocol, fraction=fraction, **on_terminal)
             return
         from glm_image_cli.cli.contact import contact_sheet_png
 
         sheet, _ = contact_sheet_png(paths, columns=columns, labels=False)
-        draw(sheet, protocol=protocol, fraction=max(fraction, 0.8), columns=terminal.width, environ=terminal.environ)
+        draw(sheet, protocol=protocol, fraction=max(fraction, 0.8), **on_terminal)
     except PillowMissing:
         raise UsageError("preview_needs_pillow") from None
     except (OSError, ValueError) as exc:
