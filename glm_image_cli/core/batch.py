@@ -26,6 +26,7 @@ from glm_image_cli.backends import models
 from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
 from glm_image_cli.errors import ExitCode, GlmImageError, OutputError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.atomic import write_atomic
 from glm_image_cli.storage.files import slugify
 
 if TYPE_CHECKING:
@@ -633,14 +634,8 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
                  "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
                  "name": unit.item.stem(unit.sample), "enhance": True if unit.item.enhance else None}
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
-    temp = path.with_suffix(".jsonl.part")
     try:
-        temp.unlink(missing_ok=True)  # removes a link itself, never its target
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(temp, path)
+        write_atomic(path, "\n".join(lines) + "\n", durable=False)
     except OSError:  # a full disk must not turn the summary into a crash; the manifest still knows
-        temp.unlink(missing_ok=True)
         return None
     return path

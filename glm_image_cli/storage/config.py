@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -22,6 +21,7 @@ from glm_image_cli.backends.regions import REGIONS
 from glm_image_cli.backends.registry import BACKEND_NAMES, DEFAULT_BACKEND
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.atomic import failure_detail, write_atomic
 
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
 STYLES_TABLE = "styles"
@@ -338,25 +338,15 @@ def _read_small_file(path: Path) -> bytes | Text:
 
 
 def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
-    """Write atomically (temp file + rename) with mode 0600 in a 0700 folder."""
+    """Write atomically and durably with mode 0600 in a 0700 folder; never over a symbolic link."""
     import tomli_w
 
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
-        fd, temp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                tomli_w.dump(dict(data), handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(path, tomli_w.dumps(dict(data)), durable=True, mode=0o600)
     except OSError as exc:
-        raise ConfigError("config_unwritable", path=str(path), detail=exc.strerror or str(exc)) from None
+        raise ConfigError("config_unwritable", path=str(path), detail=failure_detail(exc)) from None
 
 
 @dataclass(frozen=True, kw_only=True)
