@@ -133,7 +133,7 @@ def _answer_unparsable(error: Exception, lang: str) -> Any:
 
     from glm_image_cli.errors import UsageError
     from glm_image_cli.messages import using_language
-    from glm_image_cli.storage.config import has_surrogates
+    from glm_image_cli.storage.settingspec import has_surrogates
 
     if not isinstance(error, ValidationError):
         return None
