@@ -45,9 +45,9 @@ def chat(
     output_dir: OutputDirOption = None,
     yes: YesOption = False,
 ) -> None:
-    from glm_image_cli.chat.conversation import (
+    from glm_image_cli.chat.conversation import ChatSession
+    from glm_image_cli.chat.promptline import (
         HISTORY_FILE,
-        ChatSession,
         install_readline,
         model_names,
         piped_lines,
