@@ -37,7 +37,7 @@ from glm_image_cli.messages import render
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
     from glm_image_cli.core.ledger import Spending
-    from glm_image_cli.core.studio import Run
+    from glm_image_cli.core.results import Run
     from glm_image_cli.core.styles import Style
     from glm_image_cli.storage.config import ResolvedConfig
 
@@ -303,7 +303,8 @@ class ChatSession:
         sees the conversation) or sent as typed."""
         from glm_image_cli.core.consent import always
         from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.studio import Cancel, Studio
+        from glm_image_cli.core.results import Cancel
+        from glm_image_cli.core.studio import Studio
         from glm_image_cli.errors import SpendDeclined
 
         with Studio.from_config(overrides={**self._flags(), "enhance": rewrite}, lang=self.state.lang,

@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from glm_image_cli.core.batchinput import LineError
     from glm_image_cli.core.ledger import RunSpend
     from glm_image_cli.core.manifest import Manifest
+    from glm_image_cli.core.results import Run
     from glm_image_cli.core.runner import Event, ImageOutcome
-    from glm_image_cli.core.studio import Run, Studio
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.saving import ImageSaver
 
@@ -222,8 +223,8 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
     from rich.cells import cell_len
 
     from glm_image_cli.cli.console import BatchProgress
+    from glm_image_cli.core.results import Abandoned, Notice
     from glm_image_cli.core.runner import SaveImages
-    from glm_image_cli.core.studio import Abandoned, Notice
 
     ui = state.ui()
     started = time.monotonic()
