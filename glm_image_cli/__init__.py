@@ -15,12 +15,12 @@ __version__ = "0.1.0"
 _API = {
     "Studio": "glm_image_cli.core.studio",
     "Job": "glm_image_cli.core.studio",
-    "Run": "glm_image_cli.core.studio",
-    "Result": "glm_image_cli.core.studio",
-    "ErrorInfo": "glm_image_cli.core.studio",
-    "Notice": "glm_image_cli.core.studio",
-    "Cancel": "glm_image_cli.core.studio",
-    "Abandoned": "glm_image_cli.core.studio",
+    "Run": "glm_image_cli.core.results",
+    "Result": "glm_image_cli.core.results",
+    "ErrorInfo": "glm_image_cli.core.results",
+    "Notice": "glm_image_cli.core.results",
+    "Cancel": "glm_image_cli.core.results",
+    "Abandoned": "glm_image_cli.core.results",
     "Estimate": "glm_image_cli.core.consent",
     "GenerationPlan": "glm_image_cli.core.plans",
     "Event": "glm_image_cli.core.runner",
@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
     from glm_image_cli.core.consent import Estimate
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.results import Abandoned, Cancel, ErrorInfo, Notice, Result, Run
     from glm_image_cli.core.runner import Event, Stage
-    from glm_image_cli.core.studio import Abandoned, Cancel, ErrorInfo, Job, Notice, Result, Run, Studio
+    from glm_image_cli.core.studio import Job, Studio
     from glm_image_cli.errors import BudgetExceeded, GlmImageError, SpendDeclined
 
 

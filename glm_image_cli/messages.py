@@ -175,6 +175,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "detail_too_deep": ("nested too deeply", "嵌套层数过多"),
     "detail_is_folder": ("it is a folder", "这是一个文件夹"),
     "detail_not_a_folder": ("it is a file, not a folder", "这是一个文件，不是文件夹"),
+    "detail_symlink": ("it is a symbolic link, which glm-image never writes over",
+                       "这是一个符号链接，glm-image 不会覆盖它"),
     # --- output --------------------------------------------------------------------------------
     "output_not_writable": (
         "Cannot write to the output folder {path} ({detail}). Choose another with -o "

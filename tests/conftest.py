@@ -17,7 +17,8 @@ from glm_image_cli.cli.app import app
 from glm_image_cli.cli.commands.common import RunState
 from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.core.studio import Studio
-from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.serve.server import GlmImageHTTPServer
+from glm_image_cli.serve.service import ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
 
 SECRET_PART = DEFAULT_KEY.split(".")[1]  # the part of the key that must never be shown

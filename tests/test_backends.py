@@ -206,7 +206,8 @@ def test_edit_on_bigmodel_is_refused_before_anything_is_sent(cli, fake) -> None:
 def serve_openai(server: FakeOpenAI) -> Iterator:
     """Start an in-process serve whose upstream is the fake OpenAI server (backend openai, or as given)."""
     from glm_image_cli.backends.registry import backend_named
-    from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.serve.server import GlmImageHTTPServer
+    from glm_image_cli.serve.service import ImageService, ServeOptions
     from tests.conftest import serve_studio
 
     started = []

@@ -7,7 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from glm_image_cli.core.batch import Manifest
+from glm_image_cli.core.manifest import Manifest
 from tests.fake_bigmodel import SYNC_ROUTE, Reply
 from tests.test_console_script import spawn_batch
 

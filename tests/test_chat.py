@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.chat.conversation import ChatSession, completions
+from glm_image_cli.chat.conversation import ChatSession
+from glm_image_cli.chat.promptline import completions
 from glm_image_cli.cli.commands.common import RunState
 from glm_image_cli.core.ledger import Ledger
 from glm_image_cli.errors import GlmImageError

@@ -18,7 +18,8 @@ from glm_image_cli.cli.commands.common import RunState
 from glm_image_cli.core import consent as consent_module
 from glm_image_cli.core.ledger import Ledger
 from glm_image_cli.core.studio import Studio
-from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.serve.server import GlmImageHTTPServer
+from glm_image_cli.serve.service import ImageService, ServeOptions
 from glm_image_cli.storage.history import data_dir
 from glm_image_cli.storage.pngmeta import recipe_in_file
 from tests.conftest import serve_studio

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from glm_image_cli.core.batch import read_input
+from glm_image_cli.core.batchinput import read_input
 from glm_image_cli.errors import UsageError
 from glm_image_cli.storage.config import MAX_CONFIG_BYTES
 from tests.conftest import SECRET_PART

@@ -147,3 +147,20 @@ def test_backend_names_are_compared_only_in_the_registry() -> None:
                 if any(getattr(o, "attr", None) == "backend" or getattr(o, "id", None) == "backend" for o in operands):
                     found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
     assert found == []
+
+
+MAX_MODULE_LINES = 500
+# Modules still over the limit, each waiting for its own split.  Remove a name once its module is small again.
+OVER_THE_LIMIT_FOR_NOW = {
+    "glm_image_cli/core/runner.py",  # 502 since the terminal-safety merge (output_failed); being worked on
+}
+
+
+def test_no_module_is_over_500_lines_but_the_message_catalogue() -> None:
+    exempt = {"glm_image_cli/messages.py"} | OVER_THE_LIMIT_FOR_NOW  # the catalogue is one table, en + zh
+    sizes = {path.relative_to(PACKAGE.parent).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for path in PACKAGE.rglob("*.py")}
+    assert {name: lines for name, lines in sizes.items()
+            if lines > MAX_MODULE_LINES and name not in exempt} == {}
+    assert {name for name in OVER_THE_LIMIT_FOR_NOW if sizes.get(name, 0) <= MAX_MODULE_LINES} == set(), \
+        "a module on the allow-list is small now: take it off"

@@ -13,7 +13,8 @@ import pytest
 from glm_image_cli.backends.bigmodel import BIGMODEL, BigModelClient
 from glm_image_cli.core.ledger import Budgets, Ledger, Spending
 from glm_image_cli.core.studio import Studio
-from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+from glm_image_cli.serve.server import GlmImageHTTPServer
+from glm_image_cli.serve.service import ImageService, ServeOptions
 from tests.conftest import serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import spawn_batch, wait_until_reached

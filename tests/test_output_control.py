@@ -224,7 +224,8 @@ def test_serve_sends_the_configured_platform_options(fake) -> None:
     import httpx
 
     from glm_image_cli.backends.bigmodel import BigModelClient
-    from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
+    from glm_image_cli.serve.server import GlmImageHTTPServer
+    from glm_image_cli.serve.service import ImageService, ServeOptions
     from tests.conftest import serve_studio
 
     options = ServeOptions(port=0, rate_per_minute=0)

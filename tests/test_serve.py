@@ -18,13 +18,9 @@ import pytest
 from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.cli.commands.common import RunState
 from glm_image_cli.cli.commands.serve_cmd import _serve_until_stopped, _StopSignals
-from glm_image_cli.serve.server import (
-    GlmImageHTTPServer,
-    ImageService,
-    ServeOptions,
-    TokenBucket,
-    is_loopback,
-)
+from glm_image_cli.serve.guards import TokenBucket, is_loopback
+from glm_image_cli.serve.server import GlmImageHTTPServer
+from glm_image_cli.serve.service import ImageService, ServeOptions
 from tests.conftest import SECRET_PART, serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, FILE_ROUTE, SYNC_ROUTE, Reply
 from tests.test_console_script import console_script, wait_until_reached

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from glm_image_cli.serve.server import AuthFailures, printable
+from glm_image_cli.serve.guards import AuthFailures, printable
 from tests.fake_bigmodel import SYNC_ROUTE
 
 

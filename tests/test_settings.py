@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from glm_image_cli.storage import config
-from glm_image_cli.storage.config import SETTINGS, ResolvedConfig, Settings, load_config
+from glm_image_cli.storage.config import ResolvedConfig, Settings, load_config
+from glm_image_cli.storage.settingspec import SETTINGS
 
 
 def test_the_settings_fields_are_the_settings_table_in_order() -> None:

@@ -1,7 +1,7 @@
 """`glm-image chat`: make and refine images by talking.  The session logic lives here, apart from any terminal:
 ``ChatSession.handle(line)`` takes one typed line (a turn or a slash command) and talks back through a
 ``ChatIO``, so tests drive it with scripted lines.  The terminal part (readline, history file, TAB completion)
-is ``read_lines``/``install_readline``; the command is ``commands/chat_cmd.py``.
+is chat/promptline.py (``read_lines``/``install_readline``); the command is ``commands/chat_cmd.py``.
 
 A turn: (with enhancement on) the chat model rewrites the line *with the conversation so far* — the earlier
 lines and the descriptions written for them — so "更红一些" changes the previous picture instead of starting
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from glm_image_cli.chat.promptline import open_in_viewer
 from glm_image_cli.core.enhance import (
     Rewrite,
     _style_hint,
@@ -39,13 +37,10 @@ from glm_image_cli.messages import render
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
     from glm_image_cli.core.ledger import Spending
-    from glm_image_cli.core.studio import Run
+    from glm_image_cli.core.results import Run
     from glm_image_cli.core.styles import Style
     from glm_image_cli.storage.config import ResolvedConfig
 
-SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/negative", "/enhance", "/again", "/undo", "/prompt",
-                  "/history", "/open", "/help", "/quit")
-HISTORY_FILE = "chat-history"  # readline's history, in the data folder
 MAX_CONVERSATION = 6  # earlier turns the chat model sees (older ones no longer matter to the picture)
 # Failures that end the session: nothing else can succeed until the user acts (key, account, balance).
 ENDING_EXIT_CODES = frozenset({ExitCode.AUTH, ExitCode.QUOTA, ExitCode.CONFIG})
@@ -308,7 +303,8 @@ class ChatSession:
         sees the conversation) or sent as typed."""
         from glm_image_cli.core.consent import always
         from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.studio import Cancel, Studio
+        from glm_image_cli.core.results import Cancel
+        from glm_image_cli.core.studio import Studio
         from glm_image_cli.errors import SpendDeclined
 
         with Studio.from_config(overrides={**self._flags(), "enhance": rewrite}, lang=self.state.lang,
@@ -407,103 +403,3 @@ class ChatSession:
 def _short(text: str, limit: int = 80) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def open_in_viewer(path: Path, *, display: bool) -> bool:
-    """Open an image in the system's viewer; False when there is none (no ``display`` to show it on, as the
-    front end's terminal facts say, or no opener)."""
-    if sys.platform.startswith("win"):
-        import os
-
-        try:
-            os.startfile(str(path))  # type: ignore[attr-defined]
-            return True
-        except OSError:
-            return False
-    opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
-    if opener is None or (sys.platform != "darwin" and not display):
-        return False
-    try:
-        subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:
-        return False
-    return True
-
-
-# --- TAB completion and the prompt line -------------------------------------------------------------------
-
-def completions(buffer: str, text: str, styles: Sequence[str], models: Sequence[str]) -> list[str]:
-    """What TAB offers: slash commands at the start of the line, then style or model names after /style and
-    /model, on/off after /enhance."""
-    words = buffer.lstrip().split(" ")
-    if len(words) <= 1:
-        return [name for name in SLASH_COMMANDS if name.startswith(text)] if buffer.lstrip().startswith("/") else []
-    choices: Sequence[str] = {"/style": styles, "/model": models, "/enhance": ("on", "off")}.get(words[0].lower(), ())
-    return [choice for choice in choices if choice.startswith(text)]
-
-
-def style_names(cfg: ResolvedConfig | None = None) -> list[str]:
-    from glm_image_cli.core.styles import all_styles
-
-    with contextlib.suppress(Exception):
-        names = [name for style in all_styles(getattr(cfg, "user_styles", None))
-                 for name in (style.name, style.english)]
-        return list(dict.fromkeys(names))
-    return []
-
-
-def model_names() -> list[str]:
-    from glm_image_cli.backends import models
-
-    return sorted(models.MODELS)
-
-
-def install_readline(history: Path, styles: Sequence[str], models: Sequence[str]) -> Callable[[], None]:
-    """Line editing, history kept between sessions (in the data folder) and TAB completion, where the standard
-    library's readline exists; returns what saves the history at the end."""
-    try:
-        import readline
-    except ImportError:  # Windows without pyreadline: plain input() still works
-        return lambda: None
-    with contextlib.suppress(OSError):
-        readline.read_history_file(str(history))
-    readline.set_history_length(1000)
-    readline.set_completer_delims(" \t")
-    matches: list[str] = []
-
-    def complete(text: str, index: int) -> str | None:
-        if index == 0:
-            matches[:] = completions(readline.get_line_buffer(), text, styles, models)
-        return matches[index] if index < len(matches) else None
-
-    readline.set_completer(complete)
-    readline.parse_and_bind("bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete")
-
-    def save() -> None:
-        with contextlib.suppress(OSError):
-            history.parent.mkdir(parents=True, exist_ok=True)
-            readline.write_history_file(str(history))
-
-    return save
-
-
-def read_lines(prompt: Callable[[], str], new_line: Callable[[], None]) -> Iterator[str]:
-    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again.  Either key
-    leaves the cursor after the prompt: ``new_line`` ends that line (on the front end's stderr)."""
-    while True:
-        try:
-            yield input(prompt())
-        except EOFError:
-            new_line()
-            return
-        except KeyboardInterrupt:
-            new_line()
-
-
-def piped_lines(stream: Any) -> Iterator[str]:
-    """Lines from a script on stdin: blank lines and lines starting with # are skipped."""
-    for raw in stream:
-        line = raw.rstrip("\r\n")
-        if line.strip() and not line.lstrip().startswith("#"):
-            yield line

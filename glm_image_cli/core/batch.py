@@ -4,18 +4,15 @@ The manifest (JSON lines in the output folder) is the memory of a batch: every i
 recorded as ``dispatched`` before its request is sent and as ``done``/``failed`` after, flushed each
 time.  A re-run skips what is done, retries what failed, and does not resend what was in flight when
 a previous run died (it may have been billed) unless the user says so.
+
+This module turns the input (batchinput.py) into work units, chooses what a run does from the manifest
+(manifest.py) and sums the run up.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import hashlib
-import io
 import json
-import os
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,82 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.backends import models
+from glm_image_cli.core.batchinput import LineError, RawItem, detect_format, parse_items, read_input
 from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
-from glm_image_cli.errors import ExitCode, GlmImageError, OutputError, UsageError
-from glm_image_cli.messages import Text
+from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
+from glm_image_cli.storage.atomic import write_atomic
 from glm_image_cli.storage.files import slugify
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import GeneratedImage
+    from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.core.runner import ImageOutcome
 
-FORMATS = ("txt", "jsonl", "csv")
-ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
-MANIFEST_NAME = "manifest.jsonl"
 FAILED_NAME = "failed.jsonl"
-
-
-# --- reading the input ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RawItem:
-    """One prompt as written in the input, before defaults and validation."""
-
-    line: int
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    message: str
-
-
-def detect_format(path: str, text: str, explicit: str | None = None) -> str:
-    """--format, else the file extension, else a sniff of the first meaningful line."""
-    if explicit:
-        return explicit
-    suffix = Path(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix in (".csv", ".tsv"):
-        return "csv"
-    if suffix == ".txt":
-        return "txt"
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            if stripped.startswith("{"):
-                return "jsonl"
-            header = [cell.strip().lower() for cell in next(csv.reader([stripped]))]
-            return "csv" if "prompt" in header and set(header) <= set(ITEM_FIELDS) else "txt"
-    return "txt"
-
-
-def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) -> str:
-    """The input's text (UTF-8, BOM allowed); '-' is standard input.  At most ``max_bytes`` (far more
-    prompts than any batch) are read, so `/dev/zero` or an endless pipe is refused instead of exhausting memory."""
-    shown = path.encode("utf-8", "backslashreplace").decode("utf-8")  # a name that was not UTF-8 stays printable
-    try:
-        if path == "-":
-            source = stdin if stdin is not None else __import__("sys").stdin
-            data = (source.buffer.read(max_bytes + 1) if hasattr(source, "buffer")
-                    else source.read(max_bytes + 1).encode())
-        else:
-            with Path(path).open("rb") as handle:
-                data = handle.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise UsageError("batch_unreadable", path=shown, detail=Text("detail_too_large", limit=max_bytes))
-        return data.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError("batch_file_missing", path=shown) from None
-    except IsADirectoryError:
-        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_is_folder")) from None
-    except UnicodeDecodeError as exc:
-        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_not_utf8", offset=exc.start)) from None
-    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte or an unencodable character
-        detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        raise UsageError("batch_unreadable", path=shown, detail=detail) from None
 
 
 def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
@@ -108,92 +40,6 @@ def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, An
     raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
     items, item_errors = build_items(raw_items, defaults, user_styles)
     return items, sorted(errors + item_errors, key=lambda error: error.line)
-
-
-def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
-    """Split the input into raw items, collecting every malformed line instead of stopping at the first."""
-    if fmt == "jsonl":
-        return _parse_jsonl(text)
-    if fmt == "csv":
-        return _parse_csv(text)
-    items = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            items.append(RawItem(number, {"prompt": stripped}))
-    return items, []
-
-
-def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
-    from glm_image_cli.storage.config import has_surrogates
-
-    def _field_with_surrogates(record: dict[str, Any]) -> str | None:
-        for key, value in record.items():
-            if has_surrogates(key):
-                return ascii(key)
-            if isinstance(value, str) and has_surrogates(value):
-                return key
-        return None
-
-    items, errors = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            record = json.loads(stripped)
-        except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
-            errors.append(LineError(number, str(Text("batch_bad_json", detail=getattr(exc, "msg", str(exc))))))
-            continue
-        except RecursionError:
-            errors.append(LineError(number, str(Text("batch_bad_json", detail=Text("detail_too_deep")))))
-            continue
-        if not isinstance(record, dict):
-            errors.append(LineError(number, str(Text("batch_not_object"))))
-            continue
-        bad_field = _field_with_surrogates(record)
-        if bad_field is not None:  # caught here, before any message or file repeats the text
-            errors.append(LineError(number, str(Text("invalid_text", field=bad_field))))
-            continue
-        unknown = sorted(set(record) - set(ITEM_FIELDS))
-        if unknown:
-            errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
-                                                     valid=", ".join(ITEM_FIELDS)))))
-            continue
-        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "")}))
-    return items, errors
-
-
-def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
-    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    try:
-        header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        return [], [LineError(1, str(Text("batch_bad_csv", detail=str(exc))))]
-    if "prompt" not in header:
-        return [], [LineError(1, str(Text("batch_csv_header", valid=", ".join(ITEM_FIELDS))))]
-    unknown = sorted(set(header) - set(ITEM_FIELDS))
-    if unknown:
-        return [], [LineError(1, str(Text("batch_unknown_fields", fields=", ".join(unknown),
-                                          valid=", ".join(ITEM_FIELDS))))]
-    items, errors = [], []
-    while True:
-        start = reader.line_num
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # a field over csv.field_size_limit(), a stray quote at the end, ...
-            errors.append(LineError(start + 1, str(Text("batch_bad_csv", detail=str(exc)))))
-            if reader.line_num == start:  # nothing consumed: the reader cannot get past it
-                break
-            continue
-        cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
-        fields = {k: v for k, v in cleaned.items() if v}
-        if fields:
-            items.append(RawItem(reader.line_num, fields))
-    return items, errors
 
 
 # --- validating and planning ----------------------------------------------------------------------
@@ -283,10 +129,10 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
 
 def _on_off_field(value: Any) -> bool:
     """A line's "enhance": true/false in JSON, on/off (or true/false, yes/no, 1/0) in CSV."""
-    from glm_image_cli.storage.config import InvalidValue, _on_off
+    from glm_image_cli.storage.settingspec import InvalidValue, on_off
 
     try:
-        return _on_off(value)
+        return on_off(value)
     except InvalidValue:
         raise UsageError("batch_field_type", field="enhance") from None
 
@@ -327,149 +173,11 @@ def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
     return units
 
 
-# --- the manifest ---------------------------------------------------------------------------------
-
-class Manifest:
-    """Append-only JSON lines; the last record for a key is its state.  Safe for concurrent writers."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.states: dict[str, dict[str, Any]] = {}
-        self.damaged_lines = 0
-        self._load()
-
-    def _load(self) -> None:
-        """Every whole record is kept; a torn or undecodable line (a crash, a stray byte) is counted and
-        skipped, never allowed to block a resume."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
-        except FileNotFoundError:
-            return
-        except OSError as exc:  # a link, a folder, no permission: not a manifest we can trust
-            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-        try:
-            with os.fdopen(fd, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line.decode("utf-8"))
-            except ValueError:  # UnicodeDecodeError is a ValueError too
-                self.damaged_lines += 1
-                continue
-            if isinstance(record, dict) and isinstance(record.get("key"), str) and isinstance(record.get("state"), str):
-                self.states[record["key"]] = record
-            else:
-                self.damaged_lines += 1
-
-    def state(self, key: str) -> str | None:
-        record = self.states.get(key)
-        return record.get("state") if record else None
-
-    # The runner's journal: "dispatched" is durable before the request leaves.
-    def dispatched(self, unit: WorkUnit) -> None:
-        self.record(unit, "dispatched")
-
-    def done(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
-        file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
-        self.record(unit, "done", file=file, request_id=outcome.request_id)
-
-    def refused(self, unit: WorkUnit) -> None:
-        # Refused for concurrency, not billed: a run that dies now sends it again next time.
-        self.record(unit, "refused")
-
-    def answered(self, unit: WorkUnit, generated: GeneratedImage) -> None:
-        # Paid: where the upstream keeps the image for a while, so a re-run can fetch it instead of paying.
-        self.record(unit, "answered", url=generated.url, request_id=generated.request_id)
-
-    def failed(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
-        # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
-        assert outcome.error is not None
-        state = "dispatched" if outcome.maybe_billed else "failed"
-        extra = {"url": outcome.url} if outcome.url and outcome.maybe_billed else {}
-        self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id, **extra)
-
-    def recorded_image(self, unit: WorkUnit) -> GeneratedImage | None:
-        """The upstream's answer for a unit paid for earlier but never saved, if its URL was recorded."""
-        record = self.states.get(unit.key) or {}
-        url = record.get("url")
-        if record.get("state") not in ("answered", "dispatched") or not isinstance(url, str) \
-                or not url.startswith(("http://", "https://")):
-            return None
-        from glm_image_cli.backends.bigmodel import GeneratedImage
-
-        request_id = record.get("request_id")
-        return GeneratedImage(url=url, inline_data=None, request_id=request_id if isinstance(request_id, str) else None,
-                              task_id=None, created=None, content_filter=[])
-
-    def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
-        entry = {
-            "key": unit.key,
-            "state": state,
-            "line": unit.item.line,
-            "item": unit.item.number,
-            "sample": unit.sample,
-            "prompt": unit.item.plan.prompt,
-            "model": unit.item.plan.model,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            **extra,
-        }
-        data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._lock:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
-                try:
-                    _locked_append(fd, data)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-            self.states[unit.key] = entry
-
-
-def _locked_append(fd: int, data: bytes) -> None:
-    """The whole record, then fsync, under an advisory lock.  A record that cannot be written whole is cut
-    off again, so the journal never holds a torn line that a later record would be glued onto."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; O_APPEND keeps a single writer's records whole
-        fcntl = None
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    start = os.lseek(fd, 0, os.SEEK_END)
-    if start:
-        os.lseek(fd, start - 1, os.SEEK_SET)
-        if os.read(fd, 1) != b"\n":
-            data = b"\n" + data  # a line cut by a crash: never glue this record onto it
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            if written <= 0:
-                raise OSError(28, "No space left on device")
-            view = view[written:]
-        os.fsync(fd)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, start)
-        raise
-    finally:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 def _recorded_exit_code(record: Mapping[str, Any]) -> int:
     """The exit code a failed record reports; a damaged record counts as a generic failure."""
     error = record.get("error")
     code = error.get("exit_code") if isinstance(error, dict) else None
     return code if isinstance(code, int) and not isinstance(code, bool) and 0 < code < 256 else int(ExitCode.FAILURE)
-
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
 # --- choosing what to run --------------------------------------------------------------------------
@@ -633,14 +341,8 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
                  "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
                  "name": unit.item.stem(unit.sample), "enhance": True if unit.item.enhance else None}
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))
-    temp = path.with_suffix(".jsonl.part")
     try:
-        temp.unlink(missing_ok=True)  # removes a link itself, never its target
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(temp, path)
+        write_atomic(path, "\n".join(lines) + "\n", durable=False)
     except OSError:  # a full disk must not turn the summary into a crash; the manifest still knows
-        temp.unlink(missing_ok=True)
         return None
     return path

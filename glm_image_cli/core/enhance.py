@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +28,7 @@ from glm_image_cli.core.pricing import estimate_chats as estimate_chats
 from glm_image_cli.core.styles import Style, is_chinese
 from glm_image_cli.errors import UpstreamFailure
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.atomic import write_atomic
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient
@@ -210,14 +209,10 @@ class RewriteCache:
 
     def put(self, key: str, record: dict[str, Any]) -> None:
         """Written atomically; a cache that cannot be written is no failure (the rewrite is still used)."""
-        try:
+        with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle, ensure_ascii=False)
-            os.replace(temp, self.folder / f"{key}.json")
-        except OSError:
-            pass
+            write_atomic(self.folder / f"{key}.json", json.dumps(record, ensure_ascii=False), durable=False,
+                         mode=0o600)
 
 
 # --- enhancing ------------------------------------------------------------------------------------------

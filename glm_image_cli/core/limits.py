@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from glm_image_cli.storage.atomic import write_atomic
 
 SLOW_START = 8  # calls in flight at first, when nothing is known about the account
 PROBE_AFTER_ROUNDS = 10  # successes at the ceiling, in multiples of it, before one more call is tried
@@ -174,16 +175,9 @@ class LimitStore:
             data = self._read()
             data[f"{self.account}|{model}"] = {"limit": limit,
                                                "updated": datetime.now().astimezone().isoformat(timespec="seconds")}
-            temp = self.path.with_name(f"{STORE_NAME}.{os.getpid()}.{threading.get_ident()}.part")
-            try:
+            with contextlib.suppress(OSError):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=1, sort_keys=True)
-                os.replace(temp, self.path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
+                write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True), durable=True, mode=0o600)
 
     def _read(self) -> dict[str, Any]:
         try:

@@ -16,8 +16,10 @@ from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import ImageClient
-    from glm_image_cli.core.batch import BatchItem, LineError, Manifest, Selection
+    from glm_image_cli.core.batch import BatchItem, Selection
+    from glm_image_cli.core.batchinput import LineError
     from glm_image_cli.core.limits import Limiter
+    from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.saving import ImageSaver
@@ -173,6 +175,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     and, unless a dry run, the key and the output folder (created only then)."""
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core import batch as batching
+    from glm_image_cli.core.manifest import MANIFEST_NAME, Manifest
     from glm_image_cli.errors import UsageError
     from glm_image_cli.storage.config import load_config
     from glm_image_cli.storage.files import ensure_writable_dir
@@ -217,7 +220,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         # Held until the run ends: the manifest is read only by the run that may write it.
         lock = FolderLock(folder).acquire()
     try:
-        manifest = batching.Manifest(folder / batching.MANIFEST_NAME)
+        manifest = Manifest(folder / MANIFEST_NAME)
         units = batching.work_units(items)
         # Images the manifest does not list as done may still be there (a deleted or damaged manifest).
         unknown = {unit.key for unit in units if manifest.state(unit.key) != "done"}

@@ -133,7 +133,7 @@ def _answer_unparsable(error: Exception, lang: str) -> Any:
 
     from glm_image_cli.errors import UsageError
     from glm_image_cli.messages import using_language
-    from glm_image_cli.storage.config import has_surrogates
+    from glm_image_cli.storage.settingspec import has_surrogates
 
     if not isinstance(error, ValidationError):
         return None
@@ -182,7 +182,8 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
               enhance: bool | None = None) -> list[Any]:
     """The tool over the library API: arguments into a plan, the run into JSON and a preview."""
     from glm_image_cli.core.plans import generate_record
-    from glm_image_cli.core.studio import Notice, Studio
+    from glm_image_cli.core.results import Notice
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.errors import UsageError
 
     if not 1 <= n <= MAX_MCP_SAMPLES:

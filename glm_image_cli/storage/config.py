@@ -1,4 +1,5 @@
-"""Settings: where they live, what values are valid, and which source wins.
+"""Settings: where they live, which source wins, and reading and writing the file (settingspec.py says what
+values are valid).
 
 Precedence is flag > environment > config file > default.  The file is TOML under
 ``platformdirs.user_config_dir("glm-image")`` (``GLM_IMAGE_CONFIG`` points elsewhere), written
@@ -10,18 +11,18 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from glm_image_cli.backends.regions import REGIONS
-from glm_image_cli.backends.registry import BACKEND_NAMES, DEFAULT_BACKEND
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.atomic import failure_detail, write_atomic
+from glm_image_cli.storage.settingspec import SETTINGS, InvalidValue, Setting, on_off
 
 CONFIG_PATH_ENV = "GLM_IMAGE_CONFIG"
 STYLES_TABLE = "styles"
@@ -32,211 +33,6 @@ PROFILE_ENV = "GLM_IMAGE_PROFILE"
 PROFILE: ContextVar[str | None] = ContextVar("glm_image_profile", default=None)
 MAX_PRICE = 10_000.0
 MAX_CONFIG_BYTES = 1024 * 1024  # a settings file is a few hundred bytes: anything near this is not one
-
-
-class InvalidValue(ValueError):
-    """A value failed validation; ``reason`` explains the rule in the user's language."""
-
-    def __init__(self, reason: Text) -> None:
-        super().__init__(str(reason))
-        self.reason = reason
-
-
-def _choices(*allowed: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        text = str(value).strip().lower()
-        if text not in allowed:
-            raise InvalidValue(Text("reason_choices", choices=", ".join(allowed)))
-        return text
-
-    return parse
-
-
-def _number(low: float, high: float) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not low <= number <= high:
-            raise InvalidValue(Text("reason_number_range", low=low, high=high))
-        return number
-
-    return parse
-
-
-def _integer(low: int, high: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        text = str(value).strip()
-        if isinstance(value, bool) or not re.fullmatch(r"[+]?\d+", text) or not low <= int(text) <= high:
-            raise InvalidValue(Text("reason_integer_range", low=low, high=high))
-        return int(text)
-
-    return parse
-
-
-def _on_off(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("on", "true", "yes", "1"):
-        return True
-    if text in ("off", "false", "no", "0"):
-        return False
-    raise InvalidValue(Text("reason_choices", choices="on, off"))
-
-
-def _user_id(value: Any) -> str:
-    text = _text(value)
-    if not 6 <= len(text) <= 128 or any(ch.isspace() for ch in text):
-        raise InvalidValue(Text("reason_user_id"))
-    return text
-
-
-def _name_template(value: Any) -> str:
-    from glm_image_cli.errors import GlmImageError
-    from glm_image_cli.storage.naming import NameTemplate
-
-    try:
-        return NameTemplate.parse(_text(value)).text
-    except GlmImageError as error:
-        raise InvalidValue(_Sentence(error.message_id, **error.params)) from None
-
-
-class _Sentence(Text):
-    """A whole message used as a reason inside another sentence: without its final full stop."""
-
-    def __str__(self) -> str:
-        return super().__str__().rstrip(".。")
-
-
-def has_surrogates(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate (a byte that was not UTF-8, smuggled in by the OS or by JSON):
-    such a string cannot be encoded, so it must be refused before it reaches a request, a file or a log."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _path_text(value: Any) -> str:
-    """Text that names a file or folder: may hold surrogate escapes, which are a POSIX path's own bytes."""
-    text = str(value).strip()
-    if not text:
-        raise InvalidValue(Text("reason_not_empty"))
-    return text
-
-
-def _text(value: Any) -> str:
-    text = _path_text(value)
-    if has_surrogates(text):
-        raise InvalidValue(Text("reason_invalid_text"))
-    return text
-
-
-def _api_key(value: Any) -> str:
-    text = _text(value)
-    if any(ch.isspace() for ch in text):
-        raise InvalidValue(Text("reason_api_key"))
-    if not all("!" <= ch <= "~" for ch in text):  # it goes into an HTTP header, which is ASCII
-        raise InvalidValue(Text("reason_api_key_ascii"))
-    return text
-
-
-def _url(value: Any) -> str:
-    text = _text(value).rstrip("/")
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text) or not _url_parses(text):
-        raise InvalidValue(Text("reason_url"))
-    return text
-
-
-def _url_parses(text: str) -> bool:
-    """Whether the HTTP client accepts the URL (a host it can encode, a numeric port in range)."""
-    from urllib.parse import urlsplit
-
-    import httpx
-
-    try:
-        urlsplit(text).port  # noqa: B018 - raises ValueError for a port out of range
-        return bool(httpx.URL(text).host)
-    except (httpx.InvalidURL, ValueError, UnicodeError):
-        return False
-
-
-def _size(value: Any) -> str:
-    from glm_image_cli.backends.models import parse_size
-
-    try:
-        width, height = parse_size(str(value))
-    except ValueError:
-        raise InvalidValue(Text("reason_size")) from None
-    return f"{width}x{height}"
-
-
-def _model(value: Any) -> str:
-    from glm_image_cli.backends.models import likely_typo
-
-    text = _text(value)
-    suggestion = likely_typo(text)
-    if suggestion is not None:  # a new name is kept (it may be a model newer than the table); a near miss is not
-        raise InvalidValue(Text("reason_model_typo", model=text, suggestion=suggestion))
-    return text
-
-
-def _style(value: Any) -> str:
-    return _text(value)  # checked against the known styles when used, since [styles] may add names
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One user-visible setting: its key, how to parse it, and which env vars can set it."""
-
-    key: str
-    parse: Callable[[Any], Any]
-    default: Any = None
-    env: tuple[str, ...] = ()
-    secret: bool = False
-    choices: tuple[str, ...] = ()
-
-
-SETTINGS: dict[str, Setting] = {
-    s.key: s
-    for s in (
-        Setting("api-key", _api_key, env=("GLM_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"), secret=True),
-        Setting("region", _choices("cn", "intl"), "cn", ("GLM_IMAGE_REGION",), choices=("cn", "intl")),
-        Setting("base-url", _url, env=("GLM_BASE_URL", "ZAI_BASE_URL")),
-        Setting("backend", _choices(*BACKEND_NAMES), DEFAULT_BACKEND, ("GLM_IMAGE_BACKEND",), choices=BACKEND_NAMES),
-        Setting("model", _model, "cogview-4-250304", ("GLM_IMAGE_MODEL",)),
-        Setting("size", _size, env=("GLM_IMAGE_SIZE",)),
-        Setting("style", _style, env=("GLM_IMAGE_STYLE",)),
-        Setting("quality", _choices("hd", "standard"), env=("GLM_IMAGE_QUALITY",), choices=("hd", "standard")),
-        Setting("output-dir", _path_text, "./glm-images", ("GLM_IMAGE_OUTPUT_DIR",)),
-        Setting("lang", _choices("auto", "zh", "en"), "auto", ("GLM_IMAGE_LANG",), choices=("auto", "zh", "en")),
-        Setting("timeout", _number(5, 1800), 120.0, ("GLM_IMAGE_TIMEOUT",)),
-        Setting("concurrency", _integer(1, 32), 2, ("GLM_IMAGE_CONCURRENCY",)),
-        Setting("history", _on_off, True, ("GLM_IMAGE_HISTORY",), choices=("on", "off")),
-        Setting("metadata", _on_off, True, ("GLM_IMAGE_METADATA",), choices=("on", "off")),
-        Setting("name-template", _name_template, env=("GLM_IMAGE_NAME_TEMPLATE",)),
-        Setting("format", _choices("png", "jpeg", "webp", "original"), "png", ("GLM_IMAGE_FORMAT",),
-                choices=("png", "jpeg", "webp", "original")),
-        Setting("watermark", _on_off, True, ("GLM_IMAGE_WATERMARK",), choices=("on", "off")),
-        Setting("user-id", _user_id, env=("GLM_IMAGE_USER_ID",)),
-        Setting("confirm-above", _number(0, 1_000_000), 1.0, ("GLM_IMAGE_CONFIRM_ABOVE",)),
-        Setting("budget-daily", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_DAILY",)),
-        Setting("budget-monthly", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_MONTHLY",)),
-        Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
-        Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
-        Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),
-        Setting("enhance", _on_off, False, ("GLM_IMAGE_ENHANCE",), choices=("on", "off")),
-        Setting("enhance-model", _text, "glm-4-flash-250414", ("GLM_IMAGE_ENHANCE_MODEL",)),
-        Setting("preview", _choices("auto", "on", "off"), "auto", ("GLM_IMAGE_PREVIEW_MODE",),
-                choices=("auto", "on", "off")),
-        Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks", "off"), "auto",
-                ("GLM_IMAGE_PREVIEW",), choices=("auto", "kitty", "iterm", "sixel", "blocks", "off")),
-        Setting("preview-width", _number(0.1, 1), 0.5, ("GLM_IMAGE_PREVIEW_WIDTH",)),
-    )
-}
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -338,25 +134,15 @@ def _read_small_file(path: Path) -> bytes | Text:
 
 
 def write_config_file(path: Path, data: Mapping[str, Any]) -> None:
-    """Write atomically (temp file + rename) with mode 0600 in a 0700 folder."""
+    """Write atomically and durably with mode 0600 in a 0700 folder; never over a symbolic link."""
     import tomli_w
 
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
-        fd, temp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                tomli_w.dump(dict(data), handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(path, tomli_w.dumps(dict(data)), durable=True, mode=0o600)
     except OSError as exc:
-        raise ConfigError("config_unwritable", path=str(path), detail=exc.strerror or str(exc)) from None
+        raise ConfigError("config_unwritable", path=str(path), detail=failure_detail(exc)) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -508,7 +294,7 @@ def _check_toml_type(setting: Setting, value: Any) -> None:
     """Every setting is one plain value: an array, a table or a date is refused rather than turned into its
     text (``api-key = ["x"]`` would otherwise be sent as ``Bearer ['x']``), and true/false only fits on/off."""
     if isinstance(value, bool):
-        if setting.parse is not _on_off:
+        if setting.parse is not on_off:
             raise InvalidValue(Text("reason_toml_type", kind="boolean"))
     elif isinstance(value, list):
         raise InvalidValue(Text("reason_toml_type", kind="array"))

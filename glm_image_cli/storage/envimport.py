@@ -72,7 +72,8 @@ class ImportPlan:
 
 def plan_import(env: dict[str, str]) -> ImportPlan:
     from glm_image_cli.backends import models
-    from glm_image_cli.storage.config import SETTINGS, parse_value
+    from glm_image_cli.storage.config import parse_value
+    from glm_image_cli.storage.settingspec import SETTINGS
 
     plan = ImportPlan()
 
@@ -104,7 +105,8 @@ def plan_import(env: dict[str, str]) -> ImportPlan:
 
 def shown(key: str, value: Any) -> Any:
     """A value as it may be printed: secrets masked."""
-    from glm_image_cli.storage.config import SETTINGS, mask_secret
+    from glm_image_cli.storage.config import mask_secret
+    from glm_image_cli.storage.settingspec import SETTINGS
 
     if value is not None and SETTINGS[key].secret:
         return mask_secret(str(value))

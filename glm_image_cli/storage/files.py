@@ -13,6 +13,7 @@ from pathlib import Path
 
 from glm_image_cli.backends.imagebytes import sniff_image_format as sniff_image_format
 from glm_image_cli.errors import OutputError
+from glm_image_cli.storage.atomic import failure_detail, publish, temp_file_beside, write_all
 
 SLUG_MAX_CHARS = 40
 MIN_FREE_BYTES = 32 * 1024 * 1024  # room for a few of the largest images (a 2048x2048 PNG is about 8 MB)
@@ -51,13 +52,11 @@ def ensure_writable_dir(folder: Path) -> Path:
 def write_new_file(folder: Path, stem: str, ext: str, data: bytes) -> Path:
     """Write ``data`` as folder/stem.ext atomically; if taken, stem-1.ext, stem-2.ext, ... never overwrite."""
     try:
-        temp_path = _write_temp(folder, data)
+        with temp_file_beside(folder) as (fd, temp):
+            write_all(fd, data, durable=True)
+            return publish_new_file(temp, folder, stem, ext)
     except OSError as exc:
-        raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
-    try:
-        return publish_new_file(temp_path, folder, stem, ext)
-    finally:
-        temp_path.unlink(missing_ok=True)
+        raise OutputError("output_not_writable", path=str(folder), detail=failure_detail(exc)) from None
 
 
 def publish_new_file(temp_path: Path, folder: Path, stem: str, ext: str) -> Path:
@@ -66,62 +65,11 @@ def publish_new_file(temp_path: Path, folder: Path, stem: str, ext: str) -> Path
     try:
         for attempt in range(10_000):
             candidate = folder / (f"{stem}.{ext}" if attempt == 0 else f"{stem}-{attempt}.{ext}")
-            if _link_if_absent(temp_path, candidate):
+            if publish(temp_path, candidate, overwrite=False, durable=True):
                 return candidate
         raise OutputError("output_not_writable", path=str(folder), detail="too many files with this name")
     except OSError as exc:
         raise OutputError("output_not_writable", path=str(folder), detail=exc.strerror or str(exc)) from None
-
-
-def new_temp_file(folder: Path) -> tuple[int, Path]:
-    """An exclusive temporary file in ``folder`` (same file system as the final name), readable like any
-    file the user makes; ``.part`` and hidden so an interrupted write is never mistaken for an image."""
-    fd, name = tempfile.mkstemp(prefix=".glm-image-", suffix=".part", dir=folder)
-    if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's file is already the user's
-        os.fchmod(fd, 0o666 & ~_UMASK)
-    return fd, Path(name)
-
-
-def _write_temp(folder: Path, data: bytes) -> Path:
-    fd, path = new_temp_file(folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _link_if_absent(source: Path, target: Path) -> bool:
-    """Atomically publish ``source`` as ``target`` unless ``target`` exists (hard link fails if so)."""
-    try:
-        os.link(source, target)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-    # File systems without hard links: reserve the name exclusively, then replace it.
-    try:
-        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-    except FileExistsError:
-        return False
-    os.close(fd)
-    os.replace(source, target)
-    return True
-
-
-def _read_umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe
 
 
 def display_path(path: Path) -> str:

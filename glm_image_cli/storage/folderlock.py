@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.errors import FolderInUse, OutputError
+from glm_image_cli.storage.atomic import write_atomic
 
 LOCK_NAME = ".glm-image.lock"
 OWNER_NAME = ".glm-image.owner.json"
@@ -62,15 +63,8 @@ class FolderLock:
     def _write_owner(self) -> None:
         record = {"pid": os.getpid(), "started": datetime.now().astimezone().isoformat(timespec="seconds"),
                   "host": socket.gethostname()}
-        path = self.folder / OWNER_NAME
-        temp = path.with_name(f"{OWNER_NAME}.{os.getpid()}.part")
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-            os.replace(temp, path)
-        except OSError:
-            temp.unlink(missing_ok=True)  # the lock itself holds; only the message would lack the details
+        with contextlib.suppress(OSError):  # the lock itself holds; only the message would lack the details
+            write_atomic(self.folder / OWNER_NAME, json.dumps(record), durable=False)
 
     def _owner(self) -> dict[str, Any]:
         try:

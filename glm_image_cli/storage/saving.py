@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from glm_image_cli import __version__
 from glm_image_cli.errors import GlmImageError, OutputError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.atomic import temp_file_beside
 from glm_image_cli.storage.convert import EXTENSIONS, convert, converter_available
-from glm_image_cli.storage.files import new_temp_file, publish_new_file, write_new_file
+from glm_image_cli.storage.files import publish_new_file, write_new_file
 from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate
 from glm_image_cli.storage.pngmeta import RecipeInserter, embed_recipe, recipe_chunks
 
@@ -109,29 +110,24 @@ class ImageSaver:
             recipe = recipe_chunks(recipe_for(plan, generated.request_id, generated.content_filter,
                                               datetime.now().astimezone(), self._batch_key(key)))
         try:
-            fd, temp = new_temp_file(self.folder)
-        except OSError as exc:
-            raise OutputError("output_not_writable", path=str(self.folder), detail=exc.strerror or str(exc)) from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                writer = RecipeInserter(handle, recipe)
-                fmt, ext = client.stream_image(generated, writer.write, writer.restart,
-                                               progress or (lambda event, info: None))
-                writer.finish()
-                handle.flush()
-                os.fsync(handle.fileno())
-            if self.image_format not in ("original", fmt):
-                from glm_image_cli.backends.bigmodel import ImageResult
+            with temp_file_beside(self.folder) as (fd, temp):
+                with os.fdopen(fd, "wb") as handle:
+                    writer = RecipeInserter(handle, recipe)
+                    fmt, ext = client.stream_image(generated, writer.write, writer.restart,
+                                                   progress or (lambda event, info: None))
+                    writer.finish()
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                if self.image_format not in ("original", fmt):
+                    from glm_image_cli.backends.bigmodel import ImageResult
 
-                result = ImageResult(data=temp.read_bytes(), format=fmt, extension=ext, url=generated.url,
-                                     request_id=generated.request_id, content_filter=generated.content_filter)
-                return self.save(plan, result, index=index, sample=sample, fixed_stem=fixed_stem, key=key)
-            path = self._place(plan, when, index, sample, fixed_stem, generated.request_id, ext,
-                               lambda target, stem: publish_new_file(temp, target, stem, ext))
+                    result = ImageResult(data=temp.read_bytes(), format=fmt, extension=ext, url=generated.url,
+                                         request_id=generated.request_id, content_filter=generated.content_filter)
+                    return self.save(plan, result, index=index, sample=sample, fixed_stem=fixed_stem, key=key)
+                path = self._place(plan, when, index, sample, fixed_stem, generated.request_id, ext,
+                                   lambda target, stem: publish_new_file(temp, target, stem, ext))
         except OSError as exc:
             raise OutputError("output_not_writable", path=str(self.folder), detail=exc.strerror or str(exc)) from None
-        finally:
-            temp.unlink(missing_ok=True)
         self._remember(plan, path=str(path.resolve()), request_id=generated.request_id)
         return path
 

@@ -45,10 +45,13 @@ from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
     from glm_image_cli.cli.console import BatchProgress
-    from glm_image_cli.core.batch import BatchSummary, LineError, Manifest, Selection, WorkUnit
+    from glm_image_cli.core.batch import BatchSummary, Selection, WorkUnit
+    from glm_image_cli.core.batchinput import LineError
     from glm_image_cli.core.ledger import RunSpend
+    from glm_image_cli.core.manifest import Manifest
+    from glm_image_cli.core.results import Run
     from glm_image_cli.core.runner import Event, ImageOutcome
-    from glm_image_cli.core.studio import Run, Studio
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.saving import ImageSaver
 
@@ -92,12 +95,12 @@ def batch(
     review: ReviewOption = False,
     preview: BatchPreviewOption = None,
 ) -> None:
-    from glm_image_cli.core import batch as batching
+    from glm_image_cli.core.batchinput import FORMATS
 
     state = state_of(ctx)
     ui = state.ui()
-    if input_format is not None and input_format not in batching.FORMATS:
-        raise typer.BadParameter(", ".join(batching.FORMATS), param_hint="--format")
+    if input_format is not None and input_format not in FORMATS:
+        raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
     reviewing = review and not yes and not dry_run
@@ -220,8 +223,8 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
     from rich.cells import cell_len
 
     from glm_image_cli.cli.console import BatchProgress
+    from glm_image_cli.core.results import Abandoned, Notice
     from glm_image_cli.core.runner import SaveImages
-    from glm_image_cli.core.studio import Abandoned, Notice
 
     ui = state.ui()
     started = time.monotonic()

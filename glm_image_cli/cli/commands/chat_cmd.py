@@ -45,9 +45,9 @@ def chat(
     output_dir: OutputDirOption = None,
     yes: YesOption = False,
 ) -> None:
-    from glm_image_cli.chat.conversation import (
+    from glm_image_cli.chat.conversation import ChatSession
+    from glm_image_cli.chat.promptline import (
         HISTORY_FILE,
-        ChatSession,
         install_readline,
         model_names,
         piped_lines,
@@ -61,7 +61,7 @@ def chat(
     io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes)
     session = ChatSession(state, io, model=model, style=style, size=size, samples=samples, enhance=enhance,
                           output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver))
-    from glm_image_cli.core.studio import Abandoned
+    from glm_image_cli.core.results import Abandoned
 
     try:
         if not interactive:

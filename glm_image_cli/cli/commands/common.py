@@ -26,7 +26,7 @@ from glm_image_cli.messages import LANGUAGE
 
 if TYPE_CHECKING:
     from glm_image_cli.core.consent import Consent, Estimate
-    from glm_image_cli.core.studio import Cancel, Notice
+    from glm_image_cli.core.results import Cancel, Notice
 
 
 @dataclass
@@ -227,7 +227,7 @@ def leave_abandoned(state: RunState) -> NoReturn:
 def cancel_on_closed_output(state: RunState) -> Iterator[Cancel]:
     """A Cancel for a run: stdout or stderr found closed (`| head`) stops sending, and what is in flight
     finishes and is saved (the CLI edge then exits 141)."""
-    from glm_image_cli.core.studio import Cancel
+    from glm_image_cli.core.results import Cancel
 
     cancel = Cancel()
     with state.output.calling_on_close(cancel.cancel):

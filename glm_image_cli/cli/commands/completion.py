@@ -63,7 +63,7 @@ def complete_usage_by(incomplete: str) -> list[str]:
 
 
 def complete_setting(incomplete: str) -> list[str]:
-    from glm_image_cli.storage.config import SETTINGS
+    from glm_image_cli.storage.settingspec import SETTINGS
 
     return [key for key in SETTINGS if key.startswith(incomplete)]
 

@@ -90,7 +90,8 @@ def show(
     ctx: typer.Context,
     profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.storage.config import PROFILE, SETTINGS, load_config, mask_secret
+    from glm_image_cli.storage.config import PROFILE, load_config, mask_secret
+    from glm_image_cli.storage.settingspec import SETTINGS
 
     state = state_of(ctx)
     ui = state.ui()

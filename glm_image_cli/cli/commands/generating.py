@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
     from glm_image_cli.cli.console import Ui
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.results import Notice, Run
     from glm_image_cli.core.runner import ImageOutcome
-    from glm_image_cli.core.studio import Job, Notice, Run, Studio
+    from glm_image_cli.core.studio import Job, Studio
 
 
 # --enhance/--no-enhance and --no-cache, shared by generate, again, batch and enhance.
@@ -82,7 +83,7 @@ def open_studio(state: RunState, request: GenerateRequest) -> Studio:
 def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
     """The images with live progress.  Ctrl-C: the Studio drains (what is in flight is kept); a second Ctrl-C
     abandons it, and the process leaves without the worker threads."""
-    from glm_image_cli.core.studio import Abandoned
+    from glm_image_cli.core.results import Abandoned
 
     try:
         with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state) as cancel:

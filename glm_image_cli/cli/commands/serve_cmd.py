@@ -39,7 +39,8 @@ def serve(
     save: Annotated[Path | None, typer.Option("--save", help=help_text("opt.save"), show_default=False)] = None,
 ) -> None:
     from glm_image_cli.core.studio import Studio
-    from glm_image_cli.serve.server import ImageService, ServeOptions, is_loopback
+    from glm_image_cli.serve.guards import is_loopback
+    from glm_image_cli.serve.service import ImageService, ServeOptions
     from glm_image_cli.storage.config import load_config
     from glm_image_cli.storage.files import ensure_writable_dir
 
