@@ -104,6 +104,7 @@ MEANINGS: dict[str, Meaning] = {
     "ledger_unusable": Meaning("LEDGER_UNUSABLE", account_wide=True),  # spend cannot be recorded: send nothing
     "env_file_unreadable": Meaning("ENV_FILE_UNREADABLE"),
     "budget_exceeded": Meaning("BUDGET_EXCEEDED", account_wide=True),  # before sending: nothing more fits
+    "budget_unknown_price": Meaning("BUDGET_UNKNOWN_PRICE", account_wide=True),  # a budget cannot count it
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
     "profile_unknown": Meaning("PROFILE_UNKNOWN"),
     # output

@@ -734,6 +734,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "（按参考价目表估算）。未发送任何请求；--yes 不能绕过预算。可调高预算（glm-image config set {key} 数值）"
         "或等到下一周期。",
     ),
+    "budget_unknown_price": (
+        "A budget is set ({key}), but {model} has no known price, so its images cannot be counted against it: "
+        "nothing was sent. Add the model to [prices] in the config file {path} (a line such as \"{model}\" = "
+        "0.1, in {currency} per image).",
+        "已设置预算（{key}），但 {model} 没有已知价格，其图片无法计入预算：未发送任何请求。请在配置文件 {path} "
+        "的 [prices] 中加入该模型（例如一行 \"{model}\" = 0.1，单位为每张 {currency}）。",
+    ),
     "budget_period_daily": ("daily", "每日"),
     "budget_period_monthly": ("monthly", "每月"),
     "ledger_unusable": (

@@ -20,7 +20,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -324,6 +324,7 @@ class Spending:
     budgets: Budgets
     prices: Mapping[str, float] = field(default_factory=dict)  # the config's [prices] overrides
     backend: Backend = field(kw_only=True)  # whose price rule: the one spend consent showed
+    config_file: Path | None = field(default=None, kw_only=True)  # where [prices] goes, named when one is missing
 
     @property
     def currency(self) -> str:
@@ -337,6 +338,18 @@ class Spending:
 
         cost, _, unknown = estimate({model: 1}, self.region, self.prices, backend=self.backend)
         return cost, not unknown
+
+    def require_prices(self, models: Iterable[str]) -> None:
+        """With a budget set, an image whose price is unknown cannot be counted against it (it would pass as
+        free, however many are made): refused before anything is sent, with the fix ([prices])."""
+        if not self.budgets.any:
+            return
+        for model in dict.fromkeys(models):
+            if not self.unit_cost(model)[1]:
+                keys = [key for key, value in (("budget-daily", self.budgets.daily),
+                                               ("budget-monthly", self.budgets.monthly)) if value is not None]
+                raise BudgetExceeded("budget_unknown_price", model=model, key=", ".join(keys),
+                                     path=str(self.config_file or "config.toml"), currency=self.currency)
 
     @contextlib.contextmanager
     def call(self, model: str) -> Iterator[None]:
@@ -365,7 +378,9 @@ class Spending:
                 self.ledger.settle(entry, outcome)
 
     def hold(self, models: Sequence[str], *, partial: bool = False) -> RunSpend:
-        """Hold the cost of images of these models (one entry per image), or refuse with BudgetExceeded."""
+        """Hold the cost of images of these models (one entry per image), or refuse with BudgetExceeded (also
+        when a budget is set and a model's price is unknown)."""
+        self.require_prices(models)
         costs = [self.unit_cost(model)[0] for model in models]
         entry, count = self.ledger.hold(command=self.command, costs=costs, currency=self.currency,
                                         budgets=self.budgets, partial=partial)
@@ -394,6 +409,7 @@ class RunSpend:
             return self.spending.ledger.reserve(hold=None, command="enhance", model=model, cost=price,
                                                 priced=True, currency=self.spending.currency,
                                                 budgets=self.spending.budgets)
+        self.spending.require_prices((model,))  # the hold checked it; a unit that came another way is checked here
         cost, priced = self.spending.unit_cost(model)
         return self.spending.ledger.reserve(hold=self.hold_id, command=self.spending.command, model=model, cost=cost,
                                             priced=priced, currency=self.spending.currency,
@@ -424,7 +440,7 @@ def make_spending(cfg: ResolvedConfig, command: str, ledger: Ledger | None = Non
     from glm_image_cli.backends.registry import backend_named
 
     return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg), cfg.prices,
-                    backend=backend_named(cfg.backend))
+                    backend=backend_named(cfg.backend), config_file=cfg.path)
 
 
 def hold_for_run(cfg: ResolvedConfig, command: str, models: Sequence[str], *, partial: bool = False) -> RunSpend:
