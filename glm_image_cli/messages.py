@@ -151,6 +151,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "必须是不含空格的一串字符",
     ),
     "reason_size": ("must look like 1024x1024", "格式应为 1024x1024"),
+    "reason_time_zone": (
+        "must be an IANA time zone name such as Asia/Shanghai, UTC or Europe/Berlin",
+        "必须是 IANA 时区名，例如 Asia/Shanghai、UTC 或 Europe/Berlin",
+    ),
     "reason_styles_table": (
         "[styles] must map each style name to a text phrase",
         "[styles] 必须把每个风格名映射到一段文字",

@@ -4,8 +4,11 @@ was asked to make (what was paid) against what the ledger counts, so nothing is 
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ from glm_image_cli.errors import BudgetExceeded
 from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
 from tests.conftest import serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE
+from tests.test_console_script import child_env, console_script
 
 
 def entries() -> list:
@@ -108,3 +112,104 @@ def test_the_python_api_refuses_an_unpriced_model_under_a_budget(fake) -> None:
         studio.generate(studio.plan("a cat", model="glm-image-2"))
     assert refused.value.code == "BUDGET_UNKNOWN_PRICE" and refused.value.exit_code == 14
     assert fake.count(SYNC_ROUTE) == 0
+
+
+# --- one budget day, whatever the time zone -----------------------------------------------------------------
+
+def run_in_zone(fake, zone: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script under ``TZ=zone`` (the isolated config and data folders come with the environment)."""
+    return subprocess.run([*console_script(), *args], env={**child_env(fake), "TZ": zone}, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def shanghai_day() -> str:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
+
+
+def test_changing_tz_gives_no_second_daily_budget(cli, fake) -> None:
+    assert cli("config", "set", "budget-daily", "0.12").exit_code == 0  # two images of cogview-4 (0.06)
+    day = shanghai_day()
+    # 26 hours apart: on their own clocks these two zones are never on the same date
+    codes = [run_in_zone(fake, zone, "generate", "x", "-o", "out").returncode
+             for zone in ("Etc/GMT-14", "Etc/GMT-14", "Etc/GMT+12", "Etc/GMT+12")]
+    if shanghai_day() != day:
+        pytest.skip("the budget day ended during the test")
+    assert codes == [0, 0, 14, 14]
+    assert fake.count(SYNC_ROUTE) == 2 and usage(cli)["totals"]["estimated_cost"] == pytest.approx(0.12)
+
+
+def test_usage_and_history_since_count_the_same_rows_in_every_time_zone(cli, fake) -> None:
+    for zone in ("Etc/GMT-14", "UTC", "Etc/GMT+12"):
+        assert run_in_zone(fake, zone, "generate", "x", "-o", "out").returncode == 0
+    for zone in ("Etc/GMT-14", "Asia/Kolkata", "UTC", "America/St_Johns", "Etc/GMT+12"):
+        report = json.loads(run_in_zone(fake, zone, "usage", "--since", "1h", "--json").stdout)
+        assert report["totals"]["requests"] == 3, zone
+        listed = json.loads(run_in_zone(fake, zone, "history", "--since", "1h", "--json").stdout)
+        assert len(listed) == 3, zone
+        assert all(row["created"].endswith("+00:00") for row in listed)
+    assert fake.count(SYNC_ROUTE) == 3
+
+
+def test_the_budget_day_is_the_budget_timezones_day(tmp_path: Path) -> None:
+    """Shanghai's midnight is 16:00 UTC: an image at 15:59 and one at 16:01 UTC are on two budget days, and on one
+    day when the budget's zone is UTC (then the second does not fit a budget of one image a day)."""
+    from datetime import UTC
+
+    from glm_image_cli.core.ledger import Budgets
+
+    def two_images(zone: str) -> tuple[list[str], list[str]]:
+        moments = iter([datetime(2026, 12, 6, 15, 59, tzinfo=UTC), datetime(2026, 12, 6, 16, 1, tzinfo=UTC)])
+        ledger = Ledger(tmp_path / f"{zone.replace('/', '-')}.sqlite3", clock=lambda: next(moments))
+        outcomes = []
+        try:
+            for _ in range(2):
+                try:
+                    ledger.reserve(hold=None, command="generate", model="glm-image", cost=0.1, priced=True,
+                                   currency="CNY", budgets=Budgets(daily=0.1, zone=ZoneInfo(zone)))
+                    outcomes.append("sent")
+                except BudgetExceeded:
+                    outcomes.append("refused")
+            return outcomes, [entry.day for entry in ledger.entries(zone=ZoneInfo(zone))]
+        finally:
+            ledger.close()
+
+    assert two_images("Asia/Shanghai") == (["sent", "sent"], ["2026-12-06", "2026-12-07"])
+    assert two_images("UTC") == (["sent", "refused"], ["2026-12-06"])
+
+
+def test_old_ledger_rows_in_local_time_are_read_as_instants(cli, fake) -> None:
+    """Rows written before times were UTC hold local text with an offset: they still count, on the right day."""
+    from datetime import UTC, timedelta
+
+    now = datetime.now(UTC)
+    written = [(now - timedelta(minutes=30)).astimezone(timezone(timedelta(hours=14))),
+               (now - timedelta(minutes=20)).astimezone(timezone(timedelta(hours=-12))),
+               (now - timedelta(hours=3)).astimezone(timezone(timedelta(hours=5, minutes=30)))]
+    ledger = Ledger()
+    try:
+        connection = ledger._connect()
+        for moment in written:
+            connection.execute(
+                "INSERT INTO spend (created, day, command, model, images, cost, currency, priced, outcome, pid) "
+                "VALUES (?, ?, 'generate', 'cogview-4-250304', 1, 0.06, 'CNY', 1, 'saved', NULL)",
+                (moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d")))
+    finally:
+        ledger.close()
+    report = usage(cli, "--since", "1h")
+    assert report["totals"]["requests"] == 2 and report["totals"]["estimated_cost"] == pytest.approx(0.12)
+    assert all(entry.created.endswith("+00:00") for entry in entries())
+    assert cli("config", "set", "budget-daily", "1").exit_code == 0
+    spent_today = usage(cli)["budgets"]["daily"]["spent"]
+    day_start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert spent_today == pytest.approx(0.06 * sum(1 for moment in written if moment >= day_start))
+
+
+def test_budget_timezone_is_an_iana_zone_name(cli) -> None:
+    assert cli("config", "set", "budget-timezone", "Europe/Berlin").exit_code == 0
+    shown = json.loads(cli("config", "show", "--json").stdout)["settings"]["budget-timezone"]
+    assert shown["value"] == "Europe/Berlin"
+    for wrong in ("Mars/Olympus_Mons", "../../etc/passwd", "UTC+8"):
+        refused = cli("config", "set", "budget-timezone", wrong)
+        assert refused.exit_code != 0 and "IANA time zone" in refused.stderr, wrong
+    from_env = cli("usage", env={"GLM_IMAGE_BUDGET_TIMEZONE": "Nowhere/Town"})
+    assert from_env.exit_code == 3 and "GLM_IMAGE_BUDGET_TIMEZONE" in from_env.stderr

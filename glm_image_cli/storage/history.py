@@ -2,7 +2,8 @@
 
 Every image made or failed (generate, batch, serve --save) is one row, so `glm-image history` can list
 and search them and `glm-image again ID` can re-run one.  WAL mode and a busy timeout let several
-processes and threads write at once without corrupting the file.
+processes and threads write at once without corrupting the file.  Times are written in UTC and compared as
+instants (``instants``), so ``--since`` finds the same rows whatever time zone wrote or reads them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError, OutputError, UsageError
+from glm_image_cli.storage.instants import now_utc, utc_text
 
 DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
 COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
@@ -139,7 +141,7 @@ class History(DatabaseFile):
             style: str | None = None, model: str | None = None, size: str | None = None,
             quality: str | None = None, path: str | None = None, request_id: str | None = None, ok: bool = True,
             error_code: str | None = None, error: str | None = None) -> int:
-        row = (datetime.now().astimezone().isoformat(timespec="seconds"), command, prompt, prompt_sent, negative,
+        row = (utc_text(now_utc()), command, prompt, prompt_sent, negative,
                style, model, size, quality, path, request_id, int(ok), error_code, error)
         with self._lock:
             connection = self._connect()
@@ -157,8 +159,8 @@ class History(DatabaseFile):
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             values += [pattern, pattern]
         if since:
-            clauses.append("created >= ?")
-            values.append(since.astimezone().isoformat(timespec="seconds"))
+            clauses.append("julianday(created) >= julianday(?)")  # instants: rows from any time zone
+            values.append(utc_text(since))
         if model:
             clauses.append("model = ?")
             values.append(model)
