@@ -89,6 +89,10 @@ MEANINGS: dict[str, Meaning] = {
     "gateway_maybe_charged": _lost("GATEWAY_MAYBE_CHARGED"),
     "response_lost_maybe_charged": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
     "response_timeout_maybe_charged": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),
+    # the same failures after --retry-unsafe sent the request again (each attempt may have been billed)
+    "gateway_maybe_charged_retried": _lost("GATEWAY_MAYBE_CHARGED"),
+    "response_lost_retried": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
+    "response_timeout_retried": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),
     # nothing left this machine, after retries: the host is unreachable for every image
     "network_unreachable": Meaning("NETWORK_UNREACHABLE", retryable=True, account_wide=True),
     # settings

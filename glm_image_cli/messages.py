@@ -259,6 +259,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请求发出后与 {service} 的连接中断（{detail}）：图片可能已经计费，因此没有自动重试。"
         "请先核对账单再重新运行（或加 --retry-unsafe）。",
     ),
+    "response_lost_retried": (
+        "The connection to {service} broke after the request was sent ({detail}), on each of {attempts} "
+        "attempt(s) with --retry-unsafe: each may have been billed, and the ledger counts every one. Check your "
+        "bill before running it again.{stopped}",
+        "请求发出后与 {service} 的连接中断（{detail}），按 --retry-unsafe 共发送 {attempts} 次，每次都中断：每次都"
+        "可能已经计费，账本逐次记录。再次运行前请先核对账单。{stopped}",
+    ),
+    "response_timeout_retried": (
+        "No answer from {service} within {timeout} s after the request was sent, on each of {attempts} attempt(s) "
+        "with --retry-unsafe: each may have been billed, and the ledger counts every one. Check your bill before "
+        "running it again, or raise the timeout (`glm-image config set timeout 300`).{stopped}",
+        "请求发出后 {timeout} 秒内 {service} 没有回应，按 --retry-unsafe 共发送 {attempts} 次，每次都如此：每次都"
+        "可能已经计费，账本逐次记录。再次运行前请先核对账单，或调大超时（`glm-image config set timeout 300`）。"
+        "{stopped}",
+    ),
+    "gateway_maybe_charged_retried": (
+        "{service}'s gateway answered {detail} after the request was sent, on each of {attempts} attempt(s) with "
+        "--retry-unsafe: each may have been billed, and the ledger counts every one. Check your bill before "
+        "running it again.{stopped}",
+        "请求发出后 {service} 的网关返回 {detail}，按 --retry-unsafe 共发送 {attempts} 次，每次都如此：每次都可能"
+        "已经计费，账本逐次记录。再次运行前请先核对账单。{stopped}",
+    ),
+    "retry_stopped_budget": (
+        " It was not sent again: another attempt would not fit the budget ({key}).",
+        "未再次发送：再试一次会超出预算（{key}）。",
+    ),
+    "retry_stopped": (" It was not sent again: {reason}", "未再次发送：{reason}"),
     "network_unreachable": (
         "Cannot reach {host} after {attempts} attempts ({detail}); nothing was sent or billed. "
         "Check the network or proxy, or the `region`/`base-url` settings.",

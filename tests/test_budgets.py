@@ -19,8 +19,10 @@ from glm_image_cli.core.studio import Studio
 from glm_image_cli.errors import BudgetExceeded
 from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
 from tests.conftest import serve_studio
-from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE
+from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import child_env, console_script
+
+PRICE = 0.06  # cogview-4-250304, the default model, in CNY
 
 
 def entries() -> list:
@@ -213,3 +215,81 @@ def test_budget_timezone_is_an_iana_zone_name(cli) -> None:
         assert refused.exit_code != 0 and "IANA time zone" in refused.stderr, wrong
     from_env = cli("usage", env={"GLM_IMAGE_BUDGET_TIMEZONE": "Nowhere/Town"})
     assert from_env.exit_code == 3 and "GLM_IMAGE_BUDGET_TIMEZONE" in from_env.stderr
+
+
+# --- --retry-unsafe: every attempt that may have been billed is counted ----------------------------------------
+
+def outcomes() -> list[str]:
+    return [entry.outcome for entry in entries()]
+
+
+def test_retry_unsafe_records_every_attempt_that_may_have_been_billed(cli, fake) -> None:
+    fake.script(SYNC_ROUTE, Reply(drop=True), Reply(drop=True), Reply(drop=True))
+    result = cli("generate", "x", "-o", "out", "--retry-unsafe", "--json")
+    assert result.exit_code == 9, result.stderr
+    error = json.loads(result.stdout)[0]["error"]
+    assert error["code"] == "RESPONSE_LOST_MAYBE_CHARGED"
+    assert "3 attempt(s) with --retry-unsafe" in error["message"] and "not retried" not in error["message"]
+    assert fake.count(SYNC_ROUTE) == 3 and outcomes() == ["uncertain"] * 3
+    assert usage(cli)["totals"]["estimated_cost"] == pytest.approx(3 * PRICE)
+    assert list(Path("out").glob("*.png")) == []  # no image came back: nothing paid and lost, nothing paid twice
+
+
+def test_retry_unsafe_that_succeeds_counts_the_lost_attempts_too(cli, fake) -> None:
+    fake.script(SYNC_ROUTE, Reply(drop=True), Reply(drop=True))
+    assert cli("generate", "x", "-o", "out", "--retry-unsafe").exit_code == 0
+    assert fake.count(SYNC_ROUTE) == 3 and outcomes() == ["uncertain", "uncertain", "saved"]
+    assert len(list(Path("out").glob("*.png"))) == 1  # the one image made is kept
+
+
+def test_retry_unsafe_stops_resending_where_the_budget_ends(cli, fake) -> None:
+    assert cli("config", "set", "budget-daily", str(2 * PRICE)).exit_code == 0
+    fake.script(SYNC_ROUTE, *[Reply(drop=True)] * 5)
+    result = cli("generate", "x", "-o", "out", "--retry-unsafe")
+    assert result.exit_code == 9, result.stderr
+    assert "2 attempt(s)" in result.stderr and "would not fit the budget (budget-daily)" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 2 and outcomes() == ["uncertain"] * 2
+    assert cli("generate", "x", "-o", "out").exit_code == 14 and fake.count(SYNC_ROUTE) == 2  # the day is spent
+
+
+def test_retry_unsafe_after_gateway_timeouts_counts_each_and_says_so(cli, fake) -> None:
+    gateway = Reply(status=504, body=b"<html>504 Gateway Time-out</html>", headers={"Content-Type": "text/html"})
+    fake.script(SYNC_ROUTE, gateway, gateway, gateway)
+    result = cli("--lang", "zh", "generate", "x", "-o", "out", "--retry-unsafe")
+    assert result.exit_code == 9 and "共发送 3 次" in result.stderr and "没有自动重试" not in result.stderr
+    assert fake.count(SYNC_ROUTE) == 3 and outcomes() == ["uncertain"] * 3
+
+
+def test_a_batch_with_retry_unsafe_counts_every_attempt_and_a_rerun_sends_none_again(cli, fake) -> None:
+    Path("p.txt").write_text("a cat\na dog\n", encoding="utf-8")
+    fake.script(SYNC_ROUTE, Reply(drop=True), Reply(drop=True), Reply(drop=True))
+    first = cli("batch", "p.txt", "-o", "out", "--yes", "-j", "1", "--retry-unsafe")
+    assert first.exit_code == 9, first.stderr
+    assert fake.count(SYNC_ROUTE) == 4  # 3 lost attempts of the first item, 1 for the second
+    assert sorted(outcomes()) == ["saved"] + ["uncertain"] * 3
+    again = cli("batch", "p.txt", "-o", "out", "--yes")
+    assert again.exit_code == 9 and fake.count(SYNC_ROUTE) == 4  # maybe billed: never bought again unasked
+    assert len(list(Path("out").glob("*.png"))) == 1
+
+
+def test_the_client_reports_each_maybe_billed_attempt_before_sending_it_again(fake) -> None:
+    """Read timeouts: the caller hears of each lost attempt before the next leaves, and may refuse it."""
+    from glm_image_cli.backends.bigmodel import ImageRequest
+    from glm_image_cli.errors import NetworkFailure
+
+    fake.script(SYNC_ROUTE, *[Reply(delay=30)] * 3)  # released at teardown
+    heard: list[int] = []
+
+    def progress(event: str, info: dict) -> None:
+        if event == "resending":
+            heard.append(fake.count(SYNC_ROUTE))
+            if len(heard) == 2:
+                raise BudgetExceeded("budget_exceeded", period="daily", budget=1, spent=1, cost=1, currency="CNY",
+                                     key="budget-monthly")
+
+    with BigModelClient(DEFAULT_KEY, fake.base_url, timeout=0.3, retry_unsafe=True) as client, \
+            pytest.raises(NetworkFailure) as caught:
+        client.request_image(ImageRequest("cogview-4", "x"), progress)
+    assert heard == [1, 2] and fake.count(SYNC_ROUTE) == 2  # reported before each resend; the refusal sent none
+    assert caught.value.message_id == "response_timeout_retried" and caught.value.maybe_billed
+    assert "2 attempt(s)" in str(caught.value) and "(budget-monthly)" in str(caught.value)

@@ -405,10 +405,7 @@ class Runner:
         the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
         if self.journal is not None:
             self.journal.dispatched(unit)
-        if self.spend is not None:  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
-            entry = self.spend.reserve(unit)  # and the journal records the failure over "dispatched" (_failed)
-            with self._lock:
-                self._spend_entries[id(unit)] = entry
+        self._reserve(unit)  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
         self.on_event(Event(unit, Stage.REQUESTING))
         progress = lambda event, info: self._client_event(unit, event, info)  # noqa: E731
         send = getattr(unit, "send", None)  # a unit that is not an image (a rewrite's chat call) says how it is sent
@@ -418,6 +415,23 @@ class Runner:
             with contextlib.suppress(OSError, GlmImageError):  # without it, the unit stays "maybe billed"
                 self.journal.answered(unit, generated)
         return generated
+
+    def _reserve(self, unit: Any) -> None:
+        """The row of the unit's next attempt, before it leaves (and the journal records a refusal over
+        "dispatched": _failed)."""
+        if self.spend is None:
+            return
+        entry = self.spend.reserve(unit)
+        if entry is not None:
+            with self._lock:
+                self._spend_entries[id(unit)] = entry
+
+    def _resending(self, unit: Any) -> None:
+        """--retry-unsafe sends the same request again after an attempt that may have been billed: that attempt's
+        row stays counted (uncertain) and the next one gets its own, within the budgets, before it leaves.  If
+        it does not fit, the client is told (it raises) and sends nothing more."""
+        self._settle(unit, "uncertain")
+        self._reserve(unit)
 
     def _settle(self, unit: Any, outcome: ImageOutcome | str) -> None:
         """Close the unit's ledger row, if it has one (a recovered image, fetched not bought, has none)."""
@@ -459,6 +473,8 @@ class Runner:
             self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
                                 attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
                                 reason=info.get("reason"), rate_limited=rate))
+        elif event == "resending":
+            self._resending(unit)
         elif event == "processing":
             self.on_event(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
         elif event == "downloading":
