@@ -150,6 +150,7 @@ MEANINGS: dict[str, Meaning] = {
     "name_template_escape": Meaning("NAME_TEMPLATE_ESCAPE"),
     "name_template_syntax": Meaning("NAME_TEMPLATE_SYNTAX"),
     "name_template_token": Meaning("NAME_TEMPLATE_TOKEN"),
+    "name_template_width": Meaning("NAME_TEMPLATE_SYNTAX"),  # the same failure: a spec too wide to render
     "prompt_too_long": Meaning("PROMPT_TOO_LONG"),
     "quality_not_supported": Meaning("QUALITY_NOT_SUPPORTED"),
     "samples_range": Meaning("SAMPLES_RANGE"),

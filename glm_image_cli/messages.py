@@ -618,6 +618,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The images are saved, but the history could not be recorded: {detail}",
         "图片已保存，但无法写入历史记录：{detail}",
     ),
+    "history_not_recorded_nothing_saved": (
+        "No image was saved in this run, and the history could not record it either: {detail}",
+        "本次运行没有保存任何图片，历史记录也无法写入：{detail}",
+    ),
     "history_not_found": (
         "No history entry {id}. Run `glm-image history` to see the ids.",
         "没有编号为 {id} 的历史记录。运行 `glm-image history` 查看编号。",
@@ -704,6 +708,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "name_template_syntax": (
         "The name template '{template}' is not valid ({detail}). Example: --name \"{{date}}/{{slug}}-{{index}}\"",
         "文件名模板“{template}”无效（{detail}）。示例：--name \"{{date}}/{{slug}}-{{index}}\"",
+    ),
+    "name_template_width": (
+        "The name template '{template}' has the format '{spec}': widths and precisions must be plain numbers up to "
+        "{limit}. Example: --name \"{{index:04d}}-{{slug}}\"",
+        "文件名模板“{template}”中的格式“{spec}”不可用：宽度和精度必须是不超过 {limit} 的数字。"
+        "示例：--name \"{{index:04d}}-{{slug}}\"",
     ),
     "name_template_escape": (
         "The name template '{template}' would write outside the output folder (absolute path or ..). "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError, OutputError, UsageError
-from glm_image_cli.storage.instants import now_utc, utc_text
+from glm_image_cli.storage.instants import EARLIEST, LATEST, now_utc, utc_text
 
 DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
 COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
@@ -190,18 +190,29 @@ class History(DatabaseFile):
         return [HistoryEntry(*row[:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
 
 
-_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+_DURATION = re.compile(r"(\d{1,15})\s*([mhdw])")  # more digits than that is no time anyone means
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """'2d', '3h', '30m', '1w' ago, or an ISO date/time ('2026-11-20', '2026-11-20T09:00')."""
+    """'2d', '3h', '30m', '1w' ago, or an ISO date/time ('2026-11-20', '2026-11-20T09:00'; local time unless
+    it names an offset).  A moment before or after what every time zone can show is clamped to the first or
+    last such instant (everything, or nothing), never an error."""
     now = now or datetime.now().astimezone()
     match = _DURATION.fullmatch(text.strip().lower())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+        try:
+            return max(now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount}),
+                       EARLIEST)
+        except OverflowError:  # further back than year 1: since the beginning
+            return EARLIEST
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError("history_bad_since", value=text) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    if moment.tzinfo is None:
+        try:
+            moment = moment.astimezone()
+        except (OverflowError, ValueError):  # year 1 or 9999 on this clock: beyond the first or last instant
+            return EARLIEST if moment.year < 5000 else LATEST
+    return min(max(moment, EARLIEST), LATEST)
