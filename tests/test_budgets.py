@@ -293,3 +293,18 @@ def test_the_client_reports_each_maybe_billed_attempt_before_sending_it_again(fa
     assert heard == [1, 2] and fake.count(SYNC_ROUTE) == 2  # reported before each resend; the refusal sent none
     assert caught.value.message_id == "response_timeout_retried" and caught.value.maybe_billed
     assert "2 attempt(s)" in str(caught.value) and "(budget-monthly)" in str(caught.value)
+
+
+def test_old_history_rows_in_local_time_are_found_and_shown_as_instants(cli) -> None:
+    from datetime import UTC, timedelta
+
+    from glm_image_cli.storage.history import History
+
+    store = History()
+    store.add(command="generate", prompt="new", path="new.png")
+    old = (datetime.now(UTC) - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=-12)))
+    with store._connect() as connection:  # as a version before UTC times wrote it
+        connection.execute("UPDATE images SET created = ? WHERE prompt = 'new'", (old.isoformat(timespec="seconds"),))
+    store.close()
+    [row] = json.loads(cli("history", "--since", "1h", "--json").stdout)
+    assert row["created"] == old.astimezone(UTC).isoformat(timespec="seconds")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError, OutputError, UsageError
-from glm_image_cli.storage.instants import EARLIEST, LATEST, now_utc, utc_text
+from glm_image_cli.storage.instants import EARLIEST, LATEST, now_utc, parse_instant, utc_text
 
 DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
 COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
@@ -187,7 +187,13 @@ class History(DatabaseFile):
             return []
         with self._lock:
             rows = self._connect().execute(sql, values).fetchall()
-        return [HistoryEntry(*row[:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
+        return [HistoryEntry(row[0], _as_utc(row[1]), *row[2:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
+
+
+def _as_utc(created: str) -> str:
+    """A row's time in UTC: rows written before times were UTC hold local time with an offset."""
+    moment = parse_instant(created)
+    return utc_text(moment) if moment is not None else created
 
 
 _DURATION = re.compile(r"(\d{1,15})\s*([mhdw])")  # more digits than that is no time anyone means
