@@ -8,8 +8,7 @@ fast paths (--help, --version, TAB completion) never pay for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: importing typing here would slow every --help and TAB
 __version__ = "0.1.0"
 
 # name -> module that defines it: the public library API
@@ -36,6 +35,8 @@ __all__ = [  # noqa: RUF022  (grouped as _API is)
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from glm_image_cli.core.consent import Estimate
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.runner import Event, Stage

@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     IN_USE = 13  # another run is using the batch's output folder
     BUDGET = 14  # the run would cross the daily or monthly budget: nothing was sent
     INTERRUPTED = 130  # Ctrl-C
+    OUTPUT_CLOSED = 141  # stdout or stderr was closed (`| head`): what was paid for is kept; like SIGPIPE
 
 
 @dataclass(frozen=True)

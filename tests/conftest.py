@@ -14,6 +14,8 @@ from glm_image_cli.backends import bigmodel as client_module
 from glm_image_cli.backends import transport
 from glm_image_cli.backends.bigmodel import BigModelClient
 from glm_image_cli.cli.app import app
+from glm_image_cli.cli.commands.common import RunState
+from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.core.studio import Studio
 from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOptions
 from tests.fake_bigmodel import DEFAULT_KEY, FakeBigModel
@@ -63,13 +65,16 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigModel]:
 
 
 class Cli:
-    """Runs the Typer app in-process the way a user would type it."""
+    """Runs the Typer app in-process the way a user would type it; ``terminal`` stands for the terminal it runs
+    on (what a pseudo-terminal would otherwise be needed for: a question on stdin, a picture on stdout)."""
 
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
-        result = self.runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
+                 terminal: Terminal | None = None):
+        obj = RunState(terminal=terminal) if terminal is not None else None
+        result = self.runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False, obj=obj)
         assert_clean(result, SECRET_PART)
         return result
 

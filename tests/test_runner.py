@@ -259,3 +259,104 @@ def test_a_stopped_batch_advises_rerunning_not_the_failed_file(cli, fake, monkey
     result = cli("batch", "p.txt", "-o", "out", "-j", "2", "--yes")
     assert result.exit_code == 4
     assert "run the same command again" in result.stderr and "glm-image batch out/failed.jsonl" not in result.stderr
+
+
+# --- reporting never decides an image's fate ------------------------------------------------------------------
+
+class _Records:
+    """A journal and a spend ledger that write down, in order, what the runner recorded and reported."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str]] = []
+        self._keys: dict[int, str] = {}  # ledger row -> unit key
+
+    def dispatched(self, unit) -> None:
+        self.log.append(("dispatched", unit.key))
+
+    def refused(self, unit) -> None:
+        self.log.append(("refused", unit.key))
+
+    def answered(self, unit, generated) -> None:
+        self.log.append(("answered", unit.key))
+
+    def done(self, unit, outcome) -> None:
+        self.log.append(("done", unit.key))
+
+    def failed(self, unit, outcome) -> None:
+        self.log.append(("failed", unit.key))
+
+    def reserve(self, unit) -> int:
+        entry = len(self._keys) + 1
+        self._keys[entry] = unit.key
+        self.log.append(("reserved", unit.key))
+        return entry
+
+    def settle(self, entry: int, outcome: str) -> None:
+        self.log.append((f"settled {outcome}", self._keys[entry]))
+
+
+def test_an_event_sink_that_raises_never_fails_an_image(fake, tmp_path) -> None:
+    """A closed pipe, a console that cannot encode a character, a bug: the images are saved and recorded as
+    saved all the same, and the first failure is kept for the front end."""
+    plan = plan_generation("a cat", model="cogview-4-250304", samples=4)
+    records = _Records()
+    failures = iter([BrokenPipeError(32, "Broken pipe"), UnicodeEncodeError("gbk", "✓", 0, 1, "illegal"),
+                     RuntimeError("a bug in the display")] * 20)
+
+    def sink(event) -> None:
+        records.log.append((f"reported {event.stage.value}", event.unit.key))
+        if event.stage is not Stage.QUEUED:
+            raise next(failures)
+
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        runner = Runner(samples_of(plan), client, SaveImages(ImageSaver(folder=tmp_path)), concurrency=2,
+                        journal=records, spend=records, on_event=sink)
+        outcomes = runner.run()
+        runner.shutdown()
+    assert [outcome.ok for outcome in outcomes] == [True] * 4 and runner.halted_by is None
+    assert all(outcome.path is not None and outcome.path.exists() for outcome in outcomes)
+    assert isinstance(runner.output_failed, BrokenPipeError)
+    assert fake.count(SYNC_ROUTE) == 4
+    log = records.log
+    for key in ("1", "2", "3", "4"):  # journal and ledger say saved before anything says so on the terminal
+        assert log.index(("done", key)) < log.index(("settled saved", key)) < log.index(("reported saved", key))
+        assert ("failed", key) not in log
+
+
+def test_only_a_write_of_the_run_itself_is_unwritable_output(fake, tmp_path) -> None:
+    """A journal that cannot be written stops the run as unwritable output; the event sink is not such a write."""
+    plan = plan_generation("a cat", model="cogview-4-250304", samples=2)
+
+    class FullJournal(_Records):
+        def dispatched(self, unit) -> None:
+            raise OSError(28, "No space left on device", "out/manifest.jsonl")
+
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        runner = Runner(samples_of(plan), client, SaveImages(ImageSaver(folder=tmp_path)), concurrency=1,
+                        journal=FullJournal())
+        outcomes = runner.run()
+        runner.shutdown()
+    assert outcomes[0].error is not None and outcomes[0].error.code == "OUTPUT_NOT_WRITABLE"
+    assert "out/manifest.jsonl" in str(outcomes[0].error) and not outcomes[0].maybe_billed
+    assert fake.count(SYNC_ROUTE) == 0 and runner.output_failed is None
+
+
+def test_a_trace_line_that_cannot_be_written_never_fails_the_paid_call(fake, monkeypatch) -> None:
+    """-v writes from inside the call (httpx's hooks): a closed writer, or no stderr at all (`2>&-`), loses the
+    line, never the answer that was paid for."""
+    from glm_image_cli.backends.httptrace import TRACE_WRITER
+
+    def closed(line: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    request = plan_generation("a cat", model="cogview-4-250304").image_request()
+    token = TRACE_WRITER.set(closed)
+    try:
+        with BigModelClient(DEFAULT_KEY, fake.base_url, verbose=True) as client:
+            assert client.request_image(request).url
+    finally:
+        TRACE_WRITER.reset(token)
+    monkeypatch.setattr("sys.stderr", None)
+    with BigModelClient(DEFAULT_KEY, fake.base_url, verbose=True) as client:
+        assert client.request_image(request).url
+    assert fake.count(SYNC_ROUTE) == 2

@@ -5,10 +5,15 @@ invocation), so generate, batch, ping and serve all get it.  One line per reques
 concurrent calls pair up, plus the client's retry decisions.  What is never shown: the key (the Authorization
 header is printed masked), query-string values (signed download URLs carry credentials there), user info in
 URLs, and bodies.
+
+A trace line is written from inside the paid call (httpx's hooks), so writing it can never fail the call: a
+closed or unencodable stderr loses the line, never the image.  The CLI passes its own writer (``TRACE_WRITER``),
+which notices a closed stream and stops the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import threading
@@ -22,6 +27,8 @@ import httpx
 
 # Whether clients made now trace their exchanges.  The CLI sets it for one invocation and resets it after.
 VERBOSE: ContextVar[bool] = ContextVar("glm_image_verbose", default=False)
+# Where the lines of clients made now go (None: stderr); the CLI sets it with VERBOSE.
+TRACE_WRITER: ContextVar[Callable[[str], None] | None] = ContextVar("glm_image_trace_writer", default=None)
 
 MASK = "****"
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-log-id")
@@ -44,7 +51,7 @@ class HttpTrace:
 
     def __init__(self, api_base: str, write: Callable[[str], None] | None = None) -> None:
         self._api_base = api_base.rstrip("/")
-        self._write = write
+        self._write = write if write is not None else TRACE_WRITER.get()
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         self._pending: weakref.WeakKeyDictionary[httpx.Request, tuple[int, float]] = weakref.WeakKeyDictionary()
@@ -53,13 +60,15 @@ class HttpTrace:
         return {"request": [self.on_request], "response": [self.on_response]}
 
     def line(self, text: str) -> None:
-        if self._write is not None:
-            self._write(text)
-            return
-        stream = sys.stderr  # looked up each time: a live display replaces it while it runs
-        with self._lock:
-            stream.write(text + "\n")
-            stream.flush()
+        """One line; never raises (it runs inside the paid call): a lost line is the whole damage."""
+        with contextlib.suppress(Exception):
+            if self._write is not None:
+                self._write(text)
+                return
+            stream = sys.stderr  # looked up each time: a live display replaces it while it runs
+            with self._lock:
+                stream.write(text + "\n")
+                stream.flush()
 
     def on_request(self, request: httpx.Request) -> None:
         number = next(self._numbers)

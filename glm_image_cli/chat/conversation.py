@@ -186,7 +186,8 @@ class ChatSession:
         self.welcome()
         try:
             for line in lines:
-                if not self.handle(line):
+                # stdout or stderr found closed (`| head`): the reader went away, no more turns
+                if not self.handle(line) or self.state.output.closed is not None:
                     break
         finally:
             self.summary()
@@ -293,7 +294,7 @@ class ChatSession:
         last = next((turn.images[-1] for turn in reversed(self.turns) if turn.images), None)
         if last is None:
             raise UsageError("chat_no_image")
-        if open_in_viewer(last):
+        if open_in_viewer(last, display=self.state.terminal.display):
             self.io.note(render("chat_opened", path=str(last)))
         else:
             self.io.warn(render("chat_no_viewer", path=str(last)))
@@ -309,7 +310,7 @@ class ChatSession:
         sees the conversation) or sent as typed."""
         from glm_image_cli.core.consent import always
         from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.studio import Studio
+        from glm_image_cli.core.studio import Cancel, Studio
         from glm_image_cli.errors import SpendDeclined
 
         with Studio.from_config(overrides={**self._flags(), "enhance": rewrite}, lang=self.state.lang,
@@ -340,8 +341,10 @@ class ChatSession:
                 sent = job.plans[0]
                 rewritten = prompt is not None or sent.enhanced_prompt is not None
                 record = TurnRecord(typed, sent.enhanced_prompt or typed)
-                with self.state.ui().image_progress(job.images) as progress:
-                    run = job.run(on_event=progress.event, on_notice=self._notice)
+                cancel = Cancel()  # `| head`: send no more, keep what is in flight
+                with self.state.ui().image_progress(job.images) as progress, \
+                        self.state.output.calling_on_close(cancel.cancel):
+                    run = job.run(on_event=progress.event, on_notice=self._notice, cancel=cancel)
         if run.interrupted:
             self.io.warn(render("chat_cancelled"))
         if self.saver_notes is not None:
@@ -408,8 +411,9 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def open_in_viewer(path: Path) -> bool:
-    """Open an image in the system's viewer; False when there is none (no display, no opener)."""
+def open_in_viewer(path: Path, *, display: bool) -> bool:
+    """Open an image in the system's viewer; False when there is none (no ``display`` to show it on, as the
+    front end's terminal facts say, or no opener)."""
     if sys.platform.startswith("win"):
         import os
 
@@ -419,7 +423,7 @@ def open_in_viewer(path: Path) -> bool:
         except OSError:
             return False
     opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
-    if opener is None or (sys.platform != "darwin" and not _has_display()):
+    if opener is None or (sys.platform != "darwin" and not display):
         return False
     try:
         subprocess.Popen([opener, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -427,12 +431,6 @@ def open_in_viewer(path: Path) -> bool:
     except OSError:
         return False
     return True
-
-
-def _has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 # --- TAB completion and the prompt line -------------------------------------------------------------------
@@ -492,16 +490,17 @@ def install_readline(history: Path, styles: Sequence[str], models: Sequence[str]
     return save
 
 
-def read_lines(prompt: Callable[[], str], on_interrupt: Callable[[], None]) -> Iterator[str]:
-    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again."""
+def read_lines(prompt: Callable[[], str], new_line: Callable[[], None]) -> Iterator[str]:
+    """Lines typed at the prompt until Ctrl-D; Ctrl-C at the prompt drops the line and asks again.  Either key
+    leaves the cursor after the prompt: ``new_line`` ends that line (on the front end's stderr)."""
     while True:
         try:
             yield input(prompt())
         except EOFError:
-            print(file=sys.stderr)
+            new_line()
             return
         except KeyboardInterrupt:
-            on_interrupt()
+            new_line()
 
 
 def piped_lines(stream: Any) -> Iterator[str]:

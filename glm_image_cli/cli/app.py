@@ -29,6 +29,7 @@ from glm_image_cli.cli.commands import (
 from glm_image_cli.cli.commands.common import (
     LangOption,
     NoColorOption,
+    RunState,
     VerboseOption,
     bootstrap_language,
     set_verbose,
@@ -66,18 +67,32 @@ class GlmImageGroup(typer.core.TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """One invocation, one language scope: the root callback and a command's --lang set the language inside
         it, errors are reported inside it, and it is reset however the command ends, so an in-process caller
-        (CliRunner, an embedding program) never inherits the previous run's language."""
+        (CliRunner, an embedding program) never inherits the previous run's language.  Once stdout or stderr
+        was found closed (`| head`), the invocation ends with 141 whatever else happened, saying nothing."""
+        output = state_of(ctx).output
         with using_language(current_language()):
             try:
-                return super().invoke(ctx)
-            except GlmImageError as error:
-                report_error(ctx, error)
-                raise typer.Exit(int(error.exit_code)) from None
-            except KeyboardInterrupt:
-                state_of(ctx).ui().error(render("interrupted"))
-                raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-            except ClickException as error:  # Click's usage errors in a command's arguments
-                self._report_usage_error(error)
+                result = self._invoke_reporting(ctx)
+            except typer.Exit:
+                if output.closed is None:
+                    raise
+            except BrokenPipeError:  # printed to a closed pipe without the output guard: the same thing
+                output.lost("stdout")
+            if output.closed is not None:
+                raise typer.Exit(int(ExitCode.OUTPUT_CLOSED)) from None
+            return result
+
+    def _invoke_reporting(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GlmImageError as error:
+            report_error(ctx, error)
+            raise typer.Exit(int(error.exit_code)) from None
+        except KeyboardInterrupt:
+            state_of(ctx).ui().error(render("interrupted"))
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except ClickException as error:  # Click's usage errors in a command's arguments
+            self._report_usage_error(error)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -112,8 +127,6 @@ class GlmImageGroup(typer.core.TyperGroup):
         (Click's usage errors); a group called without its command shows the group's help instead."""
         from typer._click.exceptions import NoArgsIsHelpError
 
-        from glm_image_cli.cli.console import Ui
-
         code = int(getattr(error, "exit_code", ExitCode.USAGE))
         ctx = getattr(error, "ctx", None)
         if isinstance(error, NoArgsIsHelpError) and ctx is not None:
@@ -122,7 +135,9 @@ class GlmImageGroup(typer.core.TyperGroup):
         lang = language_for(self._args)
         with using_language(lang):
             path = command_path(ctx) if ctx is not None else self._path_in_args()
-            Ui(no_color="--no-color" in self._args).error(usage_error_line(error, path, lang))
+            state = state_of(ctx) if ctx is not None else RunState()
+            state.no_color = state.no_color or "--no-color" in self._args
+            state.ui().error(usage_error_line(error, path, lang))
         raise typer.Exit(code)
 
 
@@ -196,12 +211,13 @@ def _draw_help_with_helppage(command: Any) -> None:
 
 
 def _format_help(command: Any, ctx: Any, formatter: Any) -> None:
-    from glm_image_cli.cli.helppage import page_model, page_texts, render, terminal_width, wants_color
+    from glm_image_cli.cli.helppage import page_model, page_texts, render, width_for
 
     lang = help_language()
     page = page_model(command, ctx, command_path(ctx)[1:], page_texts(lang))
     no_color = "--no-color" in sys.argv[1:] or "--no-color" in getattr(ctx.find_root().command, "_args", [])
-    formatter.write(render(page, terminal_width(), wants_color(no_color)))
+    terminal = state_of(ctx).terminal
+    formatter.write(render(page, width_for(terminal), terminal.color_on("stdout", no_color)))
 
 
 def report_error(ctx: Any, error: GlmImageError) -> None:
@@ -299,10 +315,9 @@ def _getting_started(state: Any) -> None:
     from rich.panel import Panel
 
     from glm_image_cli.backends.regions import CONSOLE_URLS
-    from glm_image_cli.cli.console import color_allowed
 
-    console = Console(highlight=False, markup=False, emoji=False,
-                      no_color=not color_allowed(sys.stdout, state.no_color))
+    console = Console(file=state.output.stream("stdout"), highlight=False, markup=False, emoji=False,
+                      no_color=not state.terminal.color_on("stdout", state.no_color))
     body = help_text("start.body").format(console_url=CONSOLE_URLS["cn"])
     console.print(Panel(body, title=help_text("start.title"), expand=False))
 
@@ -318,15 +333,27 @@ def _bare_server_flag(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Console-script entry point.  Anything unexpected is a bug: say so in one line, no traceback."""
-    try:
-        app(args=_bare_server_flag(sys.argv[1:]))
-    except Exception as exc:  # typer/click handle their own exceptions and exit before this
-        from glm_image_cli.cli.commands.common import RunState
-        from glm_image_cli.cli.console import Ui
+    """Console-script entry point: the terminal's facts are gathered here, once, and passed down with the run
+    state.  Anything unexpected is a bug: say so in one line, no traceback.  After a closed pipe: exit 141,
+    quietly (see terminal.Output)."""
+    from glm_image_cli.cli.terminal import Terminal, prepare_standard_streams, quiet_closed_streams
 
-        if RunState().debug:
+    prepare_standard_streams()
+    state = RunState(terminal=Terminal.detect())
+    try:
+        app(args=_bare_server_flag(sys.argv[1:]), obj=state)
+    except SystemExit as done:
+        if state.output.closed is not None:
+            done.code = int(ExitCode.OUTPUT_CLOSED)
+        raise
+    except BrokenPipeError:
+        state.output.lost("stdout")
+        sys.exit(int(ExitCode.OUTPUT_CLOSED))
+    except Exception as exc:  # typer/click handle their own exceptions and exit before this
+        if state.debug:
             raise
         # The invocation's language scope is already closed here; argv and the settings still say which it was.
-        Ui().error(render("internal_error", lang=help_language(), detail=f"{type(exc).__name__}: {exc}"))
-        sys.exit(int(ExitCode.FAILURE))
+        state.ui().error(render("internal_error", lang=help_language(), detail=f"{type(exc).__name__}: {exc}"))
+        sys.exit(int(ExitCode.OUTPUT_CLOSED if state.output.closed else ExitCode.FAILURE))
+    finally:
+        quiet_closed_streams(state.output)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +40,7 @@ class TerminalChatIO:
         return bool(typer.confirm(question, default=False, err=True))
 
     def preview(self, state: Any, cfg: ResolvedConfig, paths: list[Path]) -> None:
-        if self.interactive and sys.stdout.isatty():
+        if self.interactive and state.terminal.stdout_tty:
             from glm_image_cli.cli.preview import preview_files
 
             preview_files(state, cfg, paths, None)

@@ -1,19 +1,19 @@
 """All terminal output goes through here: results on stdout, everything else on stderr.
 
-Rich is used for colour and live progress only when stderr is a terminal and NO_COLOR is unset;
-otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is never parsed
-as Rich markup.
+Rich is used for colour and live progress only when stderr is a terminal and colour is allowed (see
+``terminal.Terminal``); otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is
+never parsed as Rich markup.  Every line is written through the invocation's ``terminal.Output``: printing
+never raises, and a closed stream (`| head`) is noticed there, never taken for a failed image.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli.cli.terminal import Output, Terminal
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
@@ -22,23 +22,21 @@ if TYPE_CHECKING:
     from glm_image_cli.core.runner import Event, Stage
 
 
-_STDOUT_LOCK = threading.Lock()
-
-
-def color_allowed(stream: Any, no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())
+_STDOUT_LOCK = threading.Lock()  # whole lines on stdout, whichever worker thread prints
 
 
 class Ui:
-    """Console helper for one command run."""
+    """Console helper for one command run: the invocation's ``terminal`` facts and its ``output`` guard
+    (each detected afresh when not given: a Ui made outside an invocation)."""
 
-    def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, json_mode: bool = False, no_color: bool = False,
+                 terminal: Terminal | None = None, output: Output | None = None) -> None:
         self.quiet = quiet
         self.json_mode = json_mode
         self.no_color = no_color
-        self.rich_stderr = color_allowed(sys.stderr, no_color)
+        self.terminal = Terminal.detect() if terminal is None else terminal
+        self.output = Output() if output is None else output
+        self.rich_stderr = self.terminal.color_on("stderr", no_color)
         self._stderr: Console | None = None
 
     @property
@@ -47,7 +45,7 @@ class Ui:
             from rich.console import Console
 
             self._stderr = Console(
-                file=sys.stderr,
+                file=self.output.stream("stderr"),
                 stderr=True,
                 highlight=False,
                 markup=False,
@@ -74,24 +72,34 @@ class Ui:
         if self.rich_stderr:
             self.stderr.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         else:
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
+            self.output.line("stderr", text)
 
     # -- stdout -------------------------------------------------------------------------------------
     def result(self, text: str) -> None:
         """A result line on stdout (a path, a value): what scripts read."""
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        self.stdout_line(text)
 
     def emit_json(self, payload: Any) -> None:
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
+        self.stdout_line(self._json(payload, indent=2))
 
     def emit_json_line(self, payload: Any) -> None:
         """One compact JSON object per line (JSON Lines), safe to call from worker threads."""
+        self.stdout_line(self._json(payload))
+
+    def _json(self, payload: Any, indent: int | None = None) -> str:
+        """Characters as they are, unless stdout's encoding (a GBK console) cannot take them: then JSON's own
+        \\u escapes, so the output stays valid JSON (a backslash escape of Python's would not be)."""
+        text = json.dumps(payload, ensure_ascii=False, indent=indent)
+        try:
+            text.encode(self.terminal.encoding)
+        except (UnicodeEncodeError, LookupError):
+            text = json.dumps(payload, ensure_ascii=True, indent=indent)
+        return text
+
+    def stdout_line(self, text: str) -> None:
+        """One whole line on stdout, from any thread."""
         with _STDOUT_LOCK:
-            sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            self.output.line("stdout", text)
 
     def table(self, columns: list[str], rows: list[list[str]], title: str | None = None,
               stream: str = "stdout", show_header: bool = True, no_wrap_columns: int = 1,
@@ -105,9 +113,9 @@ class Ui:
         from rich.console import Console
         from rich.table import Table
 
-        target = sys.stderr if stream == "stderr" else sys.stdout
-        console = Console(file=target, highlight=False, markup=False, emoji=False, soft_wrap=False,
-                          no_color=not color_allowed(target, self.no_color))
+        target = "stderr" if stream == "stderr" else "stdout"
+        console = Console(file=self.output.stream(target), highlight=False, markup=False, emoji=False,
+                          soft_wrap=False, no_color=not self.terminal.color_on(target, self.no_color))
         widths = [max(cell_len(text) for text in [column, *(row[i] for row in rows)])
                   for i, column in enumerate(columns)]
         kept = set(whole) | set(range(no_wrap_columns))
@@ -205,8 +213,7 @@ class ImageProgress:
                 self._last_line[index] = text
                 label = render("image_label", index=index, total=self.total)
                 elapsed = time.monotonic() - self._started.get(index, time.monotonic())
-                sys.stderr.write(f"{label} [{elapsed:5.1f}s] {text}\n")
-                sys.stderr.flush()
+                self.ui.output.line("stderr", f"{label} [{elapsed:5.1f}s] {text}")
 
     def _update_live(self, index: int, stage: Stage, text: str) -> None:
         from glm_image_cli.core.runner import Stage
@@ -288,7 +295,7 @@ class BatchProgress:
 
             # Saved paths go to stdout as they are made: through the display only when stdout is this terminal
             # too, never into a pipe's place (`glm-image batch p.txt | xargs …` reads them).
-            stdout_here = bool(getattr(sys.stdout, "isatty", lambda: False)())
+            stdout_here = self.ui.terminal.stdout_tty
             self._progress = LiveProgress(
                 TextColumn("{task.description}", markup=False),
                 BarColumn(bar_width=30),
@@ -338,16 +345,13 @@ class BatchProgress:
             self._notice = (time.monotonic(), label, text)
         elif not self.ui.quiet:
             with self._lock:
-                sys.stderr.write(f"{label}: {text}\n")
-                sys.stderr.flush()
+                self.ui.output.line("stderr", f"{label}: {text}")
 
     def finished_one(self, key: str, label: str, ok: bool, detail: str, seconds: float = 0.0,
                      path: str | None = None) -> None:
         """One image is done.  ``path`` (saved images, without --json) goes to stdout, one per line."""
         if path is not None:
-            with _STDOUT_LOCK:
-                sys.stdout.write(path + "\n")
-                sys.stdout.flush()
+            self.ui.stdout_line(path)
         with self._lock:
             self.finished += 1
             self.failed += 0 if ok else 1
@@ -362,16 +366,14 @@ class BatchProgress:
                 if path is not None and ok and self._same_terminal():
                     detail = ""  # the path was just printed on this terminal by stdout
                 text = f"{label}: {detail}{timing}" if detail else f"{label}{timing}"
-                sys.stderr.write(f"[{finished}/{self.total}] {mark} {text}\n")
-                sys.stderr.flush()
+                self.ui.output.line("stderr", f"[{finished}/{self.total}] {mark} {text}")
         if progress is not None:
             progress.update(self._overall, completed=self.finished)  # the latest count, whichever thread is last
             if not ok:
                 progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False, style="red")
 
-    @staticmethod
-    def _same_terminal() -> bool:
-        return all(bool(getattr(stream, "isatty", lambda: False)()) for stream in (sys.stdout, sys.stderr))
+    def _same_terminal(self) -> bool:
+        return self.ui.terminal.stdout_tty and self.ui.terminal.stderr_tty
 
     # -- what the live display shows ---------------------------------------------------------------
     def _stats(self) -> str:

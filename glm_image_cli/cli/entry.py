@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,14 @@ HELP_FLAGS = ("--help", "-h")
 
 def main() -> None:
     argv = sys.argv[1:]
-    if os.environ.get(COMPLETE_VAR):
-        if _complete(os.environ[COMPLETE_VAR]):
+    environ = os.environ  # read here, at the edge, and passed down
+    if environ.get(COMPLETE_VAR):
+        if _complete(environ[COMPLETE_VAR], environ):
             return
     elif argv in (["--version"], ["-V"]):
         from glm_image_cli import __version__
 
-        sys.stdout.write(f"glm-image {__version__}\n")
+        _print(f"glm-image {__version__}\n")
         return
     elif _print_static_help(argv):
         return
@@ -80,10 +82,24 @@ def _print_static_help(argv: list[str]) -> bool:
     page = static_data().get("help", {}).get(help_language(), {}).get(path)
     if page is None:
         return False
-    from glm_image_cli.cli.helppage import render, terminal_width, wants_color
+    from glm_image_cli.cli.helppage import render, width_for
+    from glm_image_cli.cli.terminal import Terminal
 
-    sys.stdout.write(render(page, terminal_width(), wants_color("--no-color" in argv)))
+    terminal = Terminal.detect()
+    _print(render(page, width_for(terminal), terminal.color_on("stdout", "--no-color" in argv)))
     return True
+
+
+def _print(text: str) -> None:
+    """``text`` on stdout; a reader that went away (`glm-image --help | head -3`) ends the process with 141,
+    quietly, as in the full CLI (terminal.Output)."""
+    from glm_image_cli.cli.terminal import Output, quiet_closed_streams
+
+    output = Output()
+    output.write("stdout", text)
+    if output.closed is not None:
+        quiet_closed_streams(output)
+        raise SystemExit(141)
 
 
 def command_path(tree: dict[str, Any], words: list[str]) -> str | None:
@@ -112,20 +128,21 @@ def _without_language_and_color(argv: list[str]) -> list[str]:
 
 # --- completion ------------------------------------------------------------------------------------------
 
-def _complete(instruction: str) -> bool:
-    """Answer a completion request from the static command tree, in the shell's own format."""
+def _complete(instruction: str, environ: Mapping[str, str]) -> bool:
+    """Answer a completion request from the static command tree, in the shell's own format (the words to
+    complete come in ``environ``, as the shell's script put them there)."""
     tree = static_data().get("tree")
     if tree is None or not instruction.startswith("complete_"):
         return False
     from glm_image_cli.cli.fastcomplete import answer
 
-    result = answer(instruction.partition("_")[2], lambda args, incomplete: candidates(tree, args, incomplete))
+    result = answer(instruction.partition("_")[2], lambda args, incomplete: candidates(tree, args, incomplete),
+                    environ)
     if result is None:
         return False
     text, code = result
     if text:
-        sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+        _print(text + "\n")
     if code:
         raise SystemExit(code)
     return True

@@ -15,11 +15,12 @@ Imported on the fast path: only the standard library and rich.cells (which impor
 from __future__ import annotations
 
 import inspect
-import os
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
+
+if TYPE_CHECKING:
+    from glm_image_cli.cli.terminal import Terminal
 
 MIN_WIDTH = 30
 INDENT = 2
@@ -44,25 +45,10 @@ TYPE_NAMES = {"str": "TEXT", "int": "N", "float": "NUMBER", "path": "PATH", "Pat
 
 # --- where the page goes -------------------------------------------------------------------------------
 
-def terminal_width() -> int:
-    """COLUMNS when set (what shells export and tests use), else the terminal's width, else 80."""
-    value = os.environ.get("COLUMNS", "")
-    if value.isdigit() and int(value) > 0:
-        return max(int(value), MIN_WIDTH)
-    for stream in (sys.stdout, sys.stderr, sys.stdin):
-        try:
-            return max(os.get_terminal_size(stream.fileno()).columns, MIN_WIDTH)
-        except (AttributeError, OSError, ValueError):
-            continue
-    return 80
-
-
-def wants_color(no_color: bool = False, stream: Any = None) -> bool:
-    """Colour only on a terminal, and never with --no-color or NO_COLOR (as console.color_allowed)."""
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    stream = sys.stdout if stream is None else stream
-    return bool(getattr(stream, "isatty", lambda: False)())
+def width_for(terminal: Terminal) -> int:
+    """The page's width on ``terminal`` (COLUMNS when set, else the terminal's width, else 80), never below
+    MIN_WIDTH."""
+    return max(terminal.width, MIN_WIDTH)
 
 
 # --- wrapping ------------------------------------------------------------------------------------------

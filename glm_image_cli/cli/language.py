@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from functools import cache
 
 from glm_image_cli.messages import HELP, LANGUAGES
 from glm_image_cli.storage.config import config_path, read_config_file
 
 
-def language_from_locale(environ: dict[str, str] | None = None) -> str:
+def language_from_locale(environ: Mapping[str, str] | None = None) -> str:
     """'zh' when the first set locale variable starts with zh (LC_ALL > LC_MESSAGES > LANG), else 'en'."""
     env = os.environ if environ is None else environ
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
@@ -25,13 +26,14 @@ def language_from_locale(environ: dict[str, str] | None = None) -> str:
     return "en"
 
 
-def configured_language() -> str | None:
-    """GLM_IMAGE_LANG, else the config file's lang, read leniently: a broken file must not stop us from
-    reporting (in the user's language) that it is broken, nor stop --help."""
-    value = os.environ.get("GLM_IMAGE_LANG")
+def configured_language(environ: Mapping[str, str] | None = None) -> str | None:
+    """GLM_IMAGE_LANG in ``environ`` (os.environ), else the config file's lang, read leniently: a broken file
+    must not stop us from reporting (in the user's language) that it is broken, nor stop --help."""
+    env = os.environ if environ is None else environ
+    value = env.get("GLM_IMAGE_LANG")
     if not value:
         try:
-            value = read_config_file(config_path()).get("lang")
+            value = read_config_file(config_path(env)).get("lang")
         except Exception:
             return None
     return value.strip().lower() if isinstance(value, str) else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.cli.contact import PillowMissing, contact_sheet_png, load_pillow
+from glm_image_cli.cli.terminal import is_tty
 
 PROTOCOLS = ("auto", "kitty", "iterm", "sixel", "blocks", "off")  # off: runs never draw on their own
 MODES = ("auto", "on", "off")
@@ -62,21 +63,16 @@ def choose_protocol(setting: str | None = None, environ: Mapping[str, str] | Non
     return detect_protocol(env)
 
 
-def is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 def should_preview(mode: str | None, *, stream: Any = None, json_mode: bool = False, quiet: bool = False,
-                   no_color: bool = False, environ: Mapping[str, str] | None = None) -> bool:
-    """Whether to draw: never off a terminal, with --json or --quiet, or when ``mode`` is off; ``auto`` also
-    needs a terminal that is not dumb and, for half blocks, colour (NO_COLOR / --no-color)."""
+                   no_color: bool = False, environ: Mapping[str, str] | None = None, tty: bool | None = None) -> bool:
+    """Whether to draw: never off a terminal (``tty``, else whether ``stream`` is one), with --json or --quiet,
+    or when ``mode`` is off; ``auto`` also needs a terminal that is not dumb and, for half blocks, colour
+    (NO_COLOR / --no-color)."""
     env = os.environ if environ is None else environ
-    stream = sys.stdout if stream is None else stream
+    if tty is None:
+        tty = is_tty(sys.stdout if stream is None else stream)
     mode = (mode or "auto").lower()
-    if mode == "off" or json_mode or quiet or not is_terminal(stream):
+    if mode == "off" or json_mode or quiet or not tty:
         return False
     if env.get("TERM", "").lower() == "dumb":
         return False
@@ -221,29 +217,35 @@ def settings_of(cfg: Any) -> tuple[str, str, float]:
             float(values.get("preview-width") or 0.5))
 
 
-def draw(data: bytes, *, protocol: str, fraction: float, stream: Any = None, columns: int | None = None) -> None:
+def draw(data: bytes, *, protocol: str, fraction: float, stream: Any = None, columns: int | None = None,
+         environ: Mapping[str, str] | None = None) -> None:
     stream = sys.stdout if stream is None else stream
-    stream.write(encode(data, protocol, preview_columns(fraction, columns)))
+    stream.write(encode(data, protocol, preview_columns(fraction, columns), environ=environ))
     stream.flush()
 
 
 def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None) -> None:
-    """After a run: draw the saved images (several as one contact sheet) when --preview / the setting say so.
-    ``--preview`` on a run without Pillow says how to get it; ``auto`` stays silent."""
+    """After a run: draw the saved images (several as one contact sheet) when --preview / the setting say so,
+    on the run state's terminal.  ``--preview`` on a run without Pillow says how to get it; ``auto`` stays
+    silent; a closed stdout draws nothing."""
     mode, protocol_setting, fraction = settings_of(cfg)
     if flag is not None:
         mode = "on" if flag else "off"
     paths = [Path(path) for path in paths]
-    if not paths or not should_preview(mode, json_mode=state.json_mode, quiet=state.quiet, no_color=state.no_color):
+    terminal = state.terminal
+    if not paths or state.output.closed is not None or not should_preview(
+            mode, json_mode=state.json_mode, quiet=state.quiet, no_color=state.no_color, environ=terminal.environ,
+            tty=terminal.stdout_tty):
         return
-    protocol = choose_protocol(protocol_setting)
+    protocol = choose_protocol(protocol_setting, terminal.environ)
     if protocol == "off":  # GLM_IMAGE_PREVIEW=off: only an explicit --preview still draws
         if flag is not True:
             return
-        protocol = detect_protocol(os.environ)
+        protocol = detect_protocol(terminal.environ)
     try:
         data = paths[0].read_bytes() if len(paths) == 1 else contact_sheet_png(paths, labels=False)[0]
-        draw(data, protocol=protocol, fraction=fraction)
+        draw(data, protocol=protocol, fraction=fraction, stream=state.output.stream("stdout"),
+             columns=terminal.width, environ=terminal.environ)
     except PillowMissing:
         if mode == "on":
             from glm_image_cli.messages import render

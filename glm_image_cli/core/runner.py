@@ -7,6 +7,11 @@ typed events.  What a failure means for the rest of the run is read from the fai
 an account-wide failure (bad key, no balance, unreachable host, unwritable output) stops new requests at
 once; a refusal of a request skips that request's other samples.  Calls already in flight finish and are
 recorded.  Outcomes keep what they report (path, ids, timings), never the image's bytes.
+
+Reporting never decides an image's fate: a unit's journal and ledger records are written before an event about
+it is sent, and whatever the event sink raises (a closed pipe, a console that cannot encode a character, a bug)
+is caught around the call and kept in ``output_failed`` for the front end; only the journal's and the delivery's
+own writes can fail an image as unwritable output.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from glm_image_cli.core.limits import Limiter
 from glm_image_cli.errors import ConcurrencyRefused, GlmImageError, OutputError
@@ -31,6 +36,9 @@ if TYPE_CHECKING:
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.messages import Text
     from glm_image_cli.storage.saving import ImageSaver
+
+
+_T = TypeVar("_T")
 
 
 class Unit(Protocol):
@@ -205,8 +213,10 @@ class Runner:
     Contract: ``run()`` dispatches and waits (Ctrl-C propagates out of it); after an interrupt call
     ``stop()`` (returns the calls in flight, which may be billed) and then ``wait()`` to keep them.
     ``halted_by`` is the account-wide failure that stopped dispatching, if any; ``not_sent`` the units
-    that never left.  ``shutdown()`` always, at the end.  A call the upstream refuses for concurrency is
-    not billed and not a failure: the image goes back to the front of the queue.
+    that never left; ``output_failed`` the first exception the event sink raised (the run went on without
+    it: a front end whose output is gone calls ``stop()``).  ``shutdown()`` always, at the end.  A call the
+    upstream refuses for concurrency is not billed and not a failure: the image goes back to the front of the
+    queue.
     """
 
     units: Sequence[Any]
@@ -224,6 +234,7 @@ class Runner:
             self.limiter = Limiter(self.concurrency)
         self.outcomes: list[ImageOutcome] = []
         self.halted_by: GlmImageError | None = None
+        self.output_failed: Exception | None = None
         self._streak = 0  # failures in a row that signal a slow or failing upstream
         self._lock = threading.Condition()
         self._refused_plans: set[int] = set()  # id() of plans whose requests were refused
@@ -244,7 +255,7 @@ class Runner:
     def run(self) -> list[ImageOutcome]:
         """Dispatch every unit the rules allow, then wait for all of them; returns the outcomes in unit order."""
         for unit in self.units:
-            self.on_event(Event(unit, Stage.QUEUED))
+            self._report(Event(unit, Stage.QUEUED))
         while True:
             unit = self._next_unit()
             if unit is None:
@@ -340,14 +351,14 @@ class Runner:
             # The download is not a call against the account's limit: free the slot for the next image.
             self._leave_request_phase(unit, succeeded=True)
             holding_slot = False
-            outcome = self.deliver(unit, generated, self.client,
-                                   lambda: self.on_event(Event(unit, Stage.DOWNLOADING)))
+            outcome = self._deliver(unit, generated)
             del generated
             outcome.seconds = time.monotonic() - started
             with self._lock:
                 self._streak = 0
-            if self.journal is not None:
-                self.journal.done(unit, outcome)
+            journal = self.journal
+            if journal is not None:
+                _written(lambda: journal.done(unit, outcome))
         except ConcurrencyRefused as refusal:
             self._settle(unit, "refused")  # not billed
             if self._send_again(unit, refusal):
@@ -359,12 +370,6 @@ class Runner:
             outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started, url=answered_url,
                                    request_id=getattr(error, "request_id", None), paid=not holding_slot)
             self._failed(outcome)
-        except OSError as error:  # a journal or file that cannot be written: stop, and say so in one line
-            failure = OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
-                                  detail=error.strerror or str(error))
-            outcome = ImageOutcome(unit, error=failure, seconds=time.monotonic() - started, url=answered_url,
-                                   paid=not holding_slot)
-            self._failed(outcome)
         finally:
             if holding_slot:
                 self._leave_request_phase(unit, succeeded=False)
@@ -372,7 +377,23 @@ class Runner:
         with self._lock:
             self.outcomes.append(outcome)
             self._working.discard(id(unit))
-        self.on_event(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+        self._report(Event(unit, Stage.SAVED if outcome.error is None else Stage.FAILED, outcome=outcome))
+
+    def _deliver(self, unit: Any, generated: GeneratedImage) -> ImageOutcome:
+        try:
+            return self.deliver(unit, generated, self.client, lambda: self._report(Event(unit, Stage.DOWNLOADING)))
+        except OSError as error:
+            raise _unwritable(error) from None
+
+    def _report(self, event: Event) -> None:
+        """Tell the event sink, after the unit's records are written.  Nothing it raises reaches the unit: the
+        first failure is kept in ``output_failed`` and the run goes on (the front end decides to stop)."""
+        try:
+            self.on_event(event)
+        except Exception as error:  # a closed pipe, an unencodable character, a bug: never the image's fate
+            with self._lock:
+                if self.output_failed is None:
+                    self.output_failed = error
 
     def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
         self.limiter.release(model_of(unit), succeeded)
@@ -397,16 +418,17 @@ class Runner:
             self._requesting -= 1
             self._working.discard(id(unit))
             self._lock.notify_all()
-        self.on_event(Event(unit, Stage.QUEUED))  # waiting again: routine, not worth a line of its own
+        self._report(Event(unit, Stage.QUEUED))  # waiting again: routine, not worth a line of its own
         return True
 
     def _request(self, unit: Any) -> GeneratedImage:
         """The paid call, with its journal records: "dispatched" before it leaves (or nothing is sent), then
         the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
-        if self.journal is not None:
-            self.journal.dispatched(unit)
-        self._reserve(unit)  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
-        self.on_event(Event(unit, Stage.REQUESTING))
+        journal = self.journal
+        if journal is not None:
+            _written(lambda: journal.dispatched(unit))
+        self._reserve(unit)  # the ledger's row: if it cannot be written (or is over budget), nothing is sent
+        self._report(Event(unit, Stage.REQUESTING))
         progress = lambda event, info: self._client_event(unit, event, info)  # noqa: E731
         send = getattr(unit, "send", None)  # a unit that is not an image (a rewrite's chat call) says how it is sent
         generated = send(self.client, progress) if send is not None else \
@@ -419,9 +441,10 @@ class Runner:
     def _reserve(self, unit: Any) -> None:
         """The row of the unit's next attempt, before it leaves (and the journal records a refusal over
         "dispatched": _failed)."""
-        if self.spend is None:
+        spend = self.spend
+        if spend is None:
             return
-        entry = self.spend.reserve(unit)
+        entry = _written(lambda: spend.reserve(unit))  # and the journal records the failure over "dispatched"
         if entry is not None:
             with self._lock:
                 self._spend_entries[id(unit)] = entry
@@ -470,13 +493,27 @@ class Runner:
             rate = info.get("kind") == "rate"
             if rate:
                 self.limiter.rate_limited(model_of(unit), float(info.get("seconds", 0.0)))
-            self.on_event(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
-                                attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
-                                reason=info.get("reason"), rate_limited=rate))
+            self._report(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
+                               attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
+                               reason=info.get("reason"), rate_limited=rate))
         elif event == "resending":
             self._resending(unit)
         elif event == "processing":
-            self.on_event(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
+            self._report(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
         elif event == "downloading":
-            self.on_event(Event(unit, Stage.DOWNLOADING))
+            self._report(Event(unit, Stage.DOWNLOADING))
+
+
+def _written(write: Callable[[], _T]) -> _T:
+    """A journal or ledger write: an OSError from it is output that cannot be written (stop, say so in one
+    line).  Only these writes and the delivery are wrapped so, never the paid call nor the event sink."""
+    try:
+        return write()
+    except OSError as error:
+        raise _unwritable(error) from None
+
+
+def _unwritable(error: OSError) -> OutputError:
+    return OutputError("output_not_writable", path=str(getattr(error, "filename", None) or "?"),
+                       detail=error.strerror or str(error))
 

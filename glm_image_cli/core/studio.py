@@ -105,6 +105,7 @@ class Run:
     not_sent: int = 0
     interrupted: bool = False
     abandoned: int = 0  # calls left in flight by a second Ctrl-C (they may be billed)
+    output_failed: Exception | None = None  # what the event sink raised first (it never decided an image's fate)
     outcomes: list[ImageOutcome] = field(default_factory=list, repr=False)  # the runner's, for custom deliveries
     saver: ImageSaver | None = field(default=None, repr=False)
 
@@ -533,7 +534,7 @@ class Studio:
         outcomes = runner.sorted_outcomes()
         return Run([self._result(outcome, estimate.currency) for outcome in outcomes], plans, estimate,
                    halted_by=runner.halted_by, not_sent=len(runner.not_sent), interrupted=interrupted,
-                   outcomes=outcomes, saver=saver)
+                   outcomes=outcomes, saver=saver, output_failed=runner.output_failed)
 
     def _result(self, outcome: ImageOutcome, currency: str) -> Result:
         from glm_image_cli.core.ledger import outcome_kind

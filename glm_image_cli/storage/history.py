@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,8 +48,9 @@ CREATE INDEX IF NOT EXISTS images_created ON images (created);
 """
 
 
-def data_dir() -> Path:
-    override = os.environ.get(DATA_DIR_ENV)
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """GLM_IMAGE_DATA_DIR in ``environ`` (os.environ), else the platform's user data folder."""
+    override = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
     if override:
         return Path(override).expanduser()
     from platformdirs import user_data_dir

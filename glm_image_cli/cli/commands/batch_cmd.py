@@ -26,6 +26,7 @@ from glm_image_cli.cli.commands.common import (
     TimeoutOption,
     UserIdOption,
     YesOption,
+    cancel_on_closed_output,
     cli_consent,
     leave_abandoned,
     notice_printer,
@@ -101,7 +102,7 @@ def batch(
         raise UsageError("batch_max_images")
     reviewing = review and not yes and not dry_run
     if reviewing:
-        check_review(review, yes)  # no terminal to review on: an error before any chat call
+        check_review(state, review, yes)  # no terminal to review on: an error before any chat call
     if review and enhance is None:
         enhance = True
     request = BatchRequest(
@@ -237,9 +238,10 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             say(item)
 
         try:
-            run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
-                                   recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
-                                   on_notice=notice)
+            with cancel_on_closed_output(state) as cancel:  # `| head`: send no more, keep what is in flight
+                run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
+                                       recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
+                                       on_notice=notice, cancel=cancel)
         except Abandoned as abandoned:
             progress.interrupted()
             _finish(state, selection, manifest, abandoned.run, studio, saver.folder, started, rerun)
@@ -248,11 +250,10 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             progress.interrupted()
     summary = _finish(state, selection, manifest, run, studio, saver.folder, started, rerun,
                       interrupted=run.interrupted)
+    state.output.absorb(run.output_failed)
     if run.interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    import sys
-
-    if preview is not False and sys.stdout.isatty():  # one contact sheet of this run's images
+    if preview is not False and state.terminal.stdout_tty:  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
         preview_files(state, studio.settings, [result.path for result in run if result.path is not None], preview)

@@ -57,7 +57,7 @@ def chat(
     from glm_image_cli.cli.chatio import TerminalChatIO
 
     state = state_of(ctx)
-    interactive = sys.stdin.isatty()
+    interactive = state.terminal.stdin_tty
     io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes)
     session = ChatSession(state, io, model=model, style=style, size=size, samples=samples, enhance=enhance,
                           output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver))
@@ -70,7 +70,7 @@ def chat(
 
         save_history = install_readline(data_dir() / HISTORY_FILE, style_names(session.cfg), model_names())
         try:
-            code = session.run(read_lines(lambda: "glm-image> ", lambda: print(file=sys.stderr)))
+            code = session.run(read_lines(lambda: "glm-image> ", lambda: state.output.line("stderr", "")))
         finally:
             save_history()
     except Abandoned:  # a second Ctrl-C while images were in flight: leave without them

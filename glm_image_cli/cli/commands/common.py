@@ -1,11 +1,11 @@
-"""What every command shares: the run state (language, --json, --quiet), common options, config loading."""
+"""What every command shares: the run state (language, --json, --quiet, the terminal), common options, config
+loading."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -21,23 +21,32 @@ from glm_image_cli.cli.commands.completion import (
     complete_style,
 )
 from glm_image_cli.cli.language import choose_language, configured_language, help_text
+from glm_image_cli.cli.terminal import Output, Terminal
 from glm_image_cli.messages import LANGUAGE
 
 if TYPE_CHECKING:
     from glm_image_cli.core.consent import Consent, Estimate
-    from glm_image_cli.core.studio import Notice
+    from glm_image_cli.core.studio import Cancel, Notice
 
 
 @dataclass
 class RunState:
-    """Stored in ``ctx.obj`` so the error handler at the CLI edge knows how to report."""
+    """Stored in ``ctx.obj`` so the error handler at the CLI edge knows how to report.  ``terminal`` is gathered
+    once, where the invocation starts (the console script passes it in; tests may pass their own), and
+    ``output`` is the one guard every line of the invocation is written through."""
 
     lang: str = "en"
     json_mode: bool = False
     quiet: bool = False
     no_color: bool = False
     verbose: bool = False  # -v: trace HTTP exchanges on stderr (glm_image_cli.backends.httptrace)
-    debug: bool = field(default_factory=lambda: bool(os.environ.get("GLM_IMAGE_DEBUG")))
+    terminal: Terminal = field(default_factory=Terminal.detect)
+    output: Output = field(default_factory=Output)
+
+    @property
+    def debug(self) -> bool:
+        """GLM_IMAGE_DEBUG: unexpected errors show their traceback."""
+        return self.terminal.debug
 
     def ui(self) -> Any:
         """The run's one Ui (per output options): a live display and the lines printed while it runs must go
@@ -48,7 +57,8 @@ class RunState:
         cached = self.__dict__.get("_ui")
         if cached is None or cached[0] != options:
             cached = self.__dict__["_ui"] = (options, Ui(quiet=self.quiet, json_mode=self.json_mode,
-                                                          no_color=self.no_color))
+                                                          no_color=self.no_color, terminal=self.terminal,
+                                                          output=self.output))
         return cached[1]
 
 
@@ -86,14 +96,19 @@ def begin(ctx: typer.Context, *, lang: str | None = None, json_mode: bool = Fals
 def set_verbose(ctx: typer.Context, verbose: bool) -> None:
     """-v/--verbose, before or after the command: HTTP clients made from now on in this invocation trace their
     exchanges.  Reset when the invocation ends, so an in-process caller's next run starts quiet."""
-    from glm_image_cli.backends.httptrace import VERBOSE
+    from glm_image_cli.backends.httptrace import TRACE_WRITER, VERBOSE
 
-    state_of(ctx).verbose = verbose
+    state = state_of(ctx)
+    state.verbose = verbose
     token = VERBOSE.set(verbose)
+    # The trace goes through the invocation's output guard: a closed stderr is noticed there (and stops a run).
+    writer_token = TRACE_WRITER.set(lambda line: state.output.line("stderr", line))
 
     def reset() -> None:
         with contextlib.suppress(ValueError, RuntimeError):  # set in another context, or reset already
             VERBOSE.reset(token)
+        with contextlib.suppress(ValueError, RuntimeError):
+            TRACE_WRITER.reset(writer_token)
 
     ctx.find_root().call_on_close(reset)
 
@@ -177,7 +192,7 @@ def cli_consent(state: RunState, yes: bool) -> Consent | None:
 
     if yes:
         return always
-    if not sys.stdin.isatty():
+    if not state.terminal.stdin_tty:
         return None
     return lambda estimate: ask_consent(estimate)
 
@@ -206,6 +221,15 @@ def leave_abandoned(state: RunState) -> NoReturn:
     from glm_image_cli.messages import render
 
     state.ui().error(render("interrupted"))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(ExitCode.INTERRUPTED))
+    os._exit(int(ExitCode.INTERRUPTED))  # every line is flushed as it is written (terminal.Output)
+
+
+@contextlib.contextmanager
+def cancel_on_closed_output(state: RunState) -> Iterator[Cancel]:
+    """A Cancel for a run: stdout or stderr found closed (`| head`) stops sending, and what is in flight
+    finishes and is saved (the CLI edge then exits 141)."""
+    from glm_image_cli.core.studio import Cancel
+
+    cancel = Cancel()
+    with state.output.calling_on_close(cancel.cancel):
+        yield cancel

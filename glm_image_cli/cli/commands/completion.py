@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Which parameters complete from which function below (complete_<source>), by parameter name: the same name
@@ -78,10 +79,12 @@ def _user_styles() -> dict[str, str]:
     return {k: v for k, v in styles.items() if isinstance(v, str)} if isinstance(styles, dict) else {}
 
 
-def _configured(key: str) -> Any:
+def _configured(key: str, environ: Mapping[str, str] | None = None) -> Any:
+    """A setting as TAB sees it: its GLM_IMAGE_* variable in ``environ`` (os.environ), else the config file."""
     import os
 
-    return os.environ.get(f"GLM_IMAGE_{key.upper().replace('-', '_')}") or _raw_config().get(key)
+    env = os.environ if environ is None else environ
+    return env.get(f"GLM_IMAGE_{key.upper().replace('-', '_')}") or _raw_config().get(key)
 
 
 def _raw_config() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from glm_image_cli.cli.commands.common import state_of
 from glm_image_cli.cli.commands.completion import complete_setting
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
+from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.errors import ConfigError
 from glm_image_cli.messages import render
 
@@ -43,7 +44,7 @@ def set_(
     state = state_of(ctx)
     profile = _profile(profile)
     setting = lookup_setting(key)
-    raw = _read_value(setting.key, value, secret=setting.secret)
+    raw = _read_value(setting.key, value, secret=setting.secret, terminal=state.terminal)
     setting, path = set_value(setting.key, raw, profile=profile)
     key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
@@ -54,13 +55,13 @@ def set_(
         state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
 
 
-def _read_value(key: str, value: str | None, *, secret: bool) -> str:
+def _read_value(key: str, value: str | None, *, secret: bool, terminal: Terminal) -> str:
     """VALUE, or '-' for one line of stdin, or a (hidden, for secrets) prompt on a terminal."""
     if value == "-":
         return sys.stdin.readline(64 * 1024).strip()  # one line, bounded: /dev/zero must not fill memory
     if value is not None:
         return value
-    if not sys.stdin.isatty():
+    if not terminal.stdin_tty:
         raise ConfigError("value_required_no_tty", key=key)
     prompt = render("api_key_prompt") if secret else key
     return typer.prompt(prompt, hide_input=secret, err=True)

@@ -9,6 +9,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     RunState,
+    cancel_on_closed_output,
     cli_consent,
     leave_abandoned,
     notice_printer,
@@ -45,7 +46,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
     from glm_image_cli.cli.commands.review import check_review, review_text
 
     ui = state.ui()
-    check_review(request.review, request.yes)  # no terminal to review on: an error before anything is sent
+    check_review(state, request.review, request.yes)  # no terminal to review on: an error before anything is sent
     studio = open_studio(state, request)
     with studio:
         for warning in studio.warnings:
@@ -63,9 +64,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
     try:
         _report(state, job.plans[0], run.outcomes, saver.folder)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
-        import sys
-
-        if preview is not False and sys.stdout.isatty():
+        if preview is not False and state.terminal.stdout_tty:
             from glm_image_cli.cli.preview import preview_files
 
             preview_files(state, studio.settings, [r.path for r in run if r.path is not None], preview)
@@ -86,11 +85,12 @@ def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
     from glm_image_cli.core.studio import Abandoned
 
     try:
-        with state.ui().image_progress(job.images) as progress:
-            run = job.run(on_event=progress.event, on_notice=notice)
+        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state) as cancel:
+            run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel)
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
         leave_abandoned(state)
+    state.output.absorb(run.output_failed)
     if run.interrupted:
         _print_saved(state, run.outcomes)
         raise KeyboardInterrupt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -83,7 +82,7 @@ def history(
 def _clear(store, yes: bool, state) -> None:
     count = len(store.search(limit=10**9))
     if not yes:
-        if not sys.stdin.isatty():
+        if not state.terminal.stdin_tty:
             raise UsageError("history_clear_needs_yes")
         if not typer.confirm(render("history_clear_confirm", count=count), default=False, err=True):
             raise typer.Exit(int(ExitCode.INTERRUPTED))

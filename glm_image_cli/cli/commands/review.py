@@ -3,8 +3,6 @@ or cancels (exit 130, no image requested).  Without a terminal it is a usage err
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,11 +20,11 @@ EDIT = ("e", "edit")
 CANCEL = ("c", "cancel", "n", "no", "q", "quit")
 
 
-def check_review(review: bool, yes: bool) -> None:
+def check_review(state: RunState, review: bool, yes: bool) -> None:
     """Before anything is sent: --review needs a terminal to ask on (--yes accepts without asking)."""
     from glm_image_cli.errors import UsageError
 
-    if review and not yes and not sys.stdin.isatty():
+    if review and not yes and not state.terminal.stdin_tty:
         raise UsageError("review_needs_terminal")
 
 
@@ -45,16 +43,16 @@ def review_text(state: RunState, text: str, label: str | None = None) -> str:
             ui.note(render("review_cancelled"))
             raise typer.Exit(int(ExitCode.INTERRUPTED))
         if answer in EDIT:
-            edited = _edit(text)
+            edited = _edit(text, state.terminal.editor)
             if edited:
                 return edited
 
 
-def _edit(text: str) -> str:
-    """In $EDITOR when set (unchanged or unsaved: the rewrite as it was), else on the terminal's line."""
+def _edit(text: str, editor: str | None) -> str:
+    """In ``editor`` ($EDITOR, else $VISUAL) when set (unchanged or unsaved: the rewrite as it was), else on the
+    terminal's line."""
     import click
 
-    editor = os.environ.get("EDITOR") or os.environ.get("VISUAL")
     if editor:
         edited = click.edit(text, editor=editor, extension=".txt", require_save=False)
         result = text if edited is None else edited

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -78,10 +77,9 @@ def _bind(options: Any, service: Any, state: RunState) -> Any:
 
     lock = threading.Lock()
 
-    def log(line: str) -> None:
+    def log(line: str) -> None:  # from the server's threads; a closed stderr loses the log, never an answer
         with lock:
-            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
-            sys.stderr.flush()
+            state.output.line("stderr", f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}")
 
     try:
         return GlmImageHTTPServer(options, service, log, lang=state.lang)
@@ -106,14 +104,13 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
         ui.emit_json_line({"type": "listening", "url": url, "endpoints": [path for _, path in routes],
                            "token": bool(options.token)})
     # The URL goes out even with --quiet: scripts that start us on port 0 read it.
-    sys.stderr.write(render("serve_started", url=url) + "\n")
+    state.output.line("stderr", render("serve_started", url=url))
     if not state.quiet:
         ui.note(render("serve_endpoints"))
         for method, path in routes:
             ui.note(f"  {method} {path}  {url}{path}")
         if options.token:
             ui.note(render("serve_token_on"))
-    sys.stderr.flush()
 
 
 class _StopSignals:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -87,7 +86,8 @@ def show(
     captions = [caption(path, recipe) for path, recipe in zip(paths, recipes, strict=True)]
     from glm_image_cli.cli.preview import PillowMissing, choose_protocol, draw, settings_of, should_preview
 
-    if not should_preview("on", no_color=state.no_color):
+    terminal = state.terminal
+    if not should_preview("on", no_color=state.no_color, environ=terminal.environ, tty=terminal.stdout_tty):
         ui.note(render("show_not_terminal"))
         for line in captions:
             ui.result(line)
@@ -95,20 +95,21 @@ def show(
     from glm_image_cli.storage.config import load_config
 
     _, protocol_setting, fraction = settings_of(load_config())
-    protocol = choose_protocol(protocol_setting)
+    protocol = choose_protocol(protocol_setting, terminal.environ)
     if protocol == "off":  # show is asked for explicitly: off only stops runs from drawing on their own
         from glm_image_cli.cli.preview import detect_protocol
 
-        protocol = detect_protocol(os.environ)
+        protocol = detect_protocol(terminal.environ)
+    on_terminal = {"stream": state.output.stream("stdout"), "columns": terminal.width, "environ": terminal.environ}
     try:
         if len(paths) == 1:
             ui.result(captions[0])
-            draw(paths[0].read_bytes(), protocol=protocol, fraction=fraction)
+            draw(paths[0].read_bytes(), protocol=protocol, fraction=fraction, **on_terminal)
             return
         from glm_image_cli.cli.contact import contact_sheet_png
 
         sheet, _ = contact_sheet_png(paths, columns=columns, labels=False)
-        draw(sheet, protocol=protocol, fraction=max(fraction, 0.8))
+        draw(sheet, protocol=protocol, fraction=max(fraction, 0.8), **on_terminal)
     except PillowMissing:
         raise UsageError("preview_needs_pillow") from None
     except (OSError, ValueError) as exc:
