@@ -438,23 +438,19 @@ class Runner:
                 self.journal.answered(unit, generated)
         return generated
 
-    def _reserve(self, unit: Any) -> None:
-        """The row of the unit's next attempt, before it leaves (and the journal records a refusal over
-        "dispatched": _failed)."""
+    def _reserve(self, unit: Any, *, resend: bool = False) -> None:
+        """The ledger row of the unit's next attempt, written before it leaves.  ``resend``: --retry-unsafe sends
+        it again after an attempt that may have been billed, whose row stays counted (uncertain); if the next
+        does not fit the budgets, this raises and the client sends nothing more."""
         spend = self.spend
         if spend is None:
             return
+        if resend:
+            self._settle(unit, "uncertain")
         entry = _written(lambda: spend.reserve(unit))  # and the journal records the failure over "dispatched"
         if entry is not None:
             with self._lock:
                 self._spend_entries[id(unit)] = entry
-
-    def _resending(self, unit: Any) -> None:
-        """--retry-unsafe sends the same request again after an attempt that may have been billed: that attempt's
-        row stays counted (uncertain) and the next one gets its own, within the budgets, before it leaves.  If
-        it does not fit, the client is told (it raises) and sends nothing more."""
-        self._settle(unit, "uncertain")
-        self._reserve(unit)
 
     def _settle(self, unit: Any, outcome: ImageOutcome | str) -> None:
         """Close the unit's ledger row, if it has one (a recovered image, fetched not bought, has none)."""
@@ -497,7 +493,7 @@ class Runner:
                                attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
                                reason=info.get("reason"), rate_limited=rate))
         elif event == "resending":
-            self._resending(unit)
+            self._reserve(unit, resend=True)
         elif event == "processing":
             self._report(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
         elif event == "downloading":
