@@ -173,6 +173,7 @@ class Settings:
     confirm_above: float
     budget_daily: float | None
     budget_monthly: float | None
+    budget_timezone: str
     server_host: str
     server_port: int
     server_token: str | None

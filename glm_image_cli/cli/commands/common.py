@@ -164,7 +164,8 @@ def report_saver_notes(state: RunState, saver: Any) -> None:
     for notice in dict.fromkeys(str(n) for n in saver.notices):
         ui.warn(notice)
     if saver.history_problem is not None:
-        ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
+        said = "history_not_recorded" if saver.saved else "history_not_recorded_nothing_saved"
+        ui.warn(render(said, detail=str(saver.history_problem)))
 
 
 NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False,
