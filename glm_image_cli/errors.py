@@ -160,6 +160,8 @@ MEANINGS: dict[str, Meaning] = {
     "size_conflict": Meaning("SIZE_CONFLICT"),
     "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
     "spend_declined": Meaning("SPEND_DECLINED"),
+    "spend_needs_consent": Meaning("SPEND_NEEDS_YES"),  # the library's wording of the same refusal
+    "api_bad_argument": Meaning("BAD_ARGUMENT"),
     "review_needs_terminal": Meaning("REVIEW_NEEDS_TERMINAL"),
     "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
     "chat_bad_value": Meaning("CHAT_COMMAND"),  # glm-image chat: a slash command that cannot be done

@@ -751,6 +751,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请加 --yes 继续，或调高限额：glm-image config set confirm-above 5",
     ),
     "spend_declined": ("Nothing was sent.", "未发送任何请求。"),
+    "spend_needs_consent": (
+        "This run would cost about {cost:.2f} {currency} (above confirm-above = {limit:g}) and no consent was "
+        "given. Pass consent= (a function of the estimate) to generate(), or raise the limit: "
+        "overrides={{'confirm-above': 5}}",
+        "本次运行预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}），且未给出同意。"
+        "请向 generate() 传入 consent=（接收估算的函数），或调高限额：overrides={{'confirm-above': 5}}",
+    ),
+    "api_bad_argument": (
+        "{name} must be {expected}, not {got}.",
+        "{name} 应为 {expected}，而不是 {got}。",
+    ),
     "spend_question_enhance": (
         "This will make {images} image(s) with {models} and {chats} prompt rewrite(s) with {chat_models}, "
         "estimated {cost:.2f} {currency}{unknown}. Continue?",
