@@ -891,6 +891,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
+    "abandoned_in_flight": (
+        "{count} image(s) still in flight were abandoned: they may be billed (glm-image usage counts them).",
+        "已放弃仍在进行中的 {count} 张图片：它们可能已计费（glm-image usage 会计入）。",
+    ),
     "interrupted_waiting": (
         "Interrupted: waiting for {count} image(s) already requested (they may be billed). "
         "Press Ctrl-C again to abandon them.",
@@ -964,6 +968,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- progress states -----------------------------------------------------------------------
     "state_queued": ("waiting", "等待中"),
+    "state_not_sent": ("not sent", "未发送"),
     "state_requesting": ("generating", "生成中"),
     "state_processing": ("task {task_status}", "任务 {task_status}"),
     "state_retrying": ("retrying in {seconds:.0f} s", "{seconds:.0f} 秒后重试"),

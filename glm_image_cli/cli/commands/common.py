@@ -214,12 +214,14 @@ def notice_printer(state: RunState) -> Callable[[Notice], None]:
     return show
 
 
-def leave_abandoned(state: RunState) -> NoReturn:
+def leave_abandoned(state: RunState, in_flight: int = 0) -> NoReturn:
     """A second Ctrl-C abandoned calls in flight: say so and leave without the worker threads (they cannot be
     stopped; what they were doing may have been billed)."""
     from glm_image_cli.errors import ExitCode
     from glm_image_cli.messages import render
 
+    if in_flight:
+        state.ui().warn(render("abandoned_in_flight", count=in_flight))
     state.ui().error(render("interrupted"))
     os._exit(int(ExitCode.INTERRUPTED))  # every line is flushed as it is written (terminal.Output)
 

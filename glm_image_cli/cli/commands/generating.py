@@ -90,7 +90,7 @@ def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
             run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel)
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
-        leave_abandoned(state)
+        leave_abandoned(state, abandoned.in_flight)
     state.output.absorb(run.output_failed)
     if run.interrupted:
         _print_saved(state, run.outcomes)
