@@ -31,6 +31,7 @@ from glm_image_cli.backends.models import MODELS
 from glm_image_cli.backends.regions import HOME_URLS
 from glm_image_cli.backends.transport import (
     HttpTransport,
+    OverTransport,
     RetryPolicy,
     generated_from,
     parse_retry_after,
@@ -97,7 +98,7 @@ def generation_body(request: ImageRequest) -> dict[str, Any]:
     return body
 
 
-class BigModelClient:
+class BigModelClient(OverTransport):
     """The BigModel / Z.ai client: one per run; thread-safe, so n images can be requested at once."""
 
     def __init__(
@@ -120,15 +121,6 @@ class BigModelClient:
         self._transport = HttpTransport(api_key, base_url, BigModelErrors(region), timeout=timeout, lang=lang,
                                         retry_unsafe=retry_unsafe, retry=retry, sleep=sleep,
                                         max_connections=max_connections, verbose=verbose)
-
-    def close(self) -> None:
-        self._transport.close()
-
-    def __enter__(self) -> BigModelClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def request_image(self, request: ImageRequest, progress: ProgressCallback = no_progress) -> GeneratedImage:
         """The billable part: ask the upstream for one image (submitting and polling async models)."""

@@ -37,7 +37,7 @@ from glm_image_cli.backends.base import (
     listed_price,
     no_progress,
 )
-from glm_image_cli.backends.transport import HttpTransport, RetryPolicy, generated_from
+from glm_image_cli.backends.transport import HttpTransport, OverTransport, RetryPolicy, generated_from
 from glm_image_cli.errors import (
     AuthFailure,
     ContentBlocked,
@@ -54,7 +54,7 @@ IMAGE_SERVER = Text("service_image_server")  # {service} in failure messages: re
 CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter"})
 
 
-class OpenAIImagesClient:
+class OpenAIImagesClient(OverTransport):
     """A client for the OpenAI images API: generations, edits, chat completions and the model list."""
 
     def __init__(self, api_key: str, base_url: str, *, timeout: float = 120.0, lang: str = "en",
@@ -65,15 +65,6 @@ class OpenAIImagesClient:
         self._transport = HttpTransport(api_key, base_url, OPENAI_ERRORS, timeout=timeout, lang=lang,
                                         retry_unsafe=retry_unsafe, retry=retry, sleep=sleep,
                                         max_connections=max_connections, verbose=verbose)
-
-    def close(self) -> None:
-        self._transport.close()
-
-    def __enter__(self) -> OpenAIImagesClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def request_image(self, request: ImageRequest, progress: ProgressCallback = no_progress) -> GeneratedImage:
         """One image: a generation, or an edit when the request names source images."""
