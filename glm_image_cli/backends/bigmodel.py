@@ -139,21 +139,6 @@ class BigModelClient(OverTransport):
         payload = self._post_once("/images/generations", request, progress)
         return generated_from(payload, payload.get("data"), None)
 
-    def chat_completion(self, body: dict[str, Any], progress: ProgressCallback = no_progress) -> dict[str, Any]:
-        """One chat call (``/chat/completions``, OpenAI-compatible) under the same rules as an image: a call that
-        may have been processed is never sent again blindly; rate limits are honoured."""
-        return self._transport.send_until_admitted("POST", "/chat/completions", self._transport.traced(progress),
-                                                   json=body, model=body.get("model"))
-
-    def fetch(self, generated: GeneratedImage, progress: ProgressCallback = no_progress) -> ImageResult:
-        """Get the image's bytes in memory (decode base64 or download the URL) and check they are an image."""
-        return self._transport.fetch(generated, progress)
-
-    def stream_image(self, generated: GeneratedImage, write: Callable[[bytes], None], restart: Callable[[], None],
-                     progress: ProgressCallback = no_progress) -> tuple[str, str]:
-        """Pass the image's bytes to ``write`` as they arrive (transport.HttpTransport.stream_image)."""
-        return self._transport.stream_image(generated, write, restart, progress)
-
     def probe_key(self) -> tuple[int, str | None, str | None, float]:
         """Check the key without making an image: ask for the result of a task that does not exist.
 

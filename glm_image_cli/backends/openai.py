@@ -30,7 +30,6 @@ from glm_image_cli.backends.base import (
     GeneratedImage,
     ImageClient,
     ImageRequest,
-    ImageResult,
     KeyProbe,
     ModelChoice,
     ProgressCallback,
@@ -77,20 +76,6 @@ class OpenAIImagesClient(OverTransport):
             payload = self._transport.send("POST", "/images/generations", progress, json=generation_body(request),
                                            model=request.model)
         return generated_from(payload, payload.get("data"), None)
-
-    def chat_completion(self, body: dict[str, Any], progress: ProgressCallback = no_progress) -> dict[str, Any]:
-        """One ``POST {base}/chat/completions`` (--enhance) under the same money rules as an image."""
-        return self._transport.send_until_admitted("POST", "/chat/completions", self._transport.traced(progress),
-                                                   json=body, model=body.get("model"))
-
-    def fetch(self, generated: GeneratedImage, progress: ProgressCallback = no_progress) -> ImageResult:
-        """The image's bytes in memory (the ``b64_json`` decoded, or the URL downloaded)."""
-        return self._transport.fetch(generated, progress)
-
-    def stream_image(self, generated: GeneratedImage, write: Callable[[bytes], None], restart: Callable[[], None],
-                     progress: ProgressCallback = no_progress) -> tuple[str, str]:
-        """Pass the image's bytes to ``write`` as they arrive (transport.HttpTransport.stream_image)."""
-        return self._transport.stream_image(generated, write, restart, progress)
 
     def probe_key(self) -> tuple[int, str | None, str | None, float]:
         """``GET {base}/models``: a 401 means the key was refused; anything else that it was accepted."""

@@ -380,9 +380,25 @@ def exception_text(exc: BaseException) -> str:
 
 
 class OverTransport:
-    """What every client built on an HttpTransport shares: its lifetime (``close``, ``with``)."""
+    """What every client built on an HttpTransport shares: its lifetime (``close``, ``with``), the chat call
+    (--enhance, OpenAI-compatible on both backends) and getting an image's bytes."""
 
     _transport: HttpTransport
+
+    def chat_completion(self, body: dict[str, Any], progress: ProgressCallback = no_progress) -> dict[str, Any]:
+        """One ``POST {base}/chat/completions`` under the same money rules as an image: a call that may have been
+        processed is never sent again blindly; rate limits are honoured."""
+        return self._transport.send_until_admitted("POST", "/chat/completions", self._transport.traced(progress),
+                                                   json=body, model=body.get("model"))
+
+    def fetch(self, generated: GeneratedImage, progress: ProgressCallback = no_progress) -> ImageResult:
+        """The image's bytes in memory (base64 decoded, or the URL downloaded), checked to be an image."""
+        return self._transport.fetch(generated, progress)
+
+    def stream_image(self, generated: GeneratedImage, write: Callable[[bytes], None], restart: Callable[[], None],
+                     progress: ProgressCallback = no_progress) -> tuple[str, str]:
+        """Pass the image's bytes to ``write`` as they arrive (HttpTransport.stream_image)."""
+        return self._transport.stream_image(generated, write, restart, progress)
 
     def close(self) -> None:
         self._transport.close()
