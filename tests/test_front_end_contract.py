@@ -133,9 +133,9 @@ def test_every_front_end_makes_the_same_request_records_and_recipes(upstream, cl
     current = {"name": ""}
     real_check = consent_module.check_consent
 
-    def recording_check(estimate, consent):  # what each front end's consent was asked about
+    def recording_check(estimate, consent, **options):  # what each front end's consent was asked about
         estimates[current["name"]] = estimate
-        return real_check(estimate, consent)
+        return real_check(estimate, consent, **options)
 
     monkeypatch.setattr(consent_module, "check_consent", recording_check)
     monkeypatch.setattr("glm_image_cli.core.studio.check_consent", recording_check)
