@@ -73,7 +73,12 @@ class GlmImageGroup(typer.core.TyperGroup):
         with using_language(current_language()):
             try:
                 result = self._invoke_reporting(ctx)
-            except typer.Exit:
+            except typer.Exit as done:
+                signalled = state_of(ctx).signalled
+                if signalled is not None and done.exit_code == ExitCode.INTERRUPTED:  # drained after a signal
+                    from glm_image_cli.cli.signals import exit_code_after
+
+                    raise typer.Exit(exit_code_after(signalled)) from None
                 if output.closed is None:
                     raise
             except BrokenPipeError:  # printed to a closed pipe without the output guard: the same thing
@@ -343,7 +348,7 @@ def main() -> None:
     try:
         app(args=_bare_server_flag(sys.argv[1:]), obj=state)
     except SystemExit as done:
-        if state.output.closed is not None:
+        if state.output.closed is not None and state.signalled is None:  # a hang-up closes the terminal too
             done.code = int(ExitCode.OUTPUT_CLOSED)
         raise
     except BrokenPipeError:

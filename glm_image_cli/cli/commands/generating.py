@@ -81,12 +81,16 @@ def open_studio(state: RunState, request: GenerateRequest) -> Studio:
 
 
 def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
-    """The images with live progress.  Ctrl-C: the Studio drains (what is in flight is kept); a second Ctrl-C
-    abandons it, and the process leaves without the worker threads."""
-    from glm_image_cli.core.results import Abandoned
+    """The images with live progress.  Ctrl-C, SIGHUP or SIGTERM: the Studio drains (what is in flight is kept);
+    a second Ctrl-C abandons it, and the process leaves without the worker threads."""
+    from glm_image_cli.core.results import Abandoned, Notice
+    from glm_image_cli.messages import Text
 
     try:
-        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state) as cancel:
+        def draining(count: int) -> None:  # SIGHUP or SIGTERM: said as after the first Ctrl-C
+            notice(Notice("warning", Text("interrupted_waiting", count=count)))
+
+        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state, draining) as cancel:
             run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel)
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
