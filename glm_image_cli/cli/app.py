@@ -13,6 +13,7 @@ from glm_image_cli import __version__
 from glm_image_cli.cli.commands import (
     batch_cmd,
     chat_cmd,
+    collect_cmd,
     config_cmd,
     edit_cmd,
     enhance_cmd,
@@ -259,6 +260,7 @@ app.command("batch", help=batch_cmd.HELP)(batch_cmd.batch)
 app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
+app.command("collect", help=collect_cmd.HELP)(collect_cmd.collect)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
 app.command("models", help=styles_cmd.MODELS_HELP)(styles_cmd.models)
 app.add_typer(history_cmd.app, name="history")

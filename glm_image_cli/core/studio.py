@@ -61,12 +61,13 @@ class Job:
         return sum(plan.samples for plan in self.plans)
 
     def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
-            cancel: Cancel | None = None) -> Run:
+            cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
+        """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal)."""
         from glm_image_cli.core.runner import samples_of
 
         units = [unit for plan in self.plans for unit in samples_of(plan)]
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
-                                    on_notice=on_notice, cancel=cancel, saver=self.saver)
+                                    on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
 
     def release(self) -> None:
         self.spend.release()
@@ -397,7 +398,8 @@ class Studio:
                 interrupted = True
                 in_flight = runner.stop()
                 if in_flight:  # with a journal, a re-run knows them: it will not send them again
-                    waiting = "batch_interrupted_waiting" if journal is not None else "interrupted_waiting"
+                    resumable = journal is not None and getattr(journal, "resumable", True)
+                    waiting = "batch_interrupted_waiting" if resumable else "interrupted_waiting"
                     on_notice(Notice("warning", Text(waiting, count=in_flight)))
                 try:
                     runner.wait()
