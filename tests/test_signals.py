@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -85,16 +86,38 @@ def _env(fake) -> dict[str, str]:
             "TERM": "xterm", "GLM_IMAGE_CONFIRM_ABOVE": "0.1"}
 
 
+READ_SYSCALLS = {"x86_64": "0", "aarch64": "63"}
+
+
+def wait_until_reading_stdin(pid: int) -> None:
+    """Until the child is blocked reading its terminal: a SIGINT that lands between input() printing its prompt
+    and its read() is only seen after the next keypress (CPython), which no user is fast enough to hit."""
+    number = READ_SYSCALLS.get(os.uname().machine)
+    if number is None or not Path(f"/proc/{pid}/syscall").exists():
+        pytest.skip("needs Linux /proc/PID/syscall to know the child is waiting for an answer")
+    waiting = threading.Event()
+    for _ in range(3000):  # bounded: ~30 s
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            return
+        if fields[:2] == [number, "0x0"]:
+            return
+        waiting.wait(0.01)
+    raise AssertionError("the child never waited for the answer")
+
+
 def _interrupt_the_question(how: str):
     """Ctrl-D (end of input on the terminal) or Ctrl-C (SIGINT, as the terminal sends it) at the first question."""
     done: list[bool] = []
 
     def answer(terminal: Terminal) -> None:
-        if not done and terminal.output.rstrip().endswith(b"[y/N]:"):
+        if not done and terminal.output.endswith(b"[y/N]: "):  # input() has printed its prompt
             done.append(True)
             if how == "ctrl-d":
                 os.write(terminal._master, b"\x04")
             else:
+                wait_until_reading_stdin(terminal.process.pid)
                 terminal.process.send_signal(signal.SIGINT)
     return answer
 
