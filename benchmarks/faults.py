@@ -21,14 +21,19 @@ followed by a plain re-run with the fault removed; then, from the fake's log and
                 by the upstream, answers ready only after the client was killed, image URLs that never
                 served their bytes (expired).  The upstream may have billed them; the tool must report
                 them as "may have been billed" and must not send them again
-  resent        generation calls sent for a prompt after one of its answers was lost (a possible 2nd charge)
-  held          paid twice = 0, paid & lost = 0, resent = 0, and the exit codes are the documented ones
+  resent        generation calls sent for a prompt after one of its answers was lost (a possible 2nd charge);
+                only --retry-unsafe may resend, and only in the run it was given to
+  unrecorded    calls that may have been billed (answered with an image, or their answer lost) that the spend
+                ledger does not count (`usage --json`, totals.billed): spend the budgets cannot see
+  held          paid twice = 0, paid & lost = 0, resent = what --retry-unsafe asked for, unrecorded = 0, and
+                the exit codes are the documented ones
 
 Cases: kill -9 mid-batch; two batches started together into one folder; manifest deleted; image downloads
 failing (503); expired image URLs (404); lost answers; a damaged manifest; a wrong key; a name template too
-long for the file system; a full disk (RLIMIT_FSIZE); SIGTERM and SIGHUP mid-batch (drained like Ctrl-C);
-glm-image (asynchronous tasks) killed while polling, re-run as a batch or collected after `generate`.
-Exits 0 whatever held (it is a benchmark); 1 if a run crashed (exit 1, a traceback) or timed out.  About 20 s.
+long for the file system; a full disk (RLIMIT_FSIZE); lost answers sent again with --retry-unsafe; SIGTERM
+and SIGHUP mid-batch (drained like Ctrl-C); glm-image (asynchronous tasks) killed while polling, re-run as a
+batch or collected after `generate`.  Exits 0 whatever held (it is a benchmark); 1 if a run crashed (exit 1, a
+traceback) or timed out.  About 90 s.
 
     pip install -e '.[test]' && python benchmarks/faults.py
     python benchmarks/faults.py --only kill,disk -v        # some cases, with each run's last stderr lines
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import re
 import resource
@@ -256,6 +262,16 @@ class Case:
             preexec: Callable[[], None] | None = None) -> int:
         return self.finish(label, self.start(*extra, env=env, preexec=preexec))
 
+    def ledger_counted(self) -> int | None:
+        """The requests the spend ledger counts as billed or maybe billed (`usage --json`); None if unreadable."""
+        done = subprocess.run([*self.cli, "usage", "--json"], env=self.env, cwd=self.work, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        try:
+            return int(json.loads(done.stdout)["totals"]["billed"])
+        except (ValueError, KeyError, TypeError):
+            self.problems.append(f"usage --json failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
+            return None
+
 
 # --- the faults --------------------------------------------------------------------------------------------
 # Each returns (first-run exit codes, re-run exit code).  The re-run is the same command with --yes.
@@ -302,6 +318,15 @@ def case_download_404(case: Case) -> tuple[list[int], int]:
     first = case.run("first run")
     case.fake.expire_new_urls = False  # a URL answered from now on would work: buying again would "succeed"
     return [first], case.run("re-run")
+
+
+def case_retry_unsafe(case: Case) -> tuple[list[int], int]:
+    """--retry-unsafe, one call at a time: the first item's answer is lost 3 times (each attempt may be billed,
+    2 resends asked for); the re-run, without the flag, must send none of it again."""
+    case.fake.script(SYNC_ROUTE, Reply(drop=True), Reply(drop=True), Reply(drop=True))
+    first = case.run("first run", "-j", "1", "--retry-unsafe")
+    case.fake.clear_scripts()
+    return [first], case.run("re-run", "-j", "1")
 
 
 def case_lost_answers(case: Case) -> tuple[list[int], int]:
@@ -425,6 +450,7 @@ class Fault:
     run: Callable[[Case], tuple[list[int], int]]
     first_exit: tuple[int, ...]  # documented exit codes of the faulty run(s), sorted
     rerun_exit: int
+    resends_asked: int = 0  # calls sent again after a lost answer because --retry-unsafe asked for them
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -438,10 +464,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault("key", "8 wrong key", case_wrong_key, (4,), 0),
     Fault("name", "9 name too long", case_name_too_long, (2,), 0),
     Fault("disk", "10 disk full (FSIZE)", case_disk_full, (11,), 0),
-    Fault("sigterm", "11 SIGTERM mid-batch", case_sigterm, (143,), 0),
-    Fault("sighup", "12 SIGHUP mid-batch", case_sighup, (129,), 0),
-    Fault("async-kill", "13 glm-image kill -9 poll", case_async_kill, (KILLED,), 0),
-    Fault("async-collect", "14 generate killed+collect", case_async_collect, (KILLED,), 0),
+    Fault("unsafe", "11 --retry-unsafe (drop x3)", case_retry_unsafe, (9,), 9, resends_asked=2),
+    Fault("sigterm", "12 SIGTERM mid-batch", case_sigterm, (143,), 0),
+    Fault("sighup", "13 SIGHUP mid-batch", case_sighup, (129,), 0),
+    Fault("async-kill", "14 glm-image kill -9 poll", case_async_kill, (KILLED,), 0),
+    Fault("async-collect", "15 generate killed+collect", case_async_collect, (KILLED,), 0),
 )
 
 
@@ -458,6 +485,7 @@ class Row:
     paid_lost: int
     lost: int
     resent: int
+    unrecorded: int
     problems: list[str]
     notes: list[str]
 
@@ -467,8 +495,8 @@ class Row:
 
     @property
     def held(self) -> bool:
-        return (self.paid_twice == 0 and self.paid_lost == 0 and self.resent == 0 and self.exits_ok
-                and not self.problems)
+        return (self.paid_twice == 0 and self.paid_lost == 0 and self.resent == self.fault.resends_asked
+                and self.unrecorded == 0 and self.exits_ok and not self.problems)
 
 
 def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
@@ -509,13 +537,17 @@ def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
         notes.append(f"{doubles} prompt(s) saved more than once")
     if None in paid_per_item:
         notes.append(f"{paid_per_item[None]} paid call(s) with an unrecognised prompt")
+    maybe_billed = sum(1 for c in calls if c.kind in ("image", "gone", "drop"))
+    counted = case.ledger_counted()
+    unrecorded = max(0, maybe_billed - counted) if counted is not None else maybe_billed
     leftovers = sorted(p.name for p in case.out.iterdir() if p.name.startswith(".") and p.suffix != ".lock"
                        and not p.name.endswith(".owner.json")) if case.out.is_dir() else []
     if leftovers:
         notes.append(f"hidden files left: {', '.join(leftovers[:4])}")
     return Row(fault, first, rerun, paid=sum(paid_per_item.values()), saved=len(files),
                paid_twice=sum(max(0, n - 1) for item, n in paid_per_item.items() if item is not None),
-               paid_lost=paid_lost, lost=lost, resent=resent, problems=case.problems, notes=notes)
+               paid_lost=paid_lost, lost=lost, resent=resent, unrecorded=unrecorded, problems=case.problems,
+               notes=notes)
 
 
 def run_case(fault: Fault, root: Path, cli: list[str]) -> tuple[Row, Case]:
@@ -538,21 +570,22 @@ def exit_text(codes: list[int]) -> str:
 
 
 def report(rows: list[Row], seconds: float) -> None:
-    header = (f"{'case':26} {'first exit':>10} {'re-run':>6} {'paid':>5} {'saved':>5} {'paid twice':>10} "
-              f"{'paid&lost':>9} {'answers lost':>12} {'resent':>6} {'held':>5}")
+    header = (f"{'case':28} {'first exit':>10} {'re-run':>6} {'paid':>5} {'saved':>5} {'paid twice':>10} "
+              f"{'paid&lost':>9} {'answers lost':>12} {'resent':>6} {'unrecorded':>10} {'held':>5}")
     print(header)
     print("-" * len(header))
     for row in rows:
         expected = "" if row.exits_ok else (f"  (documented: {exit_text(list(row.fault.first_exit))}"
                                             f" / {row.fault.rerun_exit})")
-        print(f"{row.fault.label:26} {exit_text(row.first):>10} {row.rerun:>6} {row.paid:>5} {row.saved:>5} "
-              f"{row.paid_twice:>10} {row.paid_lost:>9} {row.lost:>12} {row.resent:>6} "
+        print(f"{row.fault.label:28} {exit_text(row.first):>10} {row.rerun:>6} {row.paid:>5} {row.saved:>5} "
+              f"{row.paid_twice:>10} {row.paid_lost:>9} {row.lost:>12} {row.resent:>6} {row.unrecorded:>10} "
               f"{'yes' if row.held else 'NO':>5}{expected}")
     print("-" * len(header))
     held = sum(row.held for row in rows)
-    print(f"{'total':26} {'':>10} {'':>6} {sum(r.paid for r in rows):>5} {sum(r.saved for r in rows):>5} "
+    print(f"{'total':28} {'':>10} {'':>6} {sum(r.paid for r in rows):>5} {sum(r.saved for r in rows):>5} "
           f"{sum(r.paid_twice for r in rows):>10} {sum(r.paid_lost for r in rows):>9} "
-          f"{sum(r.lost for r in rows):>12} {sum(r.resent for r in rows):>6} {held:>3}/{len(rows)}")
+          f"{sum(r.lost for r in rows):>12} {sum(r.resent for r in rows):>6} {sum(r.unrecorded for r in rows):>10} "
+          f"{held:>3}/{len(rows)}")
     verdict = "every case held" if held == len(rows) else f"{len(rows) - held} case(s) did NOT hold"
     print(f"{verdict}; {seconds:.1f} s")
     for row in rows:

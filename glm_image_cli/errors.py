@@ -90,6 +90,10 @@ MEANINGS: dict[str, Meaning] = {
     "gateway_maybe_charged": _lost("GATEWAY_MAYBE_CHARGED"),
     "response_lost_maybe_charged": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
     "response_timeout_maybe_charged": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),
+    # the same failures after --retry-unsafe sent the request again (each attempt may have been billed)
+    "gateway_maybe_charged_retried": _lost("GATEWAY_MAYBE_CHARGED"),
+    "response_lost_retried": _lost("RESPONSE_LOST_MAYBE_CHARGED"),
+    "response_timeout_retried": _lost("RESPONSE_TIMEOUT_MAYBE_CHARGED"),
     # nothing left this machine, after retries: the host is unreachable for every image
     "network_unreachable": Meaning("NETWORK_UNREACHABLE", retryable=True, account_wide=True),
     # settings
@@ -105,6 +109,7 @@ MEANINGS: dict[str, Meaning] = {
     "ledger_unusable": Meaning("LEDGER_UNUSABLE", account_wide=True),  # spend cannot be recorded: send nothing
     "env_file_unreadable": Meaning("ENV_FILE_UNREADABLE"),
     "budget_exceeded": Meaning("BUDGET_EXCEEDED", account_wide=True),  # before sending: nothing more fits
+    "budget_unknown_price": Meaning("BUDGET_UNKNOWN_PRICE", account_wide=True),  # a budget cannot count it
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
     "profile_unknown": Meaning("PROFILE_UNKNOWN"),
     # output
@@ -146,6 +151,7 @@ MEANINGS: dict[str, Meaning] = {
     "name_template_escape": Meaning("NAME_TEMPLATE_ESCAPE"),
     "name_template_syntax": Meaning("NAME_TEMPLATE_SYNTAX"),
     "name_template_token": Meaning("NAME_TEMPLATE_TOKEN"),
+    "name_template_width": Meaning("NAME_TEMPLATE_SYNTAX"),  # the same failure: a spec too wide to render
     "prompt_too_long": Meaning("PROMPT_TOO_LONG"),
     "quality_not_supported": Meaning("QUALITY_NOT_SUPPORTED"),
     "samples_range": Meaning("SAMPLES_RANGE"),
@@ -154,6 +160,8 @@ MEANINGS: dict[str, Meaning] = {
     "size_conflict": Meaning("SIZE_CONFLICT"),
     "spend_needs_yes": Meaning("SPEND_NEEDS_YES"),
     "spend_declined": Meaning("SPEND_DECLINED"),
+    "spend_needs_consent": Meaning("SPEND_NEEDS_YES"),  # the library's wording of the same refusal
+    "api_bad_argument": Meaning("BAD_ARGUMENT"),
     "review_needs_terminal": Meaning("REVIEW_NEEDS_TERMINAL"),
     "stdin_unreadable": Meaning("STDIN_UNREADABLE"),
     "chat_bad_value": Meaning("CHAT_COMMAND"),  # glm-image chat: a slash command that cannot be done

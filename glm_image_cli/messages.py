@@ -151,6 +151,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "必须是不含空格的一串字符",
     ),
     "reason_size": ("must look like 1024x1024", "格式应为 1024x1024"),
+    "reason_time_zone": (
+        "must be an IANA time zone name such as Asia/Shanghai, UTC or Europe/Berlin",
+        "必须是 IANA 时区名，例如 Asia/Shanghai、UTC 或 Europe/Berlin",
+    ),
     "reason_styles_table": (
         "[styles] must map each style name to a text phrase",
         "[styles] 必须把每个风格名映射到一段文字",
@@ -257,6 +261,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请求发出后与 {service} 的连接中断（{detail}）：图片可能已经计费，因此没有自动重试。"
         "请先核对账单再重新运行（或加 --retry-unsafe）。",
     ),
+    "response_lost_retried": (
+        "The connection to {service} broke after the request was sent ({detail}), on each of {attempts} "
+        "attempt(s) with --retry-unsafe: each may have been billed, and the ledger counts every one. Check your "
+        "bill before running it again.{stopped}",
+        "请求发出后与 {service} 的连接中断（{detail}），按 --retry-unsafe 共发送 {attempts} 次，每次都中断：每次都"
+        "可能已经计费，账本逐次记录。再次运行前请先核对账单。{stopped}",
+    ),
+    "response_timeout_retried": (
+        "No answer from {service} within {timeout} s after the request was sent, on each of {attempts} attempt(s) "
+        "with --retry-unsafe: each may have been billed, and the ledger counts every one. Check your bill before "
+        "running it again, or raise the timeout (`glm-image config set timeout 300`).{stopped}",
+        "请求发出后 {timeout} 秒内 {service} 没有回应，按 --retry-unsafe 共发送 {attempts} 次，每次都如此：每次都"
+        "可能已经计费，账本逐次记录。再次运行前请先核对账单，或调大超时（`glm-image config set timeout 300`）。"
+        "{stopped}",
+    ),
+    "gateway_maybe_charged_retried": (
+        "{service}'s gateway answered {detail} after the request was sent, on each of {attempts} attempt(s) with "
+        "--retry-unsafe: each may have been billed, and the ledger counts every one. Check your bill before "
+        "running it again.{stopped}",
+        "请求发出后 {service} 的网关返回 {detail}，按 --retry-unsafe 共发送 {attempts} 次，每次都如此：每次都可能"
+        "已经计费，账本逐次记录。再次运行前请先核对账单。{stopped}",
+    ),
+    "retry_stopped_budget": (
+        " It was not sent again: another attempt would not fit the budget ({key}).",
+        "未再次发送：再试一次会超出预算（{key}）。",
+    ),
+    "retry_stopped": (" It was not sent again: {reason}", "未再次发送：{reason}"),
     "network_unreachable": (
         "Cannot reach {host} after {attempts} attempts ({detail}); nothing was sent or billed. "
         "Check the network or proxy, or the `region`/`base-url` settings.",
@@ -589,6 +620,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The images are saved, but the history could not be recorded: {detail}",
         "图片已保存，但无法写入历史记录：{detail}",
     ),
+    "history_not_recorded_nothing_saved": (
+        "No image was saved in this run, and the history could not record it either: {detail}",
+        "本次运行没有保存任何图片，历史记录也无法写入：{detail}",
+    ),
     "history_not_found": (
         "No history entry {id}. Run `glm-image history` to see the ids.",
         "没有编号为 {id} 的历史记录。运行 `glm-image history` 查看编号。",
@@ -676,6 +711,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The name template '{template}' is not valid ({detail}). Example: --name \"{{date}}/{{slug}}-{{index}}\"",
         "文件名模板“{template}”无效（{detail}）。示例：--name \"{{date}}/{{slug}}-{{index}}\"",
     ),
+    "name_template_width": (
+        "The name template '{template}' has the format '{spec}': widths and precisions must be plain numbers up to "
+        "{limit}. Example: --name \"{{index:04d}}-{{slug}}\"",
+        "文件名模板“{template}”中的格式“{spec}”不可用：宽度和精度必须是不超过 {limit} 的数字。"
+        "示例：--name \"{{index:04d}}-{{slug}}\"",
+    ),
     "name_template_escape": (
         "The name template '{template}' would write outside the output folder (absolute path or ..). "
         "Use a relative name such as {{date}}/{{slug}}.",
@@ -710,6 +751,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请加 --yes 继续，或调高限额：glm-image config set confirm-above 5",
     ),
     "spend_declined": ("Nothing was sent.", "未发送任何请求。"),
+    "spend_needs_consent": (
+        "This run would cost about {cost:.2f} {currency} (above confirm-above = {limit:g}) and no consent was "
+        "given. Pass consent= (a function of the estimate) to generate(), or raise the limit: "
+        "overrides={{'confirm-above': 5}}",
+        "本次运行预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}），且未给出同意。"
+        "请向 generate() 传入 consent=（接收估算的函数），或调高限额：overrides={{'confirm-above': 5}}",
+    ),
+    "api_bad_argument": (
+        "{name} must be {expected}, not {got}.",
+        "{name} 应为 {expected}，而不是 {got}。",
+    ),
     "spend_question_enhance": (
         "This will make {images} image(s) with {models} and {chats} prompt rewrite(s) with {chat_models}, "
         "estimated {cost:.2f} {currency}{unknown}. Continue?",
@@ -735,6 +787,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "超出{period}预算：预算 {budget:g} {currency}，已花费或预留 {spent:.2f}，本次还需约 {cost:.2f}"
         "（按参考价目表估算）。未发送任何请求；--yes 不能绕过预算。可调高预算（glm-image config set {key} 数值）"
         "或等到下一周期。",
+    ),
+    "budget_unknown_price": (
+        "A budget is set ({key}), but {model} has no known price, so its images cannot be counted against it: "
+        "nothing was sent. Add the model to [prices] in the config file {path} (a line such as \"{model}\" = "
+        "0.1, in {currency} per image).",
+        "已设置预算（{key}），但 {model} 没有已知价格，其图片无法计入预算：未发送任何请求。请在配置文件 {path} "
+        "的 [prices] 中加入该模型（例如一行 \"{model}\" = 0.1，单位为每张 {currency}）。",
     ),
     "budget_period_daily": ("daily", "每日"),
     "budget_period_monthly": ("monthly", "每月"),
@@ -832,6 +891,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- generic -------------------------------------------------------------------------------
     "interrupted": ("Interrupted.", "已中断。"),
+    "abandoned_in_flight": (
+        "{count} image(s) still in flight were abandoned: they may be billed (glm-image usage counts them).",
+        "已放弃仍在进行中的 {count} 张图片：它们可能已计费（glm-image usage 会计入）。",
+    ),
     "interrupted_waiting": (
         "Interrupted: waiting for {count} image(s) already requested (they may be billed). "
         "Press Ctrl-C again to abandon them.",
@@ -905,6 +968,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- progress states -----------------------------------------------------------------------
     "state_queued": ("waiting", "等待中"),
+    "state_not_sent": ("not sent", "未发送"),
     "state_requesting": ("generating", "生成中"),
     "state_processing": ("task {task_status}", "任务 {task_status}"),
     "state_retrying": ("retrying in {seconds:.0f} s", "{seconds:.0f} 秒后重试"),

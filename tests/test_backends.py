@@ -148,6 +148,25 @@ def test_profiles_select_backend_base_url_and_key(cli, monkeypatch: pytest.Monke
     assert unknown.exit_code == 3 and "nope" in unknown.stderr
 
 
+def test_a_profile_beats_the_environment_and_never_gets_another_hosts_key(cli, monkeypatch: pytest.MonkeyPatch,
+                                                                         fake) -> None:
+    """GLM_API_KEY and GLM_BASE_URL (set by `fake`) are meant for BigModel: with a profile of its own server, the
+    profile's base-url is used and only the profile's key is sent there; with no key in the profile, none is."""
+    with FakeOpenAI() as server:
+        run(cli, "config", "set", "--profile", "gpu", "backend", "openai")
+        run(cli, "config", "set", "--profile", "gpu", "base-url", server.base_url)
+        run(cli, "config", "set", "--profile", "gpu", "model", "zai-org/GLM-Image")
+        refused = run(cli, "--profile", "gpu", "generate", "a lighthouse")
+        assert refused.exit_code == 3 and server.count(GENERATIONS) == 0 and fake.requests == []
+        run(cli, "config", "set", "--profile", "gpu", "api-key", KEY)
+        result = run(cli, "--profile", "gpu", "generate", "a lighthouse")
+        assert result.exit_code == 0, result.stderr
+        sent = server.seen(GENERATIONS)[0].headers
+        assert sent.get("authorization") == f"Bearer {KEY}" and fake.requests == []
+        shown = json.loads(run(cli, "--profile", "gpu", "config", "show", "--json").stdout)["settings"]
+        assert shown["base-url"]["source"] == "profile:gpu" and shown["api-key"]["source"] == "profile:gpu"
+
+
 def test_edit_sends_multipart_and_saves_with_a_recipe(cli, server) -> None:
     source, mask = Path("cat.png"), Path("mask.png")
     source.write_bytes(make_png(8, 8, (200, 10, 10)))

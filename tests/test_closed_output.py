@@ -119,18 +119,19 @@ def test_batch_with_stderr_closed_from_the_start(fake) -> None:
     assert_every_paid_image_kept_and_nothing_bought_twice(fake, 1)
 
 
-def test_generate_with_stdout_closed_keeps_every_image(fake) -> None:
-    """generate prints its paths at the end: all three are made, and saved, before the closed pipe is seen."""
+def test_generate_with_stdout_closed_stops_sending_and_keeps_what_was_paid(fake) -> None:
+    """generate prints its paths only at the end, yet a reader that leaves is noticed when it leaves (the pipe
+    is watched): the image in flight is made and saved, the other two are never sent."""
     fake.hold_after = 0
-    process = start(fake, ["generate", "a cat", "-n", "3", "-o", "out", "-y"])
+    process = start(fake, ["generate", "a cat", "-n", "3", "-j", "1", "-o", "out", "-y"])
     wait_until_reached(fake, process, SYNC_ROUTE, 1)
     process.stdout.close()
     fake.released.set()
     errors = process.stderr.read()
     assert process.wait(timeout=60) == 141
     assert_quiet(errors)
-    assert billed(fake) == 3 and len(list(Path("out").glob("*.png"))) == 3
-    assert [entry.outcome for entry in Ledger().entries()] == ["saved"] * 3
+    assert billed(fake) == 1 and len(list(Path("out").glob("*.png"))) == 1
+    assert [entry.outcome for entry in Ledger().entries()] == ["saved"]
 
 
 def test_generate_with_both_streams_into_a_closed_pipe_sends_no_more(fake) -> None:

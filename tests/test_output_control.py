@@ -111,7 +111,7 @@ def test_watermark_refusal_says_what_to_do(cli, fake) -> None:
 
 def test_content_filter_levels_are_shown_and_kept(cli, fake) -> None:
     result = cli("generate", "x")
-    assert "content" not in result.stderr  # level 3 (nothing found) is not worth a word; see test_hints.py
+    assert "content" not in result.stderr  # level 3 (nothing found) is not worth a word; see test_error_hints.py
     [record] = json.loads(cli("generate", "y", "--json").stdout)
     assert record["content_filter"] == [{"role": "assistant", "level": 3}]
 

@@ -108,3 +108,58 @@ def test_cancel_stops_sending_and_keeps_what_is_in_flight(fake, tmp_path: Path) 
         run = studio.generate(plan, output_dir=tmp_path / "out", cancel=cancel, on_event=cancel_when_first_is_sent)
     assert fake.count(SYNC_ROUTE) == 1  # the one in flight finished and was kept; the other three never left
     assert [result.ok for result in run] == [True] and run.not_sent == 3
+
+
+def test_overrides_take_setting_names_python_style_too_and_refuse_unknown_ones(fake) -> None:
+    with Studio.from_config(overrides={"budget_daily": 0, "output_dir": "made"}) as studio:
+        assert studio.settings.budget_daily == 0 and studio.settings.output_dir == "made"
+    with pytest.raises(GlmImageError) as unknown:
+        Studio.from_config(overrides={"modle": "glm-image"})
+    assert unknown.value.code == "CONFIG_UNKNOWN_KEY" and "model" in str(unknown.value)
+    with pytest.raises(GlmImageError) as bad:
+        Studio.from_config(overrides={"timeout": 1})
+    assert bad.value.code == "FLAG_BAD_VALUE" and "overrides['timeout']" in str(bad.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda studio: studio.plan("a cat", samples="2"),
+    lambda studio: studio.plan(None),
+    lambda studio: studio.plan("a cat", style=3),
+    lambda studio: studio.estimate(42),
+])
+def test_arguments_of_the_wrong_type_are_usage_errors(fake, call) -> None:
+    with Studio.from_config() as studio, pytest.raises(GlmImageError) as wrong:
+        call(studio)
+    assert wrong.value.code == "BAD_ARGUMENT" and str(wrong.value).endswith(".")
+    assert fake.requests == []
+
+
+def test_a_prompt_may_stand_for_its_plan_and_a_run_can_be_indexed(fake, tmp_path: Path) -> None:
+    with Studio.from_config() as studio:
+        assert studio.estimate("a cat").image_count == 1
+        run = studio.generate("a cat", output_dir=tmp_path / "out")
+    assert len(run) == 1 and run[0].ok and run[0].path.is_file()
+
+
+def test_the_library_refusal_names_consent_not_a_cli_flag(fake, tmp_path: Path) -> None:
+    with Studio.from_config(overrides={"confirm-above": 0}) as studio, pytest.raises(GlmImageError) as refused:
+        studio.generate("a cat", output_dir=tmp_path / "out")
+    assert refused.value.code == "SPEND_NEEDS_YES" and "consent=" in str(refused.value)
+    assert "--yes" not in str(refused.value) and fake.requests == []
+
+
+def test_a_failing_notice_callback_never_loses_the_run_of_paid_images(fake, tmp_path: Path) -> None:
+    cancel = Cancel()
+
+    def complain(notice) -> None:
+        raise RuntimeError("the notebook's logger is broken")
+
+    def cancel_on_first(event) -> None:
+        if event.stage is Stage.REQUESTING:
+            cancel.cancel()
+
+    with Studio.from_config(overrides={"concurrency": 1}) as studio:
+        run = studio.generate(studio.plan("a cat", samples=3), output_dir=tmp_path / "out", cancel=cancel,
+                              on_event=cancel_on_first, on_notice=complain)
+    assert [result.ok for result in run] == [True] and run.not_sent == 2
+    assert isinstance(run.output_failed, RuntimeError) and fake.count(SYNC_ROUTE) == 1

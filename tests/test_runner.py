@@ -7,6 +7,7 @@ import ast
 import gc
 import json
 import re
+import threading
 from pathlib import Path
 
 from glm_image_cli import errors
@@ -302,21 +303,34 @@ def test_an_event_sink_that_raises_never_fails_an_image(fake, tmp_path) -> None:
     records = _Records()
     failures = iter([BrokenPipeError(32, "Broken pipe"), UnicodeEncodeError("gbk", "✓", 0, 1, "illegal"),
                      RuntimeError("a bug in the display")] * 20)
+    raised: list[Exception] = []
+    lock = threading.Lock()
 
     def sink(event) -> None:
         records.log.append((f"reported {event.stage.value}", event.unit.key))
         if event.stage is not Stage.QUEUED:
-            raise next(failures)
+            with lock:
+                failure = next(failures)
+                raised.append(failure)
+            raise failure
 
     with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
         runner = Runner(samples_of(plan), client, SaveImages(ImageSaver(folder=tmp_path)), concurrency=2,
                         journal=records, spend=records, on_event=sink)
         outcomes = runner.run()
         runner.shutdown()
+        # One image, so one thread reports: the first failure raised is the one kept.
+        alone = Runner(samples_of(plan_generation("a dog", model="cogview-4-250304")), client,
+                       SaveImages(ImageSaver(folder=tmp_path)), concurrency=1,
+                       on_event=lambda event: (_ for _ in ()).throw(BrokenPipeError(32, "Broken pipe"))
+                       if event.stage is Stage.REQUESTING else None)
+        alone.run()
+        alone.shutdown()
     assert [outcome.ok for outcome in outcomes] == [True] * 4 and runner.halted_by is None
     assert all(outcome.path is not None and outcome.path.exists() for outcome in outcomes)
-    assert isinstance(runner.output_failed, BrokenPipeError)
-    assert fake.count(SYNC_ROUTE) == 4
+    assert any(runner.output_failed is failure for failure in raised)  # threads race: one of those raised is kept
+    assert isinstance(alone.output_failed, BrokenPipeError) and alone.sorted_outcomes()[0].ok
+    assert fake.count(SYNC_ROUTE) == 4 + 1
     log = records.log
     for key in ("1", "2", "3", "4"):  # journal and ledger say saved before anything says so on the terminal
         assert log.index(("done", key)) < log.index(("settled saved", key)) < log.index(("reported saved", key))

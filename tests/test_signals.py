@@ -55,17 +55,14 @@ def test_a_signal_during_batch_drains_and_a_rerun_buys_nothing_twice(cli, fake, 
     process = spawn_batch(fake, "p.txt", "-o", "out", "-j", "2")
     try:
         wait_until_reached(fake, process, SYNC_ROUTE, 2)
-        if signum == signal.SIGHUP:  # the session is gone: nobody reads stdout any more
-            process.stdout.close()
         process.send_signal(signum)
         assert "waiting for 2 in flight" in read_until(process.stderr, "waiting for")
         fake.released.set()
-        stderr = process.stderr.read()
-        process.wait(timeout=60)
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == EXIT_AFTER[signum], stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and len(stdout.splitlines()) == 2  # the two paths
     assert fake.count(SYNC_ROUTE) == 2 and Counter(manifest_states().values()) == Counter({"done": 2})
     assert len(list(Path("out").glob("*.png"))) == 2  # both paid images saved
     assert cli("batch", "p.txt", "-o", "out").exit_code == 0

@@ -6,7 +6,10 @@ Retry rules (see README "Retries and money"):
 - the upstream said "not now" (the backend's rules say which answers: 429, 503 ...): retry, honouring
   Retry-After;
 - the request may have been processed (read timeout, connection dropped after sending, 502/504):
-  never retried unless the caller opted in with ``retry_unsafe``; the error says which case it was;
+  never retried unless the caller opted in with ``retry_unsafe``; the error says which case it was.
+  With ``retry_unsafe``, each such attempt is reported before the request goes again (the ``resending``
+  progress event), so the caller records it as maybe billed and may refuse the resend (a budget);
+  the final error counts the attempts;
 - everything else (bad key, balance, content refusal, bad parameters) is final.
 """
 
@@ -26,7 +29,14 @@ import httpx
 from glm_image_cli import __version__
 from glm_image_cli.backends.base import GeneratedImage, ImageResult, ProgressCallback, no_progress
 from glm_image_cli.backends.imagebytes import sniff_image_format
-from glm_image_cli.errors import ConcurrencyRefused, NetworkFailure, RateLimited, UpstreamFailure
+from glm_image_cli.errors import (
+    BudgetExceeded,
+    ConcurrencyRefused,
+    GlmImageError,
+    NetworkFailure,
+    RateLimited,
+    UpstreamFailure,
+)
 from glm_image_cli.messages import Text
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
@@ -175,12 +185,14 @@ class HttpTransport:
                 continue
             except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
                 if idempotent or self.retry_unsafe:
-                    self._wait_or_raise(counts, "server", self.retry.server_error_attempts, None, exc, progress)
+                    self._wait_or_raise(counts, "server", self.retry.server_error_attempts, None, exc, progress,
+                                        maybe_billed=not idempotent)
                     continue
                 raise NetworkFailure("response_timeout_maybe_charged", timeout=f"{self.timeout:g}") from None
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 if idempotent or self.retry_unsafe:
-                    self._wait_or_raise(counts, "server", self.retry.server_error_attempts, None, exc, progress)
+                    self._wait_or_raise(counts, "server", self.retry.server_error_attempts, None, exc, progress,
+                                        maybe_billed=not idempotent)
                     continue
                 raise NetworkFailure("response_lost_maybe_charged", detail=exception_text(exc)) from None
             except httpx.TransportError as exc:
@@ -196,13 +208,24 @@ class HttpTransport:
                 raise failure
             limit = self.retry.rate_limit_attempts if kind == "rate" else self.retry.server_error_attempts
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            self._wait_or_raise(counts, kind, limit, retry_after, failure, progress)
+            self._wait_or_raise(counts, kind, limit, retry_after, failure, progress,
+                                maybe_billed=not idempotent and failure.maybe_billed)
 
     def _wait_or_raise(self, counts: dict[str, int], kind: str, limit: int, retry_after: float | None,
-                       cause: Exception, progress: ProgressCallback) -> None:
+                       cause: Exception, progress: ProgressCallback, *, maybe_billed: bool = False) -> None:
+        """Wait before the next attempt, or raise the final failure.  An attempt that may have been billed
+        (--retry-unsafe) is reported first (``resending``), so the caller records it before the request goes
+        again; a caller that refuses (a GlmImageError: over budget) stops the resends there."""
         counts[kind] += 1
         attempt = counts[kind]
-        if attempt >= limit:
+        if maybe_billed:
+            if attempt >= limit:
+                raise self._lost_failure(cause, attempt)
+            try:
+                progress("resending", {"attempt": attempt + 1, "max_attempts": limit})
+            except GlmImageError as refusal:
+                raise self._lost_failure(cause, attempt, refusal) from None
+        elif attempt >= limit:
             raise self._final_failure(kind, attempt, cause)
         delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
         delay = min(delay, self.retry.max_retry_after)
@@ -212,6 +235,24 @@ class HttpTransport:
         progress("retrying", {"seconds": delay, "attempt": attempt + 1, "max_attempts": limit, "reason": reason,
                               "kind": kind})
         self.sleep(delay)
+
+    def _lost_failure(self, cause: Exception, attempts: int, refusal: GlmImageError | None = None) -> UpstreamFailure:
+        """The last of ``attempts`` sent with --retry-unsafe whose answers were lost (each may have been billed):
+        why no more were sent (all attempts made, or ``refusal``: the caller would not pay for another)."""
+        stopped: Text | str = ""
+        if isinstance(refusal, BudgetExceeded):
+            stopped = Text("retry_stopped_budget", key=refusal.params.get("key", "budget-daily"))
+        elif refusal is not None:
+            stopped = Text("retry_stopped", reason=Text(refusal.message_id, **refusal.params))
+        if isinstance(cause, UpstreamFailure):  # a gateway's 502/504
+            return NetworkFailure("gateway_maybe_charged_retried", status=cause.status,
+                                  upstream_code=cause.upstream_code, upstream_message=cause.upstream_message,
+                                  request_id=cause.request_id, attempts=attempts, stopped=stopped)
+        if isinstance(cause, httpx.TimeoutException):
+            return NetworkFailure("response_timeout_retried", timeout=f"{self.timeout:g}", attempts=attempts,
+                                  stopped=stopped)
+        return NetworkFailure("response_lost_retried", detail=exception_text(cause), attempts=attempts,
+                              stopped=stopped)
 
     def _final_failure(self, kind: str, attempts: int, cause: Exception) -> Exception:
         if kind == "connect":

@@ -220,7 +220,9 @@ class ChatSession:
         if name == "/help":
             self.io.note(render("chat_help"))
         elif name == "/n":
-            number = int(value) if value.isdigit() else 0
+            # ASCII digits only, and few of them: "²" is a digit to str.isdigit but not to int(), and int() refuses
+            # thousands of digits; either would end the session instead of saying what /n takes.
+            number = int(value) if re.fullmatch(r"[0-9]{1,6}", value) else 0
             if number < 1:
                 raise UsageError("chat_bad_value", name="/n", expected="N (1, 2, …)")
             self._check(self.model, self.size, self.style, number)

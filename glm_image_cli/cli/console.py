@@ -196,6 +196,11 @@ class ImageProgress:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._progress is not None:
+            with self._lock:  # a stop or Ctrl-C left some never sent: the last screen says so, not "waiting"
+                for index, task in self._tasks.items():
+                    if index not in self._started:
+                        self._progress.start_task(task)  # a finished task shows no spinner
+                        self._progress.update(task, description=render("state_not_sent"), completed=1)
             self._progress.stop()
 
     def event(self, event: Event) -> None:

@@ -139,17 +139,53 @@ class Output:
 
     @contextlib.contextmanager
     def calling_on_close(self, listener: Callable[[], None]) -> Iterator[None]:
-        """Within the block, a closed stream calls ``listener`` (e.g. a runner's stop); at once if already closed."""
+        """Within the block, a closed stream calls ``listener`` (e.g. a runner's stop); at once if already closed.
+        A pipe whose reader leaves (`| head`) is noticed when it leaves, not at the next line printed: by then
+        more images could have been sent for a reader that is gone."""
         with self._lock:
             self._listeners.append(listener)
             closed = self.closed is not None
         if closed:
             listener()
+        done = threading.Event()
+        watcher = self._watch_pipes(done)
         try:
             yield
         finally:
+            done.set()
+            if watcher is not None:
+                watcher.join()
             with self._lock:
                 self._listeners.remove(listener)
+
+    def _watch_pipes(self, done: threading.Event) -> threading.Thread | None:
+        """A thread that waits for the reader of a piped stdout or stderr to go away (POLLERR/POLLHUP on the
+        write end); None where there is nothing to watch (no pipes, or no poll(): Windows)."""
+        import select
+        import stat
+
+        if not hasattr(select, "poll"):
+            return None
+        pipes: dict[int, str] = {}
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            with contextlib.suppress(OSError):
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    pipes[fd] = name
+        if not pipes:
+            return None
+        poller = select.poll()
+        for fd in pipes:
+            poller.register(fd, select.POLLERR | select.POLLHUP)
+
+        def watch() -> None:
+            while not done.is_set():
+                for fd, _ in poller.poll(100):  # waits for the event; the timeout only lets it see `done`
+                    self.lost(pipes[fd])
+                    return
+
+        thread = threading.Thread(target=watch, name="glm-image-pipe-watch", daemon=True)
+        thread.start()
+        return thread
 
     def stream(self, name: str, stream: Any = None) -> GuardedStream:
         """A file for Rich consoles (and anything that wants one) writing through this guard."""

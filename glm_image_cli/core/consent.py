@@ -66,13 +66,13 @@ def question(estimate: Estimate) -> Text:
                 currency=estimate.currency, unknown=unknown)
 
 
-def check_consent(estimate: Estimate, consent: Consent | None) -> None:
+def check_consent(estimate: Estimate, consent: Consent | None, *, refusal: str = "spend_needs_yes") -> None:
     """Nothing to ask, or the user agreed; else SpendDeclined (they said no) or the one-line refusal that names
     ``--yes`` (no way to ask).  A consent callable may raise its own refusal (MCP names ``allow_spend``)."""
     if not estimate.needs_consent:
         return
     if consent is None:
-        raise UsageError("spend_needs_yes", cost=estimate.total, currency=estimate.currency, limit=estimate.threshold)
+        raise UsageError(refusal, cost=estimate.total, currency=estimate.currency, limit=estimate.threshold)
     if not consent(estimate):
         raise SpendDeclined("spend_declined")
 

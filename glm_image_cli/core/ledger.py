@@ -12,6 +12,10 @@ runs spending at once cannot together cross a budget.  A run first *holds* its w
 ``hold`` row that counts as spent while its process lives), then each request moves its share of the hold
 into its own row: a run that does not fit is refused before anything is sent, and a second run cannot take
 what the first one was promised.  A hold left by a process that died is dropped the next time anyone looks.
+
+Times are instants (``storage.instants``): rows are written in UTC and compared with ``julianday()``, and the
+budget's day and month are those of the ``budget-timezone`` setting (``Budgets.zone``), whatever ``TZ`` a
+process runs under.  Old rows, in local time with an offset, are read as the same instants.
 """
 
 from __future__ import annotations
@@ -20,20 +24,30 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.errors import BudgetExceeded, GlmImageError
 from glm_image_cli.messages import Text
 from glm_image_cli.storage.history import DatabaseFile, database_error
+from glm_image_cli.storage.instants import (
+    DEFAULT_BUDGET_TIMEZONE,
+    budget_periods,
+    day_of,
+    now_utc,
+    parse_instant,
+    utc_text,
+    zone_named,
+)
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import Backend
     from glm_image_cli.storage.config import ResolvedConfig
 
+DEFAULT_ZONE = zone_named(DEFAULT_BUDGET_TIMEZONE)
 # Outcomes that count as spent: not yet answered, made, made but not saved, answer lost (may be billed).
 COUNTED = ("hold", "pending", "saved", "unsaved", "uncertain")
 OUTCOMES = ("pending", "saved", "unsaved", "uncertain", "refused", "failed")
@@ -59,10 +73,11 @@ CREATE INDEX IF NOT EXISTS spend_day ON spend (day);
 
 @dataclass(frozen=True)
 class Budgets:
-    """Spending limits in the region's currency; None: no limit."""
+    """Spending limits in the region's currency; None: no limit.  ``zone``: whose day and month they are."""
 
     daily: float | None = None
     monthly: float | None = None
+    zone: tzinfo = DEFAULT_ZONE
 
     @property
     def any(self) -> bool:
@@ -72,8 +87,8 @@ class Budgets:
 @dataclass(frozen=True)
 class SpendEntry:
     id: int
-    created: str
-    day: str
+    created: str  # UTC, ISO 8601 (an old row's local time with an offset, read as the same instant)
+    day: str  # the budget day it counts on (``budget-timezone``)
     command: str
     model: str | None
     images: int
@@ -98,10 +113,6 @@ class SpendEntry:
         return {"id": self.id, "created": self.created, "command": self.command, "model": self.model,
                 "images": self.images, "estimated_cost": round(self.cost, 4), "currency": self.currency,
                 "priced": self.priced, "outcome": self.outcome, "counted": self.counted}
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
 
 
 def _alive(pid: int) -> bool:
@@ -146,7 +157,7 @@ class Ledger(DatabaseFile):
     UNUSABLE = "ledger_unusable"
     AUTOCOMMIT = True
 
-    def __init__(self, path: Path | None = None, clock: Any = _now) -> None:
+    def __init__(self, path: Path | None = None, clock: Any = now_utc) -> None:
         super().__init__(path)
         self.clock = clock
         self._lock = threading.RLock()
@@ -182,20 +193,23 @@ class Ledger(DatabaseFile):
             if pid is None or not _alive(int(pid)):
                 connection.execute("DELETE FROM spend WHERE id = ?", (entry_id,))
 
-    def _spent(self, connection: sqlite3.Connection, currency: str, now: datetime) -> tuple[float, float]:
-        """What counts as spent today and this month, in ``currency``."""
+    def _spent(self, connection: sqlite3.Connection, currency: str, now: datetime,
+               zone: tzinfo) -> tuple[float, float]:
+        """What counts as spent today and this month (``zone``'s), in ``currency``: instants compared, never text.
+        A row whose time cannot be read counts as today's (it may have been billed)."""
         marks = ",".join("?" * len(COUNTED))
-        day = now.strftime("%Y-%m-%d")
+        day, month = (utc_text(start) for start in budget_periods(now, zone))
         daily, monthly = connection.execute(
-            f"SELECT COALESCE(SUM(CASE WHEN day = ? THEN cost END), 0), COALESCE(SUM(cost), 0) FROM spend "
-            f"WHERE currency = ? AND substr(day, 1, 7) = ? AND outcome IN ({marks})",
-            (day, currency, day[:7], *COUNTED)).fetchone()
+            "SELECT COALESCE(SUM(CASE WHEN julianday(created) IS NULL OR julianday(created) >= julianday(?) "
+            "THEN cost END), 0), COALESCE(SUM(cost), 0) FROM spend WHERE currency = ? AND "
+            f"(julianday(created) IS NULL OR julianday(created) >= julianday(?)) AND outcome IN ({marks})",
+            (day, currency, month, *COUNTED)).fetchone()
         return float(daily), float(monthly)
 
     def _room(self, connection: sqlite3.Connection, currency: str, budgets: Budgets,
               now: datetime) -> tuple[float | None, dict[str, Any]]:
         """How much more may be spent (None: no limit), and the tightest budget's figures."""
-        daily, monthly = self._spent(connection, currency, now)
+        daily, monthly = self._spent(connection, currency, now, budgets.zone)
         room: float | None = None
         figures: dict[str, Any] = {}
         for period, budget, spent in (("daily", budgets.daily, daily), ("monthly", budgets.monthly, monthly)):
@@ -214,12 +228,12 @@ class Ledger(DatabaseFile):
                               key=f"budget-{figures['period']}")
 
     def _insert(self, connection: sqlite3.Connection, *, command: str, model: str | None, images: int,
-                cost: float, currency: str, priced: bool, outcome: str, now: datetime) -> int:
+                cost: float, currency: str, priced: bool, outcome: str, now: datetime, zone: tzinfo) -> int:
         cursor = connection.execute(
             "INSERT INTO spend (created, day, command, model, images, cost, currency, priced, outcome, pid) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (now.isoformat(timespec="seconds"), now.strftime("%Y-%m-%d"), command, model, images, cost, currency,
-             int(priced), outcome, os.getpid()))
+            (utc_text(now), day_of(now, zone), command, model, images, cost, currency, int(priced), outcome,
+             os.getpid()))
         return int(cursor.lastrowid or 0)
 
     # -- the operations ---------------------------------------------------------------------------------
@@ -243,7 +257,7 @@ class Ledger(DatabaseFile):
             if count < len(costs) and (not partial or count == 0):
                 raise self._refuse(figures, sum(costs) if not partial else costs[count], currency)
             entry = self._insert(connection, command=command, model=None, images=count, cost=total,
-                                 currency=currency, priced=True, outcome="hold", now=now)
+                                 currency=currency, priced=True, outcome="hold", now=now, zone=budgets.zone)
         return entry, count
 
     def reserve(self, *, hold: int | None, command: str, model: str, cost: float, priced: bool, currency: str,
@@ -266,7 +280,7 @@ class Ledger(DatabaseFile):
                 if room is not None and cost > room + EPSILON:
                     raise self._refuse(figures, cost, currency)
             return self._insert(connection, command=command, model=model, images=1, cost=cost, currency=currency,
-                                priced=priced, outcome="pending", now=now)
+                                priced=priced, outcome="pending", now=now, zone=budgets.zone)
 
     def settle(self, entry: int, outcome: str) -> None:
         with self._lock:
@@ -278,25 +292,33 @@ class Ledger(DatabaseFile):
         with self._lock:
             self._connect().execute("DELETE FROM spend WHERE id = ? AND outcome = 'hold'", (hold,))
 
-    def entries(self, since: datetime | None = None) -> list[SpendEntry]:
-        """Every request recorded (holds left out), oldest first."""
+    def entries(self, since: datetime | None = None, zone: tzinfo = DEFAULT_ZONE) -> list[SpendEntry]:
+        """Every request recorded (holds left out) from the instant ``since`` on, oldest first; ``day`` is the
+        budget day in ``zone``.  The same rows whatever time zone this process runs in."""
         if not self.path.exists():
             return []
         clause, values = "", []
         if since is not None:
-            clause = "AND created >= ?"
-            values.append(since.astimezone().isoformat(timespec="seconds"))
+            clause = "AND julianday(created) >= julianday(?)"
+            values.append(utc_text(since))
         with self._lock:
             rows = self._connect().execute(
                 "SELECT id, created, day, command, model, images, cost, currency, priced, outcome, pid FROM spend "
                 f"WHERE outcome != 'hold' {clause} ORDER BY id", values).fetchall()
-        return [SpendEntry(*row[:8], bool(row[8]), row[9], row[10]) for row in rows]
+        return [_entry(row, zone) for row in rows]
 
-    def spent(self, currency: str) -> tuple[float, float]:
-        """(today, this month) in ``currency``, counting live holds."""
+    def spent(self, currency: str, zone: tzinfo = DEFAULT_ZONE) -> tuple[float, float]:
+        """(today, this month) in ``currency``, the day and month of ``zone``, counting live holds."""
         with self._transaction() as connection:
             self._drop_dead_holds(connection)
-            return self._spent(connection, currency, self.clock())
+            return self._spent(connection, currency, self.clock(), zone)
+
+
+def _entry(row: Sequence[Any], zone: tzinfo) -> SpendEntry:
+    """A row as an entry: its time in UTC and its budget day in ``zone`` (an old row's local text, read)."""
+    moment = parse_instant(row[1])
+    created, day = (utc_text(moment), day_of(moment, zone)) if moment is not None else (row[1], row[2])
+    return SpendEntry(row[0], created, day, *row[3:8], bool(row[8]), row[9], row[10])
 
 
 # --- one run's view: what the Runner calls ----------------------------------------------------------------
@@ -324,6 +346,7 @@ class Spending:
     budgets: Budgets
     prices: Mapping[str, float] = field(default_factory=dict)  # the config's [prices] overrides
     backend: Backend = field(kw_only=True)  # whose price rule: the one spend consent showed
+    config_file: Path | None = field(default=None, kw_only=True)  # where [prices] goes, named when one is missing
 
     @property
     def currency(self) -> str:
@@ -337,6 +360,18 @@ class Spending:
 
         cost, _, unknown = estimate({model: 1}, self.region, self.prices, backend=self.backend)
         return cost, not unknown
+
+    def require_prices(self, models: Iterable[str]) -> None:
+        """With a budget set, an image whose price is unknown cannot be counted against it (it would pass as
+        free, however many are made): refused before anything is sent, with the fix ([prices])."""
+        if not self.budgets.any:
+            return
+        for model in dict.fromkeys(models):
+            if not self.unit_cost(model)[1]:
+                keys = [key for key, value in (("budget-daily", self.budgets.daily),
+                                               ("budget-monthly", self.budgets.monthly)) if value is not None]
+                raise BudgetExceeded("budget_unknown_price", model=model, key=", ".join(keys),
+                                     path=str(self.config_file or "config.toml"), currency=self.currency)
 
     @contextlib.contextmanager
     def call(self, model: str) -> Iterator[None]:
@@ -365,7 +400,9 @@ class Spending:
                 self.ledger.settle(entry, outcome)
 
     def hold(self, models: Sequence[str], *, partial: bool = False) -> RunSpend:
-        """Hold the cost of images of these models (one entry per image), or refuse with BudgetExceeded."""
+        """Hold the cost of images of these models (one entry per image), or refuse with BudgetExceeded (also
+        when a budget is set and a model's price is unknown)."""
+        self.require_prices(models)
         costs = [self.unit_cost(model)[0] for model in models]
         entry, count = self.ledger.hold(command=self.command, costs=costs, currency=self.currency,
                                         budgets=self.budgets, partial=partial)
@@ -394,6 +431,7 @@ class RunSpend:
             return self.spending.ledger.reserve(hold=None, command="enhance", model=model, cost=price,
                                                 priced=True, currency=self.spending.currency,
                                                 budgets=self.spending.budgets)
+        self.spending.require_prices((model,))  # the hold checked it; a unit that came another way is checked here
         cost, priced = self.spending.unit_cost(model)
         return self.spending.ledger.reserve(hold=self.hold_id, command=self.spending.command, model=model, cost=cost,
                                             priced=priced, currency=self.spending.currency,
@@ -417,14 +455,14 @@ class RunSpend:
 
 
 def budgets_of(cfg: ResolvedConfig) -> Budgets:
-    return Budgets(daily=cfg.budget_daily, monthly=cfg.budget_monthly)
+    return Budgets(daily=cfg.budget_daily, monthly=cfg.budget_monthly, zone=zone_named(cfg.budget_timezone))
 
 
 def make_spending(cfg: ResolvedConfig, command: str, ledger: Ledger | None = None) -> Spending:
     from glm_image_cli.backends.registry import backend_named
 
     return Spending(ledger or Ledger(), command, cfg.region, budgets_of(cfg), cfg.prices,
-                    backend=backend_named(cfg.backend))
+                    backend=backend_named(cfg.backend), config_file=cfg.path)
 
 
 def hold_for_run(cfg: ResolvedConfig, command: str, models: Sequence[str], *, partial: bool = False) -> RunSpend:

@@ -74,7 +74,8 @@ class Result:
 
 @dataclass
 class Run:
-    """What a ``generate`` made: one Result per image, in order, and how the run ended."""
+    """What a ``generate`` made: one Result per image that was sent (in order; ``run[0]``, ``len(run)``), how many
+    were not (``not_sent``: stopped or cancelled before sending), and how the run ended."""
 
     results: list[Result]
     plans: list[GenerationPlan]  # as sent (with the rewrite, when enhanced)
@@ -89,6 +90,9 @@ class Run:
 
     def __iter__(self) -> Iterator[Result]:
         return iter(self.results)
+
+    def __getitem__(self, index: int) -> Result:
+        return self.results[index]
 
     def __len__(self) -> int:
         return len(self.results)
@@ -114,7 +118,8 @@ class Abandoned(KeyboardInterrupt):
 
 class Cancel:
     """Stop a run from another thread or a signal handler: nothing new is sent; calls in flight finish and are
-    kept.  One token may serve several runs, one after another."""
+    kept.  Once cancelled it stays cancelled: a run given it later stops at once (use a new token per run,
+    unless every run of a batch of them should stop together)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -432,13 +432,10 @@ class Runner:
     def _request(self, unit: Any) -> GeneratedImage:
         """The paid call, with its journal records: "dispatched" before it leaves (or nothing is sent), then
         the answer's URL, so a run that cannot finish the download can fetch it later instead of paying."""
-        journal, spend = self.journal, self.spend
+        journal = self.journal
         if journal is not None:
             _written(lambda: journal.dispatched(unit))
-        if spend is not None:  # the ledger's row: if it cannot be written (or is over budget), nothing is sent,
-            entry = _written(lambda: spend.reserve(unit))  # and the journal records the failure over "dispatched"
-            with self._lock:
-                self._spend_entries[id(unit)] = entry
+        self._reserve(unit)  # the ledger's row: if it cannot be written (or is over budget), nothing is sent
         self._report(Event(unit, Stage.REQUESTING))
         progress = lambda event, info: self._client_event(unit, event, info)  # noqa: E731
         send = getattr(unit, "send", None)  # a unit that is not an image (a rewrite's chat call) says how it is sent
@@ -457,6 +454,20 @@ class Runner:
             with contextlib.suppress(OSError, GlmImageError):
                 self.journal.answered(unit, generated)
         return generated
+
+    def _reserve(self, unit: Any, *, resend: bool = False) -> None:
+        """The ledger row of the unit's next attempt, written before it leaves.  ``resend``: --retry-unsafe sends
+        it again after an attempt that may have been billed, whose row stays counted (uncertain); if the next
+        does not fit the budgets, this raises and the client sends nothing more."""
+        spend = self.spend
+        if spend is None:
+            return
+        if resend:
+            self._settle(unit, "uncertain")
+        entry = _written(lambda: spend.reserve(unit))  # and the journal records the failure over "dispatched"
+        if entry is not None:
+            with self._lock:
+                self._spend_entries[id(unit)] = entry
 
     def _settle(self, unit: Any, outcome: ImageOutcome | str) -> None:
         """Close the unit's ledger row, if it has one (a recovered image, fetched not bought, has none)."""
@@ -506,6 +517,8 @@ class Runner:
                 # billed, never resent blindly); the paid call itself goes on.
                 with contextlib.suppress(OSError, GlmImageError):
                     submitted(unit, task_id)
+        elif event == "resending":
+            self._reserve(unit, resend=True)
         elif event == "processing":
             self._report(Event(unit, Stage.PROCESSING, task_status=str(info.get("task_status") or "")))
         elif event == "downloading":

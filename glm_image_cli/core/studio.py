@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.core.consent import Consent, Estimate, check_consent, estimate_run
 from glm_image_cli.core.results import Abandoned, Cancel, ErrorInfo, Notice, Result, Run
-from glm_image_cli.errors import GlmImageError, UpstreamFailure
+from glm_image_cli.errors import GlmImageError, UpstreamFailure, UsageError
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
@@ -112,10 +112,12 @@ class Studio:
         """The same settings the CLI uses: the config file, the environment (``environ``; None reads
         ``os.environ`` here, once), the profile, and ``overrides`` keyed by setting name (``{"model":
         "cogview-4", "output-dir": "out"}``) the way flags override the rest.  ``parts``: as for the constructor."""
-        from glm_image_cli.storage.config import load_config
+        from glm_image_cli.storage.config import load_config, lookup_setting
 
-        settings = load_config(flags=overrides, environ=environ, path=config_file, flag_names=flag_names,
-                               profile=profile)
+        # "budget_daily" is "budget-daily"; a name no setting has is an error, never silently ignored
+        flags = {lookup_setting(str(key)).key: value for key, value in (overrides or {}).items()}
+        names = flag_names or {key: f"overrides[{key!r}]" for key in flags}
+        settings = load_config(flags=flags, environ=environ, path=config_file, flag_names=names, profile=profile)
         return cls(settings, lang=lang, command=command, retry_unsafe=retry_unsafe, **parts)
 
     def __enter__(self) -> Studio:
@@ -144,6 +146,11 @@ class Studio:
     def warnings(self) -> list[Text]:
         """What the settings themselves warn about (an ignored key, a legacy value)."""
         return list(self.settings.warnings)
+
+    @property
+    def _refusal(self) -> str:
+        """How a run above the threshold without consent is refused: the CLI names --yes, the library consent=."""
+        return "spend_needs_consent" if self.command == "api" else "spend_needs_yes"
 
     def require_key(self) -> None:
         """The one-line "how to set a key" error now, before anything is sent or created."""
@@ -195,6 +202,9 @@ class Studio:
         ``no_style`` drops a style the settings name.  ``images`` (and ``mask``) make it an edit."""
         from glm_image_cli.core.plans import plan_generation
 
+        _check_types(prompt=(prompt, str), style=(style, str | None), negative=(negative, str | None),
+                     size=(size, str | None), model=(model, str | None), quality=(quality, str | None),
+                     samples=(samples, int))
         cfg = self.settings
         if images:  # an edit: only where the backend has edits, with readable images, before anything else
             self.backend.check_edit(tuple(str(p) for p in images), str(mask) if mask else None)
@@ -207,6 +217,18 @@ class Studio:
             plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)
         return plan
 
+    def _plans(self, plans: str | GenerationPlan | Sequence[str | GenerationPlan]) -> list[GenerationPlan]:
+        """Plans as given; a prompt (text) is planned with the settings, as ``plan(prompt)`` would."""
+        from glm_image_cli.core.plans import GenerationPlan
+
+        given = list(plans) if isinstance(plans, list | tuple) else [plans]
+        made = [self.plan(item) if isinstance(item, str) else item for item in given]
+        for item in made:
+            if not isinstance(item, GenerationPlan):
+                raise UsageError("api_bad_argument", name="plans", expected="studio.plan(...) or a prompt",
+                                 got=type(item).__name__)
+        return made
+
     def enhancing(self, enhance: bool | None) -> bool:
         return self.settings.enhance if enhance is None else enhance
 
@@ -215,7 +237,7 @@ class Studio:
         """What ``generate`` would cost: images per model, and the --enhance chat calls not in the cache."""
         from collections import Counter
 
-        plans = _as_list(plans)
+        plans = self._plans(plans)
         images: Counter[str] = Counter()
         for plan in plans:
             images[plan.model] += plan.samples
@@ -271,7 +293,7 @@ class Studio:
         the rewrite recipe (chat's refinements, never cached).  Release the Job (``with``) when done."""
         from glm_image_cli.core.runner import SaveImages
 
-        plans = _as_list(plans)
+        plans = self._plans(plans)
         enhance = self.enhancing(enhance)
         self.require_key()
         if delivery is None and saver is None:
@@ -292,7 +314,7 @@ class Studio:
             estimate = estimate_run(self.settings, estimate.images, {self.settings.enhance_model: len(plans)})
         spend = self.spending.hold([plan.model for plan in plans for _ in range(plan.samples)])
         try:
-            check_consent(estimate, consent)
+            check_consent(estimate, consent, refusal=self._refusal)
             if enhance:
                 plans = self._rewrite(plans, spend, use_cache=use_cache, review=review, on_notice=on_notice,
                                       cancel=cancel, refine=refine)
@@ -361,7 +383,8 @@ class Studio:
                                                  total=len(selection.to_run))))
                 selection.capped[:0] = selection.to_run[spend.fits:]
                 del selection.to_run[spend.fits:]
-            check_consent(estimate_run(self.settings, selection.images_per_model(), chats), consent)
+            check_consent(estimate_run(self.settings, selection.images_per_model(), chats), consent,
+                          refusal=self._refusal)
         except BaseException:
             spend.release()
             raise
@@ -388,6 +411,14 @@ class Studio:
 
         runner = Runner(units, self.client, delivery, concurrency=self.settings.concurrency, limiter=self.limiter,
                         spend=spend, on_event=on_event, journal=journal, recovered=dict(recovered or {}))
+        failed_notices: list[Exception] = []
+
+        def notify(notice: Notice) -> None:  # images are in flight or made: a failing callback loses none of them
+            try:
+                on_notice(notice)
+            except Exception as failure:
+                failed_notices.append(failure)
+
         if cancel is not None:
             cancel._attach(runner)
         interrupted = False
@@ -400,7 +431,7 @@ class Studio:
                 if in_flight:  # with a journal, a re-run knows them: it will not send them again
                     resumable = journal is not None and getattr(journal, "resumable", True)
                     waiting = "batch_interrupted_waiting" if resumable else "interrupted_waiting"
-                    on_notice(Notice("warning", Text(waiting, count=in_flight)))
+                    notify(Notice("warning", Text(waiting, count=in_flight)))
                 try:
                     runner.wait()
                 except KeyboardInterrupt:
@@ -414,7 +445,9 @@ class Studio:
         if run.not_sent:
             reason = "not_sent_interrupted" if interrupted else "not_sent_after_stop" if run.halted_by else None
             if reason:
-                on_notice(Notice("warning", Text(reason, count=run.not_sent)))
+                notify(Notice("warning", Text(reason, count=run.not_sent)))
+        if run.output_failed is None and failed_notices:
+            run.output_failed = failed_notices[0]
         return run
 
     def _report(self, runner: Runner, plans: list[GenerationPlan], estimate: Estimate, interrupted: bool,
@@ -438,5 +471,9 @@ class Studio:
                       record=generate_record(outcome))
 
 
-def _as_list(plans: GenerationPlan | Sequence[GenerationPlan]) -> list[GenerationPlan]:
-    return list(plans) if isinstance(plans, list | tuple) else [plans]  # type: ignore[list-item]
+def _check_types(**arguments: tuple[Any, Any]) -> None:
+    """A library caller's argument of the wrong type is a usage error naming it, not a TypeError deep inside."""
+    for name, (value, expected) in arguments.items():
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            wanted = {str: "text", int: "a whole number"}.get(expected, "text or None")
+            raise UsageError("api_bad_argument", name=name, expected=wanted, got=type(value).__name__)

@@ -173,6 +173,7 @@ class Settings:
     confirm_above: float
     budget_daily: float | None
     budget_monthly: float | None
+    budget_timezone: str
     server_host: str
     server_port: int
     server_token: str | None
@@ -226,7 +227,8 @@ def load_config(
     flag_names: Mapping[str, str] | None = None,
     profile: str | None = None,
 ) -> ResolvedConfig:
-    """Resolve every setting: flag > environment > file > default.  Flags with value None are unset.
+    """Resolve every setting: flag > the active profile > environment > file > default.  Flags with value None
+    are unset.  A profile with its own ``base-url`` takes its key from the profile only.
     ``profile`` names the [profiles.NAME] table (default: --profile, else $GLM_IMAGE_PROFILE).
 
     A bad value names where it came from: the flag (``flag_names``, by default the CLI's ``FLAGS``; exit 2),
@@ -247,11 +249,13 @@ def load_config(
     sources: dict[str, str] = {}
     for key, setting in SETTINGS.items():
         value, source = setting.default, "default"
-        if key in raw:
+        if key in raw and not (key == "api-key" and "base-url" in overrides):
             value, source = _parse_from_file(setting, raw[key], path), "file"
         if key in overrides:
             value, source = _parse_from_file(setting, overrides[key], path), f"profile:{profile}"
-        for name in setting.env:
+        # A profile is chosen on purpose: its own values beat the generic environment, and a profile that points
+        # at a server of its own never gets the key meant for another host (set one in the profile).
+        for name in () if key in overrides or (key == "api-key" and "base-url" in overrides) else setting.env:
             if env.get(name, "").strip():
                 value, source = _parse_from_env(setting, name, env[name]), f"env:{name}"
                 break

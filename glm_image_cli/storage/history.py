@@ -2,7 +2,8 @@
 
 Every image made or failed (generate, batch, serve --save) is one row, so `glm-image history` can list
 and search them and `glm-image again ID` can re-run one.  WAL mode and a busy timeout let several
-processes and threads write at once without corrupting the file.
+processes and threads write at once without corrupting the file.  Times are written in UTC and compared as
+instants (``instants``), so ``--since`` finds the same rows whatever time zone wrote or reads them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError, OutputError, UsageError
+from glm_image_cli.storage.instants import EARLIEST, LATEST, now_utc, parse_instant, utc_text
 
 DATA_DIR_ENV = "GLM_IMAGE_DATA_DIR"
 COLUMNS = ("id", "created", "command", "prompt", "prompt_sent", "negative", "style", "model", "size", "quality",
@@ -141,7 +143,7 @@ class History(DatabaseFile):
             style: str | None = None, model: str | None = None, size: str | None = None,
             quality: str | None = None, path: str | None = None, request_id: str | None = None, ok: bool = True,
             error_code: str | None = None, error: str | None = None) -> int:
-        row = (datetime.now().astimezone().isoformat(timespec="seconds"), command, prompt, prompt_sent, negative,
+        row = (utc_text(now_utc()), command, prompt, prompt_sent, negative,
                style, model, size, quality, path, request_id, int(ok), error_code, error)
         with self._lock:
             connection = self._connect()
@@ -159,8 +161,8 @@ class History(DatabaseFile):
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             values += [pattern, pattern]
         if since:
-            clauses.append("created >= ?")
-            values.append(since.astimezone().isoformat(timespec="seconds"))
+            clauses.append("julianday(created) >= julianday(?)")  # instants: rows from any time zone
+            values.append(utc_text(since))
         if model:
             clauses.append("model = ?")
             values.append(model)
@@ -187,21 +189,38 @@ class History(DatabaseFile):
             return []
         with self._lock:
             rows = self._connect().execute(sql, values).fetchall()
-        return [HistoryEntry(*row[:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
+        return [HistoryEntry(row[0], _as_utc(row[1]), *row[2:-3], bool(row[-3]), row[-2], row[-1]) for row in rows]
 
 
-_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+def _as_utc(created: str) -> str:
+    """A row's time in UTC: rows written before times were UTC hold local time with an offset."""
+    moment = parse_instant(created)
+    return utc_text(moment) if moment is not None else created
+
+
+_DURATION = re.compile(r"(\d{1,15})\s*([mhdw])")  # more digits than that is no time anyone means
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """'2d', '3h', '30m', '1w' ago, or an ISO date/time ('2026-11-20', '2026-11-20T09:00')."""
+    """'2d', '3h', '30m', '1w' ago, or an ISO date/time ('2026-11-20', '2026-11-20T09:00'; local time unless
+    it names an offset).  A moment before or after what every time zone can show is clamped to the first or
+    last such instant (everything, or nothing), never an error."""
     now = now or datetime.now().astimezone()
     match = _DURATION.fullmatch(text.strip().lower())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+        try:
+            return max(now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount}),
+                       EARLIEST)
+        except OverflowError:  # further back than year 1: since the beginning
+            return EARLIEST
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError("history_bad_since", value=text) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    if moment.tzinfo is None:
+        try:
+            moment = moment.astimezone()
+        except (OverflowError, ValueError):  # year 1 or 9999 on this clock: beyond the first or last instant
+            return EARLIEST if moment.year < 5000 else LATEST
+    return min(max(moment, EARLIEST), LATEST)

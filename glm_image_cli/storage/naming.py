@@ -7,6 +7,7 @@ leave the output folder (absolute paths and `..` are refused).
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 TOKENS = ("date", "time", "index", "slug", "model", "size", "style", "hash", "request_id", "ext")
 GENERATE_TEMPLATE = "{date}-{time}-{slug}"
 BATCH_TEMPLATE = "{index:04d}-{slug}"
+MAX_WIDTH = 64  # a format spec's width or precision: more pads a name past every file system's limit
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class NameTemplate:
         if unknown or not template:
             raise UsageError("name_template_token", template=text, tokens=", ".join(unknown) or "''",
                              valid=", ".join("{" + t + "}" for t in TOKENS))
+        for _, spec in fields:
+            if spec and not _modest(spec):
+                raise UsageError("name_template_width", template=text, spec=spec, limit=MAX_WIDTH)
         parsed = cls(template)
         parsed._check_stays_inside(text)
         return parsed
@@ -83,6 +88,14 @@ class NameTemplate:
             if error.message_id == "name_template_escape":
                 raise UsageError("name_template_escape", template=original) from None
             raise
+
+
+def _modest(spec: str) -> bool:
+    """A format spec whose widths and precisions are plain numbers up to MAX_WIDTH: ``{index:>999999999}`` would
+    build a gigabyte string before any name is checked, and a nested ``{field}`` would choose its width at run time."""
+    if "{" in spec:
+        return False
+    return all(len(number.lstrip("0")) <= 2 and int(number) <= MAX_WIDTH for number in re.findall(r"[0-9]+", spec))
 
 
 def request_hash(plan: GenerationPlan) -> str:

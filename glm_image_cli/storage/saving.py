@@ -82,6 +82,7 @@ class ImageSaver:
     # The recipe's "created" is always the moment each image is saved.
     created: datetime | None = field(default_factory=lambda: datetime.now().astimezone())
     history_problem: Exception | None = None  # reported once by the CLI; never fails an image
+    saved: int = 0  # images saved by this run, so a history problem is reported truthfully
     notices: list[Text] = field(default_factory=list)
 
     def save(self, plan: GenerationPlan, result: ImageResult, *, index: int, sample: int = 1,
@@ -206,6 +207,8 @@ class ImageSaver:
                        request_id=getattr(error, "request_id", None))
 
     def _remember(self, plan: GenerationPlan, **fields: Any) -> None:
+        if fields.get("ok", True):
+            self.saved += 1
         if self.history is None:
             return
         try:

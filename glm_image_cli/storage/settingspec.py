@@ -10,6 +10,7 @@ from typing import Any
 
 from glm_image_cli.backends.registry import BACKEND_NAMES, DEFAULT_BACKEND
 from glm_image_cli.messages import Text
+from glm_image_cli.storage.instants import DEFAULT_BUDGET_TIMEZONE
 
 
 class InvalidValue(ValueError):
@@ -163,6 +164,18 @@ def _model(value: Any) -> str:
     return text
 
 
+def _time_zone(value: Any) -> str:
+    """An IANA zone name the system knows (``Asia/Shanghai``, ``UTC``): the budgets' day and month."""
+    from glm_image_cli.storage.instants import zone_named
+
+    text = _text(value)
+    try:
+        zone_named(text)
+    except ValueError:
+        raise InvalidValue(Text("reason_time_zone")) from None
+    return text
+
+
 def _style(value: Any) -> str:
     return _text(value)  # checked against the known styles when used, since [styles] may add names
 
@@ -204,6 +217,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("confirm-above", _number(0, 1_000_000), 1.0, ("GLM_IMAGE_CONFIRM_ABOVE",)),
         Setting("budget-daily", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_DAILY",)),
         Setting("budget-monthly", _number(0, 1_000_000), env=("GLM_IMAGE_BUDGET_MONTHLY",)),
+        Setting("budget-timezone", _time_zone, DEFAULT_BUDGET_TIMEZONE, ("GLM_IMAGE_BUDGET_TIMEZONE",)),
         Setting("server-host", _text, "127.0.0.1", ("GLM_IMAGE_SERVER_HOST",)),
         Setting("server-port", _integer(0, 65535), 5001, ("GLM_IMAGE_SERVER_PORT",)),
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),

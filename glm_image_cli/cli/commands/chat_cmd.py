@@ -73,6 +73,6 @@ def chat(
             code = session.run(read_lines(lambda: "glm-image> ", lambda: state.output.line("stderr", "")))
         finally:
             save_history()
-    except Abandoned:  # a second Ctrl-C while images were in flight: leave without them
-        leave_abandoned(state)
+    except Abandoned as abandoned:  # a second Ctrl-C while images were in flight: leave without them
+        leave_abandoned(state, abandoned.in_flight)
     raise typer.Exit(code)

@@ -165,7 +165,8 @@ def report_saver_notes(state: RunState, saver: Any) -> None:
     for notice in dict.fromkeys(str(n) for n in saver.notices):
         ui.warn(notice)
     if saver.history_problem is not None:
-        ui.warn(render("history_not_recorded", detail=str(saver.history_problem)))
+        said = "history_not_recorded" if saver.saved else "history_not_recorded_nothing_saved"
+        ui.warn(render(said, detail=str(saver.history_problem)))
 
 
 NameOption = Annotated[str | None, typer.Option("--name", help=help_text("opt.name"), show_default=False,
@@ -225,12 +226,14 @@ def notice_printer(state: RunState) -> Callable[[Notice], None]:
     return show
 
 
-def leave_abandoned(state: RunState) -> NoReturn:
+def leave_abandoned(state: RunState, in_flight: int = 0) -> NoReturn:
     """A second Ctrl-C abandoned calls in flight: say so and leave without the worker threads (they cannot be
     stopped; what they were doing may have been billed)."""
     from glm_image_cli.errors import ExitCode
     from glm_image_cli.messages import render
 
+    if in_flight:
+        state.ui().warn(render("abandoned_in_flight", count=in_flight))
     state.ui().error(render("interrupted"))
     os._exit(int(ExitCode.INTERRUPTED))  # every line is flushed as it is written (terminal.Output)
 

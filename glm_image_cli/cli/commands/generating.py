@@ -97,7 +97,7 @@ def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
         _mention_pending(state, journal)
-        leave_abandoned(state)
+        leave_abandoned(state, abandoned.in_flight)
     state.output.absorb(run.output_failed)
     _mention_pending(state, journal)
     if run.interrupted:

@@ -46,6 +46,7 @@ def history(
     if ctx.invoked_subcommand is not None:
         return
     from glm_image_cli.storage.history import History, parse_since
+    from glm_image_cli.storage.instants import local_text
 
     state = state_of(ctx)
     ui = state.ui()
@@ -65,7 +66,7 @@ def history(
 
     from glm_image_cli.storage.files import display_path
 
-    rows = [[str(e.id), e.created.replace("T", " ")[:19], e.prompt if len(e.prompt) <= 40 else e.prompt[:39] + "…",
+    rows = [[str(e.id), local_text(e.created), e.prompt if len(e.prompt) <= 40 else e.prompt[:39] + "…",
              e.model or "", e.size or "", display_path(Path(e.path)) if e.ok and e.path else f"✗ {e.error_code}"]
             for e in entries]
     # Paths, times and model names are never broken mid-word: the prompt wraps, and size, model and time

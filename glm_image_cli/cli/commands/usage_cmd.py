@@ -36,11 +36,11 @@ def usage(
     start = parse_since(since)
     cfg = load_config()
     currency = "USD" if cfg.region == "intl" else "CNY"
+    budgets = budgets_of(cfg)
     ledger = Ledger()
     try:
-        entries = [entry for entry in ledger.entries(start) if entry.currency == currency]
-        budgets = budgets_of(cfg)
-        today, month = ledger.spent(currency) if budgets.any and ledger.path.exists() else (0.0, 0.0)
+        entries = [entry for entry in ledger.entries(start, budgets.zone) if entry.currency == currency]
+        today, month = ledger.spent(currency, budgets.zone) if budgets.any and ledger.path.exists() else (0.0, 0.0)
     finally:
         ledger.close()
     groups: dict[str, dict[str, Any]] = {}
