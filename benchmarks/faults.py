@@ -30,8 +30,10 @@ followed by a plain re-run with the fault removed; then, from the fake's log and
 
 Cases: kill -9 mid-batch; two batches started together into one folder; manifest deleted; image downloads
 failing (503); expired image URLs (404); lost answers; a damaged manifest; a wrong key; a name template too
-long for the file system; a full disk (RLIMIT_FSIZE); lost answers sent again with --retry-unsafe.  Exits 0
-whatever held (it is a benchmark); 1 if a run crashed (exit 1, a traceback) or timed out.  About 20 s.
+long for the file system; a full disk (RLIMIT_FSIZE); lost answers sent again with --retry-unsafe; SIGTERM
+and SIGHUP mid-batch (drained like Ctrl-C); glm-image (asynchronous tasks) killed while polling, re-run as a
+batch or collected after `generate`.  Exits 0 whatever held (it is a benchmark); 1 if a run crashed (exit 1, a
+traceback) or timed out.  About 90 s.
 
     pip install -e '.[test]' && python benchmarks/faults.py
     python benchmarks/faults.py --only kill,disk -v        # some cases, with each run's last stderr lines
@@ -66,8 +68,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_bigmodel import (  # noqa: E402
+    ASYNC_ROUTE,
     DEFAULT_KEY,
     FILE_ROUTE,
+    POLL_ROUTE,
     SYNC_ROUTE,
     FakeBigModel,
     Reply,
@@ -89,7 +93,8 @@ class Call:
     """One generation call as the upstream saw it."""
 
     item: int | None  # the prompt's number, read from the prompt sent
-    kind: str  # "image" (delivered), "gone" (made, but the client had died), "drop", "error"
+    kind: str  # "image" (delivered), "gone" (made, but the client had died), "drop", "error",
+    # "task" (an asynchronous task accepted: billed; its image can be collected by polling the task id)
     url_path: str | None = None  # the image URL's path, for an image answer
 
 
@@ -134,6 +139,13 @@ class CountingFake(FakeBigModel):
     def _answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> Reply:
         reply = super()._answer(method, path, headers, body)
         route = _route_of(method, path)
+        if route == ASYNC_ROUTE:  # glm-image: the task is paid for when accepted
+            prompt = body.get("prompt") if isinstance(body, dict) else None
+            token = ITEM_TOKEN.search(prompt) if isinstance(prompt, str) else None
+            accepted = reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("id")
+            with self._lock:
+                self.calls.append(Call(int(token.group(1)) if token else None, "task" if accepted else "error"))
+            return reply
         if route not in (SYNC_ROUTE, FILE_ROUTE):
             return reply
         if reply.delay and not reply.drop:  # wait here, so the answer is judged when it would be written
@@ -363,6 +375,74 @@ def case_disk_full(case: Case) -> tuple[list[int], int]:
     return [first], case.run("re-run")
 
 
+# Issue 25, round three: signals drain like Ctrl-C; glm-image's task ids are journaled before polling.
+
+def _signal_once_in_flight(case: Case, signum: int) -> tuple[list[int], int]:
+    """SIGTERM / SIGHUP once two calls (1 s each, -j 2) are in flight: drained, both saved; the re-run makes the
+    rest.  SIGHUP with stdout already closed, as when the SSH session went away."""
+    import signal
+
+    case.fake.latency = 1.0
+    process = case.start("-j", "2")
+    if not case.fake.wait_for(SYNC_ROUTE, 2, timeout=20):
+        case.problems.append("the two calls never arrived before the signal")
+    if signum == signal.SIGHUP and process.stdout is not None:
+        process.stdout.close()
+    process.send_signal(signum)
+    try:
+        stderr = process.stderr.read() if process.stderr is not None else ""
+        code = process.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code, stderr = process.wait(timeout=10), ""
+        case.problems.append(f"signal {signum}: timed out after {RUN_TIMEOUT:.0f} s")
+    if code == 1 or "Traceback" in stderr or code < 0:
+        case.problems.append(f"signalled run: crashed or killed (exit {code}): {stderr.strip()[-600:]}")
+    case.logs.append((f"signal {signum}", code, stderr))
+    case.fake.latency = 0.0
+    return [code], case.run("re-run", "-j", "2")
+
+
+def case_sigterm(case: Case) -> tuple[list[int], int]:
+    import signal
+
+    return _signal_once_in_flight(case, signal.SIGTERM)
+
+
+def case_sighup(case: Case) -> tuple[list[int], int]:
+    import signal
+
+    return _signal_once_in_flight(case, signal.SIGHUP)
+
+
+def case_async_kill(case: Case) -> tuple[list[int], int]:
+    """glm-image, kill -9 while the upstream holds the first two polls: two tasks paid, no image made yet; the
+    re-run must poll the recorded tasks, not submit them again."""
+    case.fake.script(POLL_ROUTE, Reply(delay=3600), Reply(delay=3600))
+    process = case.start("-m", "glm-image", "-j", "2")
+    if not case.fake.wait_for(POLL_ROUTE, 2, timeout=20):
+        case.problems.append("the two polls never arrived before the kill")
+    process.kill()
+    first = case.finish("killed run", process, expect_kill=True)
+    return [first], case.run("re-run", "-m", "glm-image", "-j", "2")
+
+
+def case_async_collect(case: Case) -> tuple[list[int], int]:
+    """`generate` of one glm-image image killed while polling, then `glm-image collect`: saved, billed once."""
+    prompt = case.prompts.read_text(encoding="utf-8").splitlines()[0]
+    case.fake.script(POLL_ROUTE, Reply(delay=3600))
+    process = subprocess.Popen([*case.cli, "generate", prompt, "-m", "glm-image", "-o", str(case.out), "--name",
+                                "0001-collected"], env=case.env, cwd=case.work, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not case.fake.wait_for(POLL_ROUTE, 1, timeout=20):
+        case.problems.append("the poll never arrived before the kill")
+    process.kill()
+    first = case.finish("killed generate", process, expect_kill=True)
+    collect = subprocess.Popen([*case.cli, "collect"], env=case.env, cwd=case.work, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return [first], case.finish("collect", collect)
+
+
 @dataclass(frozen=True)
 class Fault:
     key: str
@@ -385,6 +465,10 @@ FAULTS: tuple[Fault, ...] = (
     Fault("name", "9 name too long", case_name_too_long, (2,), 0),
     Fault("disk", "10 disk full (FSIZE)", case_disk_full, (11,), 0),
     Fault("unsafe", "11 --retry-unsafe (drop x3)", case_retry_unsafe, (9,), 9, resends_asked=2),
+    Fault("sigterm", "12 SIGTERM mid-batch", case_sigterm, (143,), 0),
+    Fault("sighup", "13 SIGHUP mid-batch", case_sighup, (129,), 0),
+    Fault("async-kill", "14 glm-image kill -9 poll", case_async_kill, (KILLED,), 0),
+    Fault("async-collect", "15 generate killed+collect", case_async_collect, (KILLED,), 0),
 )
 
 
@@ -426,7 +510,7 @@ def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
         match = FILE_NUMBER.match(path.name)
         if match:
             files_per_item[int(match.group(1))] += 1
-    paid_per_item: Counter[int | None] = Counter(c.item for c in calls if c.kind in ("image", "gone"))
+    paid_per_item: Counter[int | None] = Counter(c.item for c in calls if c.kind in ("image", "gone", "task"))
     paid_lost = lost = resent = 0
     for item in {c.item for c in calls}:
         mine = [c for c in calls if c.item == item]
@@ -442,6 +526,8 @@ def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
                     paid_lost += 1  # the tool had the bytes in hand and the folder does not have them
                 else:
                     lost += 1  # the upstream never delivered the image
+            elif call.kind == "task" and not has_file:
+                paid_lost += 1  # a paid task whose id the tool could have polled: never saved
     notes = []
     extra = len(files) - sum(files_per_item.values())
     if extra:

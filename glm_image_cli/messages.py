@@ -756,7 +756,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "given. Pass consent= (a function of the estimate) to generate(), or raise the limit: "
         "overrides={{'confirm-above': 5}}",
         "本次运行预计花费约 {cost:.2f} {currency}（超过 confirm-above = {limit:g}），且未给出同意。"
-        "请向 generate() 传入 consent=（接收估算的函数），或调高限额：overrides={{'confirm-above': 5}}",
+        "请为 generate 传入 consent 参数（一个接收估算的函数），或调高限额：overrides={{'confirm-above': 5}}",
     ),
     "api_bad_argument": (
         "{name} must be {expected}, not {got}.",
@@ -1034,6 +1034,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chat_opened": ("Opened {path}", "已打开 {path}"),
     "chat_no_viewer": ("No system image viewer found here; the image is {path}",
                        "这里没有可用的系统看图程序；图片位于 {path}"),
+    "pending_jobs_left": (
+        "{count} image(s) paid for are still being made upstream; `glm-image collect` fetches and saves them "
+        "(without paying again).",
+        "{count} 张已付费的图片仍在上游生成中；`glm-image collect` 会取回并保存（不会重复付费）。",
+    ),
+    "collect_none": ("No pending jobs.", "没有待取回的任务。"),
+    "collect_item": ("{task_id}  {model}  {prompt}  -> {folder}", "{task_id}  {model}  {prompt}  -> {folder}"),
     "chat_cancelled": ("Turn cancelled; nothing more was sent.", "本轮已取消，未再发送任何请求。"),
     "chat_turn_total": ("This turn about {cost:.2f} {currency}; this session about {total:.2f} {currency} "
                         "(estimated).", "本轮约 {cost:.2f} {currency}；本次会话共约 {total:.2f} {currency}（估算）。"),
@@ -1238,6 +1245,7 @@ HELP: dict[str, tuple[str, str]] = {
                             "同时打开的客户端连接上限，超出的连接立即收到 503。"),
     "opt.save": ("Also save every image in this folder.", "同时把每张图片保存到此文件夹。"),
     # ping
+    "opt.collect_list": ("Only list the pending jobs; fetch nothing.", "只列出待取回的任务，不取回。"),
     "opt.server": ("Check a running `glm-image serve` at this URL (given alone: the configured address).",
                    "检查运行中的 `glm-image serve`（只写 --server 时使用配置的地址）。"),
     # history / again / info / gallery
@@ -1351,6 +1359,15 @@ HELP: dict[str, tuple[str, str]] = {
         "  glm-image serve --port 5002 --save ./served-images\n\n"
         "  curl -X POST http://127.0.0.1:5001/txt2img -H \"Content-Type: application/json\" "
         "-d '{\"prompt\": \"一只可爱的卡通猫\"}'",
+    ),
+    "cmd.collect": (
+        "List and fetch images paid for but not saved: asynchronous tasks (glm-image) of a `generate` that was "
+        "killed, lost its session or was abandoned while polling. Each is polled (free, never submitted again) "
+        "and saved where and as the original run would have.\n\nExamples:\n\n  glm-image collect --list\n\n"
+        "  glm-image collect",
+        "列出并取回已付费但未保存的图片：`generate` 在轮询时被结束、断开或放弃的异步任务（glm-image）。"
+        "每个任务只查询结果（免费，不会重新提交），并按原运行的位置和方式保存。\n\n示例：\n\n"
+        "  glm-image collect --list\n\n  glm-image collect",
     ),
     "cmd.ping": (
         "Check config, key, network and whether the key is accepted, without making (paying for) an image.\n\n"

@@ -134,10 +134,20 @@ class BigModelClient(OverTransport):
             task_id = submitted.get("id")
             if not isinstance(task_id, str) or not task_id:
                 raise UpstreamFailure("bad_response", detail="no task id", request_id=submitted.get("request_id"))
+            # Paid from here on: the caller journals the task id before the first poll, so a run that dies
+            # while polling can collect the image later (``collect``) instead of paying for it again.
+            progress("submitted", {"task_id": task_id, "request_id": submitted.get("request_id")})
             payload = self._poll(task_id, submitted, progress)
             return generated_from(payload, payload.get("image_result"), task_id)
         payload = self._post_once("/images/generations", request, progress)
         return generated_from(payload, payload.get("data"), None)
+
+    def collect(self, task_id: str, progress: ProgressCallback = no_progress) -> GeneratedImage:
+        """The image of an asynchronous task submitted (and paid for) earlier: polled, never submitted again.
+        A GET, so free and retried when transient; a task the upstream no longer knows is an error."""
+        progress = self._transport.traced(progress)
+        payload = self._poll(task_id, {"task_status": "PROCESSING"}, progress)
+        return generated_from(payload, payload.get("image_result"), task_id)
 
     def probe_key(self) -> tuple[int, str | None, str | None, float]:
         """Check the key without making an image: ask for the result of a task that does not exist.

@@ -13,6 +13,7 @@ from glm_image_cli import __version__
 from glm_image_cli.cli.commands import (
     batch_cmd,
     chat_cmd,
+    collect_cmd,
     config_cmd,
     edit_cmd,
     enhance_cmd,
@@ -73,7 +74,12 @@ class GlmImageGroup(typer.core.TyperGroup):
         with using_language(current_language()):
             try:
                 result = self._invoke_reporting(ctx)
-            except typer.Exit:
+            except typer.Exit as done:
+                signalled = state_of(ctx).signalled
+                if signalled is not None and done.exit_code == ExitCode.INTERRUPTED:  # drained after a signal
+                    from glm_image_cli.cli.signals import exit_code_after
+
+                    raise typer.Exit(exit_code_after(signalled)) from None
                 if output.closed is None:
                     raise
             except BrokenPipeError:  # printed to a closed pipe without the output guard: the same thing
@@ -254,6 +260,7 @@ app.command("batch", help=batch_cmd.HELP)(batch_cmd.batch)
 app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
+app.command("collect", help=collect_cmd.HELP)(collect_cmd.collect)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
 app.command("models", help=styles_cmd.MODELS_HELP)(styles_cmd.models)
 app.add_typer(history_cmd.app, name="history")
@@ -343,7 +350,7 @@ def main() -> None:
     try:
         app(args=_bare_server_flag(sys.argv[1:]), obj=state)
     except SystemExit as done:
-        if state.output.closed is not None:
+        if state.output.closed is not None and state.signalled is None:  # a hang-up closes the terminal too
             done.code = int(ExitCode.OUTPUT_CLOSED)
         raise
     except BrokenPipeError:

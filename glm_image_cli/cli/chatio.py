@@ -35,9 +35,9 @@ class TerminalChatIO:
     def confirm(self, question: str) -> bool:
         if self._ask is not None:
             return self._ask(question)
-        import typer
+        from glm_image_cli.cli.commands.common import confirm_or_no
 
-        return bool(typer.confirm(question, default=False, err=True))
+        return confirm_or_no(question)  # Ctrl-C or Ctrl-D: "no", and the session goes on
 
     def preview(self, state: Any, cfg: ResolvedConfig, paths: list[Path]) -> None:
         if self.interactive and state.terminal.stdout_tty:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.backends import models
 from glm_image_cli.core.batchinput import LineError, RawItem, detect_format, parse_items, read_input
+from glm_image_cli.core.manifest import PAID_STATES
 from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.storage.atomic import write_atomic
@@ -210,11 +211,11 @@ def select_work(units: list[WorkUnit], manifest: Manifest, *, retry_failed: bool
         elif on_disk and unit.key in on_disk:  # made earlier, the manifest forgot: the image says so
             selection.done_before.append(unit)
             selection.found_on_disk[unit.key] = on_disk[unit.key]
-        elif state in ("dispatched", "answered") and manifest.recorded_image(unit) is not None \
+        elif state in PAID_STATES and manifest.recorded_image(unit) is not None \
                 and not (retry_unsafe and manifest.states[unit.key].get("error")):
             # Paid earlier: fetch it.  Only when fetching already failed may --retry-unsafe buy it again.
             selection.recoverable.append(unit)
-        elif state in ("dispatched", "answered") and not retry_unsafe:
+        elif state in PAID_STATES and not retry_unsafe:
             selection.uncertain.append(unit)
         elif state == "failed" and not retry_failed:
             selection.failed_skipped.append(unit)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from glm_image_cli.core.runner import ImageOutcome
 
 MANIFEST_NAME = "manifest.jsonl"
+PAID_STATES = ("dispatched", "submitted", "answered")  # sent and maybe (or surely) paid for: never resent blindly
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
@@ -80,6 +81,10 @@ class Manifest:
         # Refused for concurrency, not billed: a run that dies now sends it again next time.
         self.record(unit, "refused")
 
+    def submitted(self, unit: WorkUnit, task_id: str) -> None:
+        # Paid (an asynchronous task was accepted): a re-run polls this task instead of paying again.
+        self.record(unit, "submitted", task_id=task_id)
+
     def answered(self, unit: WorkUnit, generated: GeneratedImage) -> None:
         # Paid: where the upstream keeps the image for a while, so a re-run can fetch it instead of paying.
         self.record(unit, "answered", url=generated.url, request_id=generated.request_id)
@@ -89,20 +94,26 @@ class Manifest:
         assert outcome.error is not None
         state = "dispatched" if outcome.maybe_billed else "failed"
         extra = {"url": outcome.url} if outcome.url and outcome.maybe_billed else {}
+        task_id = (self.states.get(unit.key) or {}).get("task_id")
+        if outcome.maybe_billed and isinstance(task_id, str):  # still collectable: keep it
+            extra["task_id"] = task_id
         self.record(unit, state, error=error_json(outcome.error), request_id=outcome.request_id, **extra)
 
     def recorded_image(self, unit: WorkUnit) -> GeneratedImage | None:
         """The upstream's answer for a unit paid for earlier but never saved, if its URL was recorded."""
         record = self.states.get(unit.key) or {}
-        url = record.get("url")
-        if record.get("state") not in ("answered", "dispatched") or not isinstance(url, str) \
-                or not url.startswith(("http://", "https://")):
+        url, task_id = record.get("url"), record.get("task_id")
+        if record.get("state") not in PAID_STATES:
+            return None
+        url = url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+        task_id = task_id if isinstance(task_id, str) and task_id else None
+        if url is None and task_id is None:
             return None
         from glm_image_cli.backends.bigmodel import GeneratedImage
 
-        request_id = record.get("request_id")
+        request_id = record.get("request_id")  # no URL but a task id: the runner polls the task (collect)
         return GeneratedImage(url=url, inline_data=None, request_id=request_id if isinstance(request_id, str) else None,
-                              task_id=None, created=None, content_filter=[])
+                              task_id=task_id, created=None, content_filter=[])
 
     def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
         entry = {

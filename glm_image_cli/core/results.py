@@ -126,12 +126,12 @@ class Cancel:
         self._runners: list[Runner] = []
         self.cancelled = False
 
-    def cancel(self) -> None:
+    def cancel(self) -> int:
+        """Stop sending; returns how many calls are still in flight (they finish and are kept)."""
         with self._lock:
             self.cancelled = True
             runners = list(self._runners)
-        for runner in runners:
-            runner.stop()
+        return sum(runner.stop() for runner in runners)
 
     def _attach(self, runner: Runner) -> None:
         with self._lock:

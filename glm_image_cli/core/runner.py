@@ -98,6 +98,10 @@ class Journal(Protocol):
 
     def answered(self, unit: Any, generated: GeneratedImage) -> None: ...
 
+    # Optional (looked up with getattr): an asynchronous task was accepted and is paid for; written before the
+    # first poll, so a run that dies while polling collects the image later instead of paying again.
+    # def submitted(self, unit: Any, task_id: str) -> None: ...
+
     def done(self, unit: Any, outcome: ImageOutcome) -> None: ...
 
     def failed(self, unit: Any, outcome: ImageOutcome) -> None: ...
@@ -348,6 +352,9 @@ class Runner:
             if generated is None:
                 generated = self._request(unit)
                 answered_url = getattr(generated, "url", None)
+            elif generated.url is None and generated.inline_data is None and generated.task_id:
+                generated = self._collect(unit, generated.task_id)  # paid before: poll it, never submit again
+                answered_url = generated.url
             # The download is not a call against the account's limit: free the slot for the next image.
             self._leave_request_phase(unit, succeeded=True)
             holding_slot = False
@@ -367,8 +374,9 @@ class Runner:
             outcome = ImageOutcome(unit, error=refusal, seconds=time.monotonic() - started)
             self._failed(outcome)
         except GlmImageError as error:
+            paid = not holding_slot or unit.key in self.recovered  # a recovered image was paid for before
             outcome = ImageOutcome(unit, error=error, seconds=time.monotonic() - started, url=answered_url,
-                                   request_id=getattr(error, "request_id", None), paid=not holding_slot)
+                                   request_id=getattr(error, "request_id", None), paid=paid)
             self._failed(outcome)
         finally:
             if holding_slot:
@@ -438,6 +446,15 @@ class Runner:
                 self.journal.answered(unit, generated)
         return generated
 
+    def _collect(self, unit: Any, task_id: str) -> GeneratedImage:
+        """A task submitted by an earlier run: poll it (free) and record its answer like a fresh one's."""
+        self._report(Event(unit, Stage.REQUESTING))
+        generated = self.client.collect(task_id, lambda event, info: self._client_event(unit, event, info))
+        if self.journal is not None and generated.url:
+            with contextlib.suppress(OSError, GlmImageError):
+                self.journal.answered(unit, generated)
+        return generated
+
     def _reserve(self, unit: Any, *, resend: bool = False) -> None:
         """The ledger row of the unit's next attempt, written before it leaves.  ``resend``: --retry-unsafe sends
         it again after an attempt that may have been billed, whose row stays counted (uncertain); if the next
@@ -492,6 +509,14 @@ class Runner:
             self._report(Event(unit, Stage.RETRYING, seconds=float(info.get("seconds", 0.0)),
                                attempt=int(info.get("attempt", 0)), max_attempts=int(info.get("max_attempts", 0)),
                                reason=info.get("reason"), rate_limited=rate))
+        elif event == "submitted":
+            submitted = getattr(self.journal, "submitted", None)
+            task_id = info.get("task_id")
+            if submitted is not None and isinstance(task_id, str):
+                # Durable before the first poll.  If it cannot be written, the unit stays "dispatched" (maybe
+                # billed, never resent blindly); the paid call itself goes on.
+                with contextlib.suppress(OSError, GlmImageError):
+                    submitted(unit, task_id)
         elif event == "resending":
             self._reserve(unit, resend=True)
         elif event == "processing":

@@ -61,12 +61,13 @@ class Job:
         return sum(plan.samples for plan in self.plans)
 
     def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
-            cancel: Cancel | None = None) -> Run:
+            cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
+        """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal)."""
         from glm_image_cli.core.runner import samples_of
 
         units = [unit for plan in self.plans for unit in samples_of(plan)]
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
-                                    on_notice=on_notice, cancel=cancel, saver=self.saver)
+                                    on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
 
     def release(self) -> None:
         self.spend.release()
@@ -115,7 +116,9 @@ class Studio:
 
         # "budget_daily" is "budget-daily"; a name no setting has is an error, never silently ignored
         flags = {lookup_setting(str(key)).key: value for key, value in (overrides or {}).items()}
-        names = flag_names or {key: f"overrides[{key!r}]" for key in flags}
+        # A bad value names what the caller wrote: the library's overrides[...], a front end's own flag names
+        names = flag_names if flag_names is not None or command != "api" else \
+            {key: f"overrides[{key!r}]" for key in flags}
         settings = load_config(flags=flags, environ=environ, path=config_file, flag_names=names, profile=profile)
         return cls(settings, lang=lang, command=command, retry_unsafe=retry_unsafe, **parts)
 
@@ -428,7 +431,8 @@ class Studio:
                 interrupted = True
                 in_flight = runner.stop()
                 if in_flight:  # with a journal, a re-run knows them: it will not send them again
-                    waiting = "batch_interrupted_waiting" if journal is not None else "interrupted_waiting"
+                    resumable = journal is not None and getattr(journal, "resumable", True)
+                    waiting = "batch_interrupted_waiting" if resumable else "interrupted_waiting"
                     notify(Notice("warning", Text(waiting, count=in_flight)))
                 try:
                     runner.wait()

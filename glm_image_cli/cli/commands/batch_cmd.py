@@ -225,6 +225,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
     from glm_image_cli.cli.console import BatchProgress
     from glm_image_cli.core.results import Abandoned, Notice
     from glm_image_cli.core.runner import SaveImages
+    from glm_image_cli.messages import Text
 
     ui = state.ui()
     started = time.monotonic()
@@ -241,7 +242,11 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             say(item)
 
         try:
-            with cancel_on_closed_output(state) as cancel:  # `| head`: send no more, keep what is in flight
+            def draining(count: int) -> None:  # SIGHUP or SIGTERM: the first Ctrl-C's drain and words
+                notice(Notice("warning", Text("batch_interrupted_waiting", count=count)))
+
+            # `| head`, SIGHUP, SIGTERM: send no more, keep what is in flight
+            with cancel_on_closed_output(state, draining) as cancel:
                 run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
                                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
                                        on_notice=notice, cancel=cancel)

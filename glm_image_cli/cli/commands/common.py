@@ -42,6 +42,7 @@ class RunState:
     verbose: bool = False  # -v: trace HTTP exchanges on stderr (glm_image_cli.backends.httptrace)
     terminal: Terminal = field(default_factory=Terminal.detect)
     output: Output = field(default_factory=Output)
+    signalled: int | None = None  # SIGHUP or SIGTERM drained the run (cli/signals.py): exit 128 + its number
 
     @property
     def debug(self) -> bool:
@@ -201,7 +202,18 @@ def ask_consent(estimate: Estimate) -> bool:
     """The spend question on stderr, default no."""
     from glm_image_cli.core.consent import question
 
-    return bool(typer.confirm(str(question(estimate)), default=False, err=True))
+    return confirm_or_no(str(question(estimate)))
+
+
+def confirm_or_no(text: str) -> bool:
+    """A yes/no question on stderr, default no.  Ctrl-C or Ctrl-D instead of an answer is a "no" (nothing is
+    sent; the caller says so in one line), never Click's "Aborted!" and exit 1."""
+    try:
+        return bool(typer.confirm(text, default=False, err=True))
+    except typer.Abort:
+        with contextlib.suppress(OSError, ValueError):  # end the question's line; a terminal gone is no matter
+            typer.echo("", err=True)
+        return False
 
 
 def notice_printer(state: RunState) -> Callable[[Notice], None]:
@@ -227,11 +239,13 @@ def leave_abandoned(state: RunState, in_flight: int = 0) -> NoReturn:
 
 
 @contextlib.contextmanager
-def cancel_on_closed_output(state: RunState) -> Iterator[Cancel]:
+def cancel_on_closed_output(state: RunState, on_drain: Callable[[int], None] | None = None) -> Iterator[Cancel]:
     """A Cancel for a run: stdout or stderr found closed (`| head`) stops sending, and what is in flight
-    finishes and is saved (the CLI edge then exits 141)."""
+    finishes and is saved (the CLI edge then exits 141); SIGHUP and SIGTERM do the same (exit 129, 143), and
+    ``on_drain(count)`` says how many calls are still in flight then."""
+    from glm_image_cli.cli.signals import draining_on_signals
     from glm_image_cli.core.results import Cancel
 
     cancel = Cancel()
-    with state.output.calling_on_close(cancel.cancel):
+    with state.output.calling_on_close(cancel.cancel), draining_on_signals(state, cancel, on_drain):
         yield cancel

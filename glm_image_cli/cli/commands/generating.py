@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from glm_image_cli.cli.console import Ui
+    from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.results import Notice, Run
     from glm_image_cli.core.runner import ImageOutcome
@@ -81,21 +82,45 @@ def open_studio(state: RunState, request: GenerateRequest) -> Studio:
 
 
 def _run(state: RunState, job: Job, notice: Callable[[Notice], None]) -> Run:
-    """The images with live progress.  Ctrl-C: the Studio drains (what is in flight is kept); a second Ctrl-C
-    abandons it, and the process leaves without the worker threads."""
-    from glm_image_cli.core.results import Abandoned
+    """The images with live progress.  Ctrl-C, SIGHUP or SIGTERM: the Studio drains (what is in flight is kept);
+    a second Ctrl-C abandons it, and the process leaves without the worker threads."""
+    from glm_image_cli.core.results import Abandoned, Notice
+    from glm_image_cli.messages import Text
 
+    def draining(count: int) -> None:  # SIGHUP or SIGTERM: said as after the first Ctrl-C
+        notice(Notice("warning", Text("interrupted_waiting", count=count)))
+
+    journal = _pending_journal(job)
     try:
-        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state) as cancel:
-            run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel)
+        with state.ui().image_progress(job.images) as progress, cancel_on_closed_output(state, draining) as cancel:
+            run = job.run(on_event=progress.event, on_notice=notice, cancel=cancel, journal=journal)
     except Abandoned as abandoned:
         _print_saved(state, abandoned.run.outcomes)
+        _mention_pending(state, journal)
         leave_abandoned(state, abandoned.in_flight)
     state.output.absorb(run.output_failed)
+    _mention_pending(state, journal)
     if run.interrupted:
         _print_saved(state, run.outcomes)
         raise KeyboardInterrupt
     return run
+
+
+def _pending_journal(job: Job) -> PendingJournal | None:
+    """Paid asynchronous tasks (glm-image) recorded in the data folder until saved, for `glm-image collect`."""
+    if job.saver is None:
+        return None
+    from glm_image_cli.core.pending import PendingJournal
+    from glm_image_cli.storage.history import data_dir
+    from glm_image_cli.storage.pendingjobs import PendingJobs
+
+    return PendingJournal(PendingJobs(data_dir()), job.saver, job.studio.command)
+
+
+def _mention_pending(state: RunState, journal: PendingJournal | None) -> None:
+    """Paid tasks left unsaved (abandoned, interrupted, timed out): say how to get them without paying again."""
+    if journal is not None and journal.pending:
+        state.ui().warn(render("pending_jobs_left", count=journal.pending))
 
 
 def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
