@@ -4,6 +4,7 @@ Every test counts the calls the fake upstream billed (images made), not what the
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -76,6 +77,23 @@ def test_an_enhanced_unit_in_flight_when_a_run_died_is_not_rewritten_nor_bought_
     assert again.exit_code == 9, again.stderr  # the killed call may have been billed: reported, not resent
     assert billed_per_item(fake) == Counter({1: 1, 2: 1})
     assert fake.count(CHAT_ROUTE) == 3  # item 2 (never sent) is rewritten again; item 1 (in flight) is not
+
+
+def test_an_enhanced_batch_begun_before_keys_changed_is_not_bought_again(cli, fake) -> None:
+    prompts(2)
+    flags = ("--enhance", "--no-metadata")  # no recipe, no index: only the manifest knows the images
+    assert cli("batch", "p.txt", "-o", "out", "--yes", *flags).exit_code == 0
+    manifest = Path("out/manifest.jsonl")
+    # As an earlier version wrote it: keys hashed from the rewrite, no rewrite recorded.
+    records = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        record["key"] = "earlier-" + record["key"]
+        record.pop("rewrite", None)
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    Path("out/.glm-image.index.jsonl").unlink()
+    again = cli("batch", "p.txt", "-o", "out", "--yes", *flags)
+    assert again.exit_code == 0, again.stderr
+    assert fake.count(SYNC_ROUTE) == 2 and "2 image(s) already made" in again.stderr
 
 
 @pytest.mark.parametrize("flags", [("--no-metadata",), ("--image-format", "jpeg")], ids=["no-metadata", "jpeg"])

@@ -75,6 +75,20 @@ class Manifest:
             else:
                 self.damaged_lines += 1
 
+    def adopt_earlier_keys(self, units: list[WorkUnit]) -> None:
+        """Before this version an --enhance unit's key hashed its rewrite: a unit with no record of its own takes
+        the record an earlier run left for the same line, sample, typed prompt and model under a key no unit of
+        this input has, so a batch begun before the upgrade is not bought again."""
+        keys = {unit.key for unit in units}
+        earlier = {(r.get("line"), r.get("sample"), r.get("prompt"), r.get("model")): r
+                   for key, r in self.states.items() if key not in keys}
+        for unit in units:
+            if unit.item.enhance and unit.key not in self.states:
+                plan = unit.item.plan
+                record = earlier.pop((unit.item.line, unit.sample, plan.prompt, plan.model), None)
+                if record is not None:
+                    self.states[unit.key] = record
+
     def state(self, key: str) -> str | None:
         record = self.states.get(key)
         return record.get("state") if record else None

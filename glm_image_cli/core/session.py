@@ -205,6 +205,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     try:
         manifest = Manifest(folder / MANIFEST_NAME, guard=lock.check if lock is not None else None)
         units = batching.work_units(items)
+        manifest.adopt_earlier_keys(units)
         # Images the manifest does not list as done may still be there (a deleted or damaged manifest).
         unknown = {unit.key for unit in units if manifest.state(unit.key) != "done"}
         on_disk = batching.images_on_disk(folder, unknown)
