@@ -13,7 +13,7 @@ GLM_IMAGE_CONFIG / GLM_IMAGE_DATA_DIR, GLM_BASE_URL pointing at the fake.  A fau
 followed by a plain re-run with the fault removed; then, from the fake's log and the folder:
 
   paid          generation calls the fake answered with an image (the upstream bills these, received or not)
-  saved         non-hidden PNG files in the folder at the end
+  saved         non-hidden image files (PNG, JPEG, WebP) in the folder at the end
   paid twice    sum over prompts of max(0, images answered for that prompt - 1)
   paid & lost   images the tool received (answer delivered to a live client and the image's bytes served)
                 whose prompt has no file at the end: money the tool itself lost
@@ -32,8 +32,10 @@ Cases: kill -9 mid-batch; two batches started together into one folder; manifest
 failing (503); expired image URLs (404); lost answers; a damaged manifest; a wrong key; a name template too
 long for the file system; a full disk (RLIMIT_FSIZE); lost answers sent again with --retry-unsafe; SIGTERM
 and SIGHUP mid-batch (drained like Ctrl-C); glm-image (asynchronous tasks) killed while polling, re-run as a
-batch or collected after `generate`.  Exits 0 whatever held (it is a benchmark); 1 if a run crashed (exit 1, a
-traceback) or timed out.  About 90 s.
+batch or collected after `generate`; --enhance resumed after --max-images with rewrites that differ every call;
+a deleted manifest with --no-metadata and with JPEG images; a deleted lock file and a second batch on the same
+folder.  Exits 0 whatever held (it is a benchmark); 1 if a run crashed (exit 1, a traceback) or timed out.
+About 2 minutes.
 
     pip install -e '.[test]' && python benchmarks/faults.py
     python benchmarks/faults.py --only kill,disk -v        # some cases, with each run's last stderr lines
@@ -84,6 +86,7 @@ ITEM_TOKEN = re.compile(r"fault item (\d+)\b")
 FILE_NUMBER = re.compile(r"^(\d{4})-")
 WRONG_KEY = "wrong-key-0000000000000000.NOTTHEREALONE"
 KILLED = -9
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 # --- the instrumented upstream --------------------------------------------------------------------------
@@ -443,6 +446,45 @@ def case_async_collect(case: Case) -> tuple[list[int], int]:
     return [first], case.finish("collect", collect)
 
 
+def case_enhance_resumed(case: Case) -> tuple[list[int], int]:
+    """--enhance --no-cache --max-images 2, run again as the printed resume command says; every rewrite differs
+    (temperature 0.7, no cache).  Keys from the typed prompt: each image bought once, 3-4 reached."""
+    takes = iter(range(1, 10_000))
+    case.fake.chat_reply = lambda body: f"take {next(takes)}: " + str((body.get("messages") or [{}])[-1].get("content"))
+    flags = ("--enhance", "--no-cache", "--max-images", "2")
+    firsts = [case.run(f"run {number}", *flags) for number in range(1, N_PROMPTS // 2 + 1)]
+    return firsts, case.run("re-run", *flags)
+
+
+def case_no_metadata(case: Case) -> tuple[list[int], int]:
+    """--no-metadata (no recipe in the images), then manifest.jsonl is deleted: the folder's index knows them."""
+    first = case.run("first run", "--no-metadata")
+    (case.out / "manifest.jsonl").unlink(missing_ok=True)
+    return [first], case.run("re-run", "--no-metadata")
+
+
+def case_jpeg(case: Case) -> tuple[list[int], int]:
+    """--image-format jpeg (JPEG carries no recipe), then manifest.jsonl is deleted."""
+    first = case.run("first run", "--image-format", "jpeg")
+    (case.out / "manifest.jsonl").unlink(missing_ok=True)
+    return [first], case.run("re-run", "--image-format", "jpeg")
+
+
+def case_lock_deleted(case: Case) -> tuple[list[int], int]:
+    """Two images made, two calls held; the lock file is deleted and a second batch starts on the folder."""
+    case.fake.hold_after = 2
+    one = case.start("-j", "2")
+    if not case.fake.wait_for(SYNC_ROUTE, 4, timeout=20):
+        case.problems.append("the first run never had two calls in flight")
+    (case.out / ".glm-image.lock").unlink(missing_ok=True)
+    two = case.start()
+    # Until the second run is refused, or (a folder shared) its first call arrives (held like the others).
+    while two.poll() is None and not case.fake.wait_for(SYNC_ROUTE, 5, timeout=0.1):
+        pass
+    case.fake.released.set()
+    return [case.finish("first run", one), case.finish("second run", two)], case.run("re-run")
+
+
 @dataclass(frozen=True)
 class Fault:
     key: str
@@ -469,6 +511,10 @@ FAULTS: tuple[Fault, ...] = (
     Fault("sighup", "13 SIGHUP mid-batch", case_sighup, (129,), 0),
     Fault("async-kill", "14 glm-image kill -9 poll", case_async_kill, (KILLED,), 0),
     Fault("async-collect", "15 generate killed+collect", case_async_collect, (KILLED,), 0),
+    Fault("enhance", "16 --enhance resumed x4", case_enhance_resumed, (0, 0, 0, 0), 0),
+    Fault("nometa", "17 no manifest, --no-meta", case_no_metadata, (0,), 0),
+    Fault("jpeg", "18 no manifest, jpeg", case_jpeg, (0,), 0),
+    Fault("lockdel", "19 lock file deleted", case_lock_deleted, (0, 13), 0),
 )
 
 
@@ -504,7 +550,8 @@ def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
     with case.fake._lock:
         calls = list(case.fake.calls)
         served = Counter(case.fake.served)
-    files = [p for p in case.out.glob("*.png") if not p.name.startswith(".")] if case.out.is_dir() else []
+    files = [p for p in case.out.iterdir() if p.suffix in IMAGE_SUFFIXES and not p.name.startswith(".")] \
+        if case.out.is_dir() else []
     files_per_item: Counter[int] = Counter()
     for path in files:
         match = FILE_NUMBER.match(path.name)
@@ -541,7 +588,7 @@ def measure(fault: Fault, case: Case, first: list[int], rerun: int) -> Row:
     counted = case.ledger_counted()
     unrecorded = max(0, maybe_billed - counted) if counted is not None else maybe_billed
     leftovers = sorted(p.name for p in case.out.iterdir() if p.name.startswith(".") and p.suffix != ".lock"
-                       and not p.name.endswith(".owner.json")) if case.out.is_dir() else []
+                       and not p.name.endswith((".owner.json", ".index.jsonl"))) if case.out.is_dir() else []
     if leftovers:
         notes.append(f"hidden files left: {', '.join(leftovers[:4])}")
     return Row(fault, first, rerun, paid=sum(paid_per_item.values()), saved=len(files),

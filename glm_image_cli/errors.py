@@ -116,6 +116,7 @@ MEANINGS: dict[str, Meaning] = {
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
     "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),
     "folder_in_use": Meaning("FOLDER_IN_USE"),
+    "folder_lock_lost": Meaning("FOLDER_IN_USE", account_wide=True),  # mid-run: send nothing more
     "gallery_not_ours": Meaning("GALLERY_NOT_OURS"),
     # serve
     "port_in_use": Meaning("PORT_IN_USE"),

@@ -371,6 +371,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "另一个 glm-image 批次正在使用 {path}（{host} 上的进程 {pid}，开始于 {started}），未发送任何请求。"
         "请等它结束，或用 -o 换一个文件夹。",
     ),
+    "folder_lock_lost": (
+        "The lock file {name} in {path} was deleted or replaced while this batch ran; another run may be using "
+        "the folder, so nothing more was sent. Run the same command again once no other batch uses it.",
+        "本批次运行期间，{path} 中的锁文件 {name} 被删除或替换；可能有另一个运行在使用该文件夹，因此不再发送请求。"
+        "确认没有其他批次使用该文件夹后，重新运行同一命令即可。",
+    ),
     "batch_manifest_damaged": (
         "{count} damaged line(s) in {path} were skipped (a crash or a stray byte); every whole record was kept.",
         "{path} 中有 {count} 行已损坏（崩溃或异常字节），已跳过；完整的记录均已保留。",

@@ -69,7 +69,9 @@ def test_name_template_from_the_config(cli, fake) -> None:
 def test_batch_uses_templates_and_item_names(cli, fake) -> None:
     Path("p.jsonl").write_text('{"prompt": "a", "name": "fixed"}\n{"prompt": "b"}\n', encoding="utf-8")
     assert cli("batch", "p.jsonl", "-o", "out", "--name", "{style}/{index}-{slug}", "-s", "3D").exit_code == 0
-    assert files_in("out") == [".glm-image.lock", "3D/2-b.png", "fixed.png", "manifest.jsonl"]  # the lock stays, hidden
+    # the lock stays, hidden; so does the index that names each image for a resume without the manifest
+    assert files_in("out") == [".glm-image.index.jsonl", ".glm-image.lock", "3D/2-b.png", "fixed.png",
+                               "manifest.jsonl"]
 
 
 # --- privacy ------------------------------------------------------------------------------------------

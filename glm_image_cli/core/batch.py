@@ -23,6 +23,7 @@ from glm_image_cli.backends import models
 from glm_image_cli.core.batchinput import LineError, RawItem, detect_format, parse_items, read_input
 from glm_image_cli.core.manifest import PAID_STATES
 from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
+from glm_image_cli.core.styles import compose_prompt
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.storage.atomic import write_atomic
 from glm_image_cli.storage.files import slugify
@@ -159,14 +160,18 @@ def _whole_number(value: Any) -> int:
 
 
 def work_units(items: Iterable[BatchItem]) -> list[WorkUnit]:
-    """One unit per image.  Keys hash the request and the sample index (and the occurrence of identical
-    items), so the same input gives the same keys on every run and duplicates still get their own images."""
+    """One unit per image.  Keys hash the request as the user wrote it and the sample index (and the occurrence
+    of identical items), so the same input gives the same keys on every run and duplicates still get their own
+    images.  An --enhance item's key is made from its typed prompt, never from the rewrite (which differs from
+    call to call): a re-run recognises what it made, and reuses the rewrite the manifest recorded."""
     seen: Counter[str] = Counter()
     units = []
     for item in items:
         plan = item.plan
-        identity = json.dumps([plan.prompt_sent, plan.model, plan.size, plan.quality, item.name],
-                              ensure_ascii=False)
+        fields: list[Any] = [plan.prompt_sent, plan.model, plan.size, plan.quality, item.name]
+        if item.enhance:
+            fields = [compose_prompt(plan.prompt, plan.style, plan.negative), *fields[1:], "enhance"]
+        identity = json.dumps(fields, ensure_ascii=False)
         seen[identity] += 1
         for sample in range(1, plan.samples + 1):
             digest = hashlib.sha256(f"{identity}|{sample}|{seen[identity]}".encode()).hexdigest()[:20]
@@ -232,13 +237,14 @@ MAX_IMAGES_SCANNED = 100_000
 
 
 def images_on_disk(folder: Path, keys: set[str]) -> dict[str, Path]:
-    """Images in the output folder whose embedded recipe names one of ``keys`` (a batch made them).
-    Reads only each PNG's text chunks, so even a large folder is looked through quickly."""
+    """Images in the output folder that a batch made for one of ``keys``: named by the folder's hidden index, or
+    by their embedded recipe.  Reads only each PNG's text chunks, so even a large folder is looked through quickly."""
+    from glm_image_cli.core.manifest import read_index
     from glm_image_cli.storage.pngmeta import recipe_in_file
 
-    found: dict[str, Path] = {}
     if not keys or not folder.is_dir():
-        return found
+        return {}
+    found = read_index(folder, keys)  # the sidecar: images without a recipe (--no-metadata, jpeg, webp)
     for count, path in enumerate(folder.rglob("*.png")):
         if count >= MAX_IMAGES_SCANNED or len(found) == len(keys):
             break

@@ -3,6 +3,11 @@
 JSON lines in the output folder; every image's key is recorded as ``dispatched`` (fsynced) before its
 request is sent and as ``done``/``failed`` after.  The last record for a key is its state.  Appends are
 whole records under an advisory lock, and a record cut by a crash is never glued onto the next one.
+
+Each record of an --enhance unit carries the rewrite it was sent with, so a re-run reuses it instead of asking
+the chat model again.  Beside it, a hidden index (``.glm-image.index.jsonl``: unit key -> file, appended as
+each image is saved) lets a re-run whose manifest is gone or damaged recognise images that carry no recipe
+(--no-metadata, jpeg/webp).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +31,18 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.jsonl"
 PAID_STATES = ("dispatched", "submitted", "answered")  # sent and maybe (or surely) paid for: never resent blindly
+INDEX_NAME = ".glm-image.index.jsonl"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
 class Manifest:
     """Append-only JSON lines; the last record for a key is its state.  Safe for concurrent writers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, guard: Callable[[], None] | None = None) -> None:
+        """``guard``: called under the journal's lock before each "dispatched" record (the folder lock's
+        ``check``); what it raises stops the request before it leaves."""
         self.path = path
+        self.guard = guard
         self._lock = threading.Lock()
         self.states: dict[str, dict[str, Any]] = {}
         self.damaged_lines = 0
@@ -49,6 +59,7 @@ class Manifest:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
         try:
             with os.fdopen(fd, "rb") as handle:
+                _shared_lock(handle.fileno())  # never half of a record being appended by a run that lost its lock
                 data = handle.read()
         except OSError as exc:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
@@ -65,17 +76,50 @@ class Manifest:
             else:
                 self.damaged_lines += 1
 
+    def adopt_earlier_keys(self, units: list[WorkUnit]) -> None:
+        """Before this version an --enhance unit's key hashed its rewrite: a unit with no record of its own takes
+        the record an earlier run left for the same line, sample, typed prompt and model under a key no unit of
+        this input has, so a batch begun before the upgrade is not bought again."""
+        keys = {unit.key for unit in units}
+        earlier = {(r.get("line"), r.get("sample"), r.get("prompt"), r.get("model")): r
+                   for key, r in self.states.items() if key not in keys}
+        for unit in units:
+            if unit.item.enhance and unit.key not in self.states:
+                plan = unit.item.plan
+                record = earlier.pop((unit.item.line, unit.sample, plan.prompt, plan.model), None)
+                if record is not None:
+                    self.states[unit.key] = record
+
     def state(self, key: str) -> str | None:
         record = self.states.get(key)
         return record.get("state") if record else None
 
     # The runner's journal: "dispatched" is durable before the request leaves.
     def dispatched(self, unit: WorkUnit) -> None:
-        self.record(unit, "dispatched")
+        self.record(unit, "dispatched", guarded=True)
 
     def done(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
         file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
         self.record(unit, "done", file=file, request_id=outcome.request_id)
+        if file is not None:
+            self.index(unit.key, file)
+
+    def index(self, key: str, file: str) -> None:
+        """The sidecar line that names ``file`` as the image of ``key`` (read when the manifest is gone)."""
+        data = (json.dumps({"key": key, "file": file}, ensure_ascii=False) + "\n").encode("utf-8")
+        with contextlib.suppress(OSError):  # the manifest holds; only a later recovery without it would lack this
+            fd = os.open(self.path.parent / INDEX_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
+            try:
+                _locked_append(fd, data)
+            finally:
+                os.close(fd)
+
+    def rewrite(self, key: str) -> tuple[str, str | None] | None:
+        """The --enhance rewrite (text, chat model) a unit was recorded with, if any."""
+        record = self.states.get(key) or {}
+        text = record.get("rewrite")
+        model = record.get("enhance_model")
+        return (text, model if isinstance(model, str) else None) if isinstance(text, str) and text.strip() else None
 
     def refused(self, unit: WorkUnit) -> None:
         # Refused for concurrency, not billed: a run that dies now sends it again next time.
@@ -92,6 +136,8 @@ class Manifest:
     def failed(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
         # A request that may have been billed stays "dispatched": a re-run does not pay for it twice.
         assert outcome.error is not None
+        if outcome.error.message_id == "folder_lock_lost":
+            return  # never sent, and another run may own this unit now: its record must not be overwritten
         state = "dispatched" if outcome.maybe_billed else "failed"
         extra = {"url": outcome.url} if outcome.url and outcome.maybe_billed else {}
         task_id = (self.states.get(unit.key) or {}).get("task_id")
@@ -115,7 +161,10 @@ class Manifest:
         return GeneratedImage(url=url, inline_data=None, request_id=request_id if isinstance(request_id, str) else None,
                               task_id=task_id, created=None, content_filter=[])
 
-    def record(self, unit: WorkUnit, state: str, **extra: Any) -> None:
+    def record(self, unit: WorkUnit, state: str, *, guarded: bool = False, **extra: Any) -> None:
+        plan = unit.item.plan
+        rewrite = {"rewrite": plan.enhanced_prompt, "enhance_model": plan.enhance_model} \
+            if plan.enhanced_prompt else {}
         entry = {
             "key": unit.key,
             "state": state,
@@ -125,6 +174,7 @@ class Manifest:
             "prompt": unit.item.plan.prompt,
             "model": unit.item.plan.model,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **rewrite,
             **extra,
         }
         data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
@@ -132,7 +182,7 @@ class Manifest:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
                 try:
-                    _locked_append(fd, data)
+                    _locked_append(fd, data, self.guard if guarded else None)
                 finally:
                     os.close(fd)
             except OSError as exc:
@@ -140,7 +190,44 @@ class Manifest:
             self.states[unit.key] = entry
 
 
-def _locked_append(fd: int, data: bytes) -> None:
+def read_index(folder: Path, keys: set[str]) -> dict[str, Path]:
+    """Images the sidecar index names for ``keys`` and that are still in the folder (the last line wins)."""
+    found: dict[str, Path] = {}
+    try:
+        fd = os.open(folder / INDEX_NAME, os.O_RDONLY | _NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return found
+    root = folder.resolve()
+    for line in data.splitlines():
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except ValueError:
+            continue
+        key, file = (record.get("key"), record.get("file")) if isinstance(record, dict) else (None, None)
+        if not (isinstance(key, str) and key in keys and isinstance(file, str)):
+            continue
+        path = folder / file
+        try:
+            inside = path.resolve().is_relative_to(root) and path.is_file() and not path.is_symlink()
+        except OSError:
+            inside = False
+        if inside:
+            found[key] = path
+    return found
+
+
+def _shared_lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_SH)  # released when the file is closed
+
+
+def _locked_append(fd: int, data: bytes, guard: Callable[[], None] | None = None) -> None:
     """The whole record, then fsync, under an advisory lock.  A record that cannot be written whole is cut
     off again, so the journal never holds a torn line that a later record would be glued onto."""
     try:
@@ -149,6 +236,13 @@ def _locked_append(fd: int, data: bytes) -> None:
         fcntl = None
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
+    if guard is not None:
+        try:
+            guard()
+        except BaseException:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            raise
     start = os.lseek(fd, 0, os.SEEK_END)
     if start:
         os.lseek(fd, start - 1, os.SEEK_SET)

@@ -8,7 +8,7 @@ Rewrites found in the cache make no call at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -165,12 +165,14 @@ def rewrite_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
                   limiter: Limiter | None,
                   no_cache: bool = False, dry_run: bool = False,
                   on_warning: Callable[[Text], None], on_rewrite: Callable[[BatchItem, Rewrite], str | None],
-                  on_failed: Callable[[BatchItem, GlmImageError], None]) -> list[BatchItem]:
+                  on_failed: Callable[[BatchItem, GlmImageError], None],
+                  known: Mapping[int, Rewrite] | None = None) -> list[BatchItem]:
     """A batch's items with their rewrites, made through the runner (the account's ``limiter``, the ledger).
     An item whose rewrite failed is left out (``on_failed``): no image is requested for it, and the rest go on
     (``on_rewrite`` may return other text to send: --review's edit).  After a failure that every call would
     meet (bad key, no balance, unreachable host) no further chat call is sent.  A dry run makes no call: it
-    uses cached rewrites only."""
+    uses cached rewrites only.  ``known``: rewrites the batch's manifest recorded, by item number; they are
+    used again as they are (no call, no review), so a resumed item is sent with the prompt it was sent with."""
     from dataclasses import replace
 
     from glm_image_cli.core.plans import with_enhancement
@@ -178,9 +180,12 @@ def rewrite_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
     for warning in check_enhance_model(cfg.enhance_model):
         on_warning(warning)
     cache = RewriteCache()
-    wanted = [item for item in items if item.enhance]
+    known = dict(known or {})
+    wanted = [item for item in items if item.enhance and item.number not in known]
     results: dict[int, Rewrite | GlmImageError | None] = {}
-    if dry_run:
+    if not wanted:
+        pass
+    elif dry_run:
         for item in wanted:
             results[item.number] = cached_rewrite(item.plan.prompt, image_model=item.plan.model,
                                                   style=item.plan.style, enhance_model=cfg.enhance_model, cache=cache)
@@ -199,6 +204,10 @@ def rewrite_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
         results = {int(key): result for key, result in outcome.results.items()}
     kept = []
     for item in items:
+        if item.number in known:
+            reused = known[item.number]
+            kept.append(replace(item, plan=with_enhancement(item.plan, reused.text, reused.model)))
+            continue
         result = results.get(item.number)
         if isinstance(result, GlmImageError):
             on_failed(item, result)

@@ -189,23 +189,6 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
-    if any(item.enhance for item in items):
-        from glm_image_cli.core.rewrites import rewrite_items
-
-        failed: list[Any] = []
-
-        def enhance_failed(item: Any, error: Any) -> None:
-            failed.append(error)
-            on_enhance_failed(item, error)
-
-        from glm_image_cli.messages import current_language
-
-        items = rewrite_items(cfg, items, lambda: make_client(cfg, current_language()),
-                              limiter=None if request.dry_run else make_limiter(cfg), no_cache=request.no_cache,
-                              dry_run=request.dry_run, on_warning=on_warning,
-                              on_rewrite=on_rewrite, on_failed=enhance_failed)
-        if not items and failed:  # every rewrite failed: that is the batch's failure, not an empty input
-            raise failed[0]
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:
@@ -220,14 +203,18 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         # Held until the run ends: the manifest is read only by the run that may write it.
         lock = FolderLock(folder).acquire()
     try:
-        manifest = Manifest(folder / MANIFEST_NAME)
+        manifest = Manifest(folder / MANIFEST_NAME, guard=lock.check if lock is not None else None)
         units = batching.work_units(items)
+        manifest.adopt_earlier_keys(units)
         # Images the manifest does not list as done may still be there (a deleted or damaged manifest).
         unknown = {unit.key for unit in units if manifest.state(unit.key) != "done"}
         on_disk = batching.images_on_disk(folder, unknown)
         selection = batching.select_work(units, manifest, retry_failed=request.retry_failed,
                                          retry_unsafe=request.retry_unsafe, max_images=request.max_images,
                                          on_disk=on_disk)
+        if any(item.enhance for item in items):
+            items = _rewrite_batch(cfg, request, items, selection, manifest, on_warning=on_warning,
+                                   on_rewrite=on_rewrite, on_enhance_failed=on_enhance_failed)
         if not request.dry_run:
             for unit in selection.done_before:
                 if unit.key in selection.found_on_disk:
@@ -245,3 +232,50 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
             lock.release()
         raise
     return prepared
+
+
+def _rewrite_batch(cfg: ResolvedConfig, request: BatchRequest, items: list[BatchItem], selection: Selection,
+                   manifest: Manifest, *, on_warning: Callable[[Text], None], on_rewrite: Callable[..., Any],
+                   on_enhance_failed: Callable[..., None]) -> list[BatchItem]:
+    """--enhance, after the manifest said what is left: only items with an image to request now are rewritten,
+    and an item the manifest recorded a rewrite for reuses it (no chat call).  A unit already done or dispatched
+    is never rewritten, so nothing made earlier is bought again under a new prompt.  The selection's units get
+    the rewritten items; an item whose rewrite failed requests no image (``on_enhance_failed``)."""
+    from dataclasses import replace
+
+    from glm_image_cli.core.enhance import Rewrite
+    from glm_image_cli.core.rewrites import rewrite_items
+    from glm_image_cli.messages import current_language
+
+    lists = (selection.to_run, selection.done_before, selection.uncertain, selection.failed_skipped,
+             selection.capped, selection.recoverable)
+    known: dict[int, Rewrite] = {}
+    for unit in (unit for units in lists for unit in units):
+        recorded = manifest.rewrite(unit.key) if unit.item.enhance else None
+        if recorded is not None and unit.item.number not in known:
+            text, model = recorded
+            known[unit.item.number] = Rewrite(unit.item.plan.prompt, text, model or cfg.enhance_model, "", True)
+    # Rewritten now: items with an image to request in this run.  A recoverable unit (paid, fetched now) without
+    # a recorded rewrite keeps its typed prompt: no call is made for it.
+    sending = {unit.item.number for unit in selection.to_run}
+    wanted = [item for item in items if item.enhance and (item.number in sending or item.number in known)]
+    if not wanted:
+        return items
+    failed: list[Any] = []
+
+    def enhance_failed(item: Any, error: Any) -> None:
+        failed.append((item.number, error))
+        on_enhance_failed(item, error)
+
+    rewritten = rewrite_items(cfg, wanted, lambda: make_client(cfg, current_language()),
+                              limiter=None if request.dry_run else make_limiter(cfg), no_cache=request.no_cache,
+                              dry_run=request.dry_run, on_warning=on_warning, on_rewrite=on_rewrite,
+                              on_failed=enhance_failed, known=known)
+    by_number = {item.number: item for item in rewritten}
+    dropped = {number for number, _ in failed}
+    if failed and len(dropped) == len(items):  # every rewrite failed: that is the batch's failure
+        raise failed[0][1]
+    for units in lists:
+        units[:] = [replace(unit, item=by_number.get(unit.item.number, unit.item)) for unit in units
+                    if unit.item.number not in dropped or units is not selection.to_run]
+    return [by_number.get(item.number, item) for item in items if item.number not in dropped]
