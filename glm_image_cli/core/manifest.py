@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli import safejson
 from glm_image_cli.core.plans import error_json
 from glm_image_cli.errors import OutputError
+from glm_image_cli.safefile import open_regular
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import GeneratedImage
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from glm_image_cli.core.runner import ImageOutcome
 
 MANIFEST_NAME = "manifest.jsonl"
+MAX_MANIFEST_BYTES = 1 << 30  # about three million records: far more than any batch
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
@@ -41,21 +44,21 @@ class Manifest:
         """Every whole record is kept; a torn or undecodable line (a crash, a stray byte) is counted and
         skipped, never allowed to block a resume."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+            handle = open_regular(self.path, nofollow=True)
         except FileNotFoundError:
             return
         except OSError as exc:  # a link, a folder, no permission: not a manifest we can trust
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
         try:
-            with os.fdopen(fd, "rb") as handle:
-                data = handle.read()
+            with handle:
+                data = handle.read(MAX_MANIFEST_BYTES + 1)
         except OSError as exc:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
         for line in data.splitlines():
             if not line.strip():
                 continue
             try:
-                record = json.loads(line.decode("utf-8"))
+                record = safejson.loads(line)
             except ValueError:  # UnicodeDecodeError is a ValueError too
                 self.damaged_lines += 1
                 continue
