@@ -541,6 +541,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "api_bad_length": ("Invalid Content-Length.", "Content-Length 无效。"),
     "api_too_large": ("The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节。"),
+    "api_too_many_images": ("At most {limit} images per edit.", "每次编辑最多 {limit} 张图片。"),
+    "api_too_many_parts": ("At most {limit} parts per multipart body.", "multipart 请求体最多 {limit} 个部分。"),
     "api_invalid_json": ("The body is not valid UTF-8 JSON ({detail}).", "请求体不是有效的 UTF-8 JSON（{detail}）。"),
     "api_not_object": ("The body must be a JSON object.", "请求体必须是 JSON 对象。"),
     "models_offered": ("Models offered by {base}:", "{base} 提供的模型："),

@@ -249,7 +249,7 @@ def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
 
 
 def _check_source(path: str) -> None:
-    from glm_image_cli.backends.imagebytes import sniff_image_format
+    from glm_image_cli.backends.imagebytes import EDIT_FORMATS, sniff_image_format
 
     file = Path(path)
     try:
@@ -261,5 +261,6 @@ def _check_source(path: str) -> None:
             head = handle.read(64)
     except OSError as exc:
         raise UsageError("edit_image_unreadable", path=path, detail=exc.strerror or str(exc)) from None
-    if sniff_image_format(head) is None:
+    sniffed = sniff_image_format(head)
+    if sniffed is None or sniffed[0] not in EDIT_FORMATS:
         raise UsageError("edit_image_unreadable", path=path, detail="not a PNG, JPEG or WebP image")
