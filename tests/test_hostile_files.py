@@ -291,6 +291,10 @@ def test_a_rewrite_with_escapes_is_shown_visibly(cli, fake) -> None:
     result = cli("generate", "a cat", "--yes", "--enhance", "-o", "out")
     assert ESC not in result.stdout + result.stderr
     assert "\\x1b]0;pwned" in result.stderr
+    for args in (("history",), ("history", "show", "1")):  # the rewrite was sent and recorded
+        result = cli(*args)
+        assert result.exit_code == 0 and ESC not in result.stdout + result.stderr, args
+    assert "\\x1b]0;pwned" in result.stdout  # history show: the prompt sent, visibly
 
 
 def test_an_upstream_error_message_with_escapes_is_shown_visibly(cli, fake) -> None:
