@@ -183,6 +183,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "detail_too_deep": ("nested too deeply", "嵌套层数过多"),
     "detail_image_too_large": ("the image is {width}×{height} pixels, more than the {limit} pixels shown",
                                "图片为 {width}×{height} 像素，超过可显示的 {limit} 像素"),
+    "detail_image_too_many_pixels": ("the image has {pixels} pixels, more than the {limit} shown",
+                                     "图片有 {pixels} 像素，超过可显示的 {limit} 像素"),
     "detail_is_folder": ("it is a folder", "这是一个文件夹"),
     "detail_not_a_folder": ("it is a file, not a folder", "这是一个文件，不是文件夹"),
     "detail_symlink": ("it is a symbolic link, which glm-image never writes over",

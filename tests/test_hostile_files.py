@@ -178,6 +178,18 @@ def test_show_grid_and_gallery_refuse_a_bomb_in_one_line(cli) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_a_jpeg_bomb_is_named_by_its_pixel_count(cli) -> None:
+    pytest.importorskip("PIL.Image")
+    from tests.fake_bigmodel import TINY_JPEG
+
+    at = TINY_JPEG.index(b"\xff\xc0") + 5  # SOF0: length, precision, then height and width
+    Path("bomb.jpg").write_bytes(TINY_JPEG[:at] + struct.pack(">HH", 60_000, 60_000) + TINY_JPEG[at + 4:])
+    result = cli("grid", "bomb.jpg", str(recipe_png(Path("cat.png"))), "-o", "sheet.png")
+    assert result.exit_code == 0, result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "bomb.jpg" in warning and "3600000000 pixels" in warning
+
+
 def test_a_compressed_text_chunk_is_inflated_only_up_to_a_limit(cli) -> None:
     """A zTXt or iTXt that inflates to 64 MiB (600 MB in the issue) is skipped, not inflated."""
     compressor = zlib.compressobj(9)

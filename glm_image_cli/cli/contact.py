@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import shutil
 import struct
 import subprocess
@@ -59,12 +60,14 @@ def load_pillow() -> Any:
 class ImageTooLarge(ValueError):
     """The picture declares more than ``MAX_PIXELS`` pixels: refused before any pixel is decoded."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, pixels: int = 0) -> None:
         super().__init__(width, height)
-        self.width, self.height = width, height
+        self.width, self.height, self.pixels = width, height, pixels or width * height
 
     def __str__(self) -> str:
-        return str(Text("detail_image_too_large", width=self.width, height=self.height, limit=MAX_PIXELS))
+        if self.width and self.height:
+            return str(Text("detail_image_too_large", width=self.width, height=self.height, limit=MAX_PIXELS))
+        return str(Text("detail_image_too_many_pixels", pixels=self.pixels, limit=MAX_PIXELS))
 
 
 def open_picture(source: Path | bytes) -> Any:
@@ -77,10 +80,12 @@ def open_picture(source: Path | bytes) -> Any:
         warnings.simplefilter("error", image_module.DecompressionBombWarning)
         try:
             picture = image_module.open(io.BytesIO(data))
-        except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
-            picture = None
-    width, height = _declared_size(data) if picture is None else picture.size
-    if picture is None or width * height > MAX_PIXELS:
+        except (image_module.DecompressionBombError, image_module.DecompressionBombWarning) as exc:
+            width, height = _declared_size(data)  # Pillow names only the pixel count, other formats than PNG too
+            counted = re.search(r"\((\d+) pixels\)", str(exc))
+            raise ImageTooLarge(width, height, int(counted.group(1)) if counted else 0) from None
+    width, height = picture.size
+    if width * height > MAX_PIXELS:
         raise ImageTooLarge(width, height)
     picture.load()
     return picture
