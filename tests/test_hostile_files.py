@@ -162,6 +162,17 @@ def test_a_paid_bomb_is_kept_and_the_preview_says_one_line(cli, fake) -> None:
     assert ESC not in result.stdout
 
 
+def test_a_paid_bomb_asked_as_jpeg_is_kept_as_it_came(cli, fake) -> None:
+    pytest.importorskip("PIL.Image")
+    fake.result_mode = "b64"
+    fake.image_bytes = bomb_png()
+    result = cli("generate", "a cat", "--yes", "--format", "jpeg", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    [saved] = Path("out").iterdir()
+    assert saved.suffix == ".png" and saved.read_bytes().startswith(b"\x89PNG")
+    assert fake.count(SYNC_ROUTE) == 1
+
+
 def test_show_grid_and_gallery_refuse_a_bomb_in_one_line(cli) -> None:
     pytest.importorskip("PIL.Image")
     bomb = recipe_png(Path("bomb.png"), bomb_png())
