@@ -174,6 +174,7 @@ MEANINGS: dict[str, Meaning] = {
     "width_height_pair": Meaning("WIDTH_HEIGHT_PAIR"),
     "name_too_long": Meaning("NAME_TOO_LONG"),
     "invalid_text": Meaning("INVALID_TEXT"),
+    "control_character": Meaning("INVALID_TEXT"),  # the same failure: text that cannot be sent as it is
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),

@@ -35,6 +35,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "that are not UTF-8). Check the encoding of the terminal or of the file.",
         "{field} 中含有无效的文本字符（孤立的代理字符，例如来自非 UTF-8 的字节）。请检查终端或文件的编码。",
     ),
+    "control_character": (
+        "The {field} holds a control character ({character}); only newlines and tabs may be in it.",
+        "{field} 中含有控制字符（{character}）；只允许换行和制表符。",
+    ),
     "prompt_too_long": (
         "The prompt has {length} characters; {model} accepts at most {limit}. Shorten it.",
         "提示词有 {length} 个字符，{model} 最多接受 {limit} 个。请缩短。",
@@ -177,6 +181,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "detail_too_large": ("larger than {limit} bytes", "大于 {limit} 字节"),
     "detail_not_regular_file": ("not a regular file", "不是普通文件"),
     "detail_too_deep": ("nested too deeply", "嵌套层数过多"),
+    "detail_image_too_large": ("the image is {width}×{height} pixels, more than the {limit} pixels shown",
+                               "图片为 {width}×{height} 像素，超过可显示的 {limit} 像素"),
+    "detail_image_too_many_pixels": ("the image has {pixels} pixels, more than the {limit} shown",
+                                     "图片有 {pixels} 像素，超过可显示的 {limit} 像素"),
     "detail_is_folder": ("it is a folder", "这是一个文件夹"),
     "detail_not_a_folder": ("it is a file, not a folder", "这是一个文件，不是文件夹"),
     "detail_symlink": ("it is a symbolic link, which glm-image never writes over",
@@ -541,6 +549,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "api_bad_length": ("Invalid Content-Length.", "Content-Length 无效。"),
     "api_too_large": ("The request body is larger than {limit} bytes.", "请求体超过 {limit} 字节。"),
+    "api_too_many_images": ("At most {limit} images per edit.", "每次编辑最多 {limit} 张图片。"),
+    "api_too_many_parts": ("At most {limit} parts per multipart body.", "multipart 请求体最多 {limit} 个部分。"),
     "api_invalid_json": ("The body is not valid UTF-8 JSON ({detail}).", "请求体不是有效的 UTF-8 JSON（{detail}）。"),
     "api_not_object": ("The body must be a JSON object.", "请求体必须是 JSON 对象。"),
     "models_offered": ("Models offered by {base}:", "{base} 提供的模型："),
@@ -688,6 +698,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "stdout is not a terminal: no picture drawn (use --json for the recipes).",
         "标准输出不是终端：未显示图片（使用 --json 查看生成参数）。",
     ),
+    "grid_skipped": ("Left {path} out of the sheet ({detail}).", "已从拼图中略去 {path}（{detail}）。"),
     "grid_no_font": (
         "No font with Chinese glyphs was found (e.g. install fonts-noto-cjk): the sheet has no labels.",
         "未找到含中文字形的字体（例如安装 fonts-noto-cjk）：总览图不含标签。",

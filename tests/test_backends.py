@@ -299,6 +299,43 @@ def test_serve_edit_errors(serve_openai, server) -> None:
     assert server.requests == []
 
 
+def test_serve_edit_caps_parts_and_images_while_parsing(serve_openai, server) -> None:
+    """150,000 tiny image[] parts once held a thread 97 s and sent one edit with them all: now 413 at once."""
+    import time
+
+    from glm_image_cli.serve.routes import MAX_EDIT_IMAGES, MAX_PARTS
+
+    url = serve_openai()
+    png = make_png(8, 8, (1, 2, 3))
+    started = time.monotonic()
+    many = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, timeout=30,
+                      files=[("image[]", (f"{n}.png", b"x", "image/png")) for n in range(20_000)])
+    assert many.status_code == 413 and str(MAX_PARTS) in many.json()["error"]["message"]
+    assert time.monotonic() - started < 10
+    too_many = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, timeout=30,
+                          files=[("image[]", (f"{n}.png", png, "image/png")) for n in range(MAX_EDIT_IMAGES + 1)])
+    assert too_many.status_code == 413 and str(MAX_EDIT_IMAGES) in too_many.json()["error"]["message"]
+    assert server.requests == []
+    enough = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, timeout=30,
+                        files=[("image[]", (f"{n}.png", png, "image/png")) for n in range(MAX_EDIT_IMAGES)])
+    assert enough.status_code == 200, enough.text
+    assert [len([p for p in call.body if p.name == "image[]"]) for call in server.seen(EDITS)] == [MAX_EDIT_IMAGES]
+
+
+GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00" \
+      b"\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+
+
+def test_edits_refuse_a_gif_as_the_readme_says(serve_openai, server, cli) -> None:
+    url = serve_openai()
+    response = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"}, files={"image": ("a.gif", GIF, "image/gif")})
+    assert response.status_code == 400 and "PNG, JPEG or WebP" in response.json()["error"]["message"]
+    Path("cat.gif").write_bytes(GIF)
+    result = cli("edit", "cat.gif", "-p", "x", "--yes")
+    assert result.exit_code == 2 and "PNG, JPEG or WebP" in result.stderr
+    assert server.requests == []
+
+
 def test_serve_edit_on_bigmodel_is_400_edit_unsupported(serve_openai, server) -> None:
     url = serve_openai(backend="bigmodel")
     response = httpx.post(f"{url}/v1/images/edits", data={"prompt": "x"},

@@ -10,7 +10,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "glm_image_cli"
 LAYERS = {"backends": 1, "storage": 2, "core": 3, "chat": 4, "serve": 4, "mcpserver": 4, "cli": 5}
-FOUNDATION = {"glm_image_cli", "glm_image_cli.messages", "glm_image_cli.errors"}
+FOUNDATION = {"glm_image_cli", "glm_image_cli.messages", "glm_image_cli.errors", "glm_image_cli.safejson",
+              "glm_image_cli.safefile"}
 
 
 def _module_name(path: Path) -> str:

@@ -92,3 +92,19 @@ def test_missing_extra_is_a_clear_message(cli, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mcp.server.mcpserver", None)
     result = cli("mcp")
     assert result.exit_code == 2 and "pip install 'glm-image[mcp]'" in result.stderr
+
+
+def test_a_paid_bomb_is_a_result_without_a_preview_not_a_failed_call(fake, tmp_path: Path) -> None:
+    """An upstream image declaring 30000×30000 pixels: saved and reported, the thumbnail left out (an error
+    here would invite the assistant to pay again)."""
+    pytest.importorskip("PIL.Image")
+    from tests.test_hostile_files import bomb_png
+
+    fake.result_mode = "b64"
+    fake.image_bytes = bomb_png()
+    _, (made,) = run_session(fake, tmp_path, [("generate_image", {"prompt": "a cat", "output_dir": str(tmp_path)})])
+    assert not made.is_error
+    assert [item.type for item in made.content] == ["text"]
+    [image] = json.loads(made.content[0].text)["images"]
+    assert Path(image["path"]).read_bytes().startswith(b"\x89PNG")
+    assert fake.count(SYNC_ROUTE) == 1

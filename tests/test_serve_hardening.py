@@ -261,3 +261,18 @@ def test_two_content_lengths_are_refused_and_the_connection_closed(serve) -> Non
     assert answer.startswith(b"HTTP/1.1 400") and answer.count(b"HTTP/1.1") == 1  # no smuggled second request
     assert b"Connection: close" in answer
     assert not any('"1}"' in line for line in served.log)
+
+
+@pytest.mark.parametrize("length", [b"1_0", b"+0", b"0 ", b"-0", b"0x0", b"\xb2"])  # \xb2 is "²": isdigit() says yes
+def test_content_length_is_plain_ascii_digits_or_400(serve, fake, length: bytes) -> None:
+    served = serve()
+    host, port = served.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(b"POST /txt2img HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: " + length + b"\r\n\r\n{\"prompt\": \"a cat\"}")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert answer.count(b"HTTP/1.1") == 1 and b"Connection: close" in answer
+    assert fake.count(SYNC_ROUTE) == 0

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from glm_image_cli import safejson
 from glm_image_cli.backends import models
 from glm_image_cli.backends.base import (
     GeneratedImage,
@@ -326,7 +327,7 @@ def _about_watermark(failure: RefusedFailure) -> bool:
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
     """(business code, message, request id) from an error body; tolerant of odd shapes."""
     try:
-        body = response.json()
+        body = safejson.loads(response.content)
     except ValueError:
         text = response.text.strip()[:200] or None
         return None, text, None

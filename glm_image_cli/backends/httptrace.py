@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from glm_image_cli import safejson
+
 # Whether clients made now trace their exchanges.  The CLI sets it for one invocation and resets it after.
 VERBOSE: ContextVar[bool] = ContextVar("glm_image_verbose", default=False)
 # Where the lines of clients made now go (None: stderr); the CLI sets it with VERBOSE.
@@ -102,7 +104,7 @@ class HttpTrace:
             return _printable(request_id), None
         try:
             response.read()
-            body = response.json()
+            body = safejson.loads(response.content)
         except (httpx.HTTPError, ValueError):
             return _printable(request_id), None
         code = None

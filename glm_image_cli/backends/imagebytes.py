@@ -9,6 +9,9 @@ _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"GIF8", 0, "gif", "gif"),
 )
 
+EDIT_FORMATS = ("png", "jpeg", "webp")  # what an edit accepts as a source or a mask (the README says so)
+
+
 def sniff_image_format(data: bytes) -> tuple[str, str] | None:
     """(format, extension) from the bytes' magic number, or None when they are no known image."""
     for magic, offset, name, ext in _SIGNATURES:

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from glm_image_cli import safejson
 from glm_image_cli.backends import models
 from glm_image_cli.backends.base import (
     GeneratedImage,
@@ -47,6 +48,7 @@ from glm_image_cli.errors import (
     UsageError,
 )
 from glm_image_cli.messages import Text
+from glm_image_cli.safefile import read_regular
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # an image to edit
 IMAGE_SERVER = Text("service_image_server")  # {service} in failure messages: rendered in the language shown
@@ -93,7 +95,7 @@ class OpenAIImagesClient(OverTransport):
         if not response.is_success:
             return None
         try:
-            body = response.json()
+            body = safejson.loads(response.content)
         except ValueError:
             return None
         data = body.get("data") if isinstance(body, dict) else body
@@ -225,13 +227,14 @@ def _edit_files(request: ImageRequest) -> list[tuple[str, tuple[str, bytes, str]
 
 def _file_part(path: str) -> tuple[str, bytes, str]:
     file = Path(path)
-    return file.name, file.read_bytes(), mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return file.name, read_regular(file, MAX_SOURCE_BYTES), kind
 
 
 def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
     """(code or type, message) from ``{"error": {"message", "type", "code"}}``; tolerant of other shapes."""
     try:
-        body = response.json()
+        body = safejson.loads(response.content)
     except ValueError:
         return None, response.text.strip()[:200] or None
     error = body.get("error") if isinstance(body, dict) else None
@@ -246,7 +249,7 @@ def _openai_error(response: httpx.Response) -> tuple[str | None, str | None]:
 
 
 def _check_source(path: str) -> None:
-    from glm_image_cli.backends.imagebytes import sniff_image_format
+    from glm_image_cli.backends.imagebytes import EDIT_FORMATS, sniff_image_format
 
     file = Path(path)
     try:
@@ -258,5 +261,6 @@ def _check_source(path: str) -> None:
             head = handle.read(64)
     except OSError as exc:
         raise UsageError("edit_image_unreadable", path=path, detail=exc.strerror or str(exc)) from None
-    if sniff_image_format(head) is None:
+    sniffed = sniff_image_format(head)
+    if sniffed is None or sniffed[0] not in EDIT_FORMATS:
         raise UsageError("edit_image_unreadable", path=path, detail="not a PNG, JPEG or WebP image")

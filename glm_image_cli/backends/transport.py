@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from glm_image_cli import __version__
+from glm_image_cli import __version__, safejson
 from glm_image_cli.backends.base import GeneratedImage, ImageResult, ProgressCallback, no_progress
 from glm_image_cli.backends.imagebytes import sniff_image_format
 from glm_image_cli.errors import (
@@ -334,7 +334,7 @@ class HttpTransport:
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        payload = response.json()
+        payload = safejson.loads(response.content)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):

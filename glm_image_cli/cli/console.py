@@ -2,8 +2,10 @@
 
 Rich is used for colour and live progress only when stderr is a terminal and colour is allowed (see
 ``terminal.Terminal``); otherwise progress is plain lines (logs, CI, pipes).  User text (prompts, paths) is
-never parsed as Rich markup.  Every line is written through the invocation's ``terminal.Output``: printing
-never raises, and a closed stream (`| head`) is noticed there, never taken for a failed image.
+never parsed as Rich markup, and its control characters are shown, not obeyed (``terminal.visible``: a
+recipe, an upstream's message or a prompt cannot retitle or clear the terminal).  Every line is written
+through the invocation's ``terminal.Output``: printing never raises, and a closed stream (`| head`) is
+noticed there, never taken for a failed image.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli.cli.terminal import Output, Terminal
+from glm_image_cli.cli.terminal import CONTROL_CHARACTERS, Output, Terminal, visible
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ class Ui:
             self._line(text, "dim")
 
     def _line(self, text: str, style: str) -> None:
+        text = visible(text)
         if self.rich_stderr:
             self.stderr.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         else:
@@ -94,12 +97,12 @@ class Ui:
             text.encode(self.terminal.encoding)
         except (UnicodeEncodeError, LookupError):
             text = json.dumps(payload, ensure_ascii=True, indent=indent)
-        return text
+        return CONTROL_CHARACTERS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)  # DEL, C1: JSON's escape
 
     def stdout_line(self, text: str) -> None:
         """One whole line on stdout, from any thread."""
         with _STDOUT_LOCK:
-            self.output.line("stdout", text)
+            self.output.line("stdout", visible(text))
 
     def table(self, columns: list[str], rows: list[list[str]], title: str | None = None,
               stream: str = "stdout", show_header: bool = True, no_wrap_columns: int = 1,
@@ -113,6 +116,8 @@ class Ui:
         from rich.console import Console
         from rich.table import Table
 
+        rows = [[visible(cell) if isinstance(cell, str) else cell for cell in row] for row in rows]
+        title = None if title is None else visible(title)
         target = "stderr" if stream == "stderr" else "stdout"
         console = Console(file=self.output.stream(target), highlight=False, markup=False, emoji=False,
                           soft_wrap=False, no_color=not self.terminal.color_on(target, self.no_color))
@@ -211,7 +216,7 @@ class ImageProgress:
         with self._lock:
             if event.stage is Stage.REQUESTING:
                 self._started.setdefault(index, time.monotonic())
-            text = self._describe(event)
+            text = visible(self._describe(event))
             if self._progress is not None:
                 self._update_live(index, event.stage, text)
             elif event.stage is not Stage.QUEUED and not self.ui.quiet and self._last_line.get(index) != text:
@@ -346,6 +351,7 @@ class BatchProgress:
             self._in_flight = self._in_flight - {key}
 
     def retrying(self, key: str, label: str, text: str) -> None:
+        label, text = visible(label), visible(text)
         if self._progress is not None:
             self._notice = (time.monotonic(), label, text)
         elif not self.ui.quiet:
@@ -355,6 +361,7 @@ class BatchProgress:
     def finished_one(self, key: str, label: str, ok: bool, detail: str, seconds: float = 0.0,
                      path: str | None = None) -> None:
         """One image is done.  ``path`` (saved images, without --json) goes to stdout, one per line."""
+        label, detail = visible(label), visible(detail)
         if path is not None:
             self.ui.stdout_line(path)
         with self._lock:

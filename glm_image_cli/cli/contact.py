@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import shutil
+import struct
 import subprocess
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from glm_image_cli.messages import Text
+from glm_image_cli.safefile import read_regular
+
+MAX_PIXELS = 64_000_000  # 8000 × 8000: larger pictures are not decoded to be shown (a 30000² one needs 2.7 GB)
+MAX_FILE_BYTES = 256 << 20  # an image file read to be shown; the upstream sends at most 64 MiB
 THUMB = 256  # each thumbnail fits a THUMB × THUMB box
 GAP = 8
 LABEL_HEIGHT = 28
@@ -47,6 +55,48 @@ def load_pillow() -> Any:
     except ImportError:
         raise PillowMissing() from None
     return Image
+
+
+class ImageTooLarge(ValueError):
+    """The picture declares more than ``MAX_PIXELS`` pixels: refused before any pixel is decoded."""
+
+    def __init__(self, width: int, height: int, pixels: int = 0) -> None:
+        super().__init__(width, height)
+        self.width, self.height, self.pixels = width, height, pixels or width * height
+
+    def __str__(self) -> str:
+        if self.width and self.height:
+            return str(Text("detail_image_too_large", width=self.width, height=self.height, limit=MAX_PIXELS))
+        return str(Text("detail_image_too_many_pixels", pixels=self.pixels, limit=MAX_PIXELS))
+
+
+def open_picture(source: Path | bytes) -> Any:
+    """A decoded Pillow image from a regular file (a FIFO or device is refused, see ``read_regular``) or from
+    bytes.  Its size is read from the header first: more than ``MAX_PIXELS`` raises ImageTooLarge (a
+    ValueError), Pillow's own decompression-bomb check included, so a bomb costs neither time nor memory."""
+    image_module = load_pillow()
+    data = read_regular(source, MAX_FILE_BYTES) if isinstance(source, Path) else source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", image_module.DecompressionBombWarning)
+        try:
+            picture = image_module.open(io.BytesIO(data))
+        except (image_module.DecompressionBombError, image_module.DecompressionBombWarning) as exc:
+            width, height = _declared_size(data)  # Pillow names only the pixel count, other formats than PNG too
+            counted = re.search(r"\((\d+) pixels\)", str(exc))
+            raise ImageTooLarge(width, height, int(counted.group(1)) if counted else 0) from None
+    width, height = picture.size
+    if width * height > MAX_PIXELS:
+        raise ImageTooLarge(width, height)
+    picture.load()
+    return picture
+
+
+def _declared_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR; (0, 0) for another format (only named in the message)."""
+    if data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    return 0, 0
 
 
 def grid_columns(count: int, columns: int | None = None) -> int:
@@ -97,8 +147,10 @@ def label_of(path: Path) -> str:
     return str(recipe.get("prompt") or path.name)
 
 
-def contact_sheet(paths: list[Path], *, columns: int | None = None, labels: bool = False) -> tuple[Any, bool]:
-    """(the sheet as a Pillow image, whether labels were drawn).  Unreadable images leave an empty cell."""
+def contact_sheet(paths: list[Path], *, columns: int | None = None, labels: bool = False,
+                  skipped: Callable[[Path, Exception], None] | None = None) -> tuple[Any, bool]:
+    """(the sheet as a Pillow image, whether labels were drawn).  Unreadable or too large images leave an empty
+    cell, and ``skipped`` is told which and why."""
     image_module = load_pillow()
     from PIL import ImageDraw, ImageFont
 
@@ -120,10 +172,12 @@ def contact_sheet(paths: list[Path], *, columns: int | None = None, labels: bool
         left = GAP + (number % cols) * (THUMB + GAP)
         top = GAP + (number // cols) * (cell_height + GAP)
         try:
-            with image_module.open(path) as picture:
+            with open_picture(path) as picture:
                 thumb = picture.convert("RGB")
                 thumb.thumbnail((THUMB, THUMB))
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            if skipped is not None:
+                skipped(path, exc)
             continue
         sheet.paste(thumb, (left + (THUMB - thumb.width) // 2, top + (THUMB - thumb.height) // 2))
         if drawn:
@@ -140,8 +194,9 @@ def _fit(pen: Any, text: str, font: Any, width: int) -> str:
     return text + "…"
 
 
-def contact_sheet_png(paths: list[Path], *, columns: int | None = None, labels: bool = False) -> tuple[bytes, bool]:
-    sheet, drawn = contact_sheet(paths, columns=columns, labels=labels)
+def contact_sheet_png(paths: list[Path], *, columns: int | None = None, labels: bool = False,
+                      skipped: Callable[[Path, Exception], None] | None = None) -> tuple[bytes, bool]:
+    sheet, drawn = contact_sheet(paths, columns=columns, labels=labels, skipped=skipped)
     out = io.BytesIO()
     sheet.save(out, format="PNG")
     return out.getvalue(), drawn

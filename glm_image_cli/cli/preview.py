@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from glm_image_cli.cli.contact import PillowMissing, contact_sheet_png, load_pillow
+from glm_image_cli.cli.contact import MAX_FILE_BYTES, PillowMissing, contact_sheet_png, load_pillow, open_picture
 from glm_image_cli.cli.terminal import is_tty
+from glm_image_cli.safefile import read_regular
 
 PROTOCOLS = ("auto", "kitty", "iterm", "sixel", "blocks", "off")  # off: runs never draw on their own
 MODES = ("auto", "on", "off")
@@ -90,10 +91,8 @@ def preview_columns(fraction: float, columns: int | None = None) -> int:
 
 # -- encoders ------------------------------------------------------------------------------------------------
 def _open(data: bytes) -> Any:
-    image_module = load_pillow()
-    image = image_module.open(io.BytesIO(data))
-    image.load()
-    return image
+    load_pillow()  # PillowMissing here first (tests stand in for a machine without Pillow through this name)
+    return open_picture(data)
 
 
 def _png_bytes(data: bytes, max_width: int | None = None) -> bytes:
@@ -243,7 +242,7 @@ def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None
             return
         protocol = detect_protocol(terminal.environ)
     try:
-        data = paths[0].read_bytes() if len(paths) == 1 else contact_sheet_png(paths, labels=False)[0]
+        data = read_regular(paths[0], MAX_FILE_BYTES) if len(paths) == 1 else contact_sheet_png(paths, labels=False)[0]
         draw(data, protocol=protocol, fraction=fraction, stream=state.output.stream("stdout"),
              columns=terminal.width, environ=terminal.environ)
     except PillowMissing:

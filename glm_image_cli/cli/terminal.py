@@ -11,12 +11,16 @@ failure of the run: the line is dropped, nothing more is printed, the listeners 
 what is in flight finishes and is saved) and the CLI edge exits 141, as a process killed by SIGPIPE does.  A
 character the console cannot encode is written as a backslash escape; a full non-blocking terminal buffer
 loses the line and nothing else.  Imported on the fast path: the standard library only.
+
+``visible`` is how text from elsewhere (a PNG's recipe, an upstream's message, a prompt, a history row) reaches
+the terminal: control characters shown as ``\\x1b``, never obeyed (a title change, a cleared screen, a link).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +33,18 @@ TERMINAL_VARIABLES = ("TERM", "TERM_PROGRAM", "TMUX", "KITTY_WINDOW_ID", "LC_TER
                       "WT_SESSION", "GLM_IMAGE_PREVIEW", "NO_COLOR")
 TERMINAL_PREFIXES = ("WEZTERM_",)
 STREAMS = ("stdin", "stdout", "stderr")
+# C0 controls but newline and tab, DEL, C1 controls (0x9b is a one-byte CSI), and the bidirectional overrides
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written out (``\\x1b``, ``\\u202e``) instead of sent to the terminal."""
+    return CONTROL_CHARACTERS.sub(_escape, text) if CONTROL_CHARACTERS.search(text) else text
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)

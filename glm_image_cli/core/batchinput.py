@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glm_image_cli import safejson
 from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.safejson import UnsafeJson
 
 FORMATS = ("txt", "jsonl", "csv")
 ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
@@ -62,7 +63,7 @@ def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) 
             data = (source.buffer.read(max_bytes + 1) if hasattr(source, "buffer")
                     else source.read(max_bytes + 1).encode())
         else:
-            with Path(path).open("rb") as handle:
+            with Path(path).open("rb") as handle:  # a pipe is welcome here (`batch <(…)`): the read is bounded
                 data = handle.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise UsageError("batch_unreadable", path=shown, detail=Text("detail_too_large", limit=max_bytes))
@@ -109,7 +110,10 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
         if not stripped or stripped.startswith("#"):
             continue
         try:
-            record = json.loads(stripped)
+            record = safejson.loads(stripped)
+        except UnsafeJson:
+            errors.append(LineError(number, str(Text("batch_bad_json", detail=Text("detail_too_deep")))))
+            continue
         except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
             errors.append(LineError(number, str(Text("batch_bad_json", detail=getattr(exc, "msg", str(exc))))))
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from glm_image_cli import safejson
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.messages import Text
 from glm_image_cli.storage.config import ResolvedConfig, mask_secret
@@ -94,7 +95,7 @@ def check_server(url: str) -> Check:
     target = url.rstrip("/") + "/ping"
     try:
         response = httpx.get(target, timeout=5.0, trust_env=False)
-        body = response.json()
+        body = safejson.loads(response.content)
         ok = response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
         detail: Text | str = f"{target}: HTTP {response.status_code}, {body.get('message', '') if ok else body}"
     except (httpx.HTTPError, ValueError) as exc:

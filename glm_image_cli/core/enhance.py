@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli import safejson
 from glm_image_cli.core.pricing import FREE_CHAT_MODELS as FREE_CHAT_MODELS
 from glm_image_cli.core.pricing import chat_price as chat_price
 from glm_image_cli.core.pricing import estimate_chats as estimate_chats
 from glm_image_cli.core.styles import Style, is_chinese
 from glm_image_cli.errors import UpstreamFailure
 from glm_image_cli.messages import Text
+from glm_image_cli.safefile import read_regular
 from glm_image_cli.storage.atomic import write_atomic
 
 if TYPE_CHECKING:
@@ -201,7 +203,7 @@ class RewriteCache:
 
     def get(self, key: str) -> str | None:
         try:
-            record = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            record = safejson.loads(read_regular(self.folder / f"{key}.json", 1 << 20))
         except (OSError, ValueError):
             return None
         text = record.get("rewrite") if isinstance(record, dict) else None

@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from glm_image_cli import safejson
+from glm_image_cli.safefile import read_regular
 from glm_image_cli.storage.atomic import write_atomic
 
 SLOW_START = 8  # calls in flight at first, when nothing is known about the account
@@ -181,8 +183,7 @@ class LimitStore:
 
     def _read(self) -> dict[str, Any]:
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.loads(handle.read(1 << 20))
+            data = safejson.loads(read_regular(self.path, 1 << 20))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}

@@ -21,8 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli import safejson
 from glm_image_cli.core.plans import error_json
 from glm_image_cli.errors import OutputError
+from glm_image_cli.safefile import open_regular
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import GeneratedImage
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 MANIFEST_NAME = "manifest.jsonl"
 PAID_STATES = ("dispatched", "submitted", "answered")  # sent and maybe (or surely) paid for: never resent blindly
 INDEX_NAME = ".glm-image.index.jsonl"
+MAX_MANIFEST_BYTES = 1 << 30  # about three million records: far more than any batch
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # our files are never written through a link someone else made
 
 
@@ -52,22 +55,22 @@ class Manifest:
         """Every whole record is kept; a torn or undecodable line (a crash, a stray byte) is counted and
         skipped, never allowed to block a resume."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+            handle = open_regular(self.path, nofollow=True)
         except FileNotFoundError:
             return
         except OSError as exc:  # a link, a folder, no permission: not a manifest we can trust
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
         try:
-            with os.fdopen(fd, "rb") as handle:
+            with handle:
                 _shared_lock(handle.fileno())  # never half of a record being appended by a run that lost its lock
-                data = handle.read()
+                data = handle.read(MAX_MANIFEST_BYTES + 1)
         except OSError as exc:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
         for line in data.splitlines():
             if not line.strip():
                 continue
             try:
-                record = json.loads(line.decode("utf-8"))
+                record = safejson.loads(line)
             except ValueError:  # UnicodeDecodeError is a ValueError too
                 self.damaged_lines += 1
                 continue
@@ -194,15 +197,14 @@ def read_index(folder: Path, keys: set[str]) -> dict[str, Path]:
     """Images the sidecar index names for ``keys`` and that are still in the folder (the last line wins)."""
     found: dict[str, Path] = {}
     try:
-        fd = os.open(folder / INDEX_NAME, os.O_RDONLY | _NOFOLLOW)
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read()
+        with open_regular(folder / INDEX_NAME, nofollow=True) as handle:
+            data = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError:
         return found
     root = folder.resolve()
     for line in data.splitlines():
         try:
-            record = json.loads(line.decode("utf-8"))
+            record = safejson.loads(line)
         except ValueError:
             continue
         key, file = (record.get("key"), record.get("file")) if isinstance(record, dict) else (None, None)

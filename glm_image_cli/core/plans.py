@@ -5,6 +5,7 @@ Kept free of Typer and Rich so every command and the MCP server share it; the ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,9 @@ class GenerationPlan:
 
         return ImageRequest(self.model, self.prompt_sent, self.size, self.quality, watermark=self.watermark,
                             user_id=self.user_id, images=self.images, mask=self.mask)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
 
 def plan_generation(
@@ -111,13 +115,19 @@ def with_enhancement(plan: GenerationPlan, rewrite: str, enhance_model: str | No
 
 def _check_text(**fields: str | None) -> None:
     """Every text must be encodable: a lone surrogate (argv bytes that were not UTF-8, a JSON "\\ud800")
-    cannot be sent, saved or logged, so it is a usage error here, before anything is spent."""
+    cannot be sent, saved or logged, so it is a usage error here, before anything is spent.  Nor may it hold a
+    control character but newline and tab (and CR before LF): an escape sequence in a prompt would be saved in
+    the image's recipe and replayed on every terminal that shows it."""
     for name, value in fields.items():
         if isinstance(value, str):
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise UsageError("invalid_text", field=name.replace("_", "-")) from None
+            found = _CONTROL.search(value.replace("\r\n", "\n"))
+            if found:
+                raise UsageError("control_character", field=name.replace("_", "-"),
+                                 character=f"\\x{ord(found.group()):02x}")
 
 
 def combine_size(size: str | None, width: int | None, height: int | None) -> str | None:

@@ -11,7 +11,7 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli import __version__
+from glm_image_cli import __version__, safejson
 from glm_image_cli.backends import models
 from glm_image_cli.errors import GlmImageError
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 MAX_MCP_SAMPLES = 4
 PREVIEW_SIDE = 256
 PREVIEW_MAX_BYTES = 512 * 1024
+PREVIEW_MAX_PIXELS = 64_000_000  # larger pictures are not decoded for a thumbnail (as the CLI's preview)
 
 INSTRUCTIONS = """Make images from text prompts (Chinese or English) with Zhipu BigModel / Z.ai.
 generate_image saves the images and returns their paths, request ids and a small preview.
@@ -139,7 +140,7 @@ def _answer_unparsable(error: Exception, lang: str) -> Any:
         return None
     line = next((e.get("input") for e in error.errors() if e.get("type") == "json_invalid"), None)
     try:
-        request = json.loads(line) if isinstance(line, str) else None
+        request = safejson.loads(line) if isinstance(line, str) else None
         if not isinstance(request, dict) or not _holds_surrogate(request, has_surrogates):
             return None
     except (ValueError, RecursionError):
@@ -236,8 +237,13 @@ def _preview(outcomes: list[ImageOutcome]) -> Any:
     except ImportError:
         suffix = saved.path.suffix.lstrip(".").replace("jpg", "jpeg")
         return Image(data=data, format=suffix) if len(data) <= PREVIEW_MAX_BYTES else None
-    with PillowImage.open(io.BytesIO(data)) as picture:
-        picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        out = io.BytesIO()
-        picture.convert("RGB").save(out, format="PNG")
+    try:
+        with PillowImage.open(io.BytesIO(data)) as picture:
+            if picture.width * picture.height > PREVIEW_MAX_PIXELS:
+                return None  # a bomb (30000×30000 declared) is saved and paid for: no preview, never a failed call
+            picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+            out = io.BytesIO()
+            picture.convert("RGB").save(out, format="PNG")
+    except (OSError, ValueError, PillowImage.DecompressionBombError):
+        return None
     return Image(data=out.getvalue(), format="png")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli import __version__
+from glm_image_cli import __version__, safejson
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.messages import render, using_language
 from glm_image_cli.serve.guards import printable
@@ -186,16 +186,11 @@ class FramedHandler(BaseHTTPRequestHandler):
             # Two framings of one body: a proxy and this server could disagree where the next request starts.
             self.close_connection = True
             raise ApiError(400, "BAD_REQUEST", render("api_bad_length"))
-        raw = lengths[0] if lengths else None
-        try:
-            length = int(raw) if raw is not None else 0
-        except ValueError:
-            self.close_connection = True
-            raise ApiError(400, "BAD_REQUEST", render("api_bad_length")) from None
-        if length < 0:
+        raw = lengths[0] if lengths else "0"
+        if not (raw.isascii() and raw.isdigit()):  # int() would also take "1_0", "+0", " 0" and "٣"
             self.close_connection = True
             raise ApiError(400, "BAD_REQUEST", render("api_bad_length"))
-        return length
+        return int(raw)
 
     def _read_body(self, limit: int) -> bytes:
         length = self._content_length()
@@ -210,11 +205,11 @@ class FramedHandler(BaseHTTPRequestHandler):
     def _read_json(self) -> Mapping[str, Any]:
         raw = self._read_body(self.server.options.max_body)
         try:
-            body = json.loads(raw.decode("utf-8")) if raw else None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ApiError(400, "INVALID_JSON", render("api_invalid_json", detail=exc)) from None
-        except RecursionError:  # "[[[[..." thousands deep
+            body = safejson.loads(raw) if raw else None
+        except safejson.UnsafeJson:  # "[[[[..." too deep
             raise ApiError(400, "INVALID_JSON", render("api_json_too_deep")) from None
+        except ValueError as exc:  # UnicodeDecodeError too
+            raise ApiError(400, "INVALID_JSON", render("api_invalid_json", detail=exc)) from None
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_JSON", render("api_not_object"))
         return body

@@ -136,6 +136,10 @@ class ApiHandler(FramedHandler):
         self._send_json(200, {"created": int(time.time()), "data": data})
 
 
+MAX_EDIT_IMAGES = 16  # source images in one edit, as OpenAI's edits endpoint allows
+MAX_PARTS = 64  # parts of one multipart body: the images, a mask and a handful of fields
+
+
 def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
     """A multipart/form-data body: (text fields, [(name, bytes) of the file parts]), with the standard library."""
     from email.parser import BytesParser
@@ -143,6 +147,7 @@ def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], list
 
     if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type.lower():
         raise ApiError(400, "INVALID_BODY", render("api_not_multipart"))
+    _count_parts(content_type, raw)
     try:
         message = BytesParser(policy=HTTP).parsebytes(
             f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1") + raw)
@@ -165,15 +170,29 @@ def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], list
                 fields[name] = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise ApiError(400, "INVALID_FIELD", render("api_field_string", field=printable(name)[:50])) from None
+    if sum(name in ("image", "image[]") for name, _ in files) > MAX_EDIT_IMAGES:
+        raise ApiError(413, "TOO_LARGE", render("api_too_many_images", limit=MAX_EDIT_IMAGES))
     return fields, files
+
+
+def _count_parts(content_type: str, raw: bytes) -> None:
+    """413 before parsing when the body has more than ``MAX_PARTS`` parts: 150,000 tiny ``image[]`` parts
+    would hold a thread for minutes, write as many temporary files and send them all upstream."""
+    from email.message import Message
+
+    header = Message()
+    header["Content-Type"] = content_type
+    boundary = header.get_boundary()
+    if boundary and raw.count(b"--" + boundary.encode("latin-1", "replace")) > MAX_PARTS + 1:  # + the closing one
+        raise ApiError(413, "TOO_LARGE", render("api_too_many_parts", limit=MAX_PARTS))
 
 
 def _write_upload(folder: Path, stem: str, data: bytes) -> str:
     """An uploaded image as a file for the edit plan; only PNG, JPEG or WebP (400 otherwise)."""
-    from glm_image_cli.backends.imagebytes import sniff_image_format
+    from glm_image_cli.backends.imagebytes import EDIT_FORMATS, sniff_image_format
 
     sniffed = sniff_image_format(data[:64])
-    if sniffed is None:
+    if sniffed is None or sniffed[0] not in EDIT_FORMATS:
         raise ApiError(400, "INVALID_FIELD", render("edit_image_unreadable", path=stem,
                                                     detail="not a PNG, JPEG or WebP image"))
     path = folder / f"{stem}.{sniffed[1]}"

@@ -21,6 +21,7 @@ from typing import Any
 from glm_image_cli.backends.regions import REGIONS
 from glm_image_cli.errors import ConfigError, GlmImageError, UsageError
 from glm_image_cli.messages import Text
+from glm_image_cli.safefile import UnreadableFile, read_regular
 from glm_image_cli.storage.atomic import failure_detail, write_atomic
 from glm_image_cli.storage.settingspec import SETTINGS, InvalidValue, Setting, on_off
 
@@ -117,20 +118,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 def _read_small_file(path: Path) -> bytes | Text:
     """The file's bytes, or why it is not read: not a regular file, or larger than ``MAX_CONFIG_BYTES``.
     Opened without blocking, so a FIFO named as the config file is refused instead of waited on."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        os.close(fd)
-        raise
-    if not regular:
-        os.close(fd)
-        return Text("detail_not_regular_file")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        return Text("detail_too_large", limit=MAX_CONFIG_BYTES)
-    return data
+        return read_regular(path, MAX_CONFIG_BYTES)
+    except UnreadableFile as exc:
+        return exc.detail
 
 
 def write_config_file(path: Path, data: Mapping[str, Any]) -> None:

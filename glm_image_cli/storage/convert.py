@@ -32,7 +32,11 @@ def convert(data: bytes, target: str) -> bytes:
     """Re-encode image bytes as ``target`` (png, jpeg or webp)."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # a ValueError like any undecodable answer: the bytes are kept
+        raise ValueError(str(exc)) from None
+    with opened as image:
         image.load()
         if target == "jpeg" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")

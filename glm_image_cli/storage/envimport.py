@@ -15,6 +15,7 @@ from typing import Any
 
 from glm_image_cli.errors import ConfigError, GlmImageError
 from glm_image_cli.messages import Text
+from glm_image_cli.safefile import open_regular
 
 MAX_ENV_BYTES = 1024 * 1024
 SIMPLE = {"GLM_API_KEY": "api-key", "DEFAULT_MODEL": "model", "DEFAULT_STYLE": "style",
@@ -49,7 +50,7 @@ def parse_env(text: str) -> dict[str, str]:
 
 def read_env_file(path: Path) -> dict[str, str]:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:  # a FIFO or a device is refused, never waited on
             data = handle.read(MAX_ENV_BYTES + 1)
     except OSError as exc:
         raise ConfigError("env_file_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None

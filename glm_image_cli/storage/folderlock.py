@@ -21,7 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from glm_image_cli import safejson
 from glm_image_cli.errors import FolderInUse, OutputError
+from glm_image_cli.safefile import open_regular
 from glm_image_cli.storage.atomic import write_atomic
 
 LOCK_NAME = ".glm-image.lock"
@@ -107,8 +109,8 @@ class FolderLock:
 
     def _owner(self) -> dict[str, Any]:
         try:
-            with open(self.folder / OWNER_NAME, encoding="utf-8") as handle:
-                record = json.loads(handle.read(4096))
+            with open_regular(self.folder / OWNER_NAME) as handle:
+                record = safejson.loads(handle.read(4096))
         except (OSError, ValueError):
             return {}
         return record if isinstance(record, dict) else {}

@@ -18,10 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from glm_image_cli import safejson
+from glm_image_cli.safefile import read_regular
 from glm_image_cli.storage.atomic import write_atomic
 
 PENDING_NAME = "pending-jobs.json"
 _LOCK_NAME = ".pending-jobs.lock"
+
+
+MAX_PENDING_BYTES = 16 << 20  # thousands of records; a larger file is not ours
 
 
 class PendingJobs:
@@ -35,7 +40,7 @@ class PendingJobs:
     def records(self) -> dict[str, dict[str, Any]]:
         """Every pending record by id; an unreadable or damaged file is no records (never a failed run)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = safejson.loads(read_regular(self.path, MAX_PENDING_BYTES, nofollow=True))
         except (OSError, ValueError):
             return {}
         jobs = data.get("jobs") if isinstance(data, dict) else None

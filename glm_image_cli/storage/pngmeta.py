@@ -14,7 +14,12 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
+from glm_image_cli import safejson
+from glm_image_cli.safefile import open_regular
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT_BYTES = 1 << 20  # one text chunk, stored or inflated: a recipe is a few kilobytes
+MAX_PNG_BYTES = 256 << 20  # a whole file read for its text (`info`); the upstream sends at most 64 MiB
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
                "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model",
@@ -95,20 +100,29 @@ def _text_field(kind: bytes, payload: bytes) -> tuple[str, str] | None:
             return key.decode("latin-1"), value.decode("latin-1")
         if kind == b"zTXt":
             key, _, rest = payload.partition(b"\x00")
-            return key.decode("latin-1"), zlib.decompress(rest[1:]).decode("latin-1")
+            return key.decode("latin-1"), _inflate(rest[1:]).decode("latin-1")
         if kind == b"iTXt":
             key, _, rest = payload.partition(b"\x00")
             compressed, _method = rest[0], rest[1]
             _language, _, rest = rest[2:].partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
-            value = zlib.decompress(text) if compressed else text
+            value = _inflate(text) if compressed else text
             return key.decode("latin-1"), value.decode("utf-8")
     except (zlib.error, UnicodeDecodeError, IndexError):
         return None
     return None
 
 
-_MAX_TEXT_CHUNK = 1 << 20
+def _inflate(data: bytes) -> bytes:
+    """A compressed text chunk's text, refused (zlib.error) past ``MAX_TEXT_BYTES``: a few kilobytes can
+    inflate to gigabytes, and no recipe is near that long."""
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(data, MAX_TEXT_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise zlib.error("text chunk too large or truncated")
+    return text
+
+
 _MAX_HEAD_CHUNKS = 64
 
 
@@ -117,7 +131,7 @@ def recipe_in_file(path: Any) -> dict[str, Any] | None:
     through a whole output folder (a batch resumes from its images when its manifest is gone)."""
     fields: dict[str, str] = {}
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO named *.png must not hang a resume
             if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
                 return None
             for _ in range(_MAX_HEAD_CHUNKS):
@@ -128,7 +142,7 @@ def recipe_in_file(path: Any) -> dict[str, Any] | None:
                 kind = header[4:]
                 if kind in (b"IDAT", b"IEND"):
                     break
-                if kind in (b"tEXt", b"zTXt", b"iTXt") and length <= _MAX_TEXT_CHUNK:
+                if kind in (b"tEXt", b"zTXt", b"iTXt") and length <= MAX_TEXT_BYTES:
                     field = _text_field(kind, handle.read(length))
                     handle.seek(4, 1)
                     if field is not None:
@@ -226,7 +240,7 @@ def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     for key in ("content_filter", "source_images", "mask"):
         if key in recipe:
             with contextlib.suppress(ValueError):
-                recipe[key] = json.loads(recipe[key])
+                recipe[key] = safejson.loads(recipe[key])
     return recipe
 
 

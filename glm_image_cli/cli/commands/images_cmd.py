@@ -22,7 +22,8 @@ def info(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
 ) -> None:
-    from glm_image_cli.storage.pngmeta import PNG_SIGNATURE, PngError, read_recipe
+    from glm_image_cli.safefile import read_regular
+    from glm_image_cli.storage.pngmeta import MAX_PNG_BYTES, PNG_SIGNATURE, PngError, read_recipe
 
     state = state_of(ctx)
     ui = state.ui()
@@ -30,8 +31,9 @@ def info(
     problems = 0
     for path in files:
         entry: dict[str, Any] = {"path": str(path), "recipe": None, "error": None}
+        data = b""
         try:
-            data = path.read_bytes()
+            data = read_regular(path, MAX_PNG_BYTES)  # never a FIFO or /dev/zero
             recipe = read_recipe(data)
         except PngError as exc:
             if data.startswith(PNG_SIGNATURE):

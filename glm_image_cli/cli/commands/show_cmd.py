@@ -84,7 +84,9 @@ def show(
         return
     _require_pillow()
     captions = [caption(path, recipe) for path, recipe in zip(paths, recipes, strict=True)]
+    from glm_image_cli.cli.contact import MAX_FILE_BYTES
     from glm_image_cli.cli.preview import PillowMissing, choose_protocol, draw, settings_of, should_preview
+    from glm_image_cli.safefile import read_regular
 
     terminal = state.terminal
     if not should_preview("on", no_color=state.no_color, environ=terminal.environ, tty=terminal.stdout_tty):
@@ -104,7 +106,7 @@ def show(
     try:
         if len(paths) == 1:
             ui.result(captions[0])
-            draw(paths[0].read_bytes(), protocol=protocol, fraction=fraction, **on_terminal)
+            draw(read_regular(paths[0], MAX_FILE_BYTES), protocol=protocol, fraction=fraction, **on_terminal)
             return
         from glm_image_cli.cli.contact import contact_sheet_png
 
@@ -116,6 +118,10 @@ def show(
         ui.warn(render("preview_failed", detail=exc))
     for number, line in enumerate(captions, 1):
         ui.result(f"{number}. {line}")
+
+
+def _why(exc: Exception) -> object:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
 
 
 @output_options()
@@ -140,7 +146,9 @@ def grid(
     paths = [path for path in images_in(targets) if path.resolve() != output.resolve()]
     if not paths:
         raise UsageError("show_no_images", target=", ".join(str(target) for target in targets))
-    data, drawn = contact_sheet_png(paths, columns=columns, labels=labels)
+    data, drawn = contact_sheet_png(paths, columns=columns, labels=labels,
+                                    skipped=lambda path, exc: ui.warn(render("grid_skipped", path=path,
+                                                                             detail=_why(exc))))
     try:
         output.write_bytes(data)
     except OSError as exc:
