@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -339,3 +340,13 @@ def test_a_prompt_with_control_characters_is_a_usage_error_before_paying(cli, fa
 def test_newlines_tabs_and_crlf_in_a_prompt_are_fine(cli, fake) -> None:
     result = cli("generate", "a cat\r\non a mat\twith a hat", "--yes", "-o", "out")
     assert result.exit_code == 0, result.stderr
+
+
+def test_everything_the_tool_reads_as_json_goes_through_the_bounded_reader() -> None:
+    """Only our own packaged files (the static help tree) may use json.loads directly."""
+    package = Path(__file__).resolve().parents[1] / "glm_image_cli"
+    allowed = {"safejson.py", "cli/entry.py", "cli/build_static.py"}
+    direct = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                    if re.search(r"(?<!safe)json\.loads\(", path.read_text(encoding="utf-8"))
+                    and str(path.relative_to(package)) not in allowed)
+    assert direct == []
