@@ -350,3 +350,16 @@ def test_everything_the_tool_reads_as_json_goes_through_the_bounded_reader() -> 
                     if re.search(r"(?<!safe)json\.loads\(", path.read_text(encoding="utf-8"))
                     and str(path.relative_to(package)) not in allowed)
     assert direct == []
+
+
+def test_the_gallery_shows_escapes_from_a_recipe_visibly(cli) -> None:
+    """A planted PNG whose recipe holds a terminal escape: index.html says \\x1b, never the byte itself."""
+    from glm_image_cli.storage.pngmeta import embed_recipe
+
+    Path("out").mkdir()
+    recipe = {"prompt": "cat \x1b]0;PWNED\x07 on a mat", "model": "cogview-4", "size": "1024x1024",
+              "created": "2026-12-01T10:00:00+08:00"}
+    Path("out/evil.png").write_bytes(embed_recipe(make_png(), recipe))
+    assert cli("gallery", "out").exit_code == 0
+    page = Path("out/index.html").read_text(encoding="utf-8")
+    assert "\x1b" not in page and "\x07" not in page and "\\x1b]0;PWNED\\x07" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,13 +67,21 @@ def render_html(cards: list[Card], title: str) -> str:
                         data=html.escape(json.dumps(len(cards))))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str) -> str:
+    """Text from an image's recipe (anyone's file) as HTML: escaped, and its control characters made visible
+    (``\x1b``), so `cat index.html` cannot drive a terminal either."""
+    return html.escape(_CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text), quote=True)
+
+
 def _card_html(card: Card) -> str:
     source = html.escape(quote(card.relative_path), quote=True)
-    caption = html.escape(card.prompt)
-    details = " · ".join(html.escape(part) for part in (card.model, card.size, card.created.replace("T", " ")) if part)
-    search = html.escape(" ".join((card.prompt, card.enhanced, card.model, card.size, card.relative_path)).lower(),
-                         quote=True)
-    rewrite = (f'<details class="enhanced"><summary>enhanced · 改写</summary><p>{html.escape(card.enhanced)}</p>'
+    caption = _shown(card.prompt)
+    details = " · ".join(_shown(part) for part in (card.model, card.size, card.created.replace("T", " ")) if part)
+    search = _shown(" ".join((card.prompt, card.enhanced, card.model, card.size, card.relative_path)).lower())
+    rewrite = (f'<details class="enhanced"><summary>enhanced · 改写</summary><p>{_shown(card.enhanced)}</p>'
                f"</details>" if card.enhanced else "")
     return (f'<figure class="card" data-search="{search}"><a href="{source}"><img loading="lazy" src="{source}" '
             f'alt="{caption}"></a><figcaption><p class="prompt">{caption}</p>{rewrite}<p class="meta">{details}</p>'
