@@ -1431,12 +1431,12 @@ HELP: dict[str, tuple[str, str]] = {
                 "注册：{\"mcpServers\": {\"glm-image\": {\"command\": \"glm-image\", \"args\": [\"mcp\"]}}}"),
     "cmd.chat": ("Make and refine images by talking: each line is a turn; with enhance on (the default) the "
                  "chat model sees the conversation, so \"make the sky darker\" changes the last picture. Slash "
-                 "commands: /n /style /size /model /enhance /again /undo /prompt /history /open /help /quit. "
+                 "commands: /n /style /size /model /negative /enhance /again /undo /prompt /history /open /help /quit. "
                  "With stdin not a terminal, reads one line per turn from it (a priced turn above confirm-above "
                  "then needs --yes).\n\nExamples:\n\n  glm-image chat\n\n"
                  "  glm-image chat -m glm-image --style 水彩 -n 2\n\n  glm-image chat --yes < turns.txt",
                  "对话式生图与改图：每行是一轮；改写开启（默认）时对话模型能看到之前的对话，所以“天空暗一点”会修改上一张图。"
-                 "斜杠命令：/n /style /size /model /enhance /again /undo /prompt /history /open /help /quit。"
+                 "斜杠命令：/n /style /size /model /negative /enhance /again /undo /prompt /history /open /help /quit。"
                  "标准输入不是终端时，每行读作一轮（超过 confirm-above 的付费轮次需要 --yes）。\n\n示例：\n\n"
                  "  glm-image chat\n\n  glm-image chat -m glm-image --style 水彩 -n 2\n\n"
                  "  glm-image chat --yes < turns.txt"),
