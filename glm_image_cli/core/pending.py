@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli.core.runner import SampleUnit
 from glm_image_cli.errors import GlmImageError
 from glm_image_cli.storage.pendingjobs import PendingJobs
 
@@ -92,24 +93,14 @@ def recipe_of(plan: GenerationPlan, sample: int, task_id: str, saver: ImageSaver
 
 
 @dataclass(frozen=True)
-class CollectUnit:
-    """One recorded task to collect: keyed by its record, named like the original sample."""
+class CollectUnit(SampleUnit):
+    """One recorded task to collect: a sample of its plan (named like the original), keyed by its record."""
 
-    plan: GenerationPlan
-    sample: int
     job_id: str
 
     @property
     def key(self) -> str:
         return self.job_id
-
-    @property
-    def index(self) -> int:
-        return self.sample
-
-    @property
-    def fixed_stem(self) -> str | None:
-        return None
 
 
 def plan_of(record: Mapping[str, Any], user_styles: Mapping[str, str] | None = None) -> GenerationPlan:
