@@ -1103,6 +1103,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
+    # --- polish, round two (issue 26): info on edited images, names, words, prompt-file encodings ---------------
+    "info_source_line": ("{path} (SHA-256 {digest}…, {state})", "{path}（SHA-256 {digest}…，{state}）"),
+    "info_source_unchanged": ("unchanged", "未改变"),
+    "info_source_changed": ("changed since", "此后已被修改"),
+    "info_source_missing": ("no longer there", "已不在原处"),
+    "info_source_no_digest": ("{path} (not read when the image was made)", "{path}（生成时未能读取）"),
 }
 
 
