@@ -27,6 +27,7 @@ from glm_image_cli.core.styles import compose_prompt
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.storage.atomic import write_atomic
 from glm_image_cli.storage.files import slugify
+from glm_image_cli.storage.naming import sample_stem
 
 if TYPE_CHECKING:
     from glm_image_cli.core.manifest import Manifest
@@ -57,8 +58,10 @@ class BatchItem:
     enhance: bool = False  # --enhance or the line's "enhance": the prompt is rewritten before it is sent
 
     def stem(self, sample: int) -> str:
+        """The image's name as the live list and failed.jsonl show it: the item's ``name``, else the default
+        template's, then ``sample_stem``'s `-1`, `-2` … as the saved file gets them."""
         base = self.name or f"{self.number:04d}-{slugify(self.plan.prompt)}"
-        return f"{base}-{sample}" if self.plan.samples > 1 else base
+        return sample_stem(base, sample, self.plan.samples)
 
 
 @dataclass(frozen=True)
