@@ -134,6 +134,7 @@ MEANINGS: dict[str, Meaning] = {
     "batch_invalid": Meaning("BATCH_INVALID"),
     "batch_max_images": Meaning("BATCH_MAX_IMAGES"),
     "batch_missing_prompt": Meaning("BATCH_MISSING_PROMPT"),
+    "batch_empty_prompt": Meaning("EMPTY_PROMPT"),  # the field is there, with no text in it
     "batch_unreadable": Meaning("BATCH_UNREADABLE"),
     "empty_prompt": Meaning("EMPTY_PROMPT"),
     "format_needs_pillow": Meaning("FORMAT_NEEDS_PILLOW"),

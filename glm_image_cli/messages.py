@@ -1109,6 +1109,55 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "info_source_changed": ("changed since", "此后已被修改"),
     "info_source_missing": ("no longer there", "已不在原处"),
     "info_source_no_digest": ("{path} (not read when the image was made)", "{path}（生成时未能读取）"),
+    "history_no_match": (
+        "Nothing in the history ({total} entries) matches {filters}.",
+        "历史记录（共 {total} 条）中没有符合 {filters} 的记录。",
+    ),
+    "history_without": ("without {flag}: {count} match", "去掉 {flag}：{count} 条符合"),
+    "history_widen": ("To widen the search, leave out a filter ({options}).",
+                      "要扩大搜索范围，可去掉一个条件（{options}）。"),
+    "history_widen_none": (
+        "No single filter left out finds anything either; run `glm-image history` for the latest entries.",
+        "去掉任何一个条件也找不到；运行 `glm-image history` 查看最近的记录。",
+    ),
+    "summary_limit_probing": (
+        "{account}, the account's limit, then {limit} to see whether it was raised ({refused} refused, not billed)",
+        "{account}（账号上限），随后尝试 {limit} 以确认上限是否已提高（被拒 {refused} 次，未计费）",
+    ),
+    "batch_empty_prompt": ("'prompt' is empty: write there what the picture should show",
+                           "prompt 为空：请在其中写出画面要表现的内容"),
+    "ping_next": ("→ {check}: {advice}", "→ {check}：{advice}"),
+    "ping_next_api_key": (
+        "store one with `glm-image config set api-key` (or set GLM_API_KEY), then run `glm-image ping` again",
+        "用 `glm-image config set api-key` 保存密钥（或设置 GLM_API_KEY），然后再运行 `glm-image ping`",
+    ),
+    "ping_next_dns": (
+        "{host} cannot be found: check the network connection, and the base-url and region settings "
+        "(`glm-image config show` says where they come from)",
+        "找不到 {host}：请检查网络连接，以及设置项 base-url 和 region（`glm-image config show` 显示它们的来源）",
+    ),
+    "ping_next_reach": (
+        "{host} did not answer: check the network, a proxy (HTTPS_PROXY) or a firewall, then run "
+        "`glm-image ping` again",
+        "{host} 没有回应：请检查网络、代理（HTTPS_PROXY）或防火墙，然后再运行 `glm-image ping`",
+    ),
+    "ping_next_key": (
+        "copy the key again from the console and store it with `glm-image config set api-key`; region is {region} "
+        "(cn: a BigModel key, intl: a Z.ai key; `glm-image config set region …` to change it)",
+        "从控制台重新复制密钥，用 `glm-image config set api-key` 保存；当前 region 为 {region}"
+        "（cn 对应 BigModel 的密钥，intl 对应 Z.ai 的密钥；用 `glm-image config set region …` 修改）",
+    ),
+    "ping_next_key_openai": (
+        "store the key this server expects with `glm-image config set api-key` (with `--profile NAME` for a "
+        "profile's server)",
+        "用 `glm-image config set api-key` 保存该服务器要求的密钥（配置档的服务器请加 `--profile NAME`）",
+    ),
+    "ping_next_server": (
+        "nothing answered at {url}: start it with `glm-image serve`, or give the address it runs at: "
+        "`glm-image ping --server http://HOST:PORT`",
+        "{url} 没有应答：用 `glm-image serve` 启动，或给出它运行的地址：`glm-image ping --server http://HOST:PORT`",
+    ),
+    "ping_next_again": ("fix it, then run `glm-image ping` again", "修正后再运行 `glm-image ping`"),
 }
 
 

@@ -103,9 +103,11 @@ def build_items(
 
 
 def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: Mapping[str, str] | None) -> BatchItem:
-    prompt = fields.get("prompt")
-    if prompt is None:
+    if "prompt" not in fields:
         raise UsageError("batch_missing_prompt")
+    prompt = fields["prompt"]
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        raise UsageError("batch_empty_prompt")
     if not isinstance(prompt, str):
         raise UsageError("batch_field_type", field="prompt")
     samples = _whole_number(fields.get("n", 1))

@@ -132,7 +132,8 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
             errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
                                                      valid=", ".join(ITEM_FIELDS)))))
             continue
-        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "")}))
+        # An empty field is as good as absent, except the prompt: `"prompt": ""` is said to be empty, not missing.
+        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "") or k == "prompt"}))
     return items, errors
 
 
@@ -163,6 +164,7 @@ def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
             continue
         cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
         fields = {k: v for k, v in cleaned.items() if v}
-        if fields:
+        if fields:  # a row with something in it but an empty prompt cell is said to have an empty prompt
+            fields.setdefault("prompt", "")
             items.append(RawItem(reader.line_num, fields))
     return items, errors

@@ -264,6 +264,9 @@ def _rewrite_batch(cfg: ResolvedConfig, request: BatchRequest, items: list[Batch
     failed: list[Any] = []
 
     def enhance_failed(item: Any, error: Any) -> None:
+        from glm_image_cli.core.plans import mark_enhance_failure
+
+        mark_enhance_failure(error, cfg.enhance_model)
         failed.append((item.number, error))
         on_enhance_failed(item, error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -283,7 +284,7 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     if state.json_mode:
         ui.emit_json_line(summary.to_json())
     else:
-        _print_summary(state, summary)
+        _print_summary(state, summary, Counter(outcome.unit.plan.model for outcome in outcomes))
     if summary.halted_by is not None:
         ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
     if interrupted:
@@ -403,7 +404,7 @@ def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
         progress.retrying(unit.key, label, describe_retry(event))
 
 
-def _print_summary(state: RunState, summary: BatchSummary) -> None:
+def _print_summary(state: RunState, summary: BatchSummary, images_by_model: Counter[str]) -> None:
     ui = state.ui()
     if state.quiet:  # -q: results and errors only; the exit code and the error lines still tell what failed
         return
@@ -417,8 +418,14 @@ def _print_summary(state: RunState, summary: BatchSummary) -> None:
     if summary.not_sent:
         rows.append([render("summary_not_sent"), str(summary.not_sent)])
     for model, limit in sorted(summary.limits.items()):
+        if images_by_model[model] < 2 and not limit["refused"]:
+            continue  # one image (or only a rewrite's chat call): how many ran at once says nothing
         value = render("summary_limit_value", limit=limit["limit"], refused=limit["refused"])
-        if limit["account_limit"] is not None:
+        if limit["account_limit"] is not None and limit["limit"] > limit["account_limit"]:
+            # a probe: one call more than the account allowed when last refused, to see whether it was raised
+            value = render("summary_limit_probing", limit=limit["limit"], account=limit["account_limit"],
+                           refused=limit["refused"])
+        elif limit["account_limit"] is not None:
             value = render("summary_limit_known", limit=limit["limit"], account=limit["account_limit"],
                            refused=limit["refused"])
         rows.append([render("summary_limit", model=model), value])

@@ -108,8 +108,9 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     state.output.line("stderr", render("serve_started", url=url))
     if not state.quiet:
         ui.note(render("serve_endpoints"))
+        width = max(len(path) for _, path in routes)  # the URLs in one column, whatever the path's length
         for method, path in routes:
-            ui.note(f"  {method} {path}  {url}{path}")
+            ui.note(f"  {method} {path:<{width}}  {url}{path}")
         if options.token:
             ui.note(render("serve_token_on"))
 
