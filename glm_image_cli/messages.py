@@ -1158,6 +1158,48 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{url} 没有应答：用 `glm-image serve` 启动，或给出它运行的地址：`glm-image ping --server http://HOST:PORT`",
     ),
     "ping_next_again": ("fix it, then run `glm-image ping` again", "修正后再运行 `glm-image ping`"),
+    "encoding_unknown": (
+        "--encoding {encoding} is not an encoding Python knows; try one of: {names}.",
+        "--encoding {encoding} 不是可识别的编码；可用例如：{names}。",
+    ),
+    "encoding_needs_stdin": (
+        "--encoding is for a prompt read from standard input (`-`); a prompt on the command line is already text.",
+        "--encoding 用于从标准输入（`-`）读取的提示词；命令行上给出的提示词已经是文本。",
+    ),
+    "batch_looks_gb18030": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese "
+        "Windows uses (older Notepad saves it), beginning \"{opening}\". If that is right, run again with "
+        "--encoding gb18030, or save the file as UTF-8.",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码，旧版记事本"
+        "以此保存）读取，开头为“{opening}”。如果没错，请加 --encoding gb18030 重新运行，或将文件另存为 UTF-8。",
+    ),
+    "batch_not_utf8": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}). Save it as UTF-8, or name its encoding with "
+        "--encoding ({names}, …).",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起）。请将其另存为 UTF-8，或用 --encoding 指明其编码"
+        "（{names} 等）。",
+    ),
+    "batch_not_in_encoding": (
+        "The prompt file {path} is not {encoding} text (from byte {offset}). Check --encoding; without it, UTF-8 is "
+        "read, and UTF-16 when the file starts with its BOM.",
+        "提示词文件 {path} 不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding；不加时按 UTF-8 读取，"
+        "文件以 UTF-16 的 BOM 开头时按 UTF-16 读取。",
+    ),
+    "stdin_looks_gb18030": (
+        "Standard input is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese Windows "
+        "uses, beginning \"{opening}\". If that is right, add --encoding gb18030.",
+        "标准输入不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码）读取，开头为"
+        "“{opening}”。如果没错，请加 --encoding gb18030。",
+    ),
+    "stdin_not_utf8": (
+        "Standard input is not UTF-8 (from byte {offset}). Send UTF-8 text, or name its encoding with --encoding "
+        "({names}, …).",
+        "标准输入不是 UTF-8（从第 {offset} 字节起）。请输入 UTF-8 文本，或用 --encoding 指明其编码（{names} 等）。",
+    ),
+    "stdin_not_in_encoding": (
+        "Standard input is not {encoding} text (from byte {offset}). Check --encoding.",
+        "标准输入不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding。",
+    ),
 }
 
 
@@ -1498,6 +1540,13 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.chat_enhance": ("Rewrite each line with the chat model, seeing the conversation (default on in chat; "
                          "/enhance on|off switches it).",
                          "用对话模型结合上下文改写每一行（chat 中默认开启；/enhance on|off 可切换）。"),
+    # --- polish, round two (issue 26): prompt-file encodings ---------------------------------------------------
+    "opt.encoding": (
+        "The prompts' text encoding, e.g. gb18030 for a file saved by older Windows Notepad (default: UTF-8, or "
+        "UTF-16 after its BOM). For batch's INPUT and generate's `-`.",
+        "提示词的文本编码，例如旧版 Windows 记事本保存的文件用 gb18030（默认 UTF-8，文件以 BOM 开头时按 UTF-16）。"
+        "用于 batch 的 INPUT 和 generate 的 `-`。",
+    ),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (

@@ -37,9 +37,10 @@ FAILED_NAME = "failed.jsonl"
 
 
 def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
-               user_styles: Mapping[str, str] | None = None) -> tuple[list[BatchItem], list[LineError]]:
+               user_styles: Mapping[str, str] | None = None,
+               encoding: str | None = None) -> tuple[list[BatchItem], list[LineError]]:
     """Read, parse and validate the whole input; every bad line is reported, sorted by line number."""
-    text = read_input(path)
+    text = read_input(path, encoding=encoding)
     raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
     items, item_errors = build_items(raw_items, defaults, user_styles)
     return items, sorted(errors + item_errors, key=lambda error: error.line)

@@ -36,6 +36,7 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_input_format
+from glm_image_cli.cli.commands.encoding import EncodingOption
 from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
@@ -67,6 +68,7 @@ def batch(
     ctx: typer.Context,
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
     input_format: FormatOption = None,
+    encoding: EncodingOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -97,6 +99,7 @@ def batch(
     preview: BatchPreviewOption = None,
 ) -> None:
     from glm_image_cli.core.batchinput import FORMATS
+    from glm_image_cli.core.textinput import check_encoding
 
     state = state_of(ctx)
     ui = state.ui()
@@ -110,8 +113,9 @@ def batch(
     if review and enhance is None:
         enhance = True
     request = BatchRequest(
-        input_path=input_path, input_format=input_format, style=style, negative=negative, size=size, model=model,
-        quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
+        input_path=input_path, input_format=input_format, input_encoding=check_encoding(encoding), style=style,
+        negative=negative, size=size, model=model, quality=quality, samples=samples, output_dir=output_dir,
+        concurrency=concurrency, timeout=timeout,
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
@@ -339,8 +343,9 @@ def _advise_on_failures(state: RunState, codes: list[str], failed_file: Path, re
 _NEVER_REPEATED = frozenset({"input_path", "output_dir", "dry_run", "retry_unsafe", "retry_failed",
                              "json_output", "quiet", "no_color", "lang", "verbose"})
 # Carried by failed.jsonl's lines (one line per image, with its own name), or meaningless for it.
-_IN_FAILED_LINES = frozenset({"input_format", "style", "negative", "size", "model", "quality", "samples", "name",
-                              "skip_invalid", "max_images"})
+# (failed.jsonl is written in UTF-8, whatever --encoding the input needed.)
+_IN_FAILED_LINES = frozenset({"input_format", "encoding", "style", "negative", "size", "model", "quality", "samples",
+                              "name", "skip_invalid", "max_images"})
 
 
 class _Rerun:
