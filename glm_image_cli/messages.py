@@ -1147,6 +1147,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "从控制台重新复制密钥，用 `glm-image config set api-key` 保存；当前 region 为 {region}"
         "（cn 对应 BigModel 的密钥，intl 对应 Z.ai 的密钥；用 `glm-image config set region …` 修改）",
     ),
+    "ping_next_key_env": (
+        "the key comes from the environment variable {name}, which wins over the config file: set the right key "
+        "there, or unset it and use `glm-image config set api-key`",
+        "密钥来自环境变量 {name}，它优先于配置文件：请在其中设置正确的密钥，"
+        "或取消它并改用 `glm-image config set api-key`",
+    ),
     "ping_next_key_openai": (
         "store the key this server expects with `glm-image config set api-key` (with `--profile NAME` for a "
         "profile's server)",

@@ -96,11 +96,14 @@ def test_a_failed_ping_says_what_to_do_for_each_failed_check(cli, fake, monkeypa
     assert result.exit_code == 3
     assert "Some checks failed." in result.stderr
     assert "→ API key: store one with `glm-image config set api-key`" in result.stderr
-    monkeypatch.setenv("GLM_API_KEY", "wrong-key-00000000000")
+    assert cli("config", "set", "api-key", "wrong-key-00000000000").exit_code == 0
     rejected = cli("--lang", "zh", "ping")
     assert rejected.exit_code == 4
     assert "→ 密钥有效：从控制台重新复制密钥，用 `glm-image config set api-key` 保存；当前 region 为 cn" \
         in rejected.stderr
+    monkeypatch.setenv("GLM_API_KEY", "wrong-key-00000000001")  # `config set` cannot fix a key the environment sets
+    from_env = cli("ping")
+    assert "→ key accepted: the key comes from the environment variable GLM_API_KEY" in from_env.stderr
     monkeypatch.setenv("GLM_BASE_URL", "http://no-such-host.invalid/api")
     unknown = cli("ping")
     assert "→ DNS: no-such-host.invalid cannot be found" in unknown.stderr

@@ -68,5 +68,8 @@ def _next_step(name: str, cfg, server: str | None) -> str:
     if name == "reach":
         return render("ping_next_reach", host=host)
     if name == "key_accepted":
+        source = str(cfg.sources.get("api-key", ""))
+        if source.startswith("env:"):  # `config set api-key` would not help: the environment wins over the file
+            return render("ping_next_key_env", name=source.removeprefix("env:"))
         return render("ping_next_key_openai" if cfg.backend == "openai" else "ping_next_key", region=cfg.region)
     return render("ping_next_again")
