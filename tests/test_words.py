@@ -185,3 +185,11 @@ def test_serve_lists_its_endpoints_aligned_and_only_those_its_backend_serves(fak
     assert "接口：" in banner
     assert "/v1/images/edits" in [line.split()[1] for line in lines]
     assert len({line.index("http://") for line in lines}) == 1
+
+
+def test_on_a_narrow_terminal_serve_lists_the_paths_alone(fake) -> None:
+    banner = _serve_banner({"GLM_BASE_URL": fake.base_url, "GLM_API_KEY": DEFAULT_KEY, "COLUMNS": "70"})
+    lines = _endpoint_lines(banner)
+    assert [line.split() for line in lines][2] == ["POST", "/v1/images/generations"]
+    assert all(len(line) <= 70 and "http://" not in line for line in lines)
+    assert "listening on http://127.0.0.1:" in banner[0]  # the address once, above them
