@@ -1124,8 +1124,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{account}, the account's limit, then {limit} to see whether it was raised ({refused} refused, not billed)",
         "{account}（账号上限），随后尝试 {limit} 以确认上限是否已提高（被拒 {refused} 次，未计费）",
     ),
-    "batch_empty_prompt": ("'prompt' is empty: write there what the picture should show",
-                           "prompt 为空：请在其中写出画面要表现的内容"),
+    "batch_empty_prompt": ("'prompt' is empty: describe the picture there",
+                           "prompt 为空：请在其中描述画面"),
     "ping_next": ("→ {check}: {advice}", "→ {check}：{advice}"),
     "ping_next_api_key": (
         "store one with `glm-image config set api-key` (or set GLM_API_KEY), then run `glm-image ping` again",

@@ -79,12 +79,12 @@ def test_an_empty_prompt_is_called_empty_not_missing(cli, fake) -> None:
     result = cli("batch", "items.jsonl", "-o", "out")
     assert result.exit_code == 2
     for line in (1, 2, 3):
-        assert f"line {line}: 'prompt' is empty: write there what the picture should show" in result.stderr
+        assert f"line {line}: 'prompt' is empty: describe the picture there" in result.stderr
     assert "line 4: no 'prompt' field" in result.stderr
     assert "standard input" not in result.stderr  # generate's advice for an empty prompt is no help here
     Path("items.csv").write_text("prompt,n\n,2\n", encoding="utf-8")
     chinese = cli("--lang", "zh", "batch", "items.csv", "-o", "out")
-    assert "第 2 行：prompt 为空：请在其中写出画面要表现的内容" in chinese.stderr
+    assert "第 2 行：prompt 为空：请在其中描述画面" in chinese.stderr
     assert fake.requests == []
 
 
