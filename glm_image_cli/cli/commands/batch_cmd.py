@@ -11,6 +11,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     ConcurrencyOption,
+    EncodingOption,
     ImageFormatOption,
     ModelOption,
     NameOption,
@@ -36,7 +37,6 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_input_format
-from glm_image_cli.cli.commands.encoding import EncodingOption
 from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text

@@ -9,6 +9,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     ConcurrencyOption,
+    EncodingOption,
     ModelOption,
     NameOption,
     NegativeOption,
@@ -28,7 +29,6 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.encoding import EncodingOption
 from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption

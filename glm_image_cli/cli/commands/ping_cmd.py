@@ -71,5 +71,9 @@ def _next_step(name: str, cfg, server: str | None) -> str:
         source = str(cfg.sources.get("api-key", ""))
         if source.startswith("env:"):  # `config set api-key` would not help: the environment wins over the file
             return render("ping_next_key_env", name=source.removeprefix("env:"))
-        return render("ping_next_key_openai" if cfg.backend == "openai" else "ping_next_key", region=cfg.region)
+        from glm_image_cli.backends.registry import backend_named
+
+        # A server of one's own (its own model list) expects its own key; the hosted API's key matches a region.
+        own_server = backend_named(cfg.backend).server_models
+        return render("ping_next_key_openai" if own_server else "ping_next_key", region=cfg.region)
     return render("ping_next_again")
