@@ -92,3 +92,15 @@ def test_batch_from_standard_input_in_gbk(cli, fake) -> None:
     assert result.exit_code == 2 and "Standard input is not UTF-8" in result.stderr
     assert cli("batch", "-", "-o", "out", "--encoding", "gb18030", input=PROMPTS.encode("gbk")).exit_code == 0
     assert sent(fake) == ["一只橘猫", "水墨山水"]
+
+
+def test_failed_jsonl_is_utf8_and_its_command_needs_no_encoding(cli, fake) -> None:
+    from tests.fake_bigmodel import Reply
+
+    Path("prompts.txt").write_bytes("一只橘猫\n".encode("gbk"))
+    fake.script(SYNC_ROUTE, Reply.error(400, "1301", "unsafe content"))
+    result = cli("batch", "prompts.txt", "-o", "out", "--encoding", "gb18030")
+    assert result.exit_code == 6
+    assert json.loads(Path("out/failed.jsonl").read_text(encoding="utf-8"))["prompt"] == "一只橘猫"
+    advice = next(line for line in result.stderr.splitlines() if "out/failed.jsonl -o out" in line)
+    assert "--encoding" not in advice
