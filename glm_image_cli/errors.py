@@ -134,6 +134,16 @@ MEANINGS: dict[str, Meaning] = {
     "batch_invalid": Meaning("BATCH_INVALID"),
     "batch_max_images": Meaning("BATCH_MAX_IMAGES"),
     "batch_missing_prompt": Meaning("BATCH_MISSING_PROMPT"),
+    "batch_empty_prompt": Meaning("EMPTY_PROMPT"),  # the field is there, with no text in it
+    # prompt files and standard input in another encoding (core/textinput.py)
+    "encoding_unknown": Meaning("FLAG_BAD_VALUE"),
+    "encoding_needs_stdin": Meaning("FLAG_BAD_VALUE"),
+    "batch_looks_gb18030": Meaning("BATCH_UNREADABLE"),
+    "batch_not_utf8": Meaning("BATCH_UNREADABLE"),
+    "batch_not_in_encoding": Meaning("BATCH_UNREADABLE"),
+    "stdin_looks_gb18030": Meaning("STDIN_UNREADABLE"),
+    "stdin_not_utf8": Meaning("STDIN_UNREADABLE"),
+    "stdin_not_in_encoding": Meaning("STDIN_UNREADABLE"),
     "batch_unreadable": Meaning("BATCH_UNREADABLE"),
     "empty_prompt": Meaning("EMPTY_PROMPT"),
     "format_needs_pillow": Meaning("FORMAT_NEEDS_PILLOW"),

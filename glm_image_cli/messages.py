@@ -1103,6 +1103,109 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
+    # --- polish, round two (issue 26): info on edited images, names, words, prompt-file encodings ---------------
+    "info_source_line": ("{path} (SHA-256 {digest}…, {state})", "{path}（SHA-256 {digest}…，{state}）"),
+    "info_source_unchanged": ("unchanged", "未改变"),
+    "info_source_changed": ("changed since", "此后已被修改"),
+    "info_source_missing": ("no longer there", "已不在原处"),
+    "info_source_no_digest": ("{path} (not read when the image was made)", "{path}（生成时未能读取）"),
+    "history_no_match": (
+        "Nothing in the history ({total} entries) matches {filters}.",
+        "历史记录（共 {total} 条）中没有符合 {filters} 的记录。",
+    ),
+    "history_without": ("without {flag}: {count} match", "去掉 {flag}：{count} 条符合"),
+    "history_widen": ("To widen the search, leave out a filter ({options}).",
+                      "要扩大搜索范围，可去掉一个条件（{options}）。"),
+    "history_widen_none": (
+        "No single filter left out finds anything either; run `glm-image history` for the latest entries.",
+        "去掉任何一个条件也找不到；运行 `glm-image history` 查看最近的记录。",
+    ),
+    "summary_limit_probing": (
+        "{account}, the account's limit, then {limit} to see whether it was raised ({refused} refused, not billed)",
+        "{account}（账号上限），随后尝试 {limit} 以确认上限是否已提高（被拒 {refused} 次，未计费）",
+    ),
+    "batch_empty_prompt": ("'prompt' is empty: describe the picture there",
+                           "prompt 为空：请在其中描述画面"),
+    "ping_next": ("→ {check}: {advice}", "→ {check}：{advice}"),
+    "ping_next_api_key": (
+        "store one with `glm-image config set api-key` (or set GLM_API_KEY), then run `glm-image ping` again",
+        "用 `glm-image config set api-key` 保存密钥（或设置 GLM_API_KEY），然后再运行 `glm-image ping`",
+    ),
+    "ping_next_dns": (
+        "{host} cannot be found: check the network connection, and the base-url and region settings "
+        "(`glm-image config show` says where they come from)",
+        "找不到 {host}：请检查网络连接，以及设置项 base-url 和 region（`glm-image config show` 显示它们的来源）",
+    ),
+    "ping_next_reach": (
+        "{host} did not answer: check the network, a proxy (HTTPS_PROXY) or a firewall, then run "
+        "`glm-image ping` again",
+        "{host} 没有回应：请检查网络、代理（HTTPS_PROXY）或防火墙，然后再运行 `glm-image ping`",
+    ),
+    "ping_next_key": (
+        "copy the key again from the console and store it with `glm-image config set api-key`; region is {region} "
+        "(cn: a BigModel key, intl: a Z.ai key; `glm-image config set region …` to change it)",
+        "从控制台重新复制密钥，用 `glm-image config set api-key` 保存；当前 region 为 {region}"
+        "（cn 对应 BigModel 的密钥，intl 对应 Z.ai 的密钥；用 `glm-image config set region …` 修改）",
+    ),
+    "ping_next_key_env": (
+        "the key comes from the environment variable {name}, which wins over the config file: set the right key "
+        "there, or unset it and use `glm-image config set api-key`",
+        "密钥来自环境变量 {name}，它优先于配置文件：请在其中设置正确的密钥，"
+        "或取消它并改用 `glm-image config set api-key`",
+    ),
+    "ping_next_key_openai": (
+        "store the key this server expects with `glm-image config set api-key` (with `--profile NAME` for a "
+        "profile's server)",
+        "用 `glm-image config set api-key` 保存该服务器要求的密钥（配置档的服务器请加 `--profile NAME`）",
+    ),
+    "ping_next_server": (
+        "nothing answered at {url}: start it with `glm-image serve`, or give the address it runs at: "
+        "`glm-image ping --server http://HOST:PORT`",
+        "{url} 没有应答：用 `glm-image serve` 启动，或给出它运行的地址：`glm-image ping --server http://HOST:PORT`",
+    ),
+    "ping_next_again": ("fix it, then run `glm-image ping` again", "修正后再运行 `glm-image ping`"),
+    "encoding_unknown": (
+        "--encoding {encoding} is not an encoding Python knows; try one of: {names}.",
+        "--encoding {encoding} 不是可识别的编码；可用例如：{names}。",
+    ),
+    "encoding_needs_stdin": (
+        "--encoding is for a prompt read from standard input (`-`); a prompt on the command line is already text.",
+        "--encoding 用于从标准输入（`-`）读取的提示词；命令行上给出的提示词已经是文本。",
+    ),
+    "batch_looks_gb18030": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese "
+        "Windows uses (older Notepad saves it), beginning \"{opening}\". If that is right, run again with "
+        "--encoding gb18030, or save the file as UTF-8.",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码，旧版记事本"
+        "以此保存）读取，开头为“{opening}”。如果没错，请加 --encoding gb18030 重新运行，或将文件另存为 UTF-8。",
+    ),
+    "batch_not_utf8": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}). Save it as UTF-8, or name its encoding with "
+        "--encoding ({names}, …).",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起）。请将其另存为 UTF-8，或用 --encoding 指明其编码"
+        "（{names} 等）。",
+    ),
+    "batch_not_in_encoding": (
+        "The prompt file {path} is not {encoding} text (from byte {offset}). Check --encoding; without it, UTF-8 is "
+        "read, and UTF-16 when the file starts with its BOM.",
+        "提示词文件 {path} 不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding；不加时按 UTF-8 读取，"
+        "文件以 UTF-16 的 BOM 开头时按 UTF-16 读取。",
+    ),
+    "stdin_looks_gb18030": (
+        "Standard input is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese Windows "
+        "uses, beginning \"{opening}\". If that is right, add --encoding gb18030.",
+        "标准输入不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码）读取，开头为"
+        "“{opening}”。如果没错，请加 --encoding gb18030。",
+    ),
+    "stdin_not_utf8": (
+        "Standard input is not UTF-8 (from byte {offset}). Send UTF-8 text, or name its encoding with --encoding "
+        "({names}, …).",
+        "标准输入不是 UTF-8（从第 {offset} 字节起）。请输入 UTF-8 文本，或用 --encoding 指明其编码（{names} 等）。",
+    ),
+    "stdin_not_in_encoding": (
+        "Standard input is not {encoding} text (from byte {offset}). Check --encoding.",
+        "标准输入不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding。",
+    ),
 }
 
 
@@ -1443,6 +1546,13 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.chat_enhance": ("Rewrite each line with the chat model, seeing the conversation (default on in chat; "
                          "/enhance on|off switches it).",
                          "用对话模型结合上下文改写每一行（chat 中默认开启；/enhance on|off 可切换）。"),
+    # --- polish, round two (issue 26): prompt-file encodings ---------------------------------------------------
+    "opt.encoding": (
+        "The prompts' text encoding, e.g. gb18030 for a file saved by older Windows Notepad (default: UTF-8, or "
+        "UTF-16 after its BOM). For batch's INPUT and generate's `-`.",
+        "提示词的文本编码，例如旧版 Windows 记事本保存的文件用 gb18030（默认 UTF-8，文件以 BOM 开头时按 UTF-16）。"
+        "用于 batch 的 INPUT 和 generate 的 `-`。",
+    ),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (

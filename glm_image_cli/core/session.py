@@ -123,6 +123,7 @@ class BatchRequest:
 
     input_path: str
     input_format: str | None = None
+    input_encoding: str | None = None  # --encoding: the input's text encoding (None: UTF-8, or a BOM's)
     style: str | None = None
     negative: str | None = None
     size: str | None = None
@@ -188,7 +189,8 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
-    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles,
+                                        encoding=request.input_encoding)
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:
@@ -264,6 +266,9 @@ def _rewrite_batch(cfg: ResolvedConfig, request: BatchRequest, items: list[Batch
     failed: list[Any] = []
 
     def enhance_failed(item: Any, error: Any) -> None:
+        from glm_image_cli.core.plans import mark_enhance_failure
+
+        mark_enhance_failure(error, cfg.enhance_model)
         failed.append((item.number, error))
         on_enhance_failed(item, error)
 

@@ -25,8 +25,9 @@ def enhance(
 ) -> None:
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.enhance import check_enhance_model, enhance_plan, family_of
-    from glm_image_cli.core.plans import plan_generation
+    from glm_image_cli.core.plans import mark_enhance_failure, plan_generation
     from glm_image_cli.core.session import make_client
+    from glm_image_cli.errors import GlmImageError
     from glm_image_cli.messages import render
     from glm_image_cli.storage.config import load_config
 
@@ -42,6 +43,9 @@ def enhance(
     with make_client(cfg, state.lang) as client:
         try:
             enhanced, rewrite = enhance_plan(client, cfg, plan, use_cache=not no_cache)
+        except GlmImageError as error:  # said (once) with the error, on the terminal and in --json
+            mark_enhance_failure(error, cfg.enhance_model)
+            raise
         except Exception:
             ui.error(render("enhance_failed", model=cfg.enhance_model))
             raise

@@ -9,6 +9,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     ConcurrencyOption,
+    EncodingOption,
     ModelOption,
     NameOption,
     NegativeOption,
@@ -42,6 +43,7 @@ HELP = help_text("cmd.generate")
 def generate(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
+    encoding: EncodingOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -72,7 +74,7 @@ def generate(
 
     state = state_of(ctx)
     request = GenerateRequest(
-        prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
+        prompt=_read_prompt(prompt, encoding), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
@@ -84,17 +86,22 @@ def generate(
 MAX_PROMPT_BYTES = 1024 * 1024
 
 
-def _read_prompt(prompt: str) -> str:
+def _read_prompt(prompt: str, encoding: str | None = None) -> str:
+    from glm_image_cli.core.textinput import check_encoding, decode_text
+
+    check_encoding(encoding)
     if prompt != "-":
+        if encoding is not None:
+            raise UsageError("encoding_needs_stdin")
         return prompt
     try:
         data = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1) if hasattr(sys.stdin, "buffer") \
             else sys.stdin.read(MAX_PROMPT_BYTES + 1).encode()
         if len(data) > MAX_PROMPT_BYTES:  # no model takes a prompt this long; never read without end
             raise UsageError("stdin_unreadable", detail=f"larger than {MAX_PROMPT_BYTES} bytes")
-        text = data.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError("stdin_unreadable", detail=str(exc)) from None
+    text = decode_text(data, encoding, source="stdin")
     if not text.strip():
         raise UsageError("empty_prompt")
     return text

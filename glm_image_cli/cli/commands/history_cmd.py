@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Annotated
 
 import typer
@@ -60,7 +62,8 @@ def history(
         ui.emit_json([entry.to_json() for entry in entries])
         return
     if not entries:
-        ui.note(render("history_empty"))
+        _nothing_found(ui, store, filters, {"text": f"--search {_typed(search)}", "since": f"--since {_typed(since)}",
+                                            "model": f"--model {_typed(model)}", "failed": "--failed"})
         return
     from pathlib import Path
 
@@ -77,6 +80,29 @@ def history(
         total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
         if total > len(entries):
             ui.note(render("history_more", shown=len(entries), total=total))
+
+
+def _typed(value: str | None) -> str:
+    """A flag's value as it would be typed again: quoted only when a shell needs it (not for 猫)."""
+    text = value or ""
+    return text if re.fullmatch(r"[\w.:/+-]+", text) else shlex.quote(text)
+
+
+def _nothing_found(ui, store, filters: dict, flags: dict[str, str]) -> None:
+    """An empty answer says why: no history at all, or nothing that matches every filter given; then, for each
+    filter, how many entries there are without it, so the user knows which one to widen."""
+    total = len(store.search(limit=-1))  # SQLite: a negative LIMIT is no limit
+    active = [name for name, value in filters.items() if value]
+    if not total or not active:
+        ui.note(render("history_empty"))
+        return
+    ui.note(render("history_no_match", total=total, filters=" ".join(flags[name] for name in active)))
+    widen = []
+    for name in active:
+        count = len(store.search(**{**filters, name: None if name != "failed" else False}, limit=-1))
+        if count:
+            widen.append(render("history_without", flag=flags[name], count=count))
+    ui.note(render("history_widen", options="; ".join(widen)) if widen else render("history_widen_none"))
 
 
 def _clear(store, yes: bool, state) -> None:
