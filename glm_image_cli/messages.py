@@ -1093,9 +1093,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "配置档：{profile}（[profiles.{profile}] 中的设置覆盖顶层设置）"),
     "edit_unsupported": (
         "The hosted BigModel API has no image editing endpoint; edit works on the openai backend "
-        "(a self-hosted server such as SGLang): glm-image config set backend openai",
-        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）："
-        "glm-image config set backend openai",
+        "(a self-hosted server such as SGLang). Add a profile for it, so generate keeps BigModel: "
+        "glm-image config set --profile local backend openai; glm-image config set --profile local base-url "
+        "http://HOST:PORT/v1; then glm-image --profile local edit …",
+        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）。"
+        "为它添加一个配置档，generate 仍使用 BigModel：glm-image config set --profile local backend openai；"
+        "glm-image config set --profile local base-url http://HOST:PORT/v1；然后 glm-image --profile local edit …",
     ),
     "edit_image_unreadable": (
         "Cannot use {path} as an image to edit ({detail}).",
@@ -1103,6 +1106,104 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
+    # --- config: checked settings, config get/edit, the key in the system keyring (issue 26) -------------
+    "config_unknown_key_typo": (
+        "Unknown setting '{key}' (did you mean {suggestion}?). Valid settings: {keys}.",
+        "未知设置项“{key}”（你是不是想用 {suggestion}？）。可用的设置项：{keys}。",
+    ),
+    "config_profile_bad_value": (
+        "The config file {path} has an invalid {key} in [profiles.{profile}]: {reason}. Fix it with "
+        "`glm-image config set --profile {profile} {key} …` or `glm-image config unset --profile {profile} {key}`.",
+        "配置文件 {path} 的 [profiles.{profile}] 中的 {key} 无效：{reason}。请用 "
+        "`glm-image config set --profile {profile} {key} …` 修正，或用 "
+        "`glm-image config unset --profile {profile} {key}` 删除。",
+    ),
+    "config_set_conflict": (
+        "The {key} in {path} does not fit these settings: {reason}. Change it with `{fix}`.",
+        "{path} 中的 {key} 与这些设置不符：{reason}。请用 `{fix}` 修改。",
+    ),
+    "config_open_host": (
+        "server-host {host} accepts connections from other machines: `glm-image serve` then refuses to start "
+        "without a token (glm-image config set server-token …, or serve --token …).",
+        "server-host {host} 会接受其他机器的连接：没有令牌时 `glm-image serve` 将拒绝启动"
+        "（glm-image config set server-token …，或 serve --token …）。",
+    ),
+    "edit_unsupported_profile": (
+        "The hosted BigModel API has no image editing endpoint; your profile '{profile}' uses the openai "
+        "backend: glm-image --profile {profile} edit …",
+        "托管的 BigModel API 没有图片编辑接口；你的配置档“{profile}”使用 openai 后端："
+        "glm-image --profile {profile} edit …",
+    ),
+    "config_get_secret": (
+        "{key} is a secret: shown masked (where it lives: glm-image config show).",
+        "{key} 是密钥：只显示遮盖后的值（保存位置见 glm-image config show）。",
+    ),
+    "config_edit_no_editor": (
+        "No editor found: set VISUAL or EDITOR (for example: export EDITOR=nano).",
+        "找不到编辑器：请设置 VISUAL 或 EDITOR（例如：export EDITOR=nano）。",
+    ),
+    "config_edit_not_run": (
+        "Could not run the editor '{editor}' ({detail}); {path} is unchanged.",
+        "无法运行编辑器“{editor}”（{detail}）；{path} 未改动。",
+    ),
+    "config_edit_editor_failed": (
+        "The editor '{editor}' exited with status {status}; {path} is unchanged.",
+        "编辑器“{editor}”以状态 {status} 退出；{path} 未改动。",
+    ),
+    "config_edit_unchanged": ("No changes: {path} is as it was.", "没有改动：{path} 保持原样。"),
+    "config_edit_saved": ("Saved {path}", "已保存 {path}"),
+    "config_edit_invalid": (
+        "Not saved: {reason}. {path} is unchanged; your edit is kept in {draft}.",
+        "未保存：{reason}。{path} 未改动；你的修改保存在 {draft}。",
+    ),
+    "config_edit_changed_meanwhile": (
+        "Not saved: {path} was changed by something else while you were editing; your edit is kept in {draft}.",
+        "未保存：编辑期间 {path} 被其他程序修改；你的修改保存在 {draft}。",
+    ),
+    "config_edit_again": ("Edit again?", "重新编辑？"),
+    "reason_unknown_setting": ("unknown setting '{key}'", "未知设置项“{key}”"),
+    "reason_unknown_setting_typo": ("unknown setting '{key}' (did you mean {suggestion}?)",
+                                    "未知设置项“{key}”（你是不是想用 {suggestion}？）"),
+    "reason_in_profile": ("in [profiles.{profile}]: {reason}", "[profiles.{profile}] 中：{reason}"),
+    "config_edit_header": (
+        "# glm-image settings (TOML). Every setting and its current value: glm-image config show\n"
+        "# For example:\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+        "# glm-image 设置（TOML 格式）。全部设置项及当前值：glm-image config show\n"
+        "# 例如：\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+    ),
+    "keyring_missing": (
+        "The keyring package is not installed: pip install 'glm-image[keyring]' (or keep the key in the config "
+        "file: glm-image config set api-key).",
+        "未安装 keyring 包：pip install 'glm-image[keyring]'"
+        "（或把密钥保存在配置文件中：glm-image config set api-key）。",
+    ),
+    "keyring_unavailable": (
+        "The system keyring cannot be used ({detail}): pip install 'glm-image[keyring]' on a system with a "
+        "keyring service, or keep the key in the config file: glm-image config set api-key.",
+        "无法使用系统密钥环（{detail}）：请在有密钥环服务的系统上 pip install 'glm-image[keyring]'，"
+        "或把密钥保存在配置文件中：glm-image config set api-key。",
+    ),
+    "keyring_entry_missing": (
+        "{path} says {key} is in the system keyring, but the keyring has no entry '{account}' for service "
+        "'{service}': store it again with glm-image config set {key} --keyring.",
+        "{path} 表示 {key} 保存在系统密钥环中，但密钥环里没有服务“{service}”的条目“{account}”："
+        "请用 glm-image config set {key} --keyring 重新保存。",
+    ),
+    "keyring_only_secrets": (
+        "--keyring stores secrets (api-key, server-token), not {key}.",
+        "--keyring 只用于保存密钥（api-key、server-token），不能用于 {key}。",
+    ),
+    "config_saved_keyring": (
+        "Saved {key} in the system keyring (service '{service}', entry '{account}'); {path} keeps only a marker",
+        "已将 {key} 保存到系统密钥环（服务“{service}”，条目“{account}”）；{path} 中只留一个标记",
+    ),
+    "config_removed_keyring": (
+        "Removed {key} from {path} and from the system keyring",
+        "已从 {path} 和系统密钥环中删除 {key}",
+    ),
+    "source_keyring": ("system keyring", "系统密钥环"),
+    "source_keyring_profile": ("system keyring, profile {name}", "系统密钥环，配置档 {name}"),
+    "keyring_value_unavailable": ("(keyring unavailable)", "（密钥环不可用）"),
 }
 
 

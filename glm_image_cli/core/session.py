@@ -185,6 +185,9 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     cfg = load_config(flags=settings_flags(request))
     for warning in cfg.warnings:
         on_warning(warning)
+    from glm_image_cli.core.settingcheck import check_settings
+
+    check_settings(cfg)  # a size or style from the config file that does not fit: named as the file's, exit 3
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}

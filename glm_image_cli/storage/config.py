@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,8 +59,19 @@ FLAGS: dict[str, str] = {
 def lookup_setting(key: str) -> Setting:
     normalized = key.strip().lower().replace("_", "-")
     if normalized not in SETTINGS:
+        suggestion = close_setting(normalized)
+        if suggestion is not None:
+            raise ConfigError("config_unknown_key_typo", key=key, suggestion=suggestion, keys=", ".join(SETTINGS))
         raise ConfigError("config_unknown_key", key=key, keys=", ".join(SETTINGS))
     return SETTINGS[normalized]
+
+
+def close_setting(name: str) -> str | None:
+    """The setting ``name`` was probably meant to be (``modle`` -> ``model``), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(name.strip().lower().replace("_", "-"), list(SETTINGS), n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def parse_value(setting: Setting, value: Any, error: type[GlmImageError] = ConfigError) -> Any:
@@ -337,14 +348,18 @@ def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -
             warnings.append(Text("config_insecure_mode", path=str(path)))
 
 
-def set_value(key: str, value: Any, path: Path | None = None, profile: str | None = None) -> tuple[Setting, Path]:
+def set_value(key: str, value: Any, path: Path | None = None, profile: str | None = None,
+              check: Callable[[dict[str, Any], Setting, Path], None] | None = None) -> tuple[Setting, Path]:
     """Validate and store one setting in the config file (in [profiles.NAME] with ``profile``, creating the
-    table), keeping everything else in it."""
+    table), keeping everything else in it.  ``check`` sees the file's data with the new value in place before
+    it is written, and raises to keep the file as it was (a size that does not fit the model)."""
     setting = lookup_setting(key)
     parsed = parse_value(setting, value)
     path = path or config_path()
     data = read_config_file(path)
     _settings_table(data, profile, create=True)[setting.key] = parsed
+    if check is not None:
+        check(data, setting, path)
     write_config_file(path, data)
     return setting, path
 

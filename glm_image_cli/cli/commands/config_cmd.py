@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +16,7 @@ from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.cli.terminal import Terminal
 from glm_image_cli.errors import ConfigError
-from glm_image_cli.messages import render
+from glm_image_cli.messages import Text, render
 
 app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
 
@@ -45,14 +47,25 @@ def set_(
     profile = _profile(profile)
     setting = lookup_setting(key)
     raw = _read_value(setting.key, value, secret=setting.secret, terminal=state.terminal)
-    setting, path = set_value(setting.key, raw, profile=profile)
+    warnings: list[Text] = []
+
+    def check(data: dict[str, Any], setting: Any, path: Path) -> None:
+        from glm_image_cli.core.settingcheck import check_new_value
+
+        warnings.extend(check_new_value(data, profile, setting.key, path))
+        warnings.extend(open_host_warning(data, profile))
+
+    setting, path = set_value(setting.key, raw, profile=profile, check=check)
     key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path),
-                              **({"profile": profile} if profile else {})})
+                              **({"profile": profile} if profile else {}),
+                              **({"warnings": [str(w) for w in warnings]} if warnings else {})})
     else:
         state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
+        for warning in warnings:
+            state.ui().warn(str(warning))
 
 
 def _read_value(key: str, value: str | None, *, secret: bool, terminal: Terminal) -> str:
@@ -179,6 +192,7 @@ def import_(
     plan = plan_import(read_env_file(env_path))
     target = config_path()
     data = read_config_file(target)
+    _check_import(plan, data)
     changes = [{"key": key, "old": shown(key, data.get(key)), "new": shown(key, value),
                 "changed": data.get(key) != value} for key, value in plan.values.items()]
     if not dry_run and any(change["changed"] for change in changes):
@@ -201,3 +215,46 @@ def import_(
         ui.note(render("import_done", count=sum(1 for change in changes if change["changed"]), path=target))
     else:
         ui.note(render("import_nothing", path=env_path))
+
+
+def _check_import(plan: Any, data: dict[str, Any]) -> None:
+    """What `config set` refuses is not imported either (a size the model does not take, an unknown style),
+    each said in a note; a server-host other machines reach, without a token, is imported with a warning."""
+    from glm_image_cli.core.settingcheck import BLAMED, check_together, file_styles, reason_of, table_values
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.storage.envimport import SIMPLE
+
+    names = {key: name for name, key in SIMPLE.items()} | {"size": "DEFAULT_WIDTH/DEFAULT_HEIGHT"}
+    for _ in range(len(plan.values)):
+        merged = {**data, **plan.values}
+        try:
+            check_together(table_values(merged, None), file_styles(merged))
+            break
+        except UsageError as error:
+            key = BLAMED.get(error.message_id)
+            if key not in plan.values:
+                break  # the file's own value is at fault: not this import's to drop
+            del plan.values[key]
+            plan.notes.append(Text("import_bad_value", name=names.get(key, key), reason=reason_of(error)))
+    plan.notes.extend(open_host_warning({**data, **plan.values}, None))
+
+
+def open_host_warning(data: Mapping[str, Any], profile: str | None) -> list[Text]:
+    """A server-host other machines can reach, without a server-token: `serve` would refuse to start, so say
+    it when the setting is written rather than when the server is started."""
+    from glm_image_cli.serve.guards import is_loopback
+    from glm_image_cli.storage.config import PROFILES_TABLE
+
+    tables = [data]
+    profiles = data.get(PROFILES_TABLE)
+    if profile is not None and isinstance(profiles, dict) and isinstance(profiles.get(profile), dict):
+        tables.append(profiles[profile])
+    host = token = None
+    for table in tables:
+        host = table.get("server-host", host)
+        token = table.get("server-token", token)
+    if os.environ.get("GLM_IMAGE_SERVER_TOKEN", "").strip():
+        return []
+    if isinstance(host, str) and host.strip() and not is_loopback(host.strip()) and not token:
+        return [Text("config_open_host", host=host.strip())]
+    return []
