@@ -123,7 +123,7 @@ MEANINGS: dict[str, Meaning] = {
     "keyring_missing": Meaning("KEYRING_MISSING"),
     "keyring_unavailable": Meaning("KEYRING_UNAVAILABLE"),
     "keyring_entry_missing": Meaning("KEYRING_ENTRY_MISSING"),
-    "keyring_only_secrets": Meaning("KEYRING_NOT_A_SECRET"),
+    "keyring_only_secrets": Meaning("KEYRING_API_KEY_ONLY"),
     "edit_unsupported_profile": Meaning("EDIT_UNSUPPORTED"),  # the same failure, naming the user's profile
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),

@@ -1165,6 +1165,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reason_unknown_setting_typo": ("unknown setting '{key}' (did you mean {suggestion}?)",
                                     "未知设置项“{key}”（你是不是想用 {suggestion}？）"),
     "reason_in_profile": ("in [profiles.{profile}]: {reason}", "[profiles.{profile}] 中：{reason}"),
+    "reason_setting": ("{key}: {reason}", "{key}：{reason}"),
+    "reason_toml": ("not valid TOML: {detail}", "不是有效的 TOML：{detail}"),
+    "config_edit_resume": (
+        "Continuing your unsaved edit from {draft} (delete it to start again from {path}).",
+        "继续编辑上次未保存的修改 {draft}（删除该文件即可从 {path} 重新开始）。",
+    ),
     "config_edit_header": (
         "# glm-image settings (TOML). Every setting and its current value: glm-image config show\n"
         "# For example:\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
@@ -1190,8 +1196,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请用 glm-image config set {key} --keyring 重新保存。",
     ),
     "keyring_only_secrets": (
-        "--keyring stores secrets (api-key, server-token), not {key}.",
-        "--keyring 只用于保存密钥（api-key、server-token），不能用于 {key}。",
+        "--keyring keeps the API key (api-key) in the system keyring; {key} stays in the config file.",
+        "--keyring 用于把 API 密钥（api-key）保存到系统密钥环；{key} 仍保存在配置文件中。",
     ),
     "config_saved_keyring": (
         "Saved {key} in the system keyring (service '{service}', entry '{account}'); {path} keeps only a marker",
@@ -1201,9 +1207,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Removed {key} from {path} and from the system keyring",
         "已从 {path} 和系统密钥环中删除 {key}",
     ),
-    "source_keyring": ("system keyring", "系统密钥环"),
-    "source_keyring_profile": ("system keyring, profile {name}", "系统密钥环，配置档 {name}"),
-    "keyring_value_unavailable": ("(keyring unavailable)", "（密钥环不可用）"),
+    "source_keyring": ("system keyring ({service} / {account})", "系统密钥环（{service} / {account}）"),
 }
 
 
@@ -1438,12 +1442,15 @@ HELP: dict[str, tuple[str, str]] = {
     "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
                    "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),
     "cmd.config_set": (
-        "Store a setting in the config file.\n\nWith no VALUE for api-key you are asked with hidden input; "
-        "- reads VALUE from standard input.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "Store a setting in the config file, checked first (a size must fit the model, a style must exist).\n\n"
+        "With no VALUE for api-key you are asked with hidden input; - reads VALUE from standard input; "
+        "--keyring keeps the key in the system keyring.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "  glm-image config set api-key --keyring\n\n"
         "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
-        "把一个设置项保存到配置文件。\n\napi-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取。\n\n示例：\n\n"
-        "  glm-image config set api-key\n\n  glm-image config set model cogview-3-flash\n\n"
-        "  glm-image config set style 国风",
+        "检查后把一个设置项保存到配置文件（尺寸须适用于模型，风格须存在）。\n\n"
+        "api-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取；--keyring 把密钥保存到系统密钥环。\n\n示例：\n\n"
+        "  glm-image config set api-key\n\n  glm-image config set api-key --keyring\n\n"
+        "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
     ),
     "cmd.config_unset": ("Remove a setting from the config file (its default applies again).\n\n"
                          "Example: glm-image config unset style",
@@ -1583,4 +1590,24 @@ HELP: dict[str, tuple[str, str]] = {
     "usage.not_integer": ("expected a whole number", "应为整数"),
     "usage.not_number": ("expected a number", "应为数字"),
     "usage.extra_arguments": ("Unexpected extra argument: {args}", "多余的参数：{args}"),
+    # --- config get, config edit, --keyring (issue 26) ---------------------------------------------------
+    "opt.keyring": ("Keep the API key in the system keyring (pip install 'glm-image[keyring]'); the config file "
+                    "keeps only a marker.",
+                    "把 API 密钥保存到系统密钥环（pip install 'glm-image[keyring]'）；配置文件中只留一个标记。"),
+    "cmd.config_get": (
+        "Print one setting's value alone, as it applies now (flag > environment > file > default), for scripts; "
+        "nothing when it is not set. A secret is shown masked.\n\nExamples:\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+        "只打印一个设置项当前生效的值（命令行参数 > 环境变量 > 配置文件 > 默认值），便于脚本使用；"
+        "未设置时不输出。密钥会打码。\n\n示例：\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+    ),
+    "cmd.config_edit": (
+        "Open the config file in your editor (VISUAL, else EDITOR, else nano or vi; Notepad on Windows). "
+        "It is checked when the editor closes: an invalid file is not saved, the old one is kept and the "
+        "reason is shown.\n\nExamples:\n\n  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+        "用编辑器打开配置文件（VISUAL，其次 EDITOR，否则 nano 或 vi；Windows 上为记事本）。"
+        "关闭编辑器时会检查文件：无效的文件不会保存，保留原文件并说明原因。\n\n示例：\n\n"
+        "  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+    ),
 }

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 def require_api_key(cfg: ResolvedConfig) -> str:
     """The key, or the one-line "how to set one" error before anything is sent."""
     key = cfg.api_key
+    if not key and "api-key" in cfg.secret_problems:  # kept in the system keyring, which could not be read
+        raise cfg.secret_problems["api-key"]
     if not key:
         raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
     return key

@@ -112,3 +112,62 @@ def check_new_value(data: Mapping[str, Any], profile: str | None, key: str, path
         return [Text("config_set_conflict", key=blamed, path=str(path), reason=reason_of(error), fix=fix)]
     return []
 
+
+
+def file_problem(path: Path) -> Text | None:
+    """Why the config file at ``path`` cannot be used, as a short reason ("size: …", "not valid TOML: …"),
+    or None when every setting in it, at the top level and in each profile, is valid and fits together.
+    Stricter than reading it: an unknown setting is refused (with the one meant), not ignored."""
+    from glm_image_cli.storage.config import PROFILE, load_config, read_config_file
+
+    try:
+        data = read_config_file(path)
+        unknown = _unknown_keys(data)
+        if unknown is not None:
+            return unknown
+        profiles = data.get(PROFILES_TABLE, {})
+        token = PROFILE.set(None)  # the top level itself, whatever --profile this command runs under
+        try:
+            for profile in (None, *profiles):
+                cfg = load_config(environ={}, path=path, profile=profile)
+                try:
+                    check_together(cfg.values, cfg.user_styles)
+                except UsageError as error:
+                    raise settings_fault(cfg, error, {}) from None
+        finally:
+            PROFILE.reset(token)
+    except GlmImageError as error:
+        return _short_reason(error)
+    return None
+
+
+def _unknown_keys(data: Mapping[str, Any]) -> Text | None:
+    from glm_image_cli.storage.config import PRICES_TABLE, close_setting
+
+    profiles = data.get(PROFILES_TABLE, {})
+    if not isinstance(profiles, dict) or not all(isinstance(table, dict) for table in profiles.values()):
+        return Text("reason_setting", key=PROFILES_TABLE, reason=Text("reason_profiles"))
+    tables = [(None, data), *profiles.items()]
+    for profile, table in tables:
+        for key in table:
+            if key in SETTINGS or (profile is None and key in (STYLES_TABLE, PRICES_TABLE, PROFILES_TABLE)):
+                continue
+            suggestion = close_setting(str(key))
+            reason = Text("reason_unknown_setting_typo", key=key, suggestion=suggestion) if suggestion \
+                else Text("reason_unknown_setting", key=key)
+            return reason if profile is None else Text("reason_in_profile", profile=profile, reason=reason)
+    return None
+
+
+def _short_reason(error: GlmImageError) -> Text:
+    params = error.params
+    if error.message_id == "config_file_bad_value":
+        return Text("reason_setting", key=params["key"], reason=params["reason"])
+    if error.message_id == "config_profile_bad_value":
+        return Text("reason_in_profile", profile=params["profile"],
+                    reason=Text("reason_setting", key=params["key"], reason=params["reason"]))
+    if error.message_id == "config_file_invalid":
+        return Text("reason_toml", detail=params["detail"])
+    if error.message_id == "config_unreadable":
+        return Text("reason_setting", key=params["path"], reason=params["detail"])
+    return reason_of(error)

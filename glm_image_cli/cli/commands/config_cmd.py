@@ -15,7 +15,7 @@ from glm_image_cli.cli.commands.completion import complete_setting
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.cli.terminal import Terminal
-from glm_image_cli.errors import ConfigError
+from glm_image_cli.errors import ConfigError, UsageError
 from glm_image_cli.messages import Text, render
 
 app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
@@ -33,6 +33,9 @@ def _profile(profile: str | None) -> str | None:
     return check_profile_name(profile) if profile is not None else active_profile()
 
 
+KeyringOption = Annotated[bool, typer.Option("--keyring", help=help_text("opt.keyring"))]
+
+
 @app.command("set", help=help_text("cmd.config_set"))
 @output_options()
 def set_(
@@ -40,12 +43,16 @@ def set_(
     key: KeyArgument,
     value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
     profile: ProfileOption = None,
+    keyring: KeyringOption = False,
 ) -> None:
-    from glm_image_cli.storage.config import lookup_setting, mask_secret, set_value
+    from glm_image_cli.storage import secretstore
+    from glm_image_cli.storage.config import lookup_setting, mask_secret, parse_value, set_value
 
     state = state_of(ctx)
     profile = _profile(profile)
     setting = lookup_setting(key)
+    if keyring and setting.key not in secretstore.KEYRING_KEYS:
+        raise UsageError("keyring_only_secrets", key=setting.key)
     raw = _read_value(setting.key, value, secret=setting.secret, terminal=state.terminal)
     warnings: list[Text] = []
 
@@ -55,17 +62,42 @@ def set_(
         warnings.extend(check_new_value(data, profile, setting.key, path))
         warnings.extend(open_host_warning(data, profile))
 
-    setting, path = set_value(setting.key, raw, profile=profile, check=check)
+    entry = None
+    if keyring:  # the key goes to the keyring first: a file that points at an entry never lacks it
+        entry = secretstore.store(setting.key, profile, parse_value(setting, raw))
+        setting, path = set_value(setting.key, secretstore.KEYRING_MARKER, profile=profile)
+    else:
+        was_in_keyring = _in_keyring(setting.key, profile)
+        setting, path = set_value(setting.key, raw, profile=profile, check=check)
+        if was_in_keyring:  # the key lives in the file now: no stale copy left behind in the keyring
+            secretstore.forget(setting.key, profile)
     key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path),
                               **({"profile": profile} if profile else {}),
+                              **({"keyring": {"service": secretstore.SERVICE, "entry": entry}} if entry else {}),
                               **({"warnings": [str(w) for w in warnings]} if warnings else {})})
+        return
+    if entry:
+        saved = render("config_saved_keyring", key=key_shown, service=secretstore.SERVICE, account=entry, path=path)
     else:
-        state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
-        for warning in warnings:
-            state.ui().warn(str(warning))
+        saved = render("config_saved", key=key_shown, path=path)
+    state.ui().note(f"{saved} ({shown})")
+    for warning in warnings:
+        state.ui().warn(str(warning))
+
+
+def _in_keyring(key: str, profile: str | None) -> bool:
+    """Whether the config file keeps ``key`` (in [profiles.NAME] with ``profile``) in the system keyring."""
+    from glm_image_cli.storage.config import PROFILES_TABLE, config_path, read_config_file
+    from glm_image_cli.storage.secretstore import KEYRING_MARKER
+
+    data = read_config_file(config_path())
+    if profile is not None:
+        profiles = data.get(PROFILES_TABLE)
+        data = profiles.get(profile, {}) if isinstance(profiles, dict) else {}
+    return isinstance(data, dict) and data.get(key) == KEYRING_MARKER
 
 
 def _read_value(key: str, value: str | None, *, secret: bool, terminal: Terminal) -> str:
@@ -87,12 +119,19 @@ def unset(
     key: KeyArgument,
     profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.storage.config import unset_value
+    from glm_image_cli.storage import secretstore
+    from glm_image_cli.storage.config import lookup_setting, unset_value
 
     state = state_of(ctx)
-    setting, path, present = unset_value(key, profile=_profile(profile))
+    profile = _profile(profile)
+    in_keyring = _in_keyring(lookup_setting(key).key, profile)
+    setting, path, present = unset_value(key, profile=profile)
+    if in_keyring:  # the entry goes with the marker (when the keyring can be reached)
+        secretstore.forget(setting.key, profile)
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
+    elif in_keyring:
+        state.ui().note(render("config_removed_keyring", key=setting.key, path=path))
     else:
         state.ui().note(render("config_removed" if present else "config_not_set", key=setting.key, path=path))
 
@@ -103,24 +142,17 @@ def show(
     ctx: typer.Context,
     profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.storage.config import PROFILE, load_config, mask_secret
+    from glm_image_cli.storage.config import mask_secret
     from glm_image_cli.storage.settingspec import SETTINGS
 
     state = state_of(ctx)
     ui = state.ui()
-    if profile is not None:
-        from glm_image_cli.storage.config import check_profile_name
-
-        token = PROFILE.set(check_profile_name(profile))
-        try:
-            resolved = load_config()
-        finally:
-            PROFILE.reset(token)
-    else:
-        resolved = load_config()
+    resolved = _resolved(profile)
     for warning in resolved.warnings:
         ui.warn(str(warning))
     settings: dict[str, dict[str, Any]] = {}
+    for problem in resolved.secret_problems.values():
+        ui.warn(str(problem))
     for key, setting in SETTINGS.items():
         value = resolved[key]
         if setting.secret and value:
@@ -144,6 +176,46 @@ def show(
                          date=PRICES_AS_OF))
 
 
+def _resolved(profile: str | None) -> Any:
+    """The settings as they apply now, under this command's --profile when given."""
+    from glm_image_cli.storage.config import PROFILE, check_profile_name, load_config
+
+    if profile is None:
+        return load_config()
+    token = PROFILE.set(check_profile_name(profile))
+    try:
+        return load_config()
+    finally:
+        PROFILE.reset(token)
+
+
+@app.command("get", help=help_text("cmd.config_get"))
+@output_options(quiet=False)
+def get(
+    ctx: typer.Context,
+    key: KeyArgument,
+    profile: ProfileOption = None,
+) -> None:
+    from glm_image_cli.storage.config import lookup_setting, mask_secret
+
+    state = state_of(ctx)
+    ui = state.ui()
+    setting = lookup_setting(key)
+    resolved = _resolved(profile)
+    if setting.key in resolved.secret_problems:  # kept in the keyring, which cannot be read: say why
+        raise resolved.secret_problems[setting.key]
+    value = resolved[setting.key]
+    if setting.key == "base-url" and value is None:
+        value = resolved.base_url
+    if setting.secret and value:
+        value = mask_secret(value)
+        ui.note(render("config_get_secret", key=setting.key))
+    if state.json_mode:
+        ui.emit_json({"key": setting.key, "value": value, "source": resolved.sources[setting.key]})
+    elif value is not None and value != "":
+        ui.result(_display(value))
+
+
 def _display(value: Any) -> str:
     if value is None or value == "":
         return render("not_set")
@@ -155,11 +227,42 @@ def _display(value: Any) -> str:
 
 
 def _display_source(source: str) -> str:
+    if source.startswith("keyring:"):
+        _, service, entry = source.split(":", 2)
+        return render("source_keyring", service=service, account=entry)
     if source.startswith("env:"):
         return render("source_env", name=source[4:])
     if source.startswith("profile:"):
         return render("source_profile", name=source[8:])
     return render(f"source_{source}")
+
+
+@app.command("edit", help=help_text("cmd.config_edit"))
+@output_options()
+def edit(
+    ctx: typer.Context,
+) -> None:
+    from glm_image_cli.cli.configedit import draft_path, edit_config, editor_command
+    from glm_image_cli.storage.config import config_path
+
+    state = state_of(ctx)
+    ui = state.ui()
+    path = config_path()
+    editor = editor_command(os.environ)
+
+    def again(reason: Text) -> bool:
+        ui.error(render("config_edit_invalid", reason=reason, path=path, draft=draft_path(path)))
+        return typer.confirm(render("config_edit_again"), default=True, err=True)
+
+    interactive = state.terminal.stdin_tty and not state.json_mode
+    outcome = edit_config(path, editor, render("config_edit_header"), edit_again=again if interactive else None,
+                          on_resume=lambda draft: ui.note(render("config_edit_resume", draft=draft, path=path)))
+    if state.json_mode:
+        ui.emit_json({"path": str(path), "result": outcome.result})
+    elif outcome.result == "saved":
+        ui.note(render("config_edit_saved", path=path))
+    else:
+        ui.note(render("config_edit_unchanged", path=path))
 
 
 @app.command("path", help=help_text("cmd.config_path"))
