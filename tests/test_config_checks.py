@@ -43,6 +43,18 @@ def test_changing_the_model_warns_about_a_size_it_does_not_take(cli, isolated: P
     assert "glm-image config set size …" in result.stderr
 
 
+def test_unsetting_the_model_warns_about_a_size_the_default_does_not_take(cli, isolated: Path) -> None:
+    cli("config", "set", "model", "glm-image")
+    cli("config", "set", "size", "2048x2048")
+    result = cli("config", "unset", "model")
+    assert result.exit_code == 0 and "Removed model" in result.stderr
+    assert "The size in" in result.stderr and "not valid for cogview-4-250304" in result.stderr
+    cli("config", "set", "model", "glm-image")
+    assert "与这些设置不符" in cli("--lang", "zh", "config", "unset", "model").stderr
+    data = json.loads(cli("config", "unset", "quality", "--json").stdout)
+    assert data["removed"] is False and "warnings" not in data  # nothing removed: nothing to warn about
+
+
 def test_config_set_refuses_an_unknown_style_and_suggests_the_one_meant(cli, isolated: Path) -> None:
     result = cli("config", "set", "style", "水粉")
     assert result.exit_code == 3
@@ -98,6 +110,8 @@ def test_a_bad_style_in_a_profile_or_the_environment_names_where_it_lives(cli, f
     assert "[profiles.art] 中的 style 无效" in zh.stderr
     env = cli("generate", "a cat", env={"GLM_IMAGE_STYLE": "水粉"})
     assert env.exit_code == 3 and "GLM_IMAGE_STYLE (the environment variable for setting style)" in env.stderr
+    enhance = cli("--profile", "art", "enhance", "a cat")
+    assert enhance.exit_code == 3 and "has an invalid style in [profiles.art]" in enhance.stderr
     flag = cli("generate", "a cat", "--style", "水粉")
     assert flag.exit_code == 2 and "config file" not in flag.stderr  # typed on the command line: a usage error
     assert fake.requests == []

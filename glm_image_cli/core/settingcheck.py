@@ -108,10 +108,24 @@ def check_new_value(data: Mapping[str, Any], profile: str | None, key: str, path
         blamed = BLAMED.get(error.message_id)
         if blamed == key or blamed is None:
             raise ConfigError("config_bad_value", key=key, reason=reason_of(error)) from None
-        fix = f"glm-image config set --profile {profile} {blamed} …" if profile else f"glm-image config set {blamed} …"
-        return [Text("config_set_conflict", key=blamed, path=str(path), reason=reason_of(error), fix=fix)]
+        return [_conflict(blamed, profile, path, error)]
     return []
 
+
+def conflicts(data: Mapping[str, Any], profile: str | None, path: Path) -> list[Text]:
+    """After a change that cannot be refused (``config unset``): a warning naming a setting left that no longer
+    fits the others, if there is one."""
+    try:
+        check_together(table_values(data, profile), file_styles(data))
+    except UsageError as error:
+        blamed = BLAMED.get(error.message_id)
+        return [_conflict(blamed, profile, path, error)] if blamed else []
+    return []
+
+
+def _conflict(key: str, profile: str | None, path: Path, error: GlmImageError) -> Text:
+    fix = f"glm-image config set --profile {profile} {key} …" if profile else f"glm-image config set {key} …"
+    return Text("config_set_conflict", key=key, path=str(path), reason=reason_of(error), fix=fix)
 
 
 def file_problem(path: Path) -> Text | None:

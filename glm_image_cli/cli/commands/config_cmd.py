@@ -119,8 +119,9 @@ def unset(
     key: KeyArgument,
     profile: ProfileOption = None,
 ) -> None:
+    from glm_image_cli.core.settingcheck import conflicts
     from glm_image_cli.storage import secretstore
-    from glm_image_cli.storage.config import lookup_setting, unset_value
+    from glm_image_cli.storage.config import lookup_setting, read_config_file, unset_value
 
     state = state_of(ctx)
     profile = _profile(profile)
@@ -128,12 +129,17 @@ def unset(
     setting, path, present = unset_value(key, profile=profile)
     if in_keyring:  # the entry goes with the marker (when the keyring can be reached)
         secretstore.forget(setting.key, profile)
+    warnings = conflicts(read_config_file(path), profile, path) if present else []
     if state.json_mode:
-        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
-    elif in_keyring:
+        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path),
+                              **({"warnings": [str(w) for w in warnings]} if warnings else {})})
+        return
+    if in_keyring:
         state.ui().note(render("config_removed_keyring", key=setting.key, path=path))
     else:
         state.ui().note(render("config_removed" if present else "config_not_set", key=setting.key, path=path))
+    for warning in warnings:
+        state.ui().warn(str(warning))
 
 
 @app.command("show", help=help_text("cmd.config_show"))
