@@ -1000,7 +1000,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_style": ("Style", "风格"),
     "col_english": ("English name", "英文名"),
     "col_phrase": ("Adds to the prompt", "追加到提示词"),
-    "col_recommended": ("Sizes (first: default)", "推荐尺寸（首个为默认）"),
+    "col_recommended": ("Sizes", "推荐尺寸"),
     "col_rule": ("Custom sizes", "自定义尺寸规则"),
     "col_quality": ("Quality", "画质"),
     "col_price": ("Price per image", "单张价格"),
@@ -1107,6 +1107,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
     # --- config: checked settings, config get/edit, the key in the system keyring (issue 26) -------------
+    "model_default_note": (
+        "The first size of each model is its default; any other size that follows the model's rule works too.",
+        "每个模型的第一个尺寸是默认尺寸；符合该模型规则的其他尺寸也可以使用。",
+    ),
     "config_unknown_key_typo": (
         "Unknown setting '{key}' (did you mean {suggestion}?). Valid settings: {keys}.",
         "未知设置项“{key}”（你是不是想用 {suggestion}？）。可用的设置项：{keys}。",

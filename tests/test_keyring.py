@@ -87,6 +87,9 @@ def test_without_the_keyring_package_the_error_names_the_extra(cli, isolated: Pa
     assert shown.exit_code == 0 and "glm-image[keyring]" in shown.stderr
     generate = cli("generate", "a cat")
     assert generate.exit_code == 3 and "pip install 'glm-image[keyring]'" in generate.stderr
+    ping = json.loads(cli("ping", "--json", env={"GLM_BASE_URL": "http://127.0.0.1:9"}).stdout)  # no network
+    key_check = next(check for check in ping["checks"] if check["name"] == "api_key")
+    assert not key_check["ok"] and "glm-image[keyring]" in key_check["detail"]
 
 
 def test_without_a_usable_keyring_or_entry_the_error_says_so(cli, isolated: Path, fake, monkeypatch) -> None:
