@@ -92,6 +92,8 @@ def test_a_bad_size_in_the_file_names_the_setting_and_the_file_at_use(cli, fake,
     assert "Nearest valid size: 1008x1008" in result.stderr and "config set size" in result.stderr
     error = json.loads(cli("generate", "a cat", "--json").stdout)["error"]
     assert error["code"] == "CONFIG_FILE_BAD_VALUE" and error["exit_code"] == 3
+    chat = cli("chat", input="a cat\n")
+    assert chat.exit_code == 3 and f"The config file {isolated} has an invalid size" in chat.stderr
     Path("p.txt").write_text("a cat\n", encoding="utf-8")
     batch = cli("batch", "p.txt", "--dry-run")
     assert batch.exit_code == 3 and f"The config file {isolated} has an invalid size" in batch.stderr
