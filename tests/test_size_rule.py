@@ -16,9 +16,13 @@ def test_every_recommended_size_passes_the_rule_models_shows(cli) -> None:
     for spec in MODELS.values():
         for size in spec.recommended_sizes:
             assert spec.size_rule.accepts(*parse_size(size)), (spec.name, size)  # no exception for the list
-    shown = cli("models").stdout
+    result = cli("models")
+    shown = result.stdout
     assert "1728x960" in shown and "1024–2048" not in shown
     assert shown.count("512–2048 px") == 4  # glm-image and the three CogView-4 models
+    assert "The first size of each model is its default" in result.stderr
+    zh = cli("--lang", "zh", "models")
+    assert zh.stdout.count("512–2048 像素") == 4 and "第一个尺寸是默认尺寸" in zh.stderr
 
 
 def test_glm_image_takes_a_small_side_the_old_floor_refused(cli, fake) -> None:
