@@ -127,8 +127,8 @@ def unset(
     profile = _profile(profile)
     in_keyring = _in_keyring(lookup_setting(key).key, profile)
     setting, path, present = unset_value(key, profile=profile)
-    if in_keyring:  # the entry goes with the marker (when the keyring can be reached)
-        secretstore.forget(setting.key, profile)
+    # the entry goes with the marker (when the keyring can be reached)
+    in_keyring = in_keyring and secretstore.forget(setting.key, profile)
     warnings = conflicts(read_config_file(path), profile, path) if present else []
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path),
