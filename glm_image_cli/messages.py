@@ -1204,8 +1204,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--keyring 用于把 API 密钥（api-key）保存到系统密钥环；{key} 仍保存在配置文件中。",
     ),
     "config_saved_keyring": (
-        "Saved {key} in the system keyring (service '{service}', entry '{account}'); {path} keeps only a marker",
-        "已将 {key} 保存到系统密钥环（服务“{service}”，条目“{account}”）；{path} 中只留一个标记",
+        "Saved {key} in the system keyring ({service} / {account}); {path} keeps only a marker",
+        "已将 {key} 保存到系统密钥环（{service} / {account}）；{path} 中只留一个标记",
     ),
     "config_removed_keyring": (
         "Removed {key} from {path} and from the system keyring",

@@ -26,7 +26,7 @@ def memory() -> MemoryKeyring:
 def test_the_key_goes_to_the_keyring_and_the_file_keeps_a_marker(cli, isolated: Path, memory) -> None:
     result = cli("config", "set", "api-key", "--keyring", "-", input=DEFAULT_KEY + "\n")
     assert result.exit_code == 0, result.stderr
-    assert "Saved api-key in the system keyring (service 'glm-image', entry 'api-key')" in result.stderr
+    assert "Saved api-key in the system keyring (glm-image / api-key)" in result.stderr
     assert "fake…PART" in result.stderr
     assert memory.passwords == {("glm-image", "api-key"): DEFAULT_KEY}
     assert tomllib.loads(isolated.read_text(encoding="utf-8")) == {"api-key": "@keyring"}
@@ -50,7 +50,7 @@ def test_a_key_from_the_keyring_is_the_one_sent(cli, fake, memory, monkeypatch) 
 def test_profiles_have_their_own_entries_and_unset_removes_them(cli, isolated: Path, memory) -> None:
     cli("config", "set", "api-key", "top.level-key-000", "--keyring")
     result = cli("config", "set", "--profile", "gpu", "api-key", "gpu.server-key-00", "--keyring")
-    assert "entry 'api-key@gpu'" in result.stderr
+    assert "system keyring (glm-image / api-key@gpu)" in result.stderr
     assert memory.passwords[("glm-image", "api-key@gpu")] == "gpu.server-key-00"
     data = tomllib.loads(isolated.read_text(encoding="utf-8"))
     assert data == {"api-key": "@keyring", "profiles": {"gpu": {"api-key": "@keyring"}}}
