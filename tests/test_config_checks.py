@@ -137,6 +137,7 @@ def test_config_import_drops_what_config_set_refuses_and_warns_about_an_open_hos
 def test_config_set_of_an_open_host_warns_that_serve_needs_a_token(cli) -> None:
     result = cli("config", "set", "server-host", "0.0.0.0")
     assert result.exit_code == 0 and "serve` then refuses to start without a token" in result.stderr
+    assert "accepts connections" not in cli("config", "set", "--profile", "gpu", "backend", "openai").stderr
     assert "accepts connections" not in cli("config", "set", "server-host", "127.0.0.1").stderr
 
 

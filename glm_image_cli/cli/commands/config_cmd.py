@@ -60,7 +60,8 @@ def set_(
         from glm_image_cli.core.settingcheck import check_new_value
 
         warnings.extend(check_new_value(data, profile, setting.key, path))
-        warnings.extend(open_host_warning(data, profile))
+        if setting.key == "server-host":  # said when the host is chosen, not after every other change
+            warnings.extend(open_host_warning(data, profile))
 
     entry = None
     if keyring:  # the key goes to the keyring first: a file that points at an entry never lacks it
