@@ -112,6 +112,19 @@ MEANINGS: dict[str, Meaning] = {
     "budget_unknown_price": Meaning("BUDGET_UNKNOWN_PRICE", account_wide=True),  # a budget cannot count it
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
     "profile_unknown": Meaning("PROFILE_UNKNOWN"),
+    # settings checked together, config edit, the key in the system keyring (issue 26)
+    "config_unknown_key_typo": Meaning("CONFIG_UNKNOWN_KEY"),  # the same failure, with the setting meant
+    "config_profile_bad_value": Meaning("CONFIG_FILE_BAD_VALUE"),  # the same failure, in a [profiles.NAME]
+    "config_edit_no_editor": Meaning("CONFIG_EDITOR"),
+    "config_edit_not_run": Meaning("CONFIG_EDITOR"),
+    "config_edit_editor_failed": Meaning("CONFIG_EDITOR"),
+    "config_edit_invalid": Meaning("CONFIG_EDIT_INVALID"),
+    "config_edit_changed_meanwhile": Meaning("CONFIG_EDIT_CONFLICT"),
+    "keyring_missing": Meaning("KEYRING_MISSING"),
+    "keyring_unavailable": Meaning("KEYRING_UNAVAILABLE"),
+    "keyring_entry_missing": Meaning("KEYRING_ENTRY_MISSING"),
+    "keyring_only_secrets": Meaning("KEYRING_API_KEY_ONLY"),
+    "edit_unsupported_profile": Meaning("EDIT_UNSUPPORTED"),  # the same failure, naming the user's profile
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
     "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),

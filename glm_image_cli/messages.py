@@ -1000,7 +1000,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_style": ("Style", "风格"),
     "col_english": ("English name", "英文名"),
     "col_phrase": ("Adds to the prompt", "追加到提示词"),
-    "col_recommended": ("Sizes (first: default)", "推荐尺寸（首个为默认）"),
+    "col_recommended": ("Sizes", "推荐尺寸"),
     "col_rule": ("Custom sizes", "自定义尺寸规则"),
     "col_quality": ("Quality", "画质"),
     "col_price": ("Price per image", "单张价格"),
@@ -1093,9 +1093,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "配置档：{profile}（[profiles.{profile}] 中的设置覆盖顶层设置）"),
     "edit_unsupported": (
         "The hosted BigModel API has no image editing endpoint; edit works on the openai backend "
-        "(a self-hosted server such as SGLang): glm-image config set backend openai",
-        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）："
-        "glm-image config set backend openai",
+        "(a self-hosted server such as SGLang). Add a profile for it, so generate keeps BigModel: "
+        "glm-image config set --profile local backend openai; glm-image config set --profile local base-url "
+        "http://HOST:PORT/v1; then glm-image --profile local edit …",
+        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）。"
+        "为它添加一个配置档，generate 仍使用 BigModel：glm-image config set --profile local backend openai；"
+        "glm-image config set --profile local base-url http://HOST:PORT/v1；然后 glm-image --profile local edit …",
     ),
     "edit_image_unreadable": (
         "Cannot use {path} as an image to edit ({detail}).",
@@ -1206,6 +1209,112 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Standard input is not {encoding} text (from byte {offset}). Check --encoding.",
         "标准输入不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding。",
     ),
+    # --- config: checked settings, config get/edit, the key in the system keyring (issue 26) -------------
+    "model_default_note": (
+        "The first size of each model is its default; any other size that follows the model's rule works too.",
+        "每个模型的第一个尺寸是默认尺寸；符合该模型规则的其他尺寸也可以使用。",
+    ),
+    "config_unknown_key_typo": (
+        "Unknown setting '{key}' (did you mean {suggestion}?). Valid settings: {keys}.",
+        "未知设置项“{key}”（你是不是想用 {suggestion}？）。可用的设置项：{keys}。",
+    ),
+    "config_profile_bad_value": (
+        "The config file {path} has an invalid {key} in [profiles.{profile}]: {reason}. Fix it with "
+        "`glm-image config set --profile {profile} {key} …` or `glm-image config unset --profile {profile} {key}`.",
+        "配置文件 {path} 的 [profiles.{profile}] 中的 {key} 无效：{reason}。请用 "
+        "`glm-image config set --profile {profile} {key} …` 修正，或用 "
+        "`glm-image config unset --profile {profile} {key}` 删除。",
+    ),
+    "config_set_conflict": (
+        "The {key} in {path} does not fit these settings: {reason}. Change it with `{fix}`.",
+        "{path} 中的 {key} 与这些设置不符：{reason}。请用 `{fix}` 修改。",
+    ),
+    "config_open_host": (
+        "server-host {host} accepts connections from other machines: `glm-image serve` then refuses to start "
+        "without a token (glm-image config set server-token …, or serve --token …).",
+        "server-host {host} 会接受其他机器的连接：没有令牌时 `glm-image serve` 将拒绝启动"
+        "（glm-image config set server-token …，或 serve --token …）。",
+    ),
+    "edit_unsupported_profile": (
+        "The hosted BigModel API has no image editing endpoint; your profile '{profile}' uses the openai "
+        "backend: glm-image --profile {profile} edit …",
+        "托管的 BigModel API 没有图片编辑接口；你的配置档“{profile}”使用 openai 后端："
+        "glm-image --profile {profile} edit …",
+    ),
+    "config_get_secret": (
+        "{key} is a secret: shown masked (where it lives: glm-image config show).",
+        "{key} 是密钥：只显示遮盖后的值（保存位置见 glm-image config show）。",
+    ),
+    "config_edit_no_editor": (
+        "No editor found: set VISUAL or EDITOR (for example: export EDITOR=nano).",
+        "找不到编辑器：请设置 VISUAL 或 EDITOR（例如：export EDITOR=nano）。",
+    ),
+    "config_edit_not_run": (
+        "Could not run the editor '{editor}' ({detail}); {path} is unchanged.",
+        "无法运行编辑器“{editor}”（{detail}）；{path} 未改动。",
+    ),
+    "config_edit_editor_failed": (
+        "The editor '{editor}' exited with status {status}; {path} is unchanged.",
+        "编辑器“{editor}”以状态 {status} 退出；{path} 未改动。",
+    ),
+    "config_edit_unchanged": ("No changes: {path} is as it was.", "没有改动：{path} 保持原样。"),
+    "config_edit_saved": ("Saved {path}", "已保存 {path}"),
+    "config_edit_invalid": (
+        "Not saved: {reason}. {path} is unchanged; your edit is kept in {draft}.",
+        "未保存：{reason}。{path} 未改动；你的修改保存在 {draft}。",
+    ),
+    "config_edit_changed_meanwhile": (
+        "Not saved: {path} was changed by something else while you were editing; your edit is kept in {draft}.",
+        "未保存：编辑期间 {path} 被其他程序修改；你的修改保存在 {draft}。",
+    ),
+    "config_edit_again": ("Edit again?", "重新编辑？"),
+    "reason_unknown_setting": ("unknown setting '{key}'", "未知设置项“{key}”"),
+    "reason_unknown_setting_typo": ("unknown setting '{key}' (did you mean {suggestion}?)",
+                                    "未知设置项“{key}”（你是不是想用 {suggestion}？）"),
+    "reason_in_profile": ("in [profiles.{profile}]: {reason}", "[profiles.{profile}] 中：{reason}"),
+    "reason_setting": ("{key}: {reason}", "{key}：{reason}"),
+    "reason_toml": ("not valid TOML: {detail}", "不是有效的 TOML：{detail}"),
+    "config_edit_resume": (
+        "Continuing your unsaved edit from {draft} (delete it to start again from {path}).",
+        "继续编辑上次未保存的修改 {draft}（删除该文件即可从 {path} 重新开始）。",
+    ),
+    "config_edit_header": (
+        "# glm-image settings (TOML). Every setting and its current value: glm-image config show\n"
+        "# For example:\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+        "# glm-image 设置（TOML 格式）。全部设置项及当前值：glm-image config show\n"
+        "# 例如：\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+    ),
+    "keyring_missing": (
+        "The keyring package is not installed: pip install 'glm-image[keyring]' (or keep the key in the config "
+        "file: glm-image config set api-key).",
+        "未安装 keyring 包：pip install 'glm-image[keyring]'"
+        "（或把密钥保存在配置文件中：glm-image config set api-key）。",
+    ),
+    "keyring_unavailable": (
+        "The system keyring cannot be used ({detail}): pip install 'glm-image[keyring]' on a system with a "
+        "keyring service, or keep the key in the config file: glm-image config set api-key.",
+        "无法使用系统密钥环（{detail}）：请在有密钥环服务的系统上 pip install 'glm-image[keyring]'，"
+        "或把密钥保存在配置文件中：glm-image config set api-key。",
+    ),
+    "keyring_entry_missing": (
+        "{path} says {key} is in the system keyring, but the keyring has no entry '{account}' for service "
+        "'{service}': store it again with glm-image config set {key} --keyring.",
+        "{path} 表示 {key} 保存在系统密钥环中，但密钥环里没有服务“{service}”的条目“{account}”："
+        "请用 glm-image config set {key} --keyring 重新保存。",
+    ),
+    "keyring_only_secrets": (
+        "--keyring keeps the API key (api-key) in the system keyring; {key} stays in the config file.",
+        "--keyring 用于把 API 密钥（api-key）保存到系统密钥环；{key} 仍保存在配置文件中。",
+    ),
+    "config_saved_keyring": (
+        "Saved {key} in the system keyring ({service} / {account}); {path} keeps only a marker",
+        "已将 {key} 保存到系统密钥环（{service} / {account}）；{path} 中只留一个标记",
+    ),
+    "config_removed_keyring": (
+        "Removed {key} from {path} and from the system keyring",
+        "已从 {path} 和系统密钥环中删除 {key}",
+    ),
+    "source_keyring": ("system keyring ({service} / {account})", "系统密钥环（{service} / {account}）"),
 }
 
 
@@ -1440,12 +1549,15 @@ HELP: dict[str, tuple[str, str]] = {
     "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
                    "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),
     "cmd.config_set": (
-        "Store a setting in the config file.\n\nWith no VALUE for api-key you are asked with hidden input; "
-        "- reads VALUE from standard input.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "Store a setting in the config file, checked first (a size must fit the model, a style must exist).\n\n"
+        "With no VALUE for api-key you are asked with hidden input; - reads VALUE from standard input; "
+        "--keyring keeps the key in the system keyring.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "  glm-image config set api-key --keyring\n\n"
         "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
-        "把一个设置项保存到配置文件。\n\napi-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取。\n\n示例：\n\n"
-        "  glm-image config set api-key\n\n  glm-image config set model cogview-3-flash\n\n"
-        "  glm-image config set style 国风",
+        "检查后把一个设置项保存到配置文件（尺寸须适用于模型，风格须存在）。\n\n"
+        "api-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取；--keyring 把密钥保存到系统密钥环。\n\n示例：\n\n"
+        "  glm-image config set api-key\n\n  glm-image config set api-key --keyring\n\n"
+        "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
     ),
     "cmd.config_unset": ("Remove a setting from the config file (its default applies again).\n\n"
                          "Example: glm-image config unset style",
@@ -1592,4 +1704,24 @@ HELP: dict[str, tuple[str, str]] = {
     "usage.not_integer": ("expected a whole number", "应为整数"),
     "usage.not_number": ("expected a number", "应为数字"),
     "usage.extra_arguments": ("Unexpected extra argument: {args}", "多余的参数：{args}"),
+    # --- config get, config edit, --keyring (issue 26) ---------------------------------------------------
+    "opt.keyring": ("Keep the API key in the system keyring (pip install 'glm-image[keyring]'); the config file "
+                    "keeps only a marker.",
+                    "把 API 密钥保存到系统密钥环（pip install 'glm-image[keyring]'）；配置文件中只留一个标记。"),
+    "cmd.config_get": (
+        "Print one setting's value alone, as it applies now (flag > environment > file > default), for scripts; "
+        "nothing when it is not set. A secret is shown masked.\n\nExamples:\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+        "只打印一个设置项当前生效的值（命令行参数 > 环境变量 > 配置文件 > 默认值），便于脚本使用；"
+        "未设置时不输出。密钥会打码。\n\n示例：\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+    ),
+    "cmd.config_edit": (
+        "Open the config file in your editor (VISUAL, else EDITOR, else nano or vi; Notepad on Windows). "
+        "It is checked when the editor closes: an invalid file is not saved, the old one is kept and the "
+        "reason is shown.\n\nExamples:\n\n  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+        "用编辑器打开配置文件（VISUAL，其次 EDITOR，否则 nano 或 vi；Windows 上为记事本）。"
+        "关闭编辑器时会检查文件：无效的文件不会保存，保留原文件并说明原因。\n\n示例：\n\n"
+        "  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+    ),
 }

@@ -30,6 +30,7 @@ from glm_image_cli.cli.commands.generating import PreviewOption, run_generate
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.core.session import GenerateRequest
+from glm_image_cli.errors import UsageError
 
 HELP = help_text("cmd.edit")
 
@@ -62,4 +63,27 @@ def edit(
         output=output_flags(name, None, False, None), yes=yes, command="edit", enhance=False,
         images=tuple(str(image) for image in images), mask=str(mask) if mask is not None else None,
     )
-    run_generate(state, request, preview)
+    try:
+        run_generate(state, request, preview)
+    except UsageError as error:
+        if error.message_id == "edit_unsupported":
+            raise _with_profile(error) from None
+        raise
+
+
+def _with_profile(error: UsageError) -> UsageError:
+    """No edits on this backend: name the user's own profile that has them (the first), if there is one,
+    rather than telling them to set one up."""
+    from glm_image_cli.backends.registry import backend_named
+    from glm_image_cli.storage.config import PROFILES_TABLE, config_path, read_config_file
+    from glm_image_cli.storage.settingspec import SETTINGS, InvalidValue
+
+    profiles = read_config_file(config_path()).get(PROFILES_TABLE)
+    for name, table in (profiles.items() if isinstance(profiles, dict) else ()):
+        try:
+            backend = SETTINGS["backend"].parse(table.get("backend")) if isinstance(table, dict) else None
+        except InvalidValue:
+            continue
+        if backend is not None and backend_named(backend).edits:
+            return UsageError("edit_unsupported_profile", profile=name)
+    return error

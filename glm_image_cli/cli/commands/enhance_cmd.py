@@ -10,6 +10,7 @@ from glm_image_cli.cli.commands.common import ModelOption, NegativeOption, Style
 from glm_image_cli.cli.commands.generating import NoCacheOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
+from glm_image_cli.errors import UsageError
 
 HELP = help_text("cmd.enhance")
 
@@ -36,8 +37,13 @@ def enhance(
     cfg = load_config(flags={"model": model, "style": style})
     for warning in cfg.warnings:
         ui.warn(str(warning))
-    plan = plan_generation(prompt, model=cfg.model, style=cfg.style, negative=negative,
-                           user_styles=cfg.user_styles, backend=backend_named(cfg.backend))
+    try:
+        plan = plan_generation(prompt, model=cfg.model, style=cfg.style, negative=negative,
+                               user_styles=cfg.user_styles, backend=backend_named(cfg.backend))
+    except UsageError as error:  # a style from the config file is named as the file's (exit 3)
+        from glm_image_cli.core.settingcheck import settings_fault
+
+        raise settings_fault(cfg, error, {}) from None
     for warning in [*plan.warnings, *check_enhance_model(cfg.enhance_model)]:
         ui.warn(str(warning))
     with make_client(cfg, state.lang) as client:
