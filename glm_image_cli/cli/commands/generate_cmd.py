@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,6 @@ from glm_image_cli.cli.commands.common import (
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
-    OutputDirOption,
     QualityOption,
     RetryUnsafeOption,
     SamplesOption,
@@ -50,7 +50,8 @@ def generate(
     model: ModelOption = None,
     quality: QualityOption = None,
     samples: SamplesOption = 1,
-    output_dir: OutputDirOption = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help=help_text("opt.generate_output_dir"),
+                                                    show_default=False, metavar="DIR")] = None,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
@@ -67,10 +68,16 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.generate_dry_run"))] = False,
+    open_images: Annotated[bool, typer.Option("--open", help=help_text("opt.open_viewer"))] = False,
 ) -> None:
+    from glm_image_cli.cli.tostdout import wants_stdout
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
+    to_stdout = wants_stdout(output_dir)
+    if to_stdout:
+        output_dir = None  # the image's copy is kept in the default output folder
     request = GenerateRequest(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
@@ -78,7 +85,7 @@ def generate(
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
     )
-    run_generate(state, request, preview)
+    run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 
 
 MAX_PROMPT_BYTES = 1024 * 1024
