@@ -1130,6 +1130,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "已向标准输出写入 {bytes} 字节；图片保存在 {path}。"),
     "open_no_viewer": ("--open: no image viewer here (xdg-open with a desktop, open, or Windows).",
                        "--open：此处没有看图程序（需要带桌面的 xdg-open、open 或 Windows）。"),
+    # --review's inline edit and chat's preview (issue 26: 8)
+    "review_edit_line": ("Prompt to send: ", "要发送的提示词："),
+    "review_edit_keep": ("Prompt to send (Enter keeps the text above): ", "要发送的提示词（回车保留上面的原文）："),
 }
 
 
@@ -1518,4 +1521,8 @@ HELP: dict[str, tuple[str, str]] = {
                                 "image to stdout for a pipe, a copy kept in the default folder.",
                                 "图片保存目录（默认取设置项 output-dir，即 ./glm-images）；- 表示把图片写到标准输出"
                                 "供管道使用，并在默认目录保留一份。"),
+    "opt.chat_preview": ("Draw each turn's images in the terminal (default: setting preview; the size is setting "
+                         "chat-preview-width, a quarter of the width).",
+                         "在终端里显示每一轮的图片（默认取设置项 preview；大小取设置项 chat-preview-width，"
+                         "即终端宽度的四分之一）。"),
 }

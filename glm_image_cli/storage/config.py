@@ -173,6 +173,7 @@ class Settings:
     preview: str
     preview_protocol: str
     preview_width: float
+    chat_preview_width: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:
