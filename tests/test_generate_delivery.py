@@ -183,3 +183,30 @@ def test_a_reader_that_leaves_early_loses_bytes_never_the_image_or_its_record(fa
     assert kept.read_bytes().startswith(b"\x89PNG")
     [row] = ledger_rows()
     assert row.outcome == "saved" and fake.count(SYNC_ROUTE) == 1 and fake.count(CHAT_ROUTE) == 0
+
+
+# --- again and edit take the same three ---------------------------------------------------------------------
+
+def test_again_dry_run_and_dash_as_generate(cli, fake) -> None:
+    assert cli("generate", "一只猫", "-o", "out").exit_code == 0
+    entry = json.loads(cli("history", "--json").stdout)[0]["id"]
+    planned = cli("again", str(entry), "--dry-run", "-n", "2", "--json")
+    assert planned.exit_code == 0, planned.stderr
+    record = json.loads(planned.stdout)
+    assert (record["prompt"], record["n"], record["estimate"]["images"]) == ("一只猫", 2, {"cogview-4-250304": 2})
+    assert fake.count(SYNC_ROUTE) == 1  # the dry run sent nothing
+    piped = cli("again", str(entry), "-o", "-")
+    assert piped.exit_code == 0, piped.stderr
+    [kept] = Path("glm-images").glob("*.png")
+    assert piped.stdout_bytes == kept.read_bytes() and fake.count(SYNC_ROUTE) == 2
+
+
+def test_edit_dry_run_names_its_source_images(cli, fake, tmp_path: Path) -> None:
+    from tests.fake_bigmodel import make_png
+
+    Path("in.png").write_bytes(make_png())
+    result = cli("edit", "in.png", "-p", "make it blue", "--dry-run", "--json",
+                 env={"GLM_IMAGE_BACKEND": "openai", "GLM_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["images"] == ["in.png"] and record["prompt"] == "make it blue"

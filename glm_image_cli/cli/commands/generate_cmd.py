@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,7 +27,16 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    DryRunOption,
+    EnhanceOption,
+    NoCacheOption,
+    OpenOption,
+    PreviewOption,
+    StdoutOutputDirOption,
+    run_generate,
+    stdout_or_folder,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
 from glm_image_cli.cli.language import help_text
@@ -50,8 +58,7 @@ def generate(
     model: ModelOption = None,
     quality: QualityOption = None,
     samples: SamplesOption = 1,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help=help_text("opt.generate_output_dir"),
-                                                    show_default=False, metavar="DIR")] = None,
+    output_dir: StdoutOutputDirOption = None,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
@@ -68,16 +75,13 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.generate_dry_run"))] = False,
-    open_images: Annotated[bool, typer.Option("--open", help=help_text("opt.open_viewer"))] = False,
+    dry_run: DryRunOption = False,
+    open_images: OpenOption = False,
 ) -> None:
-    from glm_image_cli.cli.tostdout import wants_stdout
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
-    to_stdout = wants_stdout(output_dir)
-    if to_stdout:
-        output_dir = None  # the image's copy is kept in the default output folder
+    output_dir, to_stdout = stdout_or_folder(output_dir)
     request = GenerateRequest(
         prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,

@@ -38,6 +38,20 @@ NoCacheOption = Annotated[bool, typer.Option("--no-cache", help=help_text("opt.n
 # --preview/--no-preview on generate and again (the picture after its path) and batch (one contact sheet).
 PreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
                                                     show_default=False)]
+# generate, again and edit: -o - (the image on stdout), --dry-run (plan and estimate only), --open (the viewer).
+StdoutOutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", show_default=False, metavar="DIR",
+                                                            help=help_text("opt.generate_output_dir"))]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help=help_text("opt.generate_dry_run"))]
+OpenOption = Annotated[bool, typer.Option("--open", help=help_text("opt.open_viewer"))]
+
+
+def stdout_or_folder(output_dir: Path | None) -> tuple[Path | None, bool]:
+    """(the folder flag, whether the image goes to stdout): with -o - the copy is kept in the default folder."""
+    from glm_image_cli.cli.tostdout import wants_stdout
+
+    return (None, True) if wants_stdout(output_dir) else (output_dir, False)
+
+
 BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview",
                                                          help=help_text("opt.preview_batch"), show_default=False)]
 
