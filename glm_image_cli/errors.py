@@ -201,6 +201,10 @@ MEANINGS: dict[str, Meaning] = {
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
+    # generate -o -: the image's bytes on stdout (refused before anything is sent)
+    "stdout_is_terminal": Meaning("STDOUT_IS_TERMINAL"),
+    "stdout_one_image": Meaning("STDOUT_ONE_IMAGE"),
+    "stdout_not_json": Meaning("STDOUT_NOT_JSON"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

@@ -1315,6 +1315,36 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "已从 {path} 和系统密钥环中删除 {key}",
     ),
     "source_keyring": ("system keyring ({service} / {account})", "系统密钥环（{service} / {account}）"),
+    # generate --dry-run, --open and -o - (issue 26: 11, 12, 13)
+    "dry_run_images": ("{count} image(s) of {model}, size {size}, quality {quality}, style {style}",
+                       "{count} 张 {model} 图片，尺寸 {size}，质量 {quality}，风格 {style}"),
+    "dry_run_none": ("(none)", "（无）"),
+    "dry_run_default": ("(the model's default)", "（模型默认）"),
+    "dry_run_prompt": ("Prompt sent: {prompt}", "发送的提示词：{prompt}"),
+    "dry_run_enhance": ("Rewritten first by {model}: {calls} chat call(s).",
+                        "先由 {model} 改写：{calls} 次对话调用。"),
+    "dry_run_enhance_cached": ("Rewritten first by {model}: the rewrite is cached (no chat call).",
+                               "先由 {model} 改写：改写结果已缓存（不调用对话模型）。"),
+    "dry_run_folder": ("Saved in: {folder}", "保存到：{folder}"),
+    "dry_run_stdout": ("Written to stdout; a copy is kept in: {folder}", "写到标准输出；副本保存在：{folder}"),
+    "dry_run_consent": ("Above confirm-above ({threshold:.2f} {currency}): the run would ask first (or need --yes).",
+                        "超过 confirm-above（{threshold:.2f} {currency}）：实际运行时会先询问（或需要 --yes）。"),
+    "stdout_is_terminal": (
+        "-o - writes the image's bytes to stdout, which is a terminal: redirect it (-o - > cat.png) or pipe it "
+        "(-o - | convert - …).",
+        "-o - 会把图片的字节写到标准输出，而标准输出是终端：请重定向（-o - > cat.png）或接管道（-o - | convert - …）。",
+    ),
+    "stdout_one_image": ("-o - writes one image to stdout, not {samples}: leave out -n, or save them with -o DIR.",
+                         "-o - 只向标准输出写一张图片，而不是 {samples} 张：去掉 -n，或用 -o 目录 保存。"),
+    "stdout_not_json": ("-o - and --json both write to stdout: use one of them.",
+                        "-o - 与 --json 都写标准输出：只能用其中一个。"),
+    "stdout_kept": ("Wrote {bytes} bytes to stdout; the image is kept at {path}.",
+                    "已向标准输出写入 {bytes} 字节；图片保存在 {path}。"),
+    "open_no_viewer": ("--open: no image viewer here (xdg-open with a desktop, open, or Windows).",
+                       "--open：此处没有看图程序（需要带桌面的 xdg-open、open 或 Windows）。"),
+    # --review's inline edit and chat's preview (issue 26: 8)
+    "review_edit_line": ("Prompt to send: ", "要发送的提示词："),
+    "review_edit_keep": ("Prompt to send (Enter keeps the text above): ", "要发送的提示词（回车保留上面的原文）："),
 }
 
 
@@ -1724,4 +1754,17 @@ HELP: dict[str, tuple[str, str]] = {
         "关闭编辑器时会检查文件：无效的文件不会保存，保留原文件并说明原因。\n\n示例：\n\n"
         "  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
     ),
+    # generate --dry-run, --open and -o - (issue 26: 11, 12, 13)
+    "opt.generate_dry_run": ("Show the plan and the estimated cost; send nothing (no key needed).",
+                             "显示计划与预计费用；不发送任何请求（无需密钥）。"),
+    "opt.open_viewer": ("Open the saved image(s) in the system viewer (nothing happens where there is none).",
+                        "用系统看图程序打开保存的图片（没有看图程序时什么也不做）。"),
+    "opt.generate_output_dir": ("Folder for the images (default: setting output-dir, ./glm-images); - writes the "
+                                "image to stdout for a pipe, a copy kept in the default folder.",
+                                "图片保存目录（默认取设置项 output-dir，即 ./glm-images）；- 表示把图片写到标准输出"
+                                "供管道使用，并在默认目录保留一份。"),
+    "opt.chat_preview": ("Draw each turn's images in the terminal (default: setting preview; the size is setting "
+                         "chat-preview-width, a quarter of the width).",
+                         "在终端里显示每一轮的图片（默认取设置项 preview；大小取设置项 chat-preview-width，"
+                         "即终端宽度的四分之一）。"),
 }

@@ -184,6 +184,7 @@ class Settings:
     preview: str
     preview_protocol: str
     preview_width: float
+    chat_preview_width: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from glm_image_cli.cli.commands.common import (
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
-    OutputDirOption,
     QualityOption,
     RetryUnsafeOption,
     SamplesOption,
@@ -29,7 +28,16 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    DryRunOption,
+    EnhanceOption,
+    NoCacheOption,
+    OpenOption,
+    PreviewOption,
+    StdoutOutputDirOption,
+    run_generate,
+    stdout_or_folder,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
 from glm_image_cli.cli.language import help_text
@@ -52,7 +60,7 @@ def generate(
     model: ModelOption = None,
     quality: QualityOption = None,
     samples: SamplesOption = 1,
-    output_dir: OutputDirOption = None,
+    output_dir: StdoutOutputDirOption = None,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
@@ -69,10 +77,13 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
+    dry_run: DryRunOption = False,
+    open_images: OpenOption = False,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
+    output_dir, to_stdout = stdout_or_folder(output_dir)
     request = GenerateRequest(
         prompt=_read_prompt(prompt, encoding), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
@@ -80,7 +91,7 @@ def generate(
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
     )
-    run_generate(state, request, preview)
+    run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 
 
 MAX_PROMPT_BYTES = 1024 * 1024

@@ -16,7 +16,6 @@ from glm_image_cli.cli.commands.common import (
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
-    OutputDirOption,
     QualityOption,
     SizeOption,
     StyleOption,
@@ -25,6 +24,7 @@ from glm_image_cli.cli.commands.common import (
     output_flags,
     state_of,
 )
+from glm_image_cli.cli.commands.generating import DryRunOption, OpenOption, StdoutOutputDirOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import ExitCode, UsageError
@@ -152,7 +152,7 @@ def again(
     size: SizeOption = None,
     model: ModelOption = None,
     quality: QualityOption = None,
-    output_dir: OutputDirOption = None,
+    output_dir: StdoutOutputDirOption = None,
     name: NameOption = None,
     image_format: ImageFormatOption = None,
     no_metadata: NoMetadataOption = False,
@@ -165,12 +165,15 @@ def again(
     review: Annotated[bool, typer.Option("--review", help=help_text("opt.review"))] = False,
     preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
                                                  show_default=False)] = None,
+    dry_run: DryRunOption = False,
+    open_images: OpenOption = False,
 ) -> None:
-    from glm_image_cli.cli.commands.generating import run_generate
+    from glm_image_cli.cli.commands.generating import run_generate, stdout_or_folder
     from glm_image_cli.core.session import GenerateRequest
     from glm_image_cli.storage.history import History
 
     state = state_of(ctx)
+    output_dir, to_stdout = stdout_or_folder(output_dir)
     entry = History().get(entry_id)
     if not entry.prompt:
         raise UsageError("history_no_prompt", id=entry_id)
@@ -185,7 +188,7 @@ def again(
         enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
         no_cache=bool(enhance), review=review,
     )
-    run_generate(state, request, preview)
+    run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 
 
 def _edit_sources(entry) -> tuple[tuple[str, ...], str | None]:
