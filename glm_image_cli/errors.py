@@ -178,6 +178,28 @@ MEANINGS: dict[str, Meaning] = {
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
+    # prompt templates, alternatives and wildcards
+    "expand_bad_mode": Meaning("EXPAND_BAD_MODE"),
+    "expand_nested": Meaning("EXPAND_SYNTAX"),
+    "expand_unclosed": Meaning("EXPAND_SYNTAX"),
+    "expand_too_many": Meaning("EXPAND_TOO_MANY"),
+    "expand_seed_without_random": Meaning("EXPAND_BAD_MODE"),
+    "wildcard_missing": Meaning("WILDCARD_MISSING"),
+    "wildcard_unreadable": Meaning("WILDCARD_UNREADABLE"),
+    "wildcard_empty": Meaning("WILDCARD_UNREADABLE"),
+    "template_not_found": Meaning("TEMPLATE_NOT_FOUND"),
+    "template_bad_name": Meaning("TEMPLATE_BAD_NAME"),
+    "template_missing_variable": Meaning("TEMPLATE_VARIABLE"),
+    "template_unknown_variable": Meaning("TEMPLATE_VARIABLE"),
+    "template_bad_assignment": Meaning("TEMPLATE_VARIABLE"),
+    "template_bad_default": Meaning("TEMPLATE_BAD_DEFAULT"),
+    "template_and_prompt": Meaning("TEMPLATE_VARIABLE"),
+    "template_variables_without_template": Meaning("TEMPLATE_VARIABLE"),
+    "template_one_prompt": Meaning("TEMPLATE_VARIABLE"),
+    "template_invalid": Meaning("TEMPLATE_INVALID"),
+    "template_unwritable": Meaning("TEMPLATE_UNWRITABLE"),
+    "template_edit_invalid": Meaning("TEMPLATE_INVALID"),
+    "template_no_editor": Meaning("TEMPLATE_NO_EDITOR"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

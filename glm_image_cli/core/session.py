@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from glm_image_cli.core.batchinput import LineError
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.manifest import Manifest
+    from glm_image_cli.core.prompting import PromptSource
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.saving import ImageSaver
@@ -101,6 +102,9 @@ class GenerateRequest:
     review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
     images: tuple[str, ...] = ()  # `edit`: the source images (an edit on the openai backend)
     mask: str | None = None
+    # generate: a template and its variables, {a|b} alternatives, __name__ wildcards (None: ``prompt`` as it is)
+    source: PromptSource | None = None
+    max_images: int | None = 100  # more expanded images than this are refused before anything is sent
 
 
 def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:

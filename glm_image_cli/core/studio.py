@@ -219,6 +219,23 @@ class Studio:
             plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)
         return plan
 
+    def expand(self, prompt: str | None = None, *, template: str | None = None,
+               variables: Mapping[str, str] | None = None, expand: str | None = None, seed: int | None = None,
+               wildcards: str | Path | None = None, max_images: int | None = 100, samples: int = 1,
+               **options: Any) -> list[GenerationPlan]:
+        """Every plan a prompt stands for: the saved ``template`` filled with ``variables`` (its defaults under
+        ``options``, which take ``plan``'s), then ``{a|b}`` alternatives and ``__name__`` wildcards expanded
+        (``expand``: "all" or "random:N" with ``seed``).  More than ``max_images`` images are refused with the
+        count before anything is sent.  Grammar and precedence: core/prompting.py."""
+        from glm_image_cli.core import prompting
+
+        chosen = prompting.load_template(template)
+        source = prompting.PromptSource(prompt, template, dict(variables or {}), expand, seed, wildcards)
+        found = prompting.expand_source(source, chosen, limit=max_images, samples=samples)
+        chosen_options = prompting.plan_options(options, chosen)
+        return [prompting.with_origin(self.plan(item.prompt, samples=samples, **chosen_options), item.origin)
+                for item in found]
+
     def _plans(self, plans: str | GenerationPlan | Sequence[str | GenerationPlan]) -> list[GenerationPlan]:
         """Plans as given; a prompt (text) is planned with the settings, as ``plan(prompt)`` would."""
         from glm_image_cli.core.plans import GenerationPlan

@@ -28,7 +28,18 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    EnhanceOption,
+    ExpandOption,
+    MaxImagesOption,
+    NoCacheOption,
+    PreviewOption,
+    SeedOption,
+    TemplateOption,
+    WildcardsOption,
+    prompt_source,
+    run_generate,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
 from glm_image_cli.cli.language import help_text
@@ -41,7 +52,9 @@ HELP = help_text("cmd.generate")
 @output_options()
 def generate(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
+    words: Annotated[list[str] | None, typer.Argument(metavar="PROMPT", help=help_text("arg.prompt_words"),
+                                                      show_default=False)] = None,
+    template: TemplateOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -67,12 +80,20 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
+    expand: ExpandOption = None,
+    seed: SeedOption = None,
+    wildcards: WildcardsOption = None,
+    max_images: MaxImagesOption = 100,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
+    if max_images < 1:
+        raise UsageError("batch_max_images")
+    source = prompt_source(ctx, words or [], template, expand, seed, wildcards, _read_prompt)
     request = GenerateRequest(
-        prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
+        prompt=source.text or "", source=source, max_images=max_images, style=style, negative=negative,
+        size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,

@@ -1,0 +1,95 @@
+"""From what the user typed to the prompts that are sent: a template filled in (templates.py), then alternatives
+and wildcards expanded (expand.py), each expanded prompt planned on its own.
+
+The order is fixed: template variables first (``{subject}``), then ``{a|b}`` groups and ``__name__`` wildcards,
+so a variable's value may hold alternatives.  Every expanded prompt is one plan (one unit of a batch, one line of
+the journal); the plan carries its origin (template, source text, expand mode, seed, choices) into the recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_image_cli.core.expand import DEFAULT_MAX_PROMPTS, Expanded, ExpandMode, Wildcards, expand
+from glm_image_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.templates import Template
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """A prompt as a front end received it: the text (or a template and its variables) and how to expand it."""
+
+    text: str | None = None
+    template: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    expand: str | None = None  # "all" (default) or "random:N"
+    seed: int | None = None
+    wildcards: str | Path | None = None  # --wildcards DIR, searched before the data folder's wildcards/
+
+
+def wildcard_folders(extra: str | Path | None = None) -> Wildcards:
+    """``--wildcards DIR`` first, then ``<data folder>/wildcards``."""
+    from glm_image_cli.storage.history import data_dir
+
+    return Wildcards([*([Path(extra)] if extra else []), data_dir() / "wildcards"])
+
+
+def load_template(name: str | None) -> Template | None:
+    if name is None:
+        return None
+    from glm_image_cli.core.templates import TemplateStore
+
+    return TemplateStore.default().get(name)
+
+
+def source_text(source: PromptSource, template: Template | None) -> str:
+    """The text to expand: the template filled in, or the prompt as given."""
+    if template is not None:
+        if source.text is not None:
+            raise UsageError("template_and_prompt")
+        return template.fill(source.variables)
+    if source.variables:
+        raise UsageError("template_variables_without_template")
+    if source.text is None:
+        raise UsageError("empty_prompt")
+    return source.text
+
+
+def expand_source(source: PromptSource, template: Template | None = None, *,
+                  limit: int | None = DEFAULT_MAX_PROMPTS, samples: int = 1,
+                  wildcards: Wildcards | None = None) -> list[Expanded]:
+    """The prompts ``source`` stands for.  More than ``limit`` images (prompts x ``samples``) are refused with
+    the count before anything is sent."""
+    text = source_text(source, template)
+    mode = ExpandMode.parse(source.expand, source.seed)
+    found = expand(text, mode, wildcards=wildcards or wildcard_folders(source.wildcards), limit=None)
+    if limit is not None and len(found) * samples > limit:
+        raise UsageError("expand_too_many", count=len(found) * samples, limit=limit)
+    if template is None:
+        return found
+    named = {"template": template.name, "variables": dict(source.variables)}
+    return [Expanded(item.prompt, {**named, **item.origin}) for item in found]
+
+
+def with_origin(plan: GenerationPlan, origin: Mapping[str, Any]) -> GenerationPlan:
+    """The plan with how its prompt was made (recorded in the image's recipe); unchanged when nothing was."""
+    return replace(plan, origin=dict(origin)) if origin else plan
+
+
+def plan_options(options: Mapping[str, Any], template: Template | None) -> dict[str, Any]:
+    """``studio.plan``'s options with the template's defaults where the caller gave none."""
+    from glm_image_cli.core.templates import with_defaults
+
+    return with_defaults(options, template)
+
+
+def listing(plans: Sequence[GenerationPlan]) -> list[dict[str, Any]]:
+    """--dry-run: each expanded prompt with its model, size and images, for every front end to show."""
+    return [{"prompt": plan.prompt, "prompt_sent": plan.prompt_sent, "model": plan.model, "size": plan.size,
+             "samples": plan.samples, **({"origin": dict(plan.origin)} if plan.origin else {})} for plan in plans]
