@@ -1172,6 +1172,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_template": ("Template", "模板"),
     "col_variables": ("Variables", "变量"),
     "col_defaults": ("Defaults", "默认值"),
+    "api_field_variables": ("'variables' must be an object of texts.", "variables 必须是值为文本的对象。"),
     "batch_template_field": ("'template' must name a saved template", "template 字段必须是已保存的模板名"),
 }
 

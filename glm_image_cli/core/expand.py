@@ -239,3 +239,9 @@ def stable_seed(text: str) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") >> 1
+
+
+def escape(text: str) -> str:
+    """``text`` written so that expanding it gives it back unchanged (failed.jsonl's prompts are run again)."""
+    text = re.sub(r"[{}|]", lambda match: "\\" + match.group(), text)
+    return _WILDCARD.sub(lambda match: "\\_\\_" + match.group()[2:], text)

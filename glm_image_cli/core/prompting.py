@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli.core.expand import DEFAULT_MAX_PROMPTS, Expanded, ExpandMode, Wildcards, expand
+from glm_image_cli.core.expand import DEFAULT_MAX_PROMPTS, Expanded, ExpandMode, Wildcards, expand, stable_seed
 from glm_image_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -93,3 +93,81 @@ def listing(plans: Sequence[GenerationPlan]) -> list[dict[str, Any]]:
     """--dry-run: each expanded prompt with its model, size and images, for every front end to show."""
     return [{"prompt": plan.prompt, "prompt_sent": plan.prompt_sent, "model": plan.model, "size": plan.size,
              "samples": plan.samples, **({"origin": dict(plan.origin)} if plan.origin else {})} for plan in plans]
+
+
+ITEM_KEYS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance", "template")
+
+
+@dataclass
+class LineExpander:
+    """Batch lines into the items they stand for: each line's template (its "template" field, else batch -t)
+    filled from its other fields, then its alternatives and wildcards expanded, one item per prompt.
+
+    Precedence of a setting: the line's own field, then the command's flags (``flagged``: the settings they set),
+    then the template's defaults, then the settings.  Without --seed a random draw is seeded by the line's text,
+    so a re-run of the same input draws the same prompts (and finds them made: nothing is paid twice)."""
+
+    expand: str | None = None
+    seed: int | None = None
+    wildcards: Wildcards | None = None
+    limit: int = DEFAULT_MAX_PROMPTS
+    template: str | None = None
+    flagged: frozenset[str] = frozenset()
+    _loaded: dict[str, Template] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ExpandMode.parse(self.expand, self.seed)  # a bad --expand is refused before any line is read
+        if self.template is not None:
+            self._template(self.template)  # so is a missing batch -t template
+
+    def items(self, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The line's fields once per prompt it stands for, each with ``prompt`` expanded and ``origin`` set."""
+        name = fields.get("template", self.template)
+        template = self._template(name) if name is not None else None
+        if template is not None:
+            # A field named like one of the template's variables fills it ("style" in 海报，{style}风格 is not
+            # the style preset); the other item fields are the line's settings.
+            own = set(template.names)
+            if "prompt" in fields and "prompt" not in own:
+                raise UsageError("template_and_prompt")
+            variables = {key: _variable(key, value) for key, value in fields.items()
+                         if key in own or key not in ITEM_KEYS}
+            text = template.fill(variables)
+            defaults = {key: value for key, value in template.defaults.items() if key not in self.flagged}
+            base = {**defaults, **{k: v for k, v in fields.items() if k in ITEM_KEYS and k != "template"
+                                   and k not in own}}
+            named: dict[str, Any] = {"template": template.name, "variables": variables}
+        else:
+            text = fields.get("prompt")
+            if not isinstance(text, str):
+                return [dict(fields)]  # no prompt, or not text: the line's usual error
+            base, named = dict(fields), {}
+        mode = ExpandMode.parse(self.expand, self.seed if self.seed is not None else stable_seed(text))
+        found = expand(text, mode, wildcards=self.wildcards, limit=None)
+        samples = _whole(fields.get("n", 1))
+        if len(found) * samples > self.limit:
+            raise UsageError("expand_too_many", count=len(found) * samples, limit=self.limit)
+        return [{**base, "prompt": item.prompt, "origin": {**named, **item.origin}} for item in found]
+
+    def _template(self, name: Any) -> Template:
+        from glm_image_cli.core.templates import TemplateStore
+
+        if not isinstance(name, str):
+            raise UsageError("batch_field_type", field="template")
+        if name not in self._loaded:
+            self._loaded[name] = TemplateStore.default().get(name)
+        return self._loaded[name]
+
+
+def _variable(name: str, value: Any) -> str:
+    """A variable's value from a JSON line: text, or a number written as text."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError("batch_field_type", field=name)
+    return str(value)
+
+
+def _whole(value: Any) -> int:
+    try:
+        return max(1, int(str(value).strip()))
+    except ValueError:
+        return 1  # the line's own "n" error comes later
