@@ -71,5 +71,5 @@ def test_mcp_generate_image_takes_a_template_and_expand(fake, tmp_path: Path) ->
     ])
     assert not made.is_error and not expanded.is_error
     assert [image["prompt"] for image in json.loads(expanded.content[0].text)["images"]] == ["a cat", "b cat"]
-    assert [call.body["prompt"] for call in fake.seen(SYNC_ROUTE)][0] == "海报，猫，水彩风格"
+    assert fake.seen(SYNC_ROUTE)[0].body["prompt"] == "海报，猫，水彩风格"
     assert fake.count(SYNC_ROUTE) == 3

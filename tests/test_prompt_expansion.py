@@ -180,3 +180,10 @@ def test_seed_without_random_is_a_usage_error(cli, fake) -> None:
     result = cli("generate", "{a|b}", "--seed", "3")
     assert result.exit_code == 2 and "--expand random:N" in result.stderr
     assert fake.requests == []
+
+
+def test_each_expanded_image_has_its_own_number(cli, fake) -> None:
+    result = cli("generate", "{a|b} cat", "-n", "2", "--name", "{index}-{slug}")
+    assert result.exit_code == 0, result.stderr
+    names = sorted(Path(path).name for path in result.stdout.split())
+    assert names == ["1-a-cat.png", "2-a-cat.png", "3-b-cat.png", "4-b-cat.png"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.core.expand import DEFAULT_MAX_PROMPTS, Expanded, ExpandMode, Wildcards, expand, stable_seed
+from glm_image_cli.core.runner import SampleUnit, samples_of
 from glm_image_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -87,6 +88,30 @@ def plan_options(options: Mapping[str, Any], template: Template | None) -> dict[
     from glm_image_cli.core.templates import with_defaults
 
     return with_defaults(options, template)
+
+
+@dataclass(frozen=True)
+class NumberedUnit(SampleUnit):
+    """A sample of one of several plans (a prompt's alternatives, a template's expansions): numbered across them
+    all, so each image has its own key, progress row and file number."""
+
+    number: int
+
+    @property
+    def key(self) -> str:
+        return str(self.number)
+
+    @property
+    def index(self) -> int:
+        return self.number
+
+
+def units_of(plans: Sequence[GenerationPlan]) -> list[SampleUnit]:
+    """The images of ``plans``; several prompts get one number (key, progress row, ``{index}``) per image."""
+    units = [unit for plan in plans for unit in samples_of(plan)]
+    if len(plans) > 1:
+        return [NumberedUnit(unit.plan, unit.sample, number) for number, unit in enumerate(units, 1)]
+    return units
 
 
 def listing(plans: Sequence[GenerationPlan]) -> list[dict[str, Any]]:

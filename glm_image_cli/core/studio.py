@@ -63,9 +63,9 @@ class Job:
     def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
             cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
         """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal)."""
-        from glm_image_cli.core.runner import samples_of
+        from glm_image_cli.core.prompting import units_of
 
-        units = [unit for plan in self.plans for unit in samples_of(plan)]
+        units = units_of(self.plans)
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
                                     on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
 

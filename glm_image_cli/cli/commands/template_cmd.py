@@ -167,4 +167,9 @@ def edit(ctx: typer.Context, name: NameArgument) -> None:
 def path(ctx: typer.Context) -> None:
     from glm_image_cli.core.templates import TemplateStore
 
-    state_of(ctx).ui().result(str(TemplateStore.default().folder))
+    state = state_of(ctx)
+    folder = TemplateStore.default().folder
+    if state.json_mode:
+        state.ui().emit_json({"path": str(folder), "exists": folder.is_dir()})
+    else:
+        state.ui().result(str(folder))
