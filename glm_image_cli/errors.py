@@ -195,7 +195,6 @@ MEANINGS: dict[str, Meaning] = {
     "template_bad_default": Meaning("TEMPLATE_BAD_DEFAULT"),
     "template_and_prompt": Meaning("TEMPLATE_VARIABLE"),
     "template_variables_without_template": Meaning("TEMPLATE_VARIABLE"),
-    "template_one_prompt": Meaning("TEMPLATE_VARIABLE"),
     "template_invalid": Meaning("TEMPLATE_INVALID"),
     "template_unwritable": Meaning("TEMPLATE_UNWRITABLE"),
     "template_edit_invalid": Meaning("TEMPLATE_INVALID"),

@@ -1153,8 +1153,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "(or quote a prompt that holds '=').",
         "名称=值 用于填写模板变量：请用 -t 模板 指定模板（提示词中含“=”时请加引号）。",
     ),
-    "template_one_prompt": ("generate takes one PROMPT; put quotes around a prompt with spaces.",
-                            "generate 只接受一个提示词；含空格的提示词请加引号。"),
     "template_invalid": ("The template file {path} is not usable: {detail}. Fix or delete it.",
                          "模板文件 {path} 无法使用：{detail}。请修正或删除它。"),
     "template_shape": ("expected an object with a \"prompt\" text", "应为含 \"prompt\" 文本的对象"),
@@ -1173,7 +1171,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_variables": ("Variables", "变量"),
     "col_defaults": ("Defaults", "默认值"),
     "api_field_variables": ("'variables' must be an object of texts.", "variables 必须是值为文本的对象。"),
-    "batch_template_field": ("'template' must name a saved template", "template 字段必须是已保存的模板名"),
 }
 
 
@@ -1553,8 +1550,6 @@ HELP: dict[str, tuple[str, str]] = {
                       "wildcards/.", "通配符文件夹（__name__ 对应 name.txt），先于数据目录的 wildcards/ 查找。"),
     "opt.max_images_expand": ("Refuse when the prompt expands to more than N images (default 100).",
                               "提示词展开后超过 N 张图片时拒绝（默认 100）。"),
-    "opt.dry_run_generate": ("List the expanded prompts and the estimated cost; send nothing.",
-                             "列出展开后的提示词和预估费用；不发送任何请求。"),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (
