@@ -136,6 +136,7 @@ def edit(ctx: typer.Context, name: NameArgument) -> None:
 
     import click
 
+    from glm_image_cli import safejson
     from glm_image_cli.core.templates import TemplateStore, make_template
     from glm_image_cli.errors import UsageError
 
@@ -151,12 +152,12 @@ def edit(ctx: typer.Context, name: NameArgument) -> None:
         state.ui().note(render("template_unchanged", name=name))
         return
     try:
-        data = json.loads(after)
+        data = safejson.loads(after)
         if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
             raise ValueError(render("template_shape"))
         edited = make_template(name, data["prompt"], data.get("defaults") or {}, data.get("variables") or {})
         _check_defaults(edited)
-    except (ValueError, AttributeError, UsageError) as exc:
+    except (ValueError, AttributeError, RecursionError, UsageError) as exc:
         raise UsageError("template_edit_invalid", detail=str(exc)) from None
     store.save(edited)
     _said(state, edited, "template_saved", store.path(name))
