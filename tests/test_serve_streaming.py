@@ -236,3 +236,23 @@ def test_serve_clears_request_folders_a_killed_serve_left_but_not_a_running_ones
     os.utime(other, (long_ago, long_ago))
     clear_stale_spool(spool)
     assert sorted(path.name for path in spool.iterdir()) == sorted([young.name, other.name])
+
+
+# --- the way in: an inline image is decoded from the answer's bytes, not from a parsed copy of them ----------
+
+def test_an_inline_answer_is_parsed_with_its_image_decoded_once() -> None:
+    from glm_image_cli.backends.inlinejson import loads_with_images
+
+    image = os.urandom(100_000)
+    encoded = base64.b64encode(image).decode()
+    answer = {"created": 1, "data": [{"b64_json": encoded, "note": '"b64_json": "x"'}], "request_id": "猫"}
+    parsed = loads_with_images(json.dumps(answer, ensure_ascii=False).encode())
+    assert parsed == {**answer, "data": [{"b64_json": image, "note": '"b64_json": "x"'}]}
+    escaped = json.dumps(answer).replace("/", "\\/").encode()  # some encoders write \/: the usual path reads it
+    assert loads_with_images(escaped)["data"][0]["b64_json"] == encoded
+    small = {"data": [{"b64_json": "aGk="}]}  # not worth it: left as text for the usual path
+    assert loads_with_images(json.dumps(small).encode()) == small
+    with pytest.raises(ValueError):
+        loads_with_images(json.dumps({"data": [{"b64_json": "A" * 5001}]}).encode())  # not valid base64
+    with pytest.raises(ValueError):
+        loads_with_images(json.dumps(answer).encode()[:-1])  # not JSON

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from glm_image_cli import __version__, safejson
+from glm_image_cli import __version__
 from glm_image_cli.backends.base import GeneratedImage, ImageResult, ProgressCallback, no_progress
 from glm_image_cli.backends.imagebytes import sniff_image_format
 from glm_image_cli.errors import (
@@ -333,8 +333,10 @@ class HttpTransport:
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
+    from glm_image_cli.backends.inlinejson import loads_with_images
+
     try:
-        payload = safejson.loads(response.content)
+        payload = loads_with_images(response.content)  # an inline image is decoded once, from the body itself
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
@@ -358,7 +360,9 @@ def generated_from(payload: Mapping[str, Any], items: Any, task_id: str | None) 
     item = items[0]
     url = item.get("url") if isinstance(item.get("url"), str) and item.get("url") else None
     inline = None
-    if item.get("b64_json"):
+    if isinstance(item.get("b64_json"), bytes):  # decoded while the answer was read (inlinejson.py)
+        inline = item["b64_json"]
+    elif item.get("b64_json"):
         try:
             inline = base64.b64decode(item["b64_json"], validate=True)
         except (ValueError, TypeError):
