@@ -5,6 +5,7 @@ mid-answer costs no ledger record and leaves no half file."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -256,3 +257,38 @@ def test_an_inline_answer_is_parsed_with_its_image_decoded_once() -> None:
         loads_with_images(json.dumps({"data": [{"b64_json": "A" * 5001}]}).encode())  # not valid base64
     with pytest.raises(ValueError):
         loads_with_images(json.dumps(answer).encode()[:-1])  # not JSON
+
+
+# --- a serve killed while the upstream works: its paid task is collected later, never bought again ----------
+
+def test_serve_with_save_killed_while_polling_leaves_its_task_for_collect(cli, fake, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from tests.fake_bigmodel import ASYNC_ROUTE, POLL_ROUTE, Reply
+    from tests.test_console_script import child_env, console_script, wait_until_reached
+
+    saved = tmp_path / "saved"
+    fake.script(POLL_ROUTE, Reply(body={"task_status": "PROCESSING"}, delay=3600))
+    process = subprocess.Popen([*console_script(), "serve", "--port", "0", "--save", str(saved), "--quiet"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=child_env(fake))
+    try:
+        url = process.stderr.readline().split("listening on ")[1].split()[0]
+
+        def client() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server dies under it
+                httpx.post(f"{url}/txt2img", json={"prompt": "一只猫", "model": "glm-image"}, timeout=60)
+
+        threading.Thread(target=client, daemon=True).start()
+        wait_until_reached(fake, process, POLL_ROUTE)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    fake.released.set()
+    collected = cli("collect")
+    assert collected.exit_code == 0, collected.stderr
+    [path] = collected.stdout.split()
+    assert Path(path).parent == saved.resolve() and read_recipe(Path(path).read_bytes())["prompt"] == "一只猫"
+    assert fake.count(ASYNC_ROUTE) == 1  # one paid task, collected

@@ -27,6 +27,7 @@ from glm_image_cli.serve.guards import Slots
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
+    from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.runner import ImageOutcome
     from glm_image_cli.core.studio import Studio
@@ -127,8 +128,9 @@ class ImageService:
                            retry_after=2, retryable=True)
         try:
             # The operator who started serve agreed to its costs; budgets still hold (402).
-            run = self.studio.generate(plan, enhance=job.enhance, consent=always,
-                                       delivery=AnswerImages(job.want_bytes, self.saver, spool))
+            with self.studio.prepare(plan, enhance=job.enhance, consent=always,
+                                     delivery=AnswerImages(job.want_bytes, self.saver, spool)) as prepared:
+                run = prepared.run(journal=self._journal())
         except GlmImageError as error:
             if getattr(error, "during", None) != "enhance":
                 raise
@@ -143,6 +145,18 @@ class ImageService:
             failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
         return run.plans[0], made
+
+
+    def _journal(self) -> PendingJournal | None:
+        """With --save, paid asynchronous tasks are recorded until saved, as `generate`'s are: a serve killed
+        while the upstream works leaves them for `glm-image collect` (into the --save folder)."""
+        if self.saver is None:
+            return None
+        from glm_image_cli.core.pending import PendingJournal
+        from glm_image_cli.storage.history import data_dir
+        from glm_image_cli.storage.pendingjobs import PendingJobs
+
+        return PendingJournal(PendingJobs(data_dir()), self.saver, self.studio.command)
 
 
 @dataclass(frozen=True)
