@@ -241,22 +241,39 @@ def test_serve_clears_request_folders_a_killed_serve_left_but_not_a_running_ones
 
 # --- the way in: an inline image is decoded from the answer's bytes, not from a parsed copy of them ----------
 
-def test_an_inline_answer_is_parsed_with_its_image_decoded_once() -> None:
-    from glm_image_cli.backends.inlinejson import loads_with_images
+def read_in_pieces(body: bytes, size: int):
+    from glm_image_cli.backends.inlinejson import InlineImageReader
 
-    image = os.urandom(100_000)
-    encoded = base64.b64encode(image).decode()
-    answer = {"created": 1, "data": [{"b64_json": encoded, "note": '"b64_json": "x"'}], "request_id": "猫"}
-    parsed = loads_with_images(json.dumps(answer, ensure_ascii=False).encode())
-    assert parsed == {**answer, "data": [{"b64_json": image, "note": '"b64_json": "x"'}]}
-    escaped = json.dumps(answer).replace("/", "\\/").encode()  # some encoders write \/: the usual path reads it
-    assert loads_with_images(escaped)["data"][0]["b64_json"] == encoded
-    small = {"data": [{"b64_json": "aGk="}]}  # not worth it: left as text for the usual path
-    assert loads_with_images(json.dumps(small).encode()) == small
+    reader = InlineImageReader()
+    for start in range(0, len(body), size):
+        reader.feed(body[start:start + size])
+    return reader.result()
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 1 << 20])
+def test_an_inline_answer_is_read_with_its_image_decoded_as_it_arrives(size: int) -> None:
+    image, other = os.urandom(30_001), os.urandom(2)
+    answer = {"created": 1, "data": [{"b64_json": base64.b64encode(image).decode(), "note": '"b64_json": "x"'},
+                                     {"b64_json": base64.b64encode(other).decode()}], "request_id": "猫"}
+    parsed = read_in_pieces(json.dumps(answer, ensure_ascii=False).encode(), size)
+    assert parsed["data"][0]["b64_json"] == image and parsed["data"][1]["b64_json"] == other
+    assert parsed["data"][0]["note"] == '"b64_json": "x"' and parsed["request_id"] == "猫"
+    escaped = json.dumps(answer).replace("/", "\\/").encode()  # some encoders write \/
+    assert read_in_pieces(escaped, size)["data"][0]["b64_json"] == image
+
+
+@pytest.mark.parametrize("body", [b'{"data": [{"b64_json": "AAA"}]}', b'{"data": [{"b64_json": "A\\u0041AA"}]}',
+                                  b'{"data": [{"b64_json": "AAAA', b'{"data": [{"b64_json": "AAAA"}]'])
+def test_an_inline_answer_that_is_not_valid_is_a_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
-        loads_with_images(json.dumps({"data": [{"b64_json": "A" * 5001}]}).encode())  # not valid base64
-    with pytest.raises(ValueError):
-        loads_with_images(json.dumps(answer).encode()[:-1])  # not JSON
+        read_in_pieces(body, 3)
+
+
+def test_an_inline_image_reaches_the_client_whole_through_the_streamed_read(serve, fake, tmp_path: Path) -> None:
+    fake.result_mode, fake.image_bytes = "b64", noise_png(400, 300)
+    served = serve(spool_dir=tmp_path / "spool")
+    made = served.post("/v1/images/generations", {"prompt": "a cat", "n": 2, "response_format": "b64_json"})
+    assert [base64.b64decode(item["b64_json"]) for item in made.json()["data"]] == [fake.image_bytes] * 2
 
 
 # --- a serve killed while the upstream works: its paid task is collected later, never bought again ----------
