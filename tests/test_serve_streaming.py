@@ -309,3 +309,27 @@ def test_serve_with_save_killed_while_polling_leaves_its_task_for_collect(cli, f
     [path] = collected.stdout.split()
     assert Path(path).parent == saved.resolve() and read_recipe(Path(path).read_bytes())["prompt"] == "一只猫"
     assert fake.count(ASYNC_ROUTE) == 1  # one paid task, collected
+
+
+def test_a_failure_after_the_headers_went_out_ends_the_connection_without_a_second_answer(
+        serve, fake, tmp_path: Path, monkeypatch) -> None:
+    import glm_image_cli.serve.streamjson as streamjson
+
+    fake.image_bytes = noise_png(100, 100)
+    served = serve(spool_dir=tmp_path / "spool")
+
+    def broken(self, send) -> None:
+        send(b'{"created": ')
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(streamjson.StreamedJson, "write", broken)
+    host, port = served.server.server_address[:2]
+    body = json.dumps({"prompt": "a cat", "response_format": "b64_json"}).encode()
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall((f"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1 and received.endswith(b'{"created": ')  # closed, nothing appended
+    assert '"POST /v1/images/generations" 408' in served.log.wait_for(1)[0]

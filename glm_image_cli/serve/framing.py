@@ -253,9 +253,12 @@ class FramedHandler(BaseHTTPRequestHandler):
             return
         try:
             write(self.wfile.write)
-        except BaseException:
+        except Exception as exc:
             self.close_connection = True
-            raise
+            if isinstance(exc, (ConnectionError, TimeoutError)):
+                raise
+            # The status line is out: no error answer can follow, only the end of the connection.
+            raise ConnectionError(f"the answer could not be finished ({type(exc).__name__})") from exc
 
     def _send_error(self, error: ApiError, path: str) -> None:
         payload: dict[str, Any] = {"error": {"code": error.code, "message": error.message,
