@@ -85,8 +85,15 @@ def test_submit_answers_while_the_upstream_works_and_fetch_gets_the_images(fake,
             assert not failed  # not ready is an answer, not a failure
             assert json.loads(early)["status"] == "running" and "call fetch_image" in json.loads(early)["note"]
             fake.released.set()
-            failed, [summary], result = await mcp_session.call("fetch_image", {"job_id": job, "wait_seconds": 60})
+            seen: list[tuple[float, float | None]] = []
+
+            async def progress(value: float, total: float | None, message: str | None) -> None:
+                seen.append((value, total))
+
+            failed, [summary], result = await mcp_session.call("fetch_image", {"job_id": job, "wait_seconds": 60},
+                                                               progress_callback=progress)
             assert not failed
+            assert seen and seen[-1] == (1.0, 1.0)  # the wait ends with the job's progress at its end
             [image] = json.loads(summary)["images"]
             assert Path(image["path"]).parent == out and Path(image["path"]).exists()
             preview = [item for item in result.content if item.type == "image"]

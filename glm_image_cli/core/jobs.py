@@ -9,6 +9,7 @@ of finished jobs it keeps the last ``keep``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -40,12 +41,33 @@ class BackgroundJob:
     finished: float | None = None
     notices: list[Notice] = field(default_factory=list)  # the warnings and notes of its preparation and run
     _stages: dict[str, Stage] = field(default_factory=dict)
+    _listeners: list[Callable[[Event], None]] = field(default_factory=list)
     _done: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def event(self, event: Event) -> None:
         with self._lock:
             self._stages[str(event.unit.key)] = event.stage
+            listeners = list(self._listeners)
+        for listener in listeners:  # someone waiting for the job (fetch_image's progress): never the job's fate
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    def listen(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` with each further event of the job; returns what stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return stop
+
+    def stages(self) -> dict[str, Stage]:
+        """Each image's stage so far, by its key."""
+        with self._lock:
+            return dict(self._stages)
 
     @property
     def done(self) -> bool:

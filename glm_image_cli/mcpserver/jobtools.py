@@ -24,6 +24,7 @@ MAX_WAIT = 600  # seconds one fetch_image call may wait; MCP clients time out ar
 def register_job_tools(server: Any, lang: str, board: JobBoard) -> None:
     """submit_image, job_status and fetch_image on ``server`` (an MCPServer), over ``board``."""
     import anyio.to_thread
+    from mcp.server.mcpserver import Context
     from mcp.server.mcpserver.exceptions import ToolError
 
     def failing(error: GlmImageError) -> ToolError:
@@ -51,17 +52,32 @@ def register_job_tools(server: Any, lang: str, board: JobBoard) -> None:
         except GlmImageError as error:
             raise failing(error) from None
 
-    @server.tool(structured_output=False,
-                 description="The images of a job from submit_image, as generate_image returns them (paths, request "
-                             "ids, a preview). Waits up to wait_seconds (max 600) for a running job; if it is still "
-                             "running then, says so: call again. Also collects the paid tasks of a job whose server "
-                             "was restarted, without paying again. 取回后台任务的图片。")
-    async def fetch_image(job_id: str, wait_seconds: float = 0) -> list[Any]:
+    async def fetch_image(job_id: str, wait_seconds: float = 0, ctx: Any = None) -> list[Any]:
+        from glm_image_cli.mcpserver.progress import ProgressRelay
+
+        background = board.get(job_id)
+        relay = None
+        if ctx is not None and background is not None and not background.done and wait_seconds > 0:
+            relay = ProgressRelay(ctx, background.images, lang)  # the job's progress while the caller waits
+            relay.seed(background.stages())
+            stop = background.listen(relay.event)
         try:
             return await anyio.to_thread.run_sync(lambda: _fetch(lang, board, job_id, wait_seconds),
                                                   abandon_on_cancel=True)
         except GlmImageError as error:
             raise failing(error) from None
+        finally:
+            if relay is not None and background is not None:
+                stop()
+                await anyio.to_thread.run_sync(relay.finish, background.stages())
+
+    fetch_image.__annotations__["ctx"] = Context  # the SDK hands the request's context to a parameter so typed
+    server.tool(structured_output=False,
+                description="The images of a job from submit_image, as generate_image returns them (paths, request "
+                            "ids, a preview). Waits up to wait_seconds (max 600) for a running job, with progress "
+                            "notifications; if it is still running then, says so: call again. Also collects the "
+                            "paid tasks of a job whose server was restarted, without paying again. 取回后台任务的图片。"
+                )(fetch_image)
 
 
 def _submit(lang: str, board: JobBoard, prompt: str, style: str | None, size: str | None, model: str | None,

@@ -10,6 +10,7 @@ notification that cannot be sent never touches the images.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from glm_image_cli.core.runner import Event, Stage
@@ -34,6 +35,22 @@ class ProgressRelay:
         self._stages: dict[str, Stage] = {}
         self._sent = 0.0
         self._lock = threading.Lock()
+
+    def seed(self, stages: Mapping[str, Stage]) -> None:
+        """Start from where a running job already is (nothing is sent until it moves on, or ``finish``)."""
+        with self._lock:
+            for key, stage in stages.items():
+                self._shares[key] = max(self._shares.get(key, 0.0), _STAGE_SHARE.get(stage, 0.0))
+                self._stages[key] = stage
+
+    def finish(self, stages: Mapping[str, Stage]) -> None:
+        """The last word after waiting: where the job is now, if that is further than what was sent."""
+        self.seed(stages)
+        with self._lock:
+            progress = round(sum(self._shares.values()), 3)
+            if progress > self._sent:
+                self._sent = progress
+                self._send(progress, self._message())
 
     def event(self, event: Event) -> None:
         key = str(event.unit.key)
