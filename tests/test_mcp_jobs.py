@@ -81,6 +81,7 @@ def test_submit_answers_while_the_upstream_works_and_fetch_gets_the_images(fake,
             _, [status], _ = await mcp_session.call("job_status", {"job_id": job})
             assert json.loads(status)["status"] == "running"
             assert json.loads(status)["stages"] == {"processing": 1}
+            assert json.loads(status)["estimated_cost"] == 0.1
             failed, [early], _ = await mcp_session.call("fetch_image", {"job_id": job, "wait_seconds": 0})
             assert not failed  # not ready is an answer, not a failure
             assert json.loads(early)["status"] == "running" and "call fetch_image" in json.loads(early)["note"]

@@ -40,6 +40,8 @@ class BackgroundJob:
     error: BaseException | None = None  # what stopped it before a Run came back (a bug, a full disk...)
     finished: float | None = None
     notices: list[Notice] = field(default_factory=list)  # the warnings and notes of its preparation and run
+    cost: float | None = None  # the estimate it was started with
+    currency: str = ""
     _stages: dict[str, Stage] = field(default_factory=dict)
     _listeners: list[Callable[[Event], None]] = field(default_factory=list)
     _done: threading.Event = field(default_factory=threading.Event)
@@ -108,7 +110,8 @@ class JobBoard:
         """Run a prepared ``job`` (consent given, budget held) in a thread of its own; returns at once.
         ``finished`` runs after it (the caller's cleanup: closing the Studio the job ran on); ``notices``: those
         of its preparation, kept with the run's own."""
-        background = BackgroundJob(uuid.uuid4().hex[:16], job.images, notices=list(notices))
+        background = BackgroundJob(uuid.uuid4().hex[:16], job.images, notices=list(notices),
+                                   cost=round(job.estimate.total, 4), currency=job.estimate.currency)
         journal = PendingJournal(self.pending, job.saver, job.studio.command, tag={JOB_TAG: background.id}) \
             if job.saver is not None else None
         with self._lock:

@@ -94,7 +94,7 @@ def _submit(lang: str, board: JobBoard, prompt: str, style: str | None, size: st
         raise
     background = board.start(job, finished=studio.close, notices=notices)
     return json.dumps({"job_id": background.id, "status": "running", "images": background.images,
-                       "estimated_cost": round(job.estimate.total, 4), "currency": job.estimate.currency,
+                       "estimated_cost": background.cost, "currency": background.currency,
                        "output_dir": str(job.saver.folder) if job.saver else None}, ensure_ascii=False)
 
 
@@ -108,7 +108,8 @@ def _status(lang: str, board: JobBoard, job_id: str) -> dict[str, Any]:
             return {"job_id": job_id, "status": "recorded", "tasks": len(recorded),
                     "note": render("mcp_job_recorded", count=len(recorded))}
     status: dict[str, Any] = {"job_id": job_id, "status": _state(background), "images": background.images,
-                              "stages": background.counts(), "elapsed_seconds": background.elapsed()}
+                              "stages": background.counts(), "elapsed_seconds": background.elapsed(),
+                              "estimated_cost": background.cost, "currency": background.currency}
     if background.run is not None:
         status["saved"] = sum(1 for result in background.run if result.error is None)
         status["failed"] = len(background.run.failures)
