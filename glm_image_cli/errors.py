@@ -172,6 +172,8 @@ MEANINGS: dict[str, Meaning] = {
     "history_not_found": Meaning("HISTORY_NOT_FOUND"),
     "mcp_missing": Meaning("MCP_MISSING"),
     "mcp_spend_needs_consent": Meaning("MCP_SPEND_NEEDS_CONSENT"),
+    "mcp_unknown_job": Meaning("MCP_UNKNOWN_JOB"),
+    "mcp_job_busy": Meaning("MCP_JOB_BUSY"),
     "name_template_escape": Meaning("NAME_TEMPLATE_ESCAPE"),
     "name_template_syntax": Meaning("NAME_TEMPLATE_SYNTAX"),
     "name_template_token": Meaning("NAME_TEMPLATE_TOKEN"),

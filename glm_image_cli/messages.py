@@ -1106,6 +1106,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
+    # MCP background jobs (submit_image / job_status / fetch_image) and progress notifications
+    "mcp_progress": ("{done} of {total} image(s) done, {working} in progress",
+                     "已完成 {done}/{total} 张，{working} 张进行中"),
+    "mcp_progress_upstream": ("{done} of {total} image(s) done; the upstream is still making {working}",
+                              "已完成 {done}/{total} 张；上游仍在生成 {working} 张"),
+    "mcp_job_running": (
+        "Still running ({elapsed:g} s so far): call fetch_image with this job_id again (wait_seconds up to "
+        "{limit}) or job_status; nothing is paid twice.",
+        "仍在生成（已 {elapsed:g} 秒）：请稍后用此 job_id 再次调用 fetch_image（wait_seconds 最多 {limit}）"
+        "或 job_status；不会重复付费。",
+    ),
+    "mcp_job_recorded": (
+        "This job's process stopped before its images were saved; {count} paid task(s) are recorded: "
+        "fetch_image collects them (without paying again).",
+        "此任务的进程在图片保存前已停止；已记录 {count} 个已付费任务：fetch_image 会取回它们（不会重复付费）。",
+    ),
+    "mcp_unknown_job": (
+        "No job {job_id} here: it may have finished before the server restarted (its images are then in its "
+        "output folder; `glm-image history` lists them).",
+        "这里没有任务 {job_id}：它可能在服务器重启前已完成（图片在其输出文件夹中；`glm-image history` 可列出）。",
+    ),
+    "mcp_job_busy": ("Another call is fetching job {job_id} right now; ask again when it has answered.",
+                     "另一个调用正在取回任务 {job_id}；请在它返回后再试。"),
+    "mcp_job_stopped": ("Job {job_id} stopped: {detail}", "任务 {job_id} 已停止：{detail}"),
     # --- polish, round two (issue 26): info on edited images, names, words, prompt-file encodings ---------------
     "info_source_line": ("{path} (SHA-256 {digest}…, {state})", "{path}（SHA-256 {digest}…，{state}）"),
     "info_source_unchanged": ("unchanged", "未改变"),

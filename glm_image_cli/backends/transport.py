@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from glm_image_cli import __version__, safejson
+from glm_image_cli import __version__
 from glm_image_cli.backends.base import GeneratedImage, ImageResult, ProgressCallback, no_progress
 from glm_image_cli.backends.imagebytes import sniff_image_format
 from glm_image_cli.errors import (
@@ -178,7 +178,7 @@ class HttpTransport:
         counts = {"connect": 0, "rate": 0, "server": 0}
         while True:
             try:
-                response = self._http.request(method, self.base_url + path, headers=self._auth(), **kwargs)
+                response, payload = self._exchange(method, path, kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this machine: safe to repeat.
                 self._wait_or_raise(counts, "connect", self.retry.connect_attempts, None, exc, progress)
@@ -199,7 +199,9 @@ class HttpTransport:
                 raise NetworkFailure("network_unreachable", host=self.host(), attempts=1,
                                      detail=exception_text(exc)) from None
             if response.is_success:
-                return _json_object(response)
+                if not isinstance(payload, dict):
+                    raise UpstreamFailure("bad_response", detail=f"HTTP {response.status_code}, not a JSON object")
+                return payload
             failure = self.rules.failure_from(response, model)
             if isinstance(failure, ConcurrencyRefused) and not idempotent:
                 raise failure  # not billed: the runner lowers its ceiling and sends the image again
@@ -210,6 +212,27 @@ class HttpTransport:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             self._wait_or_raise(counts, kind, limit, retry_after, failure, progress,
                                 maybe_billed=not idempotent and failure.maybe_billed)
+
+    def _exchange(self, method: str, path: str, kwargs: Mapping[str, Any]) -> tuple[httpx.Response, Any]:
+        """One request and its whole answer: a success's JSON read as it arrives, an inline image decoded on the
+        way (inlinejson.py: never the whole base64 and its copies in memory); (response, None) for an error
+        answer (its body read for the error rules) or a success that is not JSON."""
+        from glm_image_cli.backends.inlinejson import InlineImageReader
+
+        request = self._http.build_request(method, self.base_url + path, headers=self._auth(), **kwargs)
+        response = self._http.send(request, stream=True)
+        try:
+            if not response.is_success:
+                response.read()
+                return response, None
+            reader = InlineImageReader()
+            for piece in response.iter_bytes(256 * 1024):
+                reader.feed(piece)
+            return response, reader.result()
+        except ValueError:  # not JSON, invalid base64, too large: the answer is unusable (see _send)
+            return response, None
+        finally:
+            response.close()
 
     def _wait_or_raise(self, counts: dict[str, int], kind: str, limit: int, retry_after: float | None,
                        cause: Exception, progress: ProgressCallback, *, maybe_billed: bool = False) -> None:
@@ -332,16 +355,6 @@ class HttpTransport:
             return sniffed
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = safejson.loads(response.content)
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise UpstreamFailure("bad_response", detail=f"HTTP {response.status_code}, not a JSON object")
-    return payload
-
-
 def _sniffed_or_fail(head: bytes, request_id: str | None) -> tuple[str, str]:
     sniffed = sniff_image_format(head)
     if sniffed is None:
@@ -358,7 +371,9 @@ def generated_from(payload: Mapping[str, Any], items: Any, task_id: str | None) 
     item = items[0]
     url = item.get("url") if isinstance(item.get("url"), str) and item.get("url") else None
     inline = None
-    if item.get("b64_json"):
+    if isinstance(item.get("b64_json"), (bytes, bytearray)) and item["b64_json"]:  # decoded as it was read
+        inline = item["b64_json"]
+    elif item.get("b64_json"):
         try:
             inline = base64.b64decode(item["b64_json"], validate=True)
         except (ValueError, TypeError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,9 @@ from glm_image_cli.storage.pendingjobs import PendingJobs
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import GeneratedImage
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.results import Cancel, Notice, Run
     from glm_image_cli.core.runner import ImageOutcome
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.storage.saving import ImageSaver
 
 
@@ -32,10 +34,13 @@ class PendingJournal:
 
     resumable = False  # not a journal a re-run reads: the drain's words are generate's, not batch's
 
-    def __init__(self, jobs: PendingJobs, saver: ImageSaver, command: str = "generate") -> None:
+    def __init__(self, jobs: PendingJobs, saver: ImageSaver, command: str = "generate",
+                 tag: Mapping[str, str] | None = None) -> None:
+        """``tag``: fields added to each record (the MCP server's job id, so a restarted server finds them)."""
         self.jobs = jobs
         self.saver = saver
         self.command = command
+        self.tag = dict(tag or {})
         self._ids: dict[int, str] = {}
         self._lock = threading.Lock()
 
@@ -51,7 +56,7 @@ class PendingJournal:
             self._ids[id(unit)] = job_id
 
     def submitted(self, unit: Any, task_id: str) -> None:
-        job_id = self.jobs.add(recipe_of(unit.plan, unit.sample, task_id, self.saver, self.command))
+        job_id = self.jobs.add({**recipe_of(unit.plan, unit.sample, task_id, self.saver, self.command), **self.tag})
         self.adopt(unit, job_id)
 
     def dispatched(self, unit: Any) -> None:
@@ -132,3 +137,37 @@ def task_image(task_id: str) -> GeneratedImage:
 
     return GeneratedImage(url=None, inline_data=None, request_id=None, task_id=task_id, created=None,
                           content_filter=[])
+
+
+def saver_of(record: Mapping[str, Any], default_folder: Path) -> ImageSaver:
+    """Saving as the original run would have: its folder (checked writable), name template, format, recipe and
+    history."""
+    from datetime import datetime
+
+    from glm_image_cli.storage.files import ensure_writable_dir
+    from glm_image_cli.storage.history import History
+    from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate
+    from glm_image_cli.storage.saving import ImageSaver
+
+    folder = Path(str(record.get("output_dir") or default_folder))
+    ensure_writable_dir(folder)
+    return ImageSaver(folder=folder, command=str(record.get("command") or "generate"),
+                      metadata=record.get("metadata") is not False,
+                      history=History() if record.get("history") else None,
+                      template=NameTemplate.parse(str(record.get("name_template") or GENERATE_TEMPLATE)),
+                      image_format=str(record.get("format") or "png"), created=datetime.now().astimezone())
+
+
+def collect_record(studio: Studio, jobs: PendingJobs, job_id: str, record: Mapping[str, Any], *,
+                   on_notice: Callable[[Notice], None] | None = None, cancel: Cancel | None = None) -> Run:
+    """Poll one recorded task (free, never submitted again) and save its image as the original run would have;
+    saved (or failed without charge), its record goes.  `glm-image collect` and the MCP server's fetch_image."""
+    from glm_image_cli.core.runner import SaveImages
+
+    saver = saver_of(record, Path(str(studio.settings.output_dir)))
+    unit = CollectUnit(plan_of(record, studio.settings.user_styles), int(record.get("sample") or 1), job_id)
+    journal = PendingJournal(jobs, saver, str(record.get("command") or "generate"))
+    journal.adopt(unit, job_id)
+    return studio.run_units([unit], delivery=SaveImages(saver), spend=None, journal=journal,
+                            recovered={job_id: task_image(str(record["task_id"]))},
+                            on_notice=on_notice or (lambda notice: None), cancel=cancel)

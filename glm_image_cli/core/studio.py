@@ -62,9 +62,17 @@ class Job:
 
     def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
             cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
-        """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal)."""
+        """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal); by
+        default, for images saved to files, the data folder's pending-jobs file, so a process that dies while the
+        upstream works leaves them for `glm-image collect` instead of paying again."""
         from glm_image_cli.core.prompting import units_of
 
+        if journal is None and self.saver is not None:
+            from glm_image_cli.core.pending import PendingJournal
+            from glm_image_cli.storage.history import data_dir
+            from glm_image_cli.storage.pendingjobs import PendingJobs
+
+            journal = PendingJournal(PendingJobs(data_dir()), self.saver, self.studio.command)
         units = units_of(self.plans)
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
                                     on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)

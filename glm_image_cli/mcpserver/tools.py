@@ -1,38 +1,44 @@
 """`glm-image mcp`: a Model Context Protocol server over stdio, so assistants can make images.
 
-Built on the official `mcp` package (the optional `mcp` extra).  Tools: generate_image, list_styles,
+Built on the official `mcp` package (the optional `mcp` extra).  Tools: generate_image (with progress
+notifications), submit_image / job_status / fetch_image (background jobs, jobtools.py), list_styles,
 list_models.  Failures come back as tool errors carrying the same bilingual one-line messages as the
 CLI; the server itself never crashes on bad input.  The key comes from the usual config/environment.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import __version__, safejson
 from glm_image_cli.backends import models
 from glm_image_cli.errors import GlmImageError
+from glm_image_cli.mcpserver.making import open_studio, prepare_job, run_content
 
 if TYPE_CHECKING:
-    from glm_image_cli.core.runner import ImageOutcome
+    from collections.abc import Callable
 
-MAX_MCP_SAMPLES = 4
-PREVIEW_SIDE = 256
-PREVIEW_MAX_BYTES = 512 * 1024
-PREVIEW_MAX_PIXELS = 64_000_000  # larger pictures are not decoded for a thumbnail (as the CLI's preview)
+    from glm_image_cli.core.runner import Event
+
 
 INSTRUCTIONS = """Make images from text prompts (Chinese or English) with Zhipu BigModel / Z.ai.
 generate_image saves the images and returns their paths, request ids and a small preview.
+For long generations (the glm-image model takes 10-30 s per image) submit_image returns a job_id at once;
+fetch_image(job_id, wait_seconds) returns the images when they are ready, job_status says how far it is.
 It costs money per image: say the estimated cost to the user before large requests; requests above the
 user's confirm-above limit need allow_spend=true, which you may set only after the user agreed."""
 
 
 def build_server(lang: str) -> Any:
-    """The MCPServer with the three tools registered (import of `mcp` happens here, lazily)."""
-    from mcp.server.mcpserver import MCPServer
+    """The MCPServer with its tools registered (import of `mcp` happens here, lazily)."""
+    from mcp.server.mcpserver import Context, MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+
+    from glm_image_cli.core.jobs import JobBoard
+    from glm_image_cli.mcpserver.jobtools import register_job_tools
+    from glm_image_cli.storage.history import data_dir
+    from glm_image_cli.storage.pendingjobs import PendingJobs
 
     class GuardedServer(MCPServer):
         async def run_stdio_async(self) -> None:
@@ -45,26 +51,36 @@ def build_server(lang: str) -> Any:
 
     server = GuardedServer(name="glm-image", instructions=INSTRUCTIONS, version=__version__)
 
-    @server.tool(structured_output=False,
-                 description="Generate images from a prompt and save them. Returns saved paths, request ids, "
-                             "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
-    def generate_image(prompt: str = "", style: str | None = None, size: str | None = None, model: str | None = None,
-                       n: int = 1, negative: str | None = None, output_dir: str | None = None,
-                       allow_spend: bool = False, enhance: bool | None = None, template: str | None = None,
-                       variables: dict[str, str] | None = None, expand: str | None = None,
-                       seed: int | None = None) -> list[Any]:
+    async def generate_image(prompt: str = "", style: str | None = None, size: str | None = None,
+                             model: str | None = None, n: int = 1, negative: str | None = None,
+                             output_dir: str | None = None, allow_spend: bool = False, enhance: bool | None = None,
+                             template: str | None = None, variables: dict[str, str] | None = None,
+                             expand: str | None = None, seed: int | None = None, ctx: Any = None) -> list[Any]:
         """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting).
         template + variables: a saved prompt template (`glm-image template list`) instead of prompt.  expand: "all"
         or "random:N" makes one image per {a|b} alternative / __name__ wildcard combination (seed: the draw)."""
+        import anyio.to_thread
+
         from glm_image_cli.core.prompting import PromptSource
+        from glm_image_cli.mcpserver.progress import ProgressRelay
 
         source = PromptSource(prompt or None, template, dict(variables or {}), expand, seed) \
             if template is not None or expand is not None else None
+        relay = ProgressRelay(ctx, max(1, n), lang) if ctx is not None else None
         try:
-            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance,
-                             source)
+            return await anyio.to_thread.run_sync(lambda: _generate(
+                lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance,
+                on_event=relay.event if relay is not None else None, source=source))
         except GlmImageError as error:
             raise ToolError(f"{error} [{error.code}]") from None
+
+    generate_image.__annotations__["ctx"] = Context  # the SDK hands the request's context to a parameter so typed
+    server.tool(structured_output=False,
+                description="Generate images from a prompt and save them; waits for them (with progress "
+                            "notifications). Returns saved paths, request ids, the prompt sent and a small preview "
+                            "image. For long generations submit_image answers at once. 根据提示词生成并保存图片。"
+                )(generate_image)
+    register_job_tools(server, lang, JobBoard(PendingJobs(data_dir())))
 
     @server.tool(description="List the style presets (Chinese and English names, the phrase each adds). "
                              "列出风格预设。")
@@ -189,74 +205,18 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
-              enhance: bool | None = None, source: Any = None) -> list[Any]:
-    """The tool over the library API: arguments into a plan, the run into JSON and a preview."""
-    from glm_image_cli.core.plans import generate_record
+              enhance: bool | None = None, on_event: Callable[[Event], None] | None = None,
+              source: Any = None) -> list[Any]:
+    """The tool over the library API: arguments into a plan, the run into JSON and a preview.  Paid asynchronous
+    tasks are recorded in the pending-jobs file until saved, as `generate`'s are (`glm-image collect`)."""
+    from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.results import Notice
-    from glm_image_cli.core.studio import Studio
-    from glm_image_cli.errors import UsageError
+    from glm_image_cli.storage.history import data_dir
+    from glm_image_cli.storage.pendingjobs import PendingJobs
 
-    if not 1 <= n <= MAX_MCP_SAMPLES:
-        raise UsageError("samples_range", n=n, max=MAX_MCP_SAMPLES)
-    overrides = {"model": model, "size": size, "style": style, "output-dir": output_dir, "enhance": enhance}
-    # A bad value names the tool's own argument (output_dir), not a CLI flag.
-    names = {key: key.replace("-", "_") for key in overrides}
     notices: list[Notice] = []
-
-    def consent(estimate: Any) -> bool:
-        if allow_spend:
-            return True
-        raise UsageError("mcp_spend_needs_consent", cost=estimate.total, currency=estimate.currency,
-                         limit=estimate.threshold)
-
-    with Studio.from_config(overrides=overrides, flag_names=names, lang=lang, command="mcp") as studio:
-        # A template or --expand's alternatives: one plan per prompt, at most MAX_MCP_SAMPLES images in all
-        plans = studio.expand(source.text, template=source.template, variables=source.variables,
-                              expand=source.expand, seed=source.seed, max_images=MAX_MCP_SAMPLES, samples=n,
-                              negative=negative) if source is not None else [studio.plan(prompt, negative=negative,
-                                                                                         samples=n)]
-        try:
-            run = studio.generate(plans, consent=consent, on_notice=notices.append)
-        except GlmImageError as error:
-            if getattr(error, "during", None) == "enhance":  # a failed rewrite is the tool's error: no image
-                from mcp.server.mcpserver.exceptions import ToolError
-
-                from glm_image_cli.messages import render
-
-                raise ToolError(f"{render('enhance_failed', model=studio.settings.enhance_model)} {error} "
-                                f"[{error.code}]") from None
-            raise
-    if run.failures and len(run.failures) == len(run):
-        raise run.first_error  # type: ignore[misc]
-    warnings = [*studio.warnings, *(notice.text for notice in notices if notice.level == "warning")]
-    summary = {"images": [generate_record(o) for o in run.outcomes], "warnings": [str(w) for w in warnings]}
-    content: list[Any] = [json.dumps(summary, ensure_ascii=False)]
-    preview = _preview(run.outcomes)
-    if preview is not None:
-        content.append(preview)
-    return content
-
-
-def _preview(outcomes: list[ImageOutcome]) -> Any:
-    """A small inline image of the first saved picture: a thumbnail with Pillow, else the file if small."""
-    from mcp.server.mcpserver.utilities.types import Image
-
-    saved = next((o for o in outcomes if o.path is not None), None)
-    if saved is None:
-        return None
-    data = saved.path.read_bytes()
-    try:
-        from PIL import Image as PillowImage
-    except ImportError:
-        suffix = saved.path.suffix.lstrip(".").replace("jpg", "jpeg")
-        return Image(data=data, format=suffix) if len(data) <= PREVIEW_MAX_BYTES else None
-    try:
-        with PillowImage.open(io.BytesIO(data)) as picture:
-            if picture.width * picture.height > PREVIEW_MAX_PIXELS:
-                return None  # a bomb (30000×30000 declared) is saved and paid for: no preview, never a failed call
-            picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-            out = io.BytesIO()
-            picture.convert("RGB").save(out, format="PNG")
-    except (OSError, ValueError, PillowImage.DecompressionBombError):
-        return None
-    return Image(data=out.getvalue(), format="png")
+    with open_studio(lang, model, size, style, output_dir, enhance) as studio, \
+            prepare_job(studio, prompt, negative, n, allow_spend, notices, source) as job:
+        journal = PendingJournal(PendingJobs(data_dir()), job.saver, studio.command) if job.saver else None
+        run = job.run(on_event=on_event or (lambda event: None), on_notice=notices.append, journal=journal)
+    return run_content(studio.warnings, run.outcomes, notices)

@@ -9,7 +9,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +128,9 @@ class FramedHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch("GET")
 
+    def do_HEAD(self) -> None:  # a GET route's headers, without the body (_send_body)
+        self._dispatch("HEAD")
+
     def do_POST(self) -> None:
         self._dispatch("POST")
 
@@ -228,18 +231,34 @@ class FramedHandler(BaseHTTPRequestHandler):
     # -- answers --------------------------------------------------------------------------------------
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send_body(status, len(data), lambda send: send(data), headers)
+
+    def _send_body(self, status: int, length: int, write: Callable[[Callable[[bytes], Any]], None],
+                   headers: Mapping[str, str] | None = None) -> None:
+        """A JSON answer of ``length`` bytes that ``write`` passes to the socket (in pieces, if it likes).  If
+        the body cannot be sent whole after the headers went out, the connection is closed: a keep-alive client
+        must never read the rest of one answer as the start of the next."""
         self._status = status
         self.connection.settimeout(self.server.options.read_timeout)  # reads used the request's deadline
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if getattr(self, "command", None) == "HEAD":  # the headers a GET would get, never a body
+            return
+        try:
+            write(self.wfile.write)
+        except Exception as exc:
+            self.close_connection = True
+            if isinstance(exc, (ConnectionError, TimeoutError)):
+                raise
+            # The status line is out: no error answer can follow, only the end of the connection.
+            raise ConnectionError(f"the answer could not be finished ({type(exc).__name__})") from exc
 
     def _send_error(self, error: ApiError, path: str) -> None:
         payload: dict[str, Any] = {"error": {"code": error.code, "message": error.message,

@@ -4,10 +4,10 @@ token and rate checks in front of them, and their JSON answers."""
 
 from __future__ import annotations
 
-import base64
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,10 +17,10 @@ from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import render
 from glm_image_cli.serve.framing import FramedHandler
 from glm_image_cli.serve.guards import bearer_matches, printable
-from glm_image_cli.serve.service import ApiError, ImageJob, parse_openai, parse_txt2img
+from glm_image_cli.serve.service import SPOOL_PREFIX, ApiError, ImageJob, parse_openai, parse_txt2img
+from glm_image_cli.serve.streamjson import Base64Of, StreamedJson
 
 if TYPE_CHECKING:
-    from glm_image_cli.backends.bigmodel import ImageResult
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.runner import ImageOutcome
 
@@ -45,7 +45,7 @@ class ApiHandler(FramedHandler):
             raise ApiError(404, "NOT_FOUND", render("api_not_found", path=_readable(path),
                                                     endpoints=", ".join(self.ROUTES)))
         allowed, handler_name = route
-        if method != allowed:
+        if method != allowed and (method, allowed) != ("HEAD", "GET"):
             self._discard_body()
             raise ApiError(405, "METHOD_NOT_ALLOWED", render("api_method", path=path, method=allowed))
         if handler_name != "_ping":
@@ -82,21 +82,23 @@ class ApiHandler(FramedHandler):
 
     def _txt2img(self) -> None:
         job = parse_txt2img(self._read_json(), self.server.options.max_samples)
-        plan, images = self.server.service.run(job)
-        self._send_json(200, {
-            "prompt": job.prompt,
-            **({"enhanced_prompt": plan.enhanced_prompt, "prompt_sent": plan.prompt_sent} if plan.enhanced_prompt
-               else {}),
-            "images": [{"base64": base64.b64encode(image.payload.data).decode() if image.payload else None,
-                        "url": image.url} for image in images],
-            "count": len(images),
-            "photo_id": images[0].request_id if images else None,
-        })
+        with self._answer_spool() as spool:
+            plan, images = self.server.service.run(job, spool)
+            self._send_images(200, {
+                "prompt": job.prompt,
+                **({"enhanced_prompt": plan.enhanced_prompt, "prompt_sent": plan.prompt_sent} if plan.enhanced_prompt
+                   else {}),
+                "images": [{"base64": Base64Of(image.payload.path) if image.payload else None, "url": image.url}
+                           for image in images],
+                "count": len(images),
+                "photo_id": images[0].request_id if images else None,
+            })
 
     def _openai_generations(self) -> None:
         job = parse_openai(self._read_json(), self.server.options.max_samples)
-        plan, images = self.server.service.run(job)
-        self._send_openai_images(job, plan, images)
+        with self._answer_spool() as spool:
+            plan, images = self.server.service.run(job, spool)
+            self._send_openai_images(job, plan, images)
 
     def _openai_edits(self) -> None:
         """Multipart image(s) (``image`` or ``image[]``), optional mask, prompt, model, n, size, response_format:
@@ -119,22 +121,37 @@ class ApiHandler(FramedHandler):
             paths = [_write_upload(Path(folder), f"image-{index}", data) for index, data in enumerate(sources, 1)]
             mask = _write_upload(Path(folder), "mask", masks[0]) if masks else None
             job = replace(job, images=tuple(paths), mask=mask, enhance=False)
-            plan, images = self.server.service.run(job)
-        self._send_openai_images(job, plan, images)
+            plan, images = self.server.service.run(job, Path(folder))
+            self._send_openai_images(job, plan, images)
 
     def _edit_limit(self) -> int:
         return max(self.server.options.max_body, self.server.options.max_edit_body)
 
     def _send_openai_images(self, job: ImageJob, plan: GenerationPlan, images: list[ImageOutcome]) -> None:
-        data = []
+        data: list[dict[str, Any]] = []
         for image in images:
-            if job.want_bytes and image.payload is not None:
-                data.append({"b64_json": base64.b64encode(image.payload.data).decode(),
-                             "revised_prompt": image.unit.plan.prompt_sent})
+            held = image.payload
+            if job.want_bytes and held is not None:
+                data.append({"b64_json": Base64Of(held.path), "revised_prompt": image.unit.plan.prompt_sent})
             else:
-                data.append({"url": image.url or _data_url(image.payload),
-                             "revised_prompt": image.unit.plan.prompt_sent})
-        self._send_json(200, {"created": int(time.time()), "data": data})
+                url: Any = image.url or (Base64Of(held.path, f"data:image/{held.format};base64,") if held else None)
+                data.append({"url": url, "revised_prompt": image.unit.plan.prompt_sent})
+        self._send_images(200, {"created": int(time.time()), "data": data})
+
+    def _send_images(self, status: int, payload: Any) -> None:
+        """A JSON answer whose images are encoded from their files as it is written (streamjson.py)."""
+        with StreamedJson(payload) as body:
+            self._send_body(status, body.length, body.write)
+
+    @contextmanager
+    def _answer_spool(self) -> Iterator[Path]:
+        """The request's private folder for the images its answer carries, removed with them once the answer is
+        written (or the client went away)."""
+        folder = self.server.options.spool_dir
+        if folder is not None:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=folder, ignore_cleanup_errors=True) as spool:
+            yield Path(spool)
 
 
 MAX_EDIT_IMAGES = 16  # source images in one edit, as OpenAI's edits endpoint allows
@@ -199,12 +216,6 @@ def _write_upload(folder: Path, stem: str, data: bytes) -> str:
     path = folder / f"{stem}.{sniffed[1]}"
     path.write_bytes(data)
     return str(path)
-
-
-def _data_url(result: ImageResult | None) -> str | None:
-    if result is None:
-        return None
-    return f"data:image/{result.format};base64,{base64.b64encode(result.data).decode()}"
 
 
 def _readable(path: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.errors import (
@@ -26,6 +27,7 @@ from glm_image_cli.serve.guards import Slots
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
+    from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.prompting import PromptSource
     from glm_image_cli.core.runner import ImageOutcome
@@ -54,6 +56,7 @@ class ServeOptions:
     auth_window: float = 60.0  # ... until its oldest failure is this many seconds old
     shutdown_grace: float = 60.0
     quiet: bool = False
+    spool_dir: Path | None = None  # where a request's images wait for its answer (None: the system's temp folder)
 
 
 class ApiError(Exception):
@@ -114,8 +117,10 @@ class ImageService:
         self.saver = saver
         self.slots = Slots(options.max_concurrent)
 
-    def run(self, job: ImageJob) -> tuple[GenerationPlan, list[ImageOutcome]]:
-        """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
+    def run(self, job: ImageJob, spool: Path | None = None) -> tuple[GenerationPlan, list[ImageOutcome]]:
+        """Make the job's samples in parallel (within the cap); the images made, or the first failure.
+        ``spool``: the request's folder for images the answer carries that --save does not keep (the caller
+        removes it once the answer is written)."""
         from glm_image_cli.core.consent import always
 
         plans = self._plans(job)
@@ -125,8 +130,9 @@ class ImageService:
                            retry_after=2, retryable=True)
         try:
             # The operator who started serve agreed to its costs; budgets still hold (402).
-            run = self.studio.generate(plans, enhance=job.enhance, consent=always,
-                                       delivery=AnswerImages(job.want_bytes, self.saver))
+            with self.studio.prepare(plans, enhance=job.enhance, consent=always,
+                                     delivery=AnswerImages(job.want_bytes, self.saver, spool)) as prepared:
+                run = prepared.run(journal=self._journal())
         except GlmImageError as error:
             if getattr(error, "during", None) != "enhance":
                 raise
@@ -154,13 +160,35 @@ class ImageService:
                                   samples=job.samples, **options)
 
 
+    def _journal(self) -> PendingJournal | None:
+        """With --save, paid asynchronous tasks are recorded until saved, as `generate`'s are: a serve killed
+        while the upstream works leaves them for `glm-image collect` (into the --save folder)."""
+        if self.saver is None:
+            return None
+        from glm_image_cli.core.pending import PendingJournal
+        from glm_image_cli.storage.history import data_dir
+        from glm_image_cli.storage.pendingjobs import PendingJobs
+
+        return PendingJournal(PendingJobs(data_dir()), self.saver, self.studio.command)
+
+
+@dataclass(frozen=True)
+class HeldImage:
+    """An image the answer carries: its file (saved with --save, else in the request's spool) and format."""
+
+    path: Path
+    format: str
+
+
 @dataclass
 class AnswerImages:
-    """serve's delivery: keep what the HTTP answer needs (the bytes, or just the upstream URL), and save
-    a copy with --save.  The bytes live until the answer is written, then go with the request."""
+    """serve's delivery: each image streamed from the upstream into a file, never whole in memory: the file
+    --save keeps (recipe embedded), else one in the request's ``spool`` folder.  The answer encodes it from
+    there (streamjson.py).  Nothing is downloaded when the answer is only the upstream's URL."""
 
     want_bytes: bool
     saver: ImageSaver | None = None
+    spool: Path | None = None
 
     def __call__(self, unit: Any, generated: GeneratedImage, client: BigModelClient,
                  downloading: Callable[[], None]) -> ImageOutcome:
@@ -169,14 +197,68 @@ class AnswerImages:
         if not (self.want_bytes or self.saver is not None or generated.url is None):
             return ImageOutcome(unit, request_id=generated.request_id, content_filter=generated.content_filter,
                                 url=generated.url)
-        result = client.fetch(generated)
-        path = self.saver.save(unit.plan, result, index=unit.index, sample=unit.sample) if self.saver else None
-        return ImageOutcome(unit, path=path, request_id=result.request_id, content_filter=result.content_filter,
-                            url=generated.url, payload=result)
+        progress = lambda event, info: downloading() if event == "downloading" else None  # noqa: E731
+        path = None
+        if self.saver is not None:
+            path = self.saver.save_streamed(unit.plan, generated, client, index=unit.index, sample=unit.sample,
+                                            progress=progress)
+            held = HeldImage(path, path.suffix.lstrip(".").lower().replace("jpg", "jpeg"))
+        else:
+            held = spool_image(self._spool_folder(), generated, client, progress)
+        return ImageOutcome(unit, path=path, request_id=generated.request_id, content_filter=generated.content_filter,
+                            url=generated.url, payload=held)
+
+    def _spool_folder(self) -> Path:
+        if self.spool is None:
+            raise ValueError("an answer that carries images needs the request's spool folder")
+        return self.spool
 
     def failed(self, unit: Any, error: GlmImageError) -> None:
         if self.saver is not None:
             self.saver.failed(unit.plan, error)
+
+
+SPOOL_PREFIX = "glm-image-answer-"
+STALE_SPOOL_SECONDS = 24 * 3600  # no answer takes this long: such a folder was left by a serve that died
+
+
+def clear_stale_spool(folder: Path | None) -> None:
+    """Remove the request folders a killed serve left in ``folder`` (those of a serve running beside us are
+    younger than a day and stay)."""
+    import shutil
+    import time
+
+    if folder is None or not folder.is_dir():
+        return
+    for entry in folder.glob(SPOOL_PREFIX + "*"):
+        try:
+            if entry.is_dir() and not entry.is_symlink() and \
+                    time.time() - entry.stat().st_mtime > STALE_SPOOL_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def spool_image(folder: Path, generated: GeneratedImage, client: BigModelClient,
+                progress: Callable[[str, Any], None]) -> HeldImage:
+    """The upstream's bytes as they are (no recipe, no conversion: what the client asked for) in a new private
+    file in ``folder``; a failed download leaves no file behind."""
+    import os
+
+    from glm_image_cli.storage.atomic import new_temp_file
+
+    fd, path = new_temp_file(folder, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            def restart() -> None:
+                handle.seek(0)
+                handle.truncate()
+
+            fmt, _ = client.stream_image(generated, handle.write, restart, progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return HeldImage(path, fmt)
 
 
 # --- request parsing -----------------------------------------------------------------------------

@@ -40,9 +40,10 @@ def serve(
 ) -> None:
     from glm_image_cli.core.studio import Studio
     from glm_image_cli.serve.guards import is_loopback
-    from glm_image_cli.serve.service import ImageService, ServeOptions
+    from glm_image_cli.serve.service import ImageService, ServeOptions, clear_stale_spool
     from glm_image_cli.storage.config import load_config
     from glm_image_cli.storage.files import ensure_writable_dir
+    from glm_image_cli.storage.history import data_dir
 
     state = state_of(ctx)
     ui = state.ui()
@@ -55,8 +56,9 @@ def serve(
     options = ServeOptions(host=cfg.server_host, port=cfg.server_port, token=cfg.server_token,
                            max_body=max_body, max_concurrent=max_concurrent, rate_per_minute=rate_limit,
                            read_timeout=read_timeout, max_samples=max_samples, max_connections=max_connections,
-                           quiet=state.quiet)
+                           quiet=state.quiet, spool_dir=data_dir() / "serve-spool")
     saver = make_saver(cfg, ensure_writable_dir(save), "serve") if save else None
+    clear_stale_spool(options.spool_dir)
     if not is_loopback(options.host) and not options.token:
         if not insecure:
             raise UsageError("serve_needs_token", host=options.host)
