@@ -14,6 +14,7 @@ import json
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
+    admitted: bool = False  # a generation call the account counts against its concurrency limit
 
     @classmethod
     def error(cls, status: int, code: str, message: str = "error", retry_after: str | None = None,
@@ -100,6 +102,10 @@ class FakeBigModel:
         self.max_in_flight = 0  # most generation calls seen at once
         self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
         self.refused = 0  # generation calls refused for concurrency (not billed)
+        # Like a platform whose counter lags: an answered call still counts against the limit this many seconds.
+        self.count_lag = 0.0
+        self._admitted = 0  # generation calls accepted and not yet answered (refused ones never count)
+        self._lingering: deque[float] = deque()  # when answered calls stop counting (with count_lag)
         self._scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -189,8 +195,9 @@ class FakeBigModel:
         if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
             return Reply.error(400, "1213", "缺少必要参数 prompt/model")
         with self._lock:
-            over = self.concurrency_limit is not None and self.in_flight > self.concurrency_limit
+            over = self.concurrency_limit is not None and self._counted() >= self.concurrency_limit
             self.refused += 1 if over else 0
+            self._admitted += 0 if over else 1
         if over:
             return Reply.error(429, "1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
         number = next(self._ids)
@@ -199,7 +206,20 @@ class FakeBigModel:
             held = self.hold_after is not None and self._generations > self.hold_after
         return Reply(body={"created": 1760000000 + number, "data": [self._image_item(number)],
                            "content_filter": [{"role": "assistant", "level": 3}],
-                           "request_id": f"req-{number}"}, delay=3600 if held else self.latency)
+                           "request_id": f"req-{number}"}, delay=3600 if held else self.latency, admitted=True)
+
+    def _counted(self) -> int:
+        """The calls the account counts now: those accepted and not answered, and answered ones still lingering."""
+        now = time.monotonic()
+        while self._lingering and self._lingering[0] <= now:
+            self._lingering.popleft()
+        return self._admitted + len(self._lingering)
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+            if self.count_lag > 0:
+                self._lingering.append(time.monotonic() + self.count_lag)
 
     def _chat(self, body: Any) -> Reply:
         """The OpenAI-compatible chat answer: {"choices": [{"message": {"role", "content"}}], "usage"}."""
@@ -261,6 +281,8 @@ class FakeBigModel:
                     reply = fake._answer(method, self.path, headers, body)
                     if reply.delay:
                         fake.released.wait(reply.delay)
+                    if reply.admitted:
+                        fake._answered()
                 finally:
                     fake._track(-1 if generation else 0)
                 if reply.drop:

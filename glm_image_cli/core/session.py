@@ -51,7 +51,7 @@ def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
     from glm_image_cli.storage.history import data_dir
 
     store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
-    return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
+    return Limiter(cap or cfg.concurrency, memory=store)
 
 
 def checked_image_format(cfg: ResolvedConfig) -> str:
