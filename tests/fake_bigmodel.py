@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
@@ -95,6 +96,12 @@ class FakeBigModel:
         self.hold_after: int | None = None  # generations past this many are held until ``released`` is set
         self._generations = 0
         self.async_outcome = "SUCCESS"
+        # Tasks that take a time instead of a number of polls: each is done this many seconds (uniform in the
+        # range, from ``task_rng``) after it was submitted; ``task_seen`` records (done, first seen done) times.
+        self.task_seconds: tuple[float, float] | None = None
+        self.task_rng = random.Random(1)
+        self._task_done_at: dict[str, float] = {}
+        self.task_seen: dict[str, tuple[float, float]] = {}
         self.requests: list[Seen] = []
         # /chat/completions answers with this text (a function of the request body, or fixed text)
         self.chat_reply: Any = lambda body: "ENHANCED: " + str((body.get("messages") or [{}])[-1].get("content"))
@@ -183,6 +190,9 @@ class FakeBigModel:
         if route == ASYNC_ROUTE:
             task_id = f"task-{next(self._ids)}"
             self._polls[task_id] = 0
+            if self.task_seconds is not None:
+                with self._lock:
+                    self._task_done_at[task_id] = time.monotonic() + self.task_rng.uniform(*self.task_seconds)
             return Reply(body={"model": body.get("model"), "id": task_id, "request_id": f"req-{task_id}",
                                "task_status": "PROCESSING"})
         if route == POLL_ROUTE:
@@ -244,6 +254,11 @@ class FakeBigModel:
                 return Reply.error(404, "1222", f"task {task_id} not found")
             self._polls[task_id] += 1
             done = self._polls[task_id] > self.polls_before_success
+            done_at = self._task_done_at.get(task_id)
+            if done_at is not None:
+                done = time.monotonic() >= done_at
+                if done and task_id not in self.task_seen:
+                    self.task_seen[task_id] = (done_at, time.monotonic())
         base = {"model": "glm-image", "id": task_id, "request_id": f"req-{task_id}"}
         if not done:
             return Reply(body={**base, "task_status": "PROCESSING"})

@@ -271,8 +271,8 @@ class Limiter:
 @dataclass
 class LimitStore:
     """What was learned, on disk: {account|base URL|model: {"limit", "gap", "durations", "updated"}}: the
-    ceiling, the rest a slot needs after an answer, and recent asynchronous task durations (seconds, oldest
-    first).  The account is a hash of the key."""
+    ceiling, the rest a slot needs after an answer, and when recent asynchronous tasks finished ([last look
+    not done, first look done] in seconds, oldest first).  The account is a hash of the key."""
 
     path: Path
     account: str
@@ -298,13 +298,15 @@ class LimitStore:
     def put_gap(self, model: str, gap: float) -> None:
         self._update(model, gap=round(gap, 3))
 
-    def durations(self, model: str) -> list[float]:
-        """The model's recent task durations; anything that is not a number of seconds is skipped."""
-        durations = self._entry(model).get("durations")
-        return [float(d) for d in durations if _seconds(d)] if isinstance(durations, list) else []
+    def durations(self, model: str) -> list[tuple[float, float]]:
+        """The model's recent asynchronous tasks: when each was last seen not done and first seen done (seconds
+        after submission); anything else is skipped."""
+        kept = self._entry(model).get("durations")
+        return [(float(pair[0]), float(pair[1])) for pair in kept if isinstance(pair, list) and len(pair) == 2
+                and all(_seconds(value) for value in pair) and pair[0] <= pair[1]] if isinstance(kept, list) else []
 
-    def put_durations(self, model: str, durations: list[float]) -> None:
-        self._update(model, durations=[round(d, 2) for d in durations])
+    def put_durations(self, model: str, intervals: list[tuple[float, float]]) -> None:
+        self._update(model, durations=[[round(low, 2), round(high, 2)] for low, high in intervals])
 
     def _entry(self, model: str) -> dict[str, Any]:
         entry = self._read().get(f"{self.account}|{model}")
