@@ -101,7 +101,9 @@ class FakeBigModel:
         self.task_seconds: tuple[float, float] | None = None
         self.task_rng = random.Random(1)
         self._task_done_at: dict[str, float] = {}
+        self._task_durations: dict[str, float] = {}
         self.task_seen: dict[str, tuple[float, float]] = {}
+        self.task_looks: dict[str, list[float]] = {}  # seconds after submission of each poll of such a task
         self.requests: list[Seen] = []
         # /chat/completions answers with this text (a function of the request body, or fixed text)
         self.chat_reply: Any = lambda body: "ENHANCED: " + str((body.get("messages") or [{}])[-1].get("content"))
@@ -192,7 +194,8 @@ class FakeBigModel:
             self._polls[task_id] = 0
             if self.task_seconds is not None:
                 with self._lock:
-                    self._task_done_at[task_id] = time.monotonic() + self.task_rng.uniform(*self.task_seconds)
+                    self._task_durations[task_id] = self.task_rng.uniform(*self.task_seconds)
+                    self._task_done_at[task_id] = time.monotonic() + self._task_durations[task_id]
             return Reply(body={"model": body.get("model"), "id": task_id, "request_id": f"req-{task_id}",
                                "task_status": "PROCESSING"})
         if route == POLL_ROUTE:
@@ -257,6 +260,8 @@ class FakeBigModel:
             done_at = self._task_done_at.get(task_id)
             if done_at is not None:
                 done = time.monotonic() >= done_at
+                submitted = done_at - self._task_durations[task_id]
+                self.task_looks.setdefault(task_id, []).append(time.monotonic() - submitted)
                 if done and task_id not in self.task_seen:
                     self.task_seen[task_id] = (done_at, time.monotonic())
         base = {"model": "glm-image", "id": task_id, "request_id": f"req-{task_id}"}

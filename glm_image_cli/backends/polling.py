@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 MIN_TASKS = 3  # intervals needed before a plan replaces the fixed schedule
 KEEP_TASKS = 50  # the most recent intervals kept per model: the plan follows a model that gets faster or slower
-LOOK_COST = 0.07  # one look is worth this much delay (s): the plan trades looks for promptness at this rate
-SURPRISE = 0.02  # share of the mass spread evenly from 0: a task far off the usual is still looked at now and then
+LOOK_COST = 0.075  # one look is worth this much delay (s): the plan trades looks for promptness at this rate
+SURPRISE = 0.005  # share of the mass spread evenly from 0: a task far off the usual is still looked at now and then
 MIN_BANDWIDTH = 0.1  # s: the smoothing never gets narrower than a poll's round trip
 GRID_POINTS = 400  # the planner's resolution over the plan's horizon
+WIDEST = 3.0  # s: a wider interval (done at a first look far out) counts as done in its last WIDEST seconds
 
 Interval = tuple[float, float]  # (last look at which it was not done, the look at which it was), seconds
 
@@ -34,6 +35,9 @@ def plan_looks(intervals: Sequence[Interval], cost: float = LOOK_COST) -> tuple[
     is known.  Minimizes E[seen - done] + ``cost`` × E[looks] for the smoothed distribution of the intervals."""
     if len(intervals) < MIN_TASKS:
         return ()
+    # A task done at its first look says "done by then", spread over everything before it: counted as done
+    # shortly before, it moves the next plans earlier round by round instead of scattering looks from 0.
+    intervals = [(max(low, high - WIDEST), high) for low, high in intervals]
     middles = [(low + high) / 2 for low, high in intervals]
     spread = statistics.pstdev(middles)
     bandwidth = max(MIN_BANDWIDTH, 0.9 * spread * len(middles) ** -0.2)
@@ -104,6 +108,10 @@ class TaskTimes:
             if model not in self._plans:
                 self._plans[model] = plan_looks(list(self._intervals[model]))
             return self._plans[model]
+
+    def known(self, model: str) -> list[Interval]:
+        with self._lock:
+            return list(self._known(model))
 
     def finished(self, model: str, interval: Interval) -> None:
         with self._lock:

@@ -75,7 +75,7 @@ class CallLog:
 TEST_REST = 0.5  # when lag is first suspected, every slot rests this long for a round: refusals then are no lag
 FIRST_REST = 0.05  # shorter than this, a rest is not worth having
 MAX_REST = 1.0  # past this, refusals put down to lag are taken as a lower limit after all
-CALM_ROUNDS = 10  # rounds without a refusal put down to lag before a shorter rest is tried
+CALM_ROUNDS = 20  # rounds without a refusal put down to lag before a shorter rest is tried
 
 
 @dataclass
@@ -93,13 +93,14 @@ class Rest:
     before: float = 0.0  # the rest before the test, restored if the test rules lag out
     changed_at: float = float("-inf")  # calls sent before the last change knew nothing of it
     shrinking: bool = False
+    trying: bool = False  # a shorter rest after long calm, not yet through a clean round
     clean: int = 0  # answers of calls sent since the last change
     calm: int = 0  # answers since the last refusal put down to lag
 
     @property
     def settled(self) -> bool:
         """Not in the middle of an experiment: the rest worth remembering for the next run."""
-        return self.testing_since is None
+        return self.testing_since is None and not self.trying
 
     def may_be_lag(self, sent: float) -> bool:
         """Whether a refusal of a call sent at ``sent`` may still be put down to lag.  A call that rested for the
@@ -117,8 +118,8 @@ class Rest:
         if self.gap == 0.0 and not self.shrinking:  # first suspicion: test it
             self.before, self.gap, self.testing_since = self.gap, TEST_REST, now
         else:  # too short: back to what worked while shrinking, else a little longer
-            self.gap = min(MAX_REST, max(FIRST_REST, self.gap * (2.0 if self.shrinking else 1.5)))
-            self.shrinking = False
+            self.gap = min(MAX_REST, max(FIRST_REST, self.gap * (2.0 if self.shrinking or self.trying else 1.5)))
+            self.shrinking = self.trying = False
         self.changed_at, self.clean = now, 0
 
     def answered(self, now: float, sent: float, rounds_of: int) -> None:
@@ -126,6 +127,8 @@ class Rest:
         self.calm += 1
         if sent >= self.changed_at:
             self.clean += 1
+        if self.trying and self.clean >= rounds_of:
+            self.trying = False  # the shorter rest held for a round
         if self.clean >= rounds_of and (self.testing_since is not None or self.shrinking):
             self.testing_since, self.shrinking = None, True  # lag confirmed, or this rest works: try half
             half = self.gap / 2
@@ -135,4 +138,4 @@ class Rest:
         elif self.gap and self.calm >= CALM_ROUNDS * rounds_of:
             shorter = self.gap / 1.5  # the lag may have gone
             self.gap = shorter if shorter >= FIRST_REST else 0.0
-            self.changed_at, self.clean, self.calm = now, 0, 0
+            self.changed_at, self.clean, self.calm, self.trying = now, 0, 0, True

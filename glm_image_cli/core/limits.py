@@ -141,23 +141,34 @@ class Limiter:
         """Wait for a slot for a call to ``name``; None once stopped or ``cancelled()`` (checked whenever
         ``wake`` is called).  A slot resting after an answer counts as taken.  Interruptible by Ctrl-C."""
         with self._cond:
-            limit = self._model(name)
             while not self.stopped and not cancelled():
-                now = self._clock()
-                resting = limit.calls.cooling_until(now, limit.rest.gap) if limit.rest.gap else []
-                if self._in_flight < self.cap and limit.in_flight + len(resting) < limit.limit \
-                        and now >= limit.paused_until:
-                    limit.in_flight += 1
-                    self._in_flight += 1
-                    slot = Slot(name, now)
-                    limit.holding.add(slot)
-                    counted = limit.in_flight - limit.refused_holding + len(resting)
-                    for held in limit.holding:  # the most calls each one may have been counted with
-                        held.peak = max(held.peak, counted)
+                slot, wake = self._take(name)
+                if slot is not None:
                     return slot
-                wakes = [t for t in [*resting, limit.paused_until] if t > now]
-                self._cond.wait(timeout=max(min(wakes) - now, 0.001) if wakes else None)
+                self._cond.wait(timeout=None if wake is None else max(wake - self._clock(), 0.001))
             return None
+
+    def try_acquire(self, name: str) -> tuple[Slot | None, float | None]:
+        """A slot now, without waiting: (slot, None), or (None, when to try again; None: when one is given back).
+        For callers with their own clock (simulations of an account, tests)."""
+        with self._cond:
+            return self._take(name)
+
+    def _take(self, name: str) -> tuple[Slot | None, float | None]:
+        limit = self._model(name)
+        now = self._clock()
+        resting = limit.calls.cooling_until(now, limit.rest.gap) if limit.rest.gap else []
+        if self._in_flight < self.cap and limit.in_flight + len(resting) < limit.limit and now >= limit.paused_until:
+            limit.in_flight += 1
+            self._in_flight += 1
+            slot = Slot(name, now)
+            limit.holding.add(slot)
+            counted = limit.in_flight - limit.refused_holding + len(resting)
+            for held in limit.holding:  # the most calls each one may have been counted with
+                held.peak = max(held.peak, counted)
+            return slot, None
+        wakes = [t for t in [*resting, limit.paused_until] if t > now]
+        return None, min(wakes) if wakes else None
 
     def release(self, name: str, succeeded: bool, slot: Slot | None = None, *, sent: bool = True) -> None:
         """Give a slot back.  ``sent``: the call left (the account counted it, unless it was refused)."""
