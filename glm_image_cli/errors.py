@@ -112,6 +112,19 @@ MEANINGS: dict[str, Meaning] = {
     "budget_unknown_price": Meaning("BUDGET_UNKNOWN_PRICE", account_wide=True),  # a budget cannot count it
     "value_required_no_tty": Meaning("VALUE_REQUIRED_NO_TTY"),
     "profile_unknown": Meaning("PROFILE_UNKNOWN"),
+    # settings checked together, config edit, the key in the system keyring (issue 26)
+    "config_unknown_key_typo": Meaning("CONFIG_UNKNOWN_KEY"),  # the same failure, with the setting meant
+    "config_profile_bad_value": Meaning("CONFIG_FILE_BAD_VALUE"),  # the same failure, in a [profiles.NAME]
+    "config_edit_no_editor": Meaning("CONFIG_EDITOR"),
+    "config_edit_not_run": Meaning("CONFIG_EDITOR"),
+    "config_edit_editor_failed": Meaning("CONFIG_EDITOR"),
+    "config_edit_invalid": Meaning("CONFIG_EDIT_INVALID"),
+    "config_edit_changed_meanwhile": Meaning("CONFIG_EDIT_CONFLICT"),
+    "keyring_missing": Meaning("KEYRING_MISSING"),
+    "keyring_unavailable": Meaning("KEYRING_UNAVAILABLE"),
+    "keyring_entry_missing": Meaning("KEYRING_ENTRY_MISSING"),
+    "keyring_only_secrets": Meaning("KEYRING_API_KEY_ONLY"),
+    "edit_unsupported_profile": Meaning("EDIT_UNSUPPORTED"),  # the same failure, naming the user's profile
     # output
     "output_not_writable": Meaning("OUTPUT_NOT_WRITABLE", account_wide=True),
     "journal_unwritable": Meaning("JOURNAL_UNWRITABLE", account_wide=True),
@@ -134,6 +147,16 @@ MEANINGS: dict[str, Meaning] = {
     "batch_invalid": Meaning("BATCH_INVALID"),
     "batch_max_images": Meaning("BATCH_MAX_IMAGES"),
     "batch_missing_prompt": Meaning("BATCH_MISSING_PROMPT"),
+    "batch_empty_prompt": Meaning("EMPTY_PROMPT"),  # the field is there, with no text in it
+    # prompt files and standard input in another encoding (core/textinput.py)
+    "encoding_unknown": Meaning("FLAG_BAD_VALUE"),
+    "encoding_needs_stdin": Meaning("FLAG_BAD_VALUE"),
+    "batch_looks_gb18030": Meaning("BATCH_UNREADABLE"),
+    "batch_not_utf8": Meaning("BATCH_UNREADABLE"),
+    "batch_not_in_encoding": Meaning("BATCH_UNREADABLE"),
+    "stdin_looks_gb18030": Meaning("STDIN_UNREADABLE"),
+    "stdin_not_utf8": Meaning("STDIN_UNREADABLE"),
+    "stdin_not_in_encoding": Meaning("STDIN_UNREADABLE"),
     "batch_unreadable": Meaning("BATCH_UNREADABLE"),
     "empty_prompt": Meaning("EMPTY_PROMPT"),
     "format_needs_pillow": Meaning("FORMAT_NEEDS_PILLOW"),
@@ -178,6 +201,10 @@ MEANINGS: dict[str, Meaning] = {
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
+    # generate -o -: the image's bytes on stdout (refused before anything is sent)
+    "stdout_is_terminal": Meaning("STDOUT_IS_TERMINAL"),
+    "stdout_one_image": Meaning("STDOUT_ONE_IMAGE"),
+    "stdout_not_json": Meaning("STDOUT_NOT_JSON"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

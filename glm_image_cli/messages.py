@@ -1000,7 +1000,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_style": ("Style", "风格"),
     "col_english": ("English name", "英文名"),
     "col_phrase": ("Adds to the prompt", "追加到提示词"),
-    "col_recommended": ("Sizes (first: default)", "推荐尺寸（首个为默认）"),
+    "col_recommended": ("Sizes", "推荐尺寸"),
     "col_rule": ("Custom sizes", "自定义尺寸规则"),
     "col_quality": ("Quality", "画质"),
     "col_price": ("Price per image", "单张价格"),
@@ -1093,9 +1093,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "配置档：{profile}（[profiles.{profile}] 中的设置覆盖顶层设置）"),
     "edit_unsupported": (
         "The hosted BigModel API has no image editing endpoint; edit works on the openai backend "
-        "(a self-hosted server such as SGLang): glm-image config set backend openai",
-        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）："
-        "glm-image config set backend openai",
+        "(a self-hosted server such as SGLang). Add a profile for it, so generate keeps BigModel: "
+        "glm-image config set --profile local backend openai; glm-image config set --profile local base-url "
+        "http://HOST:PORT/v1; then glm-image --profile local edit …",
+        "托管的 BigModel API 没有图片编辑接口；edit 需要 openai 后端（如 SGLang 等自建服务）。"
+        "为它添加一个配置档，generate 仍使用 BigModel：glm-image config set --profile local backend openai；"
+        "glm-image config set --profile local base-url http://HOST:PORT/v1；然后 glm-image --profile local edit …",
     ),
     "edit_image_unreadable": (
         "Cannot use {path} as an image to edit ({detail}).",
@@ -1103,6 +1106,245 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "user_style": ("(yours)", "（自定义）"),
     "not_set": ("(not set)", "（未设置）"),
+    # --- polish, round two (issue 26): info on edited images, names, words, prompt-file encodings ---------------
+    "info_source_line": ("{path} (SHA-256 {digest}…, {state})", "{path}（SHA-256 {digest}…，{state}）"),
+    "info_source_unchanged": ("unchanged", "未改变"),
+    "info_source_changed": ("changed since", "此后已被修改"),
+    "info_source_missing": ("no longer there", "已不在原处"),
+    "info_source_no_digest": ("{path} (not read when the image was made)", "{path}（生成时未能读取）"),
+    "history_no_match": (
+        "Nothing in the history ({total} entries) matches {filters}.",
+        "历史记录（共 {total} 条）中没有符合 {filters} 的记录。",
+    ),
+    "history_without": ("without {flag}: {count} match", "去掉 {flag}：{count} 条符合"),
+    "history_widen": ("To widen the search, leave out a filter ({options}).",
+                      "要扩大搜索范围，可去掉一个条件（{options}）。"),
+    "history_widen_none": (
+        "No single filter left out finds anything either; run `glm-image history` for the latest entries.",
+        "去掉任何一个条件也找不到；运行 `glm-image history` 查看最近的记录。",
+    ),
+    "summary_limit_probing": (
+        "{account}, the account's limit, then {limit} to see whether it was raised ({refused} refused, not billed)",
+        "{account}（账号上限），随后尝试 {limit} 以确认上限是否已提高（被拒 {refused} 次，未计费）",
+    ),
+    "batch_empty_prompt": ("'prompt' is empty: describe the picture there",
+                           "prompt 为空：请在其中描述画面"),
+    "ping_next": ("→ {check}: {advice}", "→ {check}：{advice}"),
+    "ping_next_api_key": (
+        "store one with `glm-image config set api-key` (or set GLM_API_KEY), then run `glm-image ping` again",
+        "用 `glm-image config set api-key` 保存密钥（或设置 GLM_API_KEY），然后再运行 `glm-image ping`",
+    ),
+    "ping_next_dns": (
+        "{host} cannot be found: check the network connection, and the base-url and region settings "
+        "(`glm-image config show` says where they come from)",
+        "找不到 {host}：请检查网络连接，以及设置项 base-url 和 region（`glm-image config show` 显示它们的来源）",
+    ),
+    "ping_next_reach": (
+        "{host} did not answer: check the network, a proxy (HTTPS_PROXY) or a firewall, then run "
+        "`glm-image ping` again",
+        "{host} 没有回应：请检查网络、代理（HTTPS_PROXY）或防火墙，然后再运行 `glm-image ping`",
+    ),
+    "ping_next_key": (
+        "copy the key again from the console and store it with `glm-image config set api-key`; region is {region} "
+        "(cn: a BigModel key, intl: a Z.ai key; `glm-image config set region …` to change it)",
+        "从控制台重新复制密钥，用 `glm-image config set api-key` 保存；当前 region 为 {region}"
+        "（cn 对应 BigModel 的密钥，intl 对应 Z.ai 的密钥；用 `glm-image config set region …` 修改）",
+    ),
+    "ping_next_key_env": (
+        "the key comes from the environment variable {name}, which wins over the config file: set the right key "
+        "there, or unset it and use `glm-image config set api-key`",
+        "密钥来自环境变量 {name}，它优先于配置文件：请在其中设置正确的密钥，"
+        "或取消它并改用 `glm-image config set api-key`",
+    ),
+    "ping_next_key_openai": (
+        "store the key this server expects with `glm-image config set api-key` (with `--profile NAME` for a "
+        "profile's server)",
+        "用 `glm-image config set api-key` 保存该服务器要求的密钥（配置档的服务器请加 `--profile NAME`）",
+    ),
+    "ping_next_server": (
+        "nothing answered at {url}: start it with `glm-image serve`, or give the address it runs at: "
+        "`glm-image ping --server http://HOST:PORT`",
+        "{url} 没有应答：用 `glm-image serve` 启动，或给出它运行的地址：`glm-image ping --server http://HOST:PORT`",
+    ),
+    "ping_next_again": ("fix it, then run `glm-image ping` again", "修正后再运行 `glm-image ping`"),
+    "encoding_unknown": (
+        "--encoding {encoding} is not an encoding Python knows; try one of: {names}.",
+        "--encoding {encoding} 不是可识别的编码；可用例如：{names}。",
+    ),
+    "encoding_needs_stdin": (
+        "--encoding is for a prompt read from standard input (`-`); a prompt on the command line is already text.",
+        "--encoding 用于从标准输入（`-`）读取的提示词；命令行上给出的提示词已经是文本。",
+    ),
+    "batch_looks_gb18030": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese "
+        "Windows uses (older Notepad saves it), beginning \"{opening}\". If that is right, run again with "
+        "--encoding gb18030, or save the file as UTF-8.",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码，旧版记事本"
+        "以此保存）读取，开头为“{opening}”。如果没错，请加 --encoding gb18030 重新运行，或将文件另存为 UTF-8。",
+    ),
+    "batch_not_utf8": (
+        "The prompt file {path} is not UTF-8 (from byte {offset}). Save it as UTF-8, or name its encoding with "
+        "--encoding ({names}, …).",
+        "提示词文件 {path} 不是 UTF-8（从第 {offset} 字节起）。请将其另存为 UTF-8，或用 --encoding 指明其编码"
+        "（{names} 等）。",
+    ),
+    "batch_not_in_encoding": (
+        "The prompt file {path} is not {encoding} text (from byte {offset}). Check --encoding; without it, UTF-8 is "
+        "read, and UTF-16 when the file starts with its BOM.",
+        "提示词文件 {path} 不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding；不加时按 UTF-8 读取，"
+        "文件以 UTF-16 的 BOM 开头时按 UTF-16 读取。",
+    ),
+    "stdin_looks_gb18030": (
+        "Standard input is not UTF-8 (from byte {offset}), but it reads as GB18030, the encoding Chinese Windows "
+        "uses, beginning \"{opening}\". If that is right, add --encoding gb18030.",
+        "标准输入不是 UTF-8（从第 {offset} 字节起），但可以按 GB18030（中文 Windows 使用的编码）读取，开头为"
+        "“{opening}”。如果没错，请加 --encoding gb18030。",
+    ),
+    "stdin_not_utf8": (
+        "Standard input is not UTF-8 (from byte {offset}). Send UTF-8 text, or name its encoding with --encoding "
+        "({names}, …).",
+        "标准输入不是 UTF-8（从第 {offset} 字节起）。请输入 UTF-8 文本，或用 --encoding 指明其编码（{names} 等）。",
+    ),
+    "stdin_not_in_encoding": (
+        "Standard input is not {encoding} text (from byte {offset}). Check --encoding.",
+        "标准输入不是 {encoding} 文本（从第 {offset} 字节起）。请检查 --encoding。",
+    ),
+    # --- config: checked settings, config get/edit, the key in the system keyring (issue 26) -------------
+    "model_default_note": (
+        "The first size of each model is its default; any other size that follows the model's rule works too.",
+        "每个模型的第一个尺寸是默认尺寸；符合该模型规则的其他尺寸也可以使用。",
+    ),
+    "config_unknown_key_typo": (
+        "Unknown setting '{key}' (did you mean {suggestion}?). Valid settings: {keys}.",
+        "未知设置项“{key}”（你是不是想用 {suggestion}？）。可用的设置项：{keys}。",
+    ),
+    "config_profile_bad_value": (
+        "The config file {path} has an invalid {key} in [profiles.{profile}]: {reason}. Fix it with "
+        "`glm-image config set --profile {profile} {key} …` or `glm-image config unset --profile {profile} {key}`.",
+        "配置文件 {path} 的 [profiles.{profile}] 中的 {key} 无效：{reason}。请用 "
+        "`glm-image config set --profile {profile} {key} …` 修正，或用 "
+        "`glm-image config unset --profile {profile} {key}` 删除。",
+    ),
+    "config_set_conflict": (
+        "The {key} in {path} does not fit these settings: {reason}. Change it with `{fix}`.",
+        "{path} 中的 {key} 与这些设置不符：{reason}。请用 `{fix}` 修改。",
+    ),
+    "config_open_host": (
+        "server-host {host} accepts connections from other machines: `glm-image serve` then refuses to start "
+        "without a token (glm-image config set server-token …, or serve --token …).",
+        "server-host {host} 会接受其他机器的连接：没有令牌时 `glm-image serve` 将拒绝启动"
+        "（glm-image config set server-token …，或 serve --token …）。",
+    ),
+    "edit_unsupported_profile": (
+        "The hosted BigModel API has no image editing endpoint; your profile '{profile}' uses the openai "
+        "backend: glm-image --profile {profile} edit …",
+        "托管的 BigModel API 没有图片编辑接口；你的配置档“{profile}”使用 openai 后端："
+        "glm-image --profile {profile} edit …",
+    ),
+    "config_get_secret": (
+        "{key} is a secret: shown masked (where it lives: glm-image config show).",
+        "{key} 是密钥：只显示遮盖后的值（保存位置见 glm-image config show）。",
+    ),
+    "config_edit_no_editor": (
+        "No editor found: set VISUAL or EDITOR (for example: export EDITOR=nano).",
+        "找不到编辑器：请设置 VISUAL 或 EDITOR（例如：export EDITOR=nano）。",
+    ),
+    "config_edit_not_run": (
+        "Could not run the editor '{editor}' ({detail}); {path} is unchanged.",
+        "无法运行编辑器“{editor}”（{detail}）；{path} 未改动。",
+    ),
+    "config_edit_editor_failed": (
+        "The editor '{editor}' exited with status {status}; {path} is unchanged.",
+        "编辑器“{editor}”以状态 {status} 退出；{path} 未改动。",
+    ),
+    "config_edit_unchanged": ("No changes: {path} is as it was.", "没有改动：{path} 保持原样。"),
+    "config_edit_saved": ("Saved {path}", "已保存 {path}"),
+    "config_edit_invalid": (
+        "Not saved: {reason}. {path} is unchanged; your edit is kept in {draft}.",
+        "未保存：{reason}。{path} 未改动；你的修改保存在 {draft}。",
+    ),
+    "config_edit_changed_meanwhile": (
+        "Not saved: {path} was changed by something else while you were editing; your edit is kept in {draft}.",
+        "未保存：编辑期间 {path} 被其他程序修改；你的修改保存在 {draft}。",
+    ),
+    "config_edit_again": ("Edit again?", "重新编辑？"),
+    "reason_unknown_setting": ("unknown setting '{key}'", "未知设置项“{key}”"),
+    "reason_unknown_setting_typo": ("unknown setting '{key}' (did you mean {suggestion}?)",
+                                    "未知设置项“{key}”（你是不是想用 {suggestion}？）"),
+    "reason_in_profile": ("in [profiles.{profile}]: {reason}", "[profiles.{profile}] 中：{reason}"),
+    "reason_setting": ("{key}: {reason}", "{key}：{reason}"),
+    "reason_toml": ("not valid TOML: {detail}", "不是有效的 TOML：{detail}"),
+    "config_edit_resume": (
+        "Continuing your unsaved edit from {draft} (delete it to start again from {path}).",
+        "继续编辑上次未保存的修改 {draft}（删除该文件即可从 {path} 重新开始）。",
+    ),
+    "config_edit_header": (
+        "# glm-image settings (TOML). Every setting and its current value: glm-image config show\n"
+        "# For example:\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+        "# glm-image 设置（TOML 格式）。全部设置项及当前值：glm-image config show\n"
+        "# 例如：\n# model = \"cogview-4-250304\"\n# size = \"1024x1024\"\n# style = \"水彩\"\n",
+    ),
+    "keyring_missing": (
+        "The keyring package is not installed: pip install 'glm-image[keyring]' (or keep the key in the config "
+        "file: glm-image config set api-key).",
+        "未安装 keyring 包：pip install 'glm-image[keyring]'"
+        "（或把密钥保存在配置文件中：glm-image config set api-key）。",
+    ),
+    "keyring_unavailable": (
+        "The system keyring cannot be used ({detail}): pip install 'glm-image[keyring]' on a system with a "
+        "keyring service, or keep the key in the config file: glm-image config set api-key.",
+        "无法使用系统密钥环（{detail}）：请在有密钥环服务的系统上 pip install 'glm-image[keyring]'，"
+        "或把密钥保存在配置文件中：glm-image config set api-key。",
+    ),
+    "keyring_entry_missing": (
+        "{path} says {key} is in the system keyring, but the keyring has no entry '{account}' for service "
+        "'{service}': store it again with glm-image config set {key} --keyring.",
+        "{path} 表示 {key} 保存在系统密钥环中，但密钥环里没有服务“{service}”的条目“{account}”："
+        "请用 glm-image config set {key} --keyring 重新保存。",
+    ),
+    "keyring_only_secrets": (
+        "--keyring keeps the API key (api-key) in the system keyring; {key} stays in the config file.",
+        "--keyring 用于把 API 密钥（api-key）保存到系统密钥环；{key} 仍保存在配置文件中。",
+    ),
+    "config_saved_keyring": (
+        "Saved {key} in the system keyring ({service} / {account}); {path} keeps only a marker",
+        "已将 {key} 保存到系统密钥环（{service} / {account}）；{path} 中只留一个标记",
+    ),
+    "config_removed_keyring": (
+        "Removed {key} from {path} and from the system keyring",
+        "已从 {path} 和系统密钥环中删除 {key}",
+    ),
+    "source_keyring": ("system keyring ({service} / {account})", "系统密钥环（{service} / {account}）"),
+    # generate --dry-run, --open and -o - (issue 26: 11, 12, 13)
+    "dry_run_images": ("{count} image(s) of {model}, size {size}, quality {quality}, style {style}",
+                       "{count} 张 {model} 图片，尺寸 {size}，质量 {quality}，风格 {style}"),
+    "dry_run_none": ("(none)", "（无）"),
+    "dry_run_default": ("(the model's default)", "（模型默认）"),
+    "dry_run_prompt": ("Prompt sent: {prompt}", "发送的提示词：{prompt}"),
+    "dry_run_enhance": ("Rewritten first by {model}: {calls} chat call(s).",
+                        "先由 {model} 改写：{calls} 次对话调用。"),
+    "dry_run_enhance_cached": ("Rewritten first by {model}: the rewrite is cached (no chat call).",
+                               "先由 {model} 改写：改写结果已缓存（不调用对话模型）。"),
+    "dry_run_folder": ("Saved in: {folder}", "保存到：{folder}"),
+    "dry_run_stdout": ("Written to stdout; a copy is kept in: {folder}", "写到标准输出；副本保存在：{folder}"),
+    "dry_run_consent": ("Above confirm-above ({threshold:.2f} {currency}): the run would ask first (or need --yes).",
+                        "超过 confirm-above（{threshold:.2f} {currency}）：实际运行时会先询问（或需要 --yes）。"),
+    "stdout_is_terminal": (
+        "-o - writes the image's bytes to stdout, which is a terminal: redirect it (-o - > cat.png) or pipe it "
+        "(-o - | convert - …).",
+        "-o - 会把图片的字节写到标准输出，而标准输出是终端：请重定向（-o - > cat.png）或接管道（-o - | convert - …）。",
+    ),
+    "stdout_one_image": ("-o - writes one image to stdout, not {samples}: leave out -n, or save them with -o DIR.",
+                         "-o - 只向标准输出写一张图片，而不是 {samples} 张：去掉 -n，或用 -o 目录 保存。"),
+    "stdout_not_json": ("-o - and --json both write to stdout: use one of them.",
+                        "-o - 与 --json 都写标准输出：只能用其中一个。"),
+    "stdout_kept": ("Wrote {bytes} bytes to stdout; the image is kept at {path}.",
+                    "已向标准输出写入 {bytes} 字节；图片保存在 {path}。"),
+    "open_no_viewer": ("--open: no image viewer here (xdg-open with a desktop, open, or Windows).",
+                       "--open：此处没有看图程序（需要带桌面的 xdg-open、open 或 Windows）。"),
+    # --review's inline edit and chat's preview (issue 26: 8)
+    "review_edit_line": ("Prompt to send: ", "要发送的提示词："),
+    "review_edit_keep": ("Prompt to send (Enter keeps the text above): ", "要发送的提示词（回车保留上面的原文）："),
 }
 
 
@@ -1337,12 +1579,15 @@ HELP: dict[str, tuple[str, str]] = {
     "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
                    "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),
     "cmd.config_set": (
-        "Store a setting in the config file.\n\nWith no VALUE for api-key you are asked with hidden input; "
-        "- reads VALUE from standard input.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "Store a setting in the config file, checked first (a size must fit the model, a style must exist).\n\n"
+        "With no VALUE for api-key you are asked with hidden input; - reads VALUE from standard input; "
+        "--keyring keeps the key in the system keyring.\n\nExamples:\n\n  glm-image config set api-key\n\n"
+        "  glm-image config set api-key --keyring\n\n"
         "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
-        "把一个设置项保存到配置文件。\n\napi-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取。\n\n示例：\n\n"
-        "  glm-image config set api-key\n\n  glm-image config set model cogview-3-flash\n\n"
-        "  glm-image config set style 国风",
+        "检查后把一个设置项保存到配置文件（尺寸须适用于模型，风格须存在）。\n\n"
+        "api-key 不给出值时会以隐藏输入方式询问；- 表示从标准输入读取；--keyring 把密钥保存到系统密钥环。\n\n示例：\n\n"
+        "  glm-image config set api-key\n\n  glm-image config set api-key --keyring\n\n"
+        "  glm-image config set model cogview-3-flash\n\n  glm-image config set style 国风",
     ),
     "cmd.config_unset": ("Remove a setting from the config file (its default applies again).\n\n"
                          "Example: glm-image config unset style",
@@ -1443,6 +1688,13 @@ HELP: dict[str, tuple[str, str]] = {
     "opt.chat_enhance": ("Rewrite each line with the chat model, seeing the conversation (default on in chat; "
                          "/enhance on|off switches it).",
                          "用对话模型结合上下文改写每一行（chat 中默认开启；/enhance on|off 可切换）。"),
+    # --- polish, round two (issue 26): prompt-file encodings ---------------------------------------------------
+    "opt.encoding": (
+        "The prompts' text encoding, e.g. gb18030 for a file saved by older Windows Notepad (default: UTF-8, or "
+        "UTF-16 after its BOM). For batch's INPUT and generate's `-`.",
+        "提示词的文本编码，例如旧版 Windows 记事本保存的文件用 gb18030（默认 UTF-8，文件以 BOM 开头时按 UTF-16）。"
+        "用于 batch 的 INPUT 和 generate 的 `-`。",
+    ),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (
@@ -1482,4 +1734,37 @@ HELP: dict[str, tuple[str, str]] = {
     "usage.not_integer": ("expected a whole number", "应为整数"),
     "usage.not_number": ("expected a number", "应为数字"),
     "usage.extra_arguments": ("Unexpected extra argument: {args}", "多余的参数：{args}"),
+    # --- config get, config edit, --keyring (issue 26) ---------------------------------------------------
+    "opt.keyring": ("Keep the API key in the system keyring (pip install 'glm-image[keyring]'); the config file "
+                    "keeps only a marker.",
+                    "把 API 密钥保存到系统密钥环（pip install 'glm-image[keyring]'）；配置文件中只留一个标记。"),
+    "cmd.config_get": (
+        "Print one setting's value alone, as it applies now (flag > environment > file > default), for scripts; "
+        "nothing when it is not set. A secret is shown masked.\n\nExamples:\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+        "只打印一个设置项当前生效的值（命令行参数 > 环境变量 > 配置文件 > 默认值），便于脚本使用；"
+        "未设置时不输出。密钥会打码。\n\n示例：\n\n"
+        "  glm-image config get output-dir\n\n  glm-image --profile gpu config get base-url",
+    ),
+    "cmd.config_edit": (
+        "Open the config file in your editor (VISUAL, else EDITOR, else nano or vi; Notepad on Windows). "
+        "It is checked when the editor closes: an invalid file is not saved, the old one is kept and the "
+        "reason is shown.\n\nExamples:\n\n  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+        "用编辑器打开配置文件（VISUAL，其次 EDITOR，否则 nano 或 vi；Windows 上为记事本）。"
+        "关闭编辑器时会检查文件：无效的文件不会保存，保留原文件并说明原因。\n\n示例：\n\n"
+        "  glm-image config edit\n\n  EDITOR=\"code --wait\" glm-image config edit",
+    ),
+    # generate --dry-run, --open and -o - (issue 26: 11, 12, 13)
+    "opt.generate_dry_run": ("Show the plan and the estimated cost; send nothing (no key needed).",
+                             "显示计划与预计费用；不发送任何请求（无需密钥）。"),
+    "opt.open_viewer": ("Open the saved image(s) in the system viewer (nothing happens where there is none).",
+                        "用系统看图程序打开保存的图片（没有看图程序时什么也不做）。"),
+    "opt.generate_output_dir": ("Folder for the images (default: setting output-dir, ./glm-images); - writes the "
+                                "image to stdout for a pipe, a copy kept in the default folder.",
+                                "图片保存目录（默认取设置项 output-dir，即 ./glm-images）；- 表示把图片写到标准输出"
+                                "供管道使用，并在默认目录保留一份。"),
+    "opt.chat_preview": ("Draw each turn's images in the terminal (default: setting preview; the size is setting "
+                         "chat-preview-width, a quarter of the width).",
+                         "在终端里显示每一轮的图片（默认取设置项 preview；大小取设置项 chat-preview-width，"
+                         "即终端宽度的四分之一）。"),
 }

@@ -160,7 +160,8 @@ def test_review_edit_inline_on_a_terminal_sends_the_edit(fake, tmp_path: Path) -
     output, code = _answer_on_a_terminal([*console_script(), "generate", "a cat", "--review", "-o",
                                           str(tmp_path / "o")], _terminal_env(fake, tmp_path),
                                          [(b"[c]ancel this rewrite?", b"e"),
-                                          (b"Prompt to send", b"a grey cat on a red sofa")])
+                                          # the rewrite is on the line to edit: Ctrl-U clears it first
+                                          (b"Prompt to send", b"\x15a grey cat on a red sofa")])
     assert code == 0, output
     assert [seen.body["prompt"] for seen in fake.seen(SYNC_ROUTE)] == ["a grey cat on a red sofa"]
 
@@ -183,7 +184,7 @@ def test_batch_review_on_a_terminal_asks_per_item(fake, tmp_path: Path) -> None:
     output, code = _answer_on_a_terminal([*console_script(), "batch", str(tmp_path / "p.txt"), "--review", "-o",
                                           str(tmp_path / "o")], _terminal_env(fake, tmp_path),
                                          [(b"Item 0001", b"a"), (b"Item 0002", b"e"),
-                                          (b"Prompt to send", b"my own dog")])
+                                          (b"Prompt to send", b"\x15my own dog")])
     assert code == 0, output
     assert sorted(seen.body["prompt"] for seen in fake.seen(SYNC_ROUTE)) == ["REWRITE a cat", "my own dog"]
 

@@ -148,8 +148,9 @@ def test_bad_size_shows_the_nearest_valid_one_and_sends_nothing(cli, fake) -> No
     result = cli("generate", "x", "--size", "1000x1000")
     assert result.exit_code == 2
     assert "Nearest valid size: 1008x1008" in result.stderr
+    # glm-image's floor is 512 (issue 26): 992 is nearer 1000 than 1024, which the old 1024 floor forced
     result = cli("generate", "x", "--size", "1000x1000", "-m", "glm-image")
-    assert "Nearest valid size: 1024x1024" in result.stderr
+    assert "Nearest valid size: 992x992" in result.stderr
     assert cli("generate", "x", "--size", "huge").exit_code == 2
     assert fake.requests == []
 

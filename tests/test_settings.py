@@ -19,7 +19,8 @@ def test_the_settings_fields_are_the_settings_table_in_order() -> None:
 
 def test_the_resolved_config_adds_only_its_bookkeeping_to_the_settings() -> None:
     extra = {f.name for f in dataclasses.fields(ResolvedConfig)} - {f.name for f in dataclasses.fields(Settings)}
-    assert extra == {"path", "values", "sources", "user_styles", "warnings", "prices", "profile"}
+    assert extra == {"path", "values", "sources", "user_styles", "warnings", "prices", "profile",
+                     "secret_problems"}
 
 
 def test_every_default_has_the_declared_type() -> None:

@@ -49,7 +49,9 @@ class ModelSpec:
     legacy: bool = False
 
 
-_GLM_RULE = SizeRule(1024, 2048, 32, 4_194_304)
+# Each side 512–2048: the bigmodel.cn guide says 1024, but its own recommended list has 1728x960 and 960x1728
+# and the z.ai guide says 512; a recommended size cannot be invalid (docs/bigmodel-api-notes.md).
+_GLM_RULE = SizeRule(512, 2048, 32, 4_194_304)
 _COGVIEW_RULE = SizeRule(512, 2048, 16, 2_097_152)
 _GLM_SIZES = ("1280x1280", "1568x1056", "1056x1568", "1472x1088", "1088x1472", "1728x960", "960x1728")
 _COGVIEW_SIZES = ("1024x1024", "768x1344", "864x1152", "1344x768", "1152x864", "1440x720", "720x1440")
@@ -134,7 +136,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def nearest_valid_size(rule: SizeRule, width: int, height: int) -> tuple[int, int]:
-    """The closest size ``rule`` accepts, keeping the aspect ratio as far as the limits allow."""
+    """The closest size ``rule`` accepts: the requested shape first (4096x4096 becomes a square, never
+    1440x1456), then the size nearest the largest one the limits allow at that shape."""
     scale = 1.0
     if max(width, height) * scale > rule.max_side:
         scale = rule.max_side / max(width, height)
@@ -142,18 +145,17 @@ def nearest_valid_size(rule: SizeRule, width: int, height: int) -> tuple[int, in
         scale = rule.min_side / min(width, height)
     if width * height * scale * scale > rule.max_pixels:
         scale = math.sqrt(rule.max_pixels / (width * height))
-
-    def snap(side: float) -> int:
-        rounded = math.floor(side / rule.multiple + 0.5) * rule.multiple
-        return min(max(rounded, rule.min_side), rule.max_side)
-
-    w, h = snap(width * scale), snap(height * scale)
-    while w * h > rule.max_pixels:  # rounding up may overshoot the pixel budget by a row
-        if w >= h:
-            w -= rule.multiple
-        else:
-            h -= rule.multiple
-    return w, h
+    ratio, area = math.log(width / height), math.log(width * height * scale * scale)
+    low, high = -(-rule.min_side // rule.multiple) * rule.multiple, rule.max_side // rule.multiple * rule.multiple
+    best: tuple[float, int, int] = (math.inf, low, low)
+    for w in range(low, high + 1, rule.multiple):
+        ideal = w * height / width / rule.multiple
+        for h in {min(max(side * rule.multiple, low), high) for side in (math.floor(ideal), math.ceil(ideal))}:
+            # A shape error counts twice a size error: a little smaller beats a little stretched.
+            cost = 2 * abs(math.log(w / h) - ratio) + abs(math.log(w * h) - area)
+            if cost < best[0] and rule.accepts(w, h):
+                best = (cost, w, h)
+    return best[1], best[2]
 
 
 def closest_recommended(spec: ModelSpec, width: int, height: int) -> str:
@@ -181,8 +183,6 @@ def resolve_size(spec: ModelSpec | None, size: str | None, model_name: str) -> s
     normalized = f"{width}x{height}"
     if spec is None or spec.size_rule is None or spec.size_rule.accepts(width, height):
         return normalized
-    if normalized in spec.recommended_sizes:
-        return normalized  # documented as recommended even where it breaks the custom rule (960 < 1024)
     near_w, near_h = nearest_valid_size(spec.size_rule, width, height)
     raise UsageError(
         "invalid_size",

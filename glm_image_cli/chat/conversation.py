@@ -167,7 +167,12 @@ class ChatSession:
         from glm_image_cli.core.session import require_api_key
 
         require_api_key(self.cfg)  # no key: the usual message before the first prompt
-        self._check(self.model, self.size, self.style, self.samples)
+        try:
+            self._check(self.model, self.size, self.style, self.samples)
+        except UsageError as error:  # a size or style from the config file is named as the file's (exit 3)
+            from glm_image_cli.core.settingcheck import settings_fault
+
+            raise settings_fault(self.cfg, error, {}) from None
 
     # -- the loop -------------------------------------------------------------------------------------
 

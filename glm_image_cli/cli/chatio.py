@@ -14,11 +14,12 @@ class TerminalChatIO:
     """The chat's words on the terminal, through the run's Ui; questions asked there."""
 
     def __init__(self, ui: Any, *, interactive: bool, yes: bool = False,
-                 ask: Callable[[str], bool] | None = None) -> None:
+                 ask: Callable[[str], bool] | None = None, preview: bool | None = None) -> None:
         self.ui = ui
         self.interactive = interactive
         self.yes = yes
         self._ask = ask
+        self.preview_flag = preview  # --preview/--no-preview (None: the `preview` setting)
 
     def result(self, text: str) -> None:
         self.ui.result(text)
@@ -40,7 +41,9 @@ class TerminalChatIO:
         return confirm_or_no(question)  # Ctrl-C or Ctrl-D: "no", and the session goes on
 
     def preview(self, state: Any, cfg: ResolvedConfig, paths: list[Path]) -> None:
-        if self.interactive and state.terminal.stdout_tty:
+        """After each turn, at `chat-preview-width` (smaller than a run's picture: the conversation goes on)."""
+        if self.interactive and state.terminal.stdout_tty and self.preview_flag is not False:
             from glm_image_cli.cli.preview import preview_files
 
-            preview_files(state, cfg, paths, None)
+            width = (getattr(cfg, "values", {}) or {}).get("chat-preview-width")
+            preview_files(state, cfg, paths, self.preview_flag, width=float(width) if width else None)

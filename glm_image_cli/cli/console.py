@@ -15,8 +15,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from glm_image_cli.cli.fitting import cell_len_of, fit_middle
 from glm_image_cli.cli.terminal import CONTROL_CHARACTERS, Output, Terminal, visible
-from glm_image_cli.messages import render
+from glm_image_cli.messages import current_language, render
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from glm_image_cli.core.runner import Event, Stage
 
 
+BAR_WIDTH = 30  # the batch bar at its widest; MIN_BAR at its narrowest, before figures are left out
+MIN_BAR = 10
+STATS_ROOM = 36  # what the batch bar leaves for its figures before it is drawn narrower
+CLOCK_WIDTH = 4  # "0:07"; longer runs push the line by a cell or three
+RIGHT_MARGIN = 4  # cells left free at the right: the terminal's "^C" echo must not wrap a line
 _STDOUT_LOCK = threading.Lock()  # whole lines on stdout, whichever worker thread prints
 
 
@@ -182,19 +188,40 @@ class ImageProgress:
 
     def __enter__(self) -> ImageProgress:
         if self.ui.rich_stderr and not self.ui.quiet:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress, ProgressColumn, SpinnerColumn
+            from rich.table import Column
+            from rich.text import Text as RichText
+
+            labels = [render("image_label", index=index, total=self.total) for index in range(1, self.total + 1)]
+            label_width = max(cell_len_of(label) for label in labels)
+            owner = self
+
+            class LabelColumn(ProgressColumn):  # never cut: it is short, and says which image the row is
+                def render(self, task: Any) -> RichText:
+                    label = task.fields["label"]
+                    return RichText(label + " " * (label_width - cell_len_of(label)))
+
+            class ClockColumn(ProgressColumn):  # 0:07, not 0:00:07: three cells more for the words
+                def render(self, task: Any) -> RichText:
+                    seconds = task.finished_time if task.finished else task.elapsed
+                    return RichText(("-:--" if seconds is None else _clock(seconds)).rjust(CLOCK_WIDTH))
+
+            class StateColumn(ProgressColumn):  # cut in the middle, so a path keeps its folder and its end
+                def render(self, task: Any) -> RichText:
+                    width = owner._progress.console.width if owner._progress is not None else 80
+                    room = width - 1 - label_width - CLOCK_WIDTH - 3 - RIGHT_MARGIN
+                    return RichText(fit_middle(task.description, room))
 
             self._progress = Progress(
                 SpinnerColumn(finished_text=" "),
-                TextColumn("{task.fields[label]}", markup=False),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}", markup=False),
+                LabelColumn(table_column=Column(no_wrap=True)),
+                ClockColumn(table_column=Column(no_wrap=True)),
+                StateColumn(table_column=Column(no_wrap=True)),
                 console=self.ui.stderr,
                 transient=False,
             )
             self._progress.start()
-            for index in range(1, self.total + 1):
-                label = render("image_label", index=index, total=self.total)
+            for index, label in enumerate(labels, start=1):
                 self._tasks[index] = self._progress.add_task(render("state_queued"), total=1, label=label,
                                                              start=False)
         return self
@@ -285,18 +312,28 @@ class BatchProgress:
         self._recent: list[tuple[bool, str, str, str]] = []  # (ok, label, seconds, detail)
         self._notice: tuple[float, str, str] | None = None  # (when, label, text) of the latest retry
         self._started = time.monotonic()
+        self._lang = current_language()  # Rich's refresh thread draws the figures: not in this invocation's context
 
     # -- the live display --------------------------------------------------------------------------
     def __enter__(self) -> BatchProgress:
-        if self.ui.rich_stderr and not self.ui.quiet:
+        # A pipe's reader may print the saved paths on this terminal (`| cat`, `| tee`): its lines would land in
+        # the middle of a display redrawn in place, and the redraw would erase them.  Whole lines then.
+        if self.ui.rich_stderr and not self.ui.quiet and not self.ui.terminal.stdout_pipe:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+            from rich.table import Column
             from rich.text import Text as RichText
 
             owner = self
 
+            class FitBarColumn(BarColumn):  # as wide as the line leaves room for, never wrapping it
+                def render(self, task: Any) -> Any:
+                    self.bar_width = owner._layout(task)[0]
+                    return super().render(task)
+
             class StatsColumn(ProgressColumn):
                 def render(self, task: Any) -> RichText:
-                    return RichText("• " + owner._stats(), style="dim")
+                    stats = owner._layout(task)[1]
+                    return RichText("• " + stats if stats else "", style="dim")
 
             class LiveProgress(Progress):
                 def get_renderables(self) -> Any:
@@ -308,9 +345,9 @@ class BatchProgress:
             stdout_here = self.ui.terminal.stdout_tty
             self._progress = LiveProgress(
                 TextColumn("{task.description}", markup=False),
-                BarColumn(bar_width=30),
+                FitBarColumn(bar_width=BAR_WIDTH),
                 MofNCompleteColumn(),
-                StatsColumn(),
+                StatsColumn(table_column=Column(no_wrap=True)),
                 console=self.ui.stderr,
                 transient=True,
                 redirect_stdout=stdout_here,
@@ -385,23 +422,43 @@ class BatchProgress:
                 progress.console.print(f"✗ {label}: {detail}", markup=False, highlight=False, style="red")
 
     def _same_terminal(self) -> bool:
-        return self.ui.terminal.stdout_tty and self.ui.terminal.stderr_tty
+        return self.ui.terminal.stdout_may_share_terminal()
 
     # -- what the live display shows ---------------------------------------------------------------
     def _stats(self) -> str:
+        """All the figures, as the widest line shows them."""
+        return " • ".join(self._figures())
+
+    def _figures(self) -> list[str]:
+        """The figures after the bar, most important first (what goes last is left out first on a narrow line)."""
         elapsed = max(time.monotonic() - self._started, 1e-6)
         done = self.finished - self.failed
         parts = []
         if self.failed:
-            parts.append(render("batch_failures", count=self.failed))
-        if self._in_flight:
-            parts.append(render("batch_in_flight", count=len(self._in_flight)))
-        parts.append(render("batch_rate", rate=done / elapsed * 60))
-        parts.append(_clock(elapsed))
+            parts.append(render("batch_failures", lang=self._lang, count=self.failed))
         left = self.total - self.finished
         if self.finished and left:
-            parts.append(render("batch_eta", time=_clock(left * elapsed / self.finished)))
-        return " • ".join(parts)
+            parts.append(render("batch_eta", lang=self._lang, time=_clock(left * elapsed / self.finished)))
+        if self._in_flight:
+            parts.append(render("batch_in_flight", lang=self._lang, count=len(self._in_flight)))
+        parts.append(_clock(elapsed))
+        parts.append(render("batch_rate", lang=self._lang, rate=done / elapsed * 60))
+        return parts
+
+    def _layout(self, task: Any) -> tuple[int, str]:
+        """(bar width, figures) for one line that fits the terminal.  The bar's width depends on the terminal
+        only (it does not jump as figures come and go); the figures that do not fit go, least important first:
+        the failures and the time left stay longest."""
+        from rich.cells import cell_len
+
+        width = self._progress.console.width if self._progress is not None else 80
+        counts = 2 * len(str(self.total)) + 1  # "12/40"
+        room = width - RIGHT_MARGIN - cell_len(str(task.description)) - counts - 3  # three gaps between columns
+        bar = max(MIN_BAR, min(BAR_WIDTH, room - STATS_ROOM))
+        parts = self._figures()
+        while parts and cell_len(" • ".join(parts)) + 2 > room - bar:  # "• " before them
+            parts = parts[:-1]
+        return max(1, min(bar, room)), " • ".join(parts)
 
     def _recent_lines(self) -> Any:
         from rich.table import Table

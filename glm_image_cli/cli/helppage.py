@@ -248,7 +248,8 @@ def _subcommands(command: Any, ctx: Any) -> list[list[str]]:
 
 def _argument_name(param: Any) -> str:
     name = param.metavar or param.name.upper()
-    return f"{name}..." if param.nargs != 1 else name
+    # A metavar may already say it repeats (`IMAGE...`, which Click's own messages show too): never `IMAGE......`
+    return f"{name}..." if param.nargs != 1 and not name.endswith("...") else name
 
 
 def _argument_usage(param: Any) -> str:

@@ -223,11 +223,13 @@ def draw(data: bytes, *, protocol: str, fraction: float, stream: Any = None, col
     stream.flush()
 
 
-def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None) -> None:
+def preview_files(state: Any, cfg: Any, paths: Iterable[Path], flag: bool | None,
+                  width: float | None = None) -> None:
     """After a run: draw the saved images (several as one contact sheet) when --preview / the setting say so,
     on the run state's terminal.  ``--preview`` on a run without Pillow says how to get it; ``auto`` stays
-    silent; a closed stdout draws nothing."""
+    silent; a closed stdout draws nothing.  ``width``: a fraction of the columns other than `preview-width`."""
     mode, protocol_setting, fraction = settings_of(cfg)
+    fraction = fraction if width is None else width
     if flag is not None:
         mode = "on" if flag else "off"
     paths = [Path(path) for path in paths]

@@ -54,6 +54,7 @@ class Terminal:
     stdin_tty: bool = False
     stdout_tty: bool = False
     stderr_tty: bool = False
+    stdout_pipe: bool = False  # stdout is a pipe or socket: its reader may write to this terminal too (`| cat`)
     width: int = 80  # COLUMNS, else the terminal's width, else 80
     color: bool = True  # the environment allows colour (NO_COLOR unset, TERM not dumb); a terminal is also needed
     encoding: str = "utf-8"  # stdout's
@@ -71,6 +72,7 @@ class Terminal:
             stdin_tty=is_tty(found.get("stdin")),
             stdout_tty=is_tty(found.get("stdout")),
             stderr_tty=is_tty(found.get("stderr")),
+            stdout_pipe=is_pipe(found.get("stdout")),
             width=_width(env, [found.get(name) for name in ("stdout", "stderr", "stdin")]),
             color=not env.get("NO_COLOR") and env.get("TERM", "").lower() != "dumb",
             encoding=getattr(found.get("stdout"), "encoding", None) or "utf-8",
@@ -85,6 +87,12 @@ class Terminal:
         """Whether ``stream`` ("stdin", "stdout", "stderr") is a terminal."""
         return bool(getattr(self, f"{stream}_tty"))
 
+    def stdout_may_share_terminal(self) -> bool:
+        """Whether what goes to stdout may appear on the terminal stderr draws on: stdout is that terminal, or a
+        pipe whose reader may print it (`| cat`, `| tee`).  A display redrawn in place is then overwritten by
+        those lines (and erases them), so progress is written as whole lines instead."""
+        return self.stderr_tty and (self.stdout_tty or self.stdout_pipe)
+
     def color_on(self, stream: str, no_color: bool = False) -> bool:
         """Colour on ``stream``: only on a terminal, never with --no-color (``no_color``), NO_COLOR or TERM=dumb."""
         return self.color and not no_color and self.tty(stream)
@@ -95,6 +103,17 @@ def is_tty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # no stream (2>&-), a closed one, a stand-in without isatty
         return False
+
+
+def is_pipe(stream: Any) -> bool:
+    """Whether ``stream`` is a pipe or a socket (not a terminal, a file or /dev/null)."""
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _width(environ: Mapping[str, str], streams: list[Any]) -> int:

@@ -27,6 +27,7 @@ from glm_image_cli.core.styles import compose_prompt
 from glm_image_cli.errors import ExitCode, GlmImageError, UsageError
 from glm_image_cli.storage.atomic import write_atomic
 from glm_image_cli.storage.files import slugify
+from glm_image_cli.storage.naming import sample_stem
 
 if TYPE_CHECKING:
     from glm_image_cli.core.manifest import Manifest
@@ -36,9 +37,10 @@ FAILED_NAME = "failed.jsonl"
 
 
 def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
-               user_styles: Mapping[str, str] | None = None) -> tuple[list[BatchItem], list[LineError]]:
+               user_styles: Mapping[str, str] | None = None,
+               encoding: str | None = None) -> tuple[list[BatchItem], list[LineError]]:
     """Read, parse and validate the whole input; every bad line is reported, sorted by line number."""
-    text = read_input(path)
+    text = read_input(path, encoding=encoding)
     raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
     items, item_errors = build_items(raw_items, defaults, user_styles)
     return items, sorted(errors + item_errors, key=lambda error: error.line)
@@ -57,8 +59,10 @@ class BatchItem:
     enhance: bool = False  # --enhance or the line's "enhance": the prompt is rewritten before it is sent
 
     def stem(self, sample: int) -> str:
+        """The image's name as the live list and failed.jsonl show it: the item's ``name``, else the default
+        template's, then ``sample_stem``'s `-1`, `-2` … as the saved file gets them."""
         base = self.name or f"{self.number:04d}-{slugify(self.plan.prompt)}"
-        return f"{base}-{sample}" if self.plan.samples > 1 else base
+        return sample_stem(base, sample, self.plan.samples)
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,11 @@ def build_items(
 
 
 def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: Mapping[str, str] | None) -> BatchItem:
-    prompt = fields.get("prompt")
-    if prompt is None:
+    if "prompt" not in fields:
         raise UsageError("batch_missing_prompt")
+    prompt = fields["prompt"]
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        raise UsageError("batch_empty_prompt")
     if not isinstance(prompt, str):
         raise UsageError("batch_field_type", field="prompt")
     samples = _whole_number(fields.get("n", 1))

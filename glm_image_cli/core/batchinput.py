@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from glm_image_cli import safejson
+from glm_image_cli.core.textinput import decode_text
 from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import Text
 from glm_image_cli.safejson import UnsafeJson
@@ -53,9 +54,10 @@ def detect_format(path: str, text: str, explicit: str | None = None) -> str:
     return "txt"
 
 
-def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) -> str:
-    """The input's text (UTF-8, BOM allowed); '-' is standard input.  At most ``max_bytes`` (far more
-    prompts than any batch) are read, so `/dev/zero` or an endless pipe is refused instead of exhausting memory."""
+def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024, encoding: str | None = None) -> str:
+    """The input's text ('-' is standard input): UTF-8 (BOM allowed), UTF-16/32 after their BOM, or ``encoding``
+    (see core/textinput.py).  At most ``max_bytes`` (far more prompts than any batch) are read, so `/dev/zero`
+    or an endless pipe is refused instead of exhausting memory."""
     shown = path.encode("utf-8", "backslashreplace").decode("utf-8")  # a name that was not UTF-8 stays printable
     try:
         if path == "-":
@@ -67,16 +69,14 @@ def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024) 
                 data = handle.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise UsageError("batch_unreadable", path=shown, detail=Text("detail_too_large", limit=max_bytes))
-        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise UsageError("batch_file_missing", path=shown) from None
     except IsADirectoryError:
         raise UsageError("batch_unreadable", path=shown, detail=Text("detail_is_folder")) from None
-    except UnicodeDecodeError as exc:
-        raise UsageError("batch_unreadable", path=shown, detail=Text("detail_not_utf8", offset=exc.start)) from None
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte or an unencodable character
         detail = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         raise UsageError("batch_unreadable", path=shown, detail=detail) from None
+    return decode_text(data, encoding, source="stdin" if path == "-" else "batch", path=shown)
 
 
 def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
@@ -132,7 +132,8 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
             errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
                                                      valid=", ".join(ITEM_FIELDS)))))
             continue
-        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "")}))
+        # An empty field is as good as absent, except the prompt: `"prompt": ""` is said to be empty, not missing.
+        items.append(RawItem(number, {k: v for k, v in record.items() if v not in (None, "") or k == "prompt"}))
     return items, errors
 
 
@@ -163,6 +164,7 @@ def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
             continue
         cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
         fields = {k: v for k, v in cleaned.items() if v}
-        if fields:
+        if fields:  # a row with something in it but an empty prompt cell is said to have an empty prompt
+            fields.setdefault("prompt", "")
             items.append(RawItem(reader.line_num, fields))
     return items, errors

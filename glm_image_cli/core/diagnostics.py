@@ -36,8 +36,10 @@ def check_upstream(cfg: ResolvedConfig, lang: str) -> list[Check]:
               Text("ping_found" if cfg.path.exists() else "ping_not_found", path=str(cfg.path))),
     ]
     key = cfg.api_key
+    problem = cfg.secret_problems.get("api-key")  # kept in the system keyring, which could not be read
+    missing = Text(problem.message_id, **problem.params) if problem else Text("ping_missing_key")
     checks.append(Check("api_key", Text("ping_key"), bool(key),
-                        f"{mask_secret(key)} ({cfg.sources['api-key']})" if key else Text("ping_missing_key")))
+                        f"{mask_secret(key)} ({cfg.sources['api-key']})" if key else missing))
     base_url = cfg.base_url
     checks.append(Check("base_url", Text("ping_base_url"), True, f"{base_url} ({cfg.sources['base-url']})"))
     parts = urlsplit(base_url)

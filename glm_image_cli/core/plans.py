@@ -183,4 +183,19 @@ def error_json(error: GlmImageError) -> dict[str, Any]:
     }
     if getattr(error, "during", None):  # "enhance": the prompt's rewrite failed, no image was requested
         record["during"] = error.during  # type: ignore[attr-defined]
+    if record.get("during") == "enhance":  # said in the message too, as on the terminal, serve and MCP
+        from glm_image_cli.messages import render
+
+        model = getattr(error, "enhance_model", None)
+        record["enhance_model"] = model
+        record["message"] = f"{render('enhance_failed', model=model or '?')} {record['message']}"
     return record
+
+
+def mark_enhance_failure(error: BaseException, model: str) -> None:
+    """Tag a failed rewrite's error so every front end and every JSON says it was the enhancement (and which
+    chat model), not an image call: no image was requested for it."""
+    if getattr(error, "during", None) is None:
+        error.during = "enhance"  # type: ignore[attr-defined]
+    if getattr(error, "enhance_model", None) is None:
+        error.enhance_model = model  # type: ignore[attr-defined]

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 def require_api_key(cfg: ResolvedConfig) -> str:
     """The key, or the one-line "how to set one" error before anything is sent."""
     key = cfg.api_key
+    if not key and "api-key" in cfg.secret_problems:  # kept in the system keyring, which could not be read
+        raise cfg.secret_problems["api-key"]
     if not key:
         raise ConfigError("missing_api_key", console_url=CONSOLE_URLS.get(cfg.region, CONSOLE_URLS["cn"]))
     return key
@@ -130,6 +132,7 @@ class BatchRequest:
 
     input_path: str
     input_format: str | None = None
+    input_encoding: str | None = None  # --encoding: the input's text encoding (None: UTF-8, or a BOM's)
     style: str | None = None
     negative: str | None = None
     size: str | None = None
@@ -192,10 +195,14 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     cfg = load_config(flags=settings_flags(request))
     for warning in cfg.warnings:
         on_warning(warning)
+    from glm_image_cli.core.settingcheck import check_settings
+
+    check_settings(cfg)  # a size or style from the config file that does not fit: named as the file's, exit 3
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
-    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles,
+                                        encoding=request.input_encoding)
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:
@@ -271,6 +278,9 @@ def _rewrite_batch(cfg: ResolvedConfig, request: BatchRequest, items: list[Batch
     failed: list[Any] = []
 
     def enhance_failed(item: Any, error: Any) -> None:
+        from glm_image_cli.core.plans import mark_enhance_failure
+
+        mark_enhance_failure(error, cfg.enhance_model)
         failed.append((item.number, error))
         on_enhance_failed(item, error)
 

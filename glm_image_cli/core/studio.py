@@ -210,11 +210,17 @@ class Studio:
         cfg = self.settings
         if images:  # an edit: only where the backend has edits, with readable images, before anything else
             self.backend.check_edit(tuple(str(p) for p in images), str(mask) if mask else None)
-        plan = plan_generation(
-            prompt, model=model or cfg.model, size=size or cfg.size, quality=quality or cfg.quality,
-            style=None if no_style else (style or cfg.style), negative=negative, samples=samples,
-            user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id, backend=self.backend,
-        )
+        try:
+            plan = plan_generation(
+                prompt, model=model or cfg.model, size=size or cfg.size, quality=quality or cfg.quality,
+                style=None if no_style else (style or cfg.style), negative=negative, samples=samples,
+                user_styles=cfg.user_styles, watermark=cfg.watermark, user_id=cfg.user_id, backend=self.backend,
+            )
+        except UsageError as error:  # a size or style from the config file is named as the file's, exit 3
+            from glm_image_cli.core.settingcheck import settings_fault
+
+            raise settings_fault(cfg, error, {"model": model, "size": size, "quality": quality,
+                                              "style": style}) from None
         if images:
             plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)
         return plan

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,8 +59,19 @@ FLAGS: dict[str, str] = {
 def lookup_setting(key: str) -> Setting:
     normalized = key.strip().lower().replace("_", "-")
     if normalized not in SETTINGS:
+        suggestion = close_setting(normalized)
+        if suggestion is not None:
+            raise ConfigError("config_unknown_key_typo", key=key, suggestion=suggestion, keys=", ".join(SETTINGS))
         raise ConfigError("config_unknown_key", key=key, keys=", ".join(SETTINGS))
     return SETTINGS[normalized]
+
+
+def close_setting(name: str) -> str | None:
+    """The setting ``name`` was probably meant to be (``modle`` -> ``model``), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(name.strip().lower().replace("_", "-"), list(SETTINGS), n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def parse_value(setting: Setting, value: Any, error: type[GlmImageError] = ConfigError) -> Any:
@@ -173,6 +184,7 @@ class Settings:
     preview: str
     preview_protocol: str
     preview_width: float
+    chat_preview_width: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,6 +210,9 @@ class ResolvedConfig(Settings):
     # rule (Backend.unit_price), never encoded here
     prices: dict[str, float] = field(default_factory=dict)
     profile: str | None = None  # the active [profiles.NAME], if any
+    # why a secret kept in the system keyring could not be read (setting -> error): raised when it is needed
+    # (require_api_key), shown by `config show`, so commands that need no key still run
+    secret_problems: dict[str, GlmImageError] = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, path: Path, values: dict[str, Any], sources: dict[str, str],
@@ -243,7 +258,7 @@ def load_config(
         if key in raw and not (key == "api-key" and "base-url" in overrides):
             value, source = _parse_from_file(setting, raw[key], path), "file"
         if key in overrides:
-            value, source = _parse_from_file(setting, overrides[key], path), f"profile:{profile}"
+            value, source = _parse_from_file(setting, overrides[key], path, profile), f"profile:{profile}"
         # A profile is chosen on purpose: its own values beat the generic environment, and a profile that points
         # at a server of its own never gets the key meant for another host (set one in the profile).
         for name in () if key in overrides or (key == "api-key" and "base-url" in overrides) else setting.env:
@@ -254,8 +269,35 @@ def load_config(
             value, source = _parse_from_flag(setting, flags[key], flag_names), "flag"
         values[key] = value
         sources[key] = source
+    problems = _from_keyring(values, sources, path)
     resolved = ResolvedConfig.resolve(path, values, sources, user_styles, warnings, prices)
+    if problems:
+        resolved = replace(resolved, secret_problems=problems)
     return resolved if profile is None else replace(resolved, profile=profile)
+
+
+@dataclass(frozen=True)
+class _InKeyring:
+    """A secret the file keeps in the system keyring (``api-key = "@keyring"``), read only when it is used."""
+
+    key: str
+    profile: str | None
+
+
+def _from_keyring(values: dict[str, Any], sources: dict[str, str], path: Path) -> dict[str, GlmImageError]:
+    """Read the secrets the file keeps in the keyring (only those not overridden by the environment or a flag);
+    one that cannot be read is None, its error kept for when it is needed."""
+    from glm_image_cli.storage.secretstore import SERVICE, entry_name, fetch
+
+    problems: dict[str, GlmImageError] = {}
+    for key, value in values.items():
+        if isinstance(value, _InKeyring):
+            sources[key] = f"keyring:{SERVICE}:{entry_name(value.key, value.profile)}"
+            try:
+                values[key] = fetch(value.key, value.profile, path)
+            except GlmImageError as error:
+                values[key], problems[key] = None, error
+    return problems
 
 
 def active_profile(environ: Mapping[str, str] | None = None) -> str | None:
@@ -277,7 +319,11 @@ def _profile_table(raw: Mapping[str, Any], profile: str | None, path: Path) -> d
     return table
 
 
-def _parse_from_file(setting: Setting, value: Any, path: Path) -> Any:
+def _parse_from_file(setting: Setting, value: Any, path: Path, profile: str | None = None) -> Any:
+    from glm_image_cli.storage.secretstore import KEYRING_KEYS, KEYRING_MARKER
+
+    if setting.key in KEYRING_KEYS and value == KEYRING_MARKER:
+        return _InKeyring(setting.key, profile)
     try:
         _check_toml_type(setting, value)
         return setting.parse(value)
@@ -337,14 +383,18 @@ def _warn_about_file(raw: Mapping[str, Any], path: Path, warnings: list[Text]) -
             warnings.append(Text("config_insecure_mode", path=str(path)))
 
 
-def set_value(key: str, value: Any, path: Path | None = None, profile: str | None = None) -> tuple[Setting, Path]:
+def set_value(key: str, value: Any, path: Path | None = None, profile: str | None = None,
+              check: Callable[[dict[str, Any], Setting, Path], None] | None = None) -> tuple[Setting, Path]:
     """Validate and store one setting in the config file (in [profiles.NAME] with ``profile``, creating the
-    table), keeping everything else in it."""
+    table), keeping everything else in it.  ``check`` sees the file's data with the new value in place before
+    it is written, and raises to keep the file as it was (a size that does not fit the model)."""
     setting = lookup_setting(key)
     parsed = parse_value(setting, value)
     path = path or config_path()
     data = read_config_file(path)
     _settings_table(data, profile, create=True)[setting.key] = parsed
+    if check is not None:
+        check(data, setting, path)
     write_config_file(path, data)
     return setting, path
 

@@ -28,7 +28,8 @@ MAX_WIDTH = 64  # a format spec's width or precision: more pads a name past ever
 
 @dataclass(frozen=True)
 class NameTemplate:
-    """A validated template; ``has_index`` tells whether several images can share a rendered name."""
+    """A validated template; ``tells_samples_apart`` says whether several images of one prompt get names of
+    their own from it, or need the `-1`, `-2` … of ``sample_stem``."""
 
     text: str
 
@@ -52,9 +53,10 @@ class NameTemplate:
         parsed._check_stays_inside(text)
         return parsed
 
-    @property
-    def has_index(self) -> bool:
-        return "{index" in self.text or "{request_id" in self.text
+    def tells_samples_apart(self, index_is_sample: bool) -> bool:
+        """Whether the images of one prompt render different names: by ``{request_id}``, or by ``{index}`` where
+        it counts the images (generate); in a batch ``{index}`` is the item's number, the same for its images."""
+        return "{request_id" in self.text or (index_is_sample and "{index" in self.text)
 
     def render(self, *, when: datetime, index: int, plan: GenerationPlan, request_id: str | None,
                ext: str) -> tuple[PurePosixPath, str]:
@@ -88,6 +90,13 @@ class NameTemplate:
             if error.message_id == "name_template_escape":
                 raise UsageError("name_template_escape", template=original) from None
             raise
+
+
+def sample_stem(stem: str, sample: int, samples: int) -> str:
+    """The one naming scheme for several images of one prompt, everywhere (generate, again, edit, chat, serve
+    --save, a batch line's ``n`` with or without its ``name``): `-1`, `-2` … after the name; none for one image.
+    A name that is already taken gets the next free `-N` (``files.publish_new_file``), never an overwrite."""
+    return f"{stem}-{sample}" if samples > 1 else stem
 
 
 def _modest(spec: str) -> bool:

@@ -17,7 +17,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.storage.atomic import temp_file_beside
 from glm_image_cli.storage.convert import EXTENSIONS, convert, converter_available
 from glm_image_cli.storage.files import publish_new_file, write_new_file
-from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate
+from glm_image_cli.storage.naming import GENERATE_TEMPLATE, NameTemplate, sample_stem
 from glm_image_cli.storage.pngmeta import RecipeInserter, embed_recipe, recipe_chunks
 
 if TYPE_CHECKING:
@@ -163,14 +163,11 @@ class ImageSaver:
     def _name(self, plan: GenerationPlan, when: datetime, index: int, sample: int, fixed_stem: str | None,
               request_id: str | None, ext: str) -> tuple[PurePosixPath, str]:
         if fixed_stem is not None:
-            subfolder, stem = PurePosixPath(), fixed_stem
-            needs_index = plan.samples > 1
-        else:
-            subfolder, stem = self.template.render(when=when, index=index, plan=plan, request_id=request_id, ext=ext)
-            needs_index = plan.samples > 1 and not self.template.has_index
-        if needs_index:
-            stem = f"{stem}-{sample}"
-        return subfolder, stem
+            return PurePosixPath(), sample_stem(fixed_stem, sample, plan.samples)
+        subfolder, stem = self.template.render(when=when, index=index, plan=plan, request_id=request_id, ext=ext)
+        if self.template.tells_samples_apart(index_is_sample=self.command != "batch"):
+            return subfolder, stem
+        return subfolder, sample_stem(stem, sample, plan.samples)
 
     def check_name(self, plan: GenerationPlan, *, index: int, sample: int = 1, fixed_stem: str | None = None) -> None:
         """Before any money is spent: the name this image will get fits the file system's limits (bytes per

@@ -228,5 +228,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks", "off"), "auto",
                 ("GLM_IMAGE_PREVIEW",), choices=("auto", "kitty", "iterm", "sixel", "blocks", "off")),
         Setting("preview-width", _number(0.1, 1), 0.5, ("GLM_IMAGE_PREVIEW_WIDTH",)),
+        # chat draws a picture after every turn: smaller by default, so the conversation stays on screen
+        Setting("chat-preview-width", _number(0.1, 1), 0.25, ("GLM_IMAGE_CHAT_PREVIEW_WIDTH",)),
     )
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +11,7 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     ConcurrencyOption,
+    EncodingOption,
     ImageFormatOption,
     ModelOption,
     NameOption,
@@ -66,6 +68,7 @@ def batch(
     ctx: typer.Context,
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
     input_format: FormatOption = None,
+    encoding: EncodingOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -96,6 +99,7 @@ def batch(
     preview: BatchPreviewOption = None,
 ) -> None:
     from glm_image_cli.core.batchinput import FORMATS
+    from glm_image_cli.core.textinput import check_encoding
 
     state = state_of(ctx)
     ui = state.ui()
@@ -109,8 +113,9 @@ def batch(
     if review and enhance is None:
         enhance = True
     request = BatchRequest(
-        input_path=input_path, input_format=input_format, style=style, negative=negative, size=size, model=model,
-        quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency, timeout=timeout,
+        input_path=input_path, input_format=input_format, input_encoding=check_encoding(encoding), style=style,
+        negative=negative, size=size, model=model, quality=quality, samples=samples, output_dir=output_dir,
+        concurrency=concurrency, timeout=timeout,
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
@@ -283,7 +288,7 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     if state.json_mode:
         ui.emit_json_line(summary.to_json())
     else:
-        _print_summary(state, summary)
+        _print_summary(state, summary, Counter(outcome.unit.plan.model for outcome in outcomes))
     if summary.halted_by is not None:
         ui.error(render("batch_stopped", reason=str(summary.halted_by), count=summary.not_sent))
     if interrupted:
@@ -338,8 +343,9 @@ def _advise_on_failures(state: RunState, codes: list[str], failed_file: Path, re
 _NEVER_REPEATED = frozenset({"input_path", "output_dir", "dry_run", "retry_unsafe", "retry_failed",
                              "json_output", "quiet", "no_color", "lang", "verbose"})
 # Carried by failed.jsonl's lines (one line per image, with its own name), or meaningless for it.
-_IN_FAILED_LINES = frozenset({"input_format", "style", "negative", "size", "model", "quality", "samples", "name",
-                              "skip_invalid", "max_images"})
+# (failed.jsonl is written in UTF-8, whatever --encoding the input needed.)
+_IN_FAILED_LINES = frozenset({"input_format", "encoding", "style", "negative", "size", "model", "quality", "samples",
+                              "name", "skip_invalid", "max_images"})
 
 
 class _Rerun:
@@ -403,7 +409,7 @@ def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
         progress.retrying(unit.key, label, describe_retry(event))
 
 
-def _print_summary(state: RunState, summary: BatchSummary) -> None:
+def _print_summary(state: RunState, summary: BatchSummary, images_by_model: Counter[str]) -> None:
     ui = state.ui()
     if state.quiet:  # -q: results and errors only; the exit code and the error lines still tell what failed
         return
@@ -417,8 +423,14 @@ def _print_summary(state: RunState, summary: BatchSummary) -> None:
     if summary.not_sent:
         rows.append([render("summary_not_sent"), str(summary.not_sent)])
     for model, limit in sorted(summary.limits.items()):
+        if images_by_model[model] < 2 and not limit["refused"]:
+            continue  # one image (or only a rewrite's chat call): how many ran at once says nothing
         value = render("summary_limit_value", limit=limit["limit"], refused=limit["refused"])
-        if limit["account_limit"] is not None:
+        if limit["account_limit"] is not None and limit["limit"] > limit["account_limit"]:
+            # a probe: one call more than the account allowed when last refused, to see whether it was raised
+            value = render("summary_limit_probing", limit=limit["limit"], account=limit["account_limit"],
+                           refused=limit["refused"])
+        elif limit["account_limit"] is not None:
             value = render("summary_limit_known", limit=limit["limit"], account=limit["account_limit"],
                            refused=limit["refused"])
         rows.append([render("summary_limit", model=model), value])

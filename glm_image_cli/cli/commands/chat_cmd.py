@@ -44,6 +44,8 @@ def chat(
     enhance: ChatEnhanceOption = True,
     output_dir: OutputDirOption = None,
     yes: YesOption = False,
+    preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.chat_preview"),
+                                                 show_default=False)] = None,
 ) -> None:
     from glm_image_cli.chat.conversation import ChatSession
     from glm_image_cli.chat.promptline import (
@@ -58,7 +60,7 @@ def chat(
 
     state = state_of(ctx)
     interactive = state.terminal.stdin_tty
-    io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes)
+    io = TerminalChatIO(state.ui(), interactive=interactive, yes=yes, preview=preview)
     session = ChatSession(state, io, model=model, style=style, size=size, samples=samples, enhance=enhance,
                           output_dir=output_dir, saver_notes=lambda saver: report_saver_notes(state, saver))
     from glm_image_cli.core.results import Abandoned

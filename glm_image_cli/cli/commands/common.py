@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from glm_image_cli.cli.commands.completion import (
+    complete_encoding,
     complete_format,
     complete_lang,
     complete_model,
@@ -178,6 +179,9 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help=help_text("opt.yes"
 ImageFormatOption = Annotated[str | None, typer.Option("--image-format", help=help_text("opt.format"),
                                                        show_default=False, metavar="FORMAT",
                                                        autocompletion=complete_format)]
+# Prompts given as bytes (batch's INPUT or `-`, generate's `-`): their text encoding (core/textinput.py).
+EncodingOption = Annotated[str | None, typer.Option("--encoding", help=help_text("opt.encoding"), show_default=False,
+                                                    metavar="NAME", autocompletion=complete_encoding)]
 
 
 def output_flags(name: str | None, image_format: str | None, no_watermark: bool, user_id: str | None) -> dict:

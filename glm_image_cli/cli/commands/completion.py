@@ -10,7 +10,8 @@ from typing import Any
 # them in the command tree the fast path (entry.py) answers TAB from; tests/test_help.py checks that every
 # parameter completes the same on both paths.
 SOURCES = {"lang": "lang", "style": "style", "size": "size", "model": "model", "quality": "quality",
-           "image_format": "format", "input_format": "input_format", "key": "setting", "by": "usage_by"}
+           "image_format": "format", "input_format": "input_format", "encoding": "encoding",
+           "key": "setting", "by": "usage_by"}
 
 
 def complete_style(incomplete: str) -> list[tuple[str, str]]:
@@ -55,6 +56,13 @@ def complete_quality(incomplete: str) -> list[str]:
 
 def complete_input_format(incomplete: str) -> list[str]:
     return [name for name in ("txt", "jsonl", "csv") if name.startswith(incomplete)]
+
+
+def complete_encoding(incomplete: str) -> list[str]:
+    """--encoding: the encodings prompt files come in most often (any name Python knows is accepted)."""
+    from glm_image_cli.core.textinput import SUGGESTED
+
+    return [name for name in SUGGESTED if name.startswith(incomplete.lower())]
 
 
 def complete_usage_by(incomplete: str) -> list[str]:

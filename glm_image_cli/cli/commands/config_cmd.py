@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,8 +15,8 @@ from glm_image_cli.cli.commands.completion import complete_setting
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.cli.terminal import Terminal
-from glm_image_cli.errors import ConfigError
-from glm_image_cli.messages import render
+from glm_image_cli.errors import ConfigError, UsageError
+from glm_image_cli.messages import Text, render
 
 app = typer.Typer(help=help_text("cmd.config"), no_args_is_help=True)
 
@@ -31,6 +33,9 @@ def _profile(profile: str | None) -> str | None:
     return check_profile_name(profile) if profile is not None else active_profile()
 
 
+KeyringOption = Annotated[bool, typer.Option("--keyring", help=help_text("opt.keyring"))]
+
+
 @app.command("set", help=help_text("cmd.config_set"))
 @output_options()
 def set_(
@@ -38,21 +43,62 @@ def set_(
     key: KeyArgument,
     value: Annotated[str | None, typer.Argument(help=help_text("arg.config_value"), show_default=False)] = None,
     profile: ProfileOption = None,
+    keyring: KeyringOption = False,
 ) -> None:
-    from glm_image_cli.storage.config import lookup_setting, mask_secret, set_value
+    from glm_image_cli.storage import secretstore
+    from glm_image_cli.storage.config import lookup_setting, mask_secret, parse_value, set_value
 
     state = state_of(ctx)
     profile = _profile(profile)
     setting = lookup_setting(key)
+    if keyring and setting.key not in secretstore.KEYRING_KEYS:
+        raise UsageError("keyring_only_secrets", key=setting.key)
     raw = _read_value(setting.key, value, secret=setting.secret, terminal=state.terminal)
-    setting, path = set_value(setting.key, raw, profile=profile)
+    warnings: list[Text] = []
+
+    def check(data: dict[str, Any], setting: Any, path: Path) -> None:
+        from glm_image_cli.core.settingcheck import check_new_value
+
+        warnings.extend(check_new_value(data, profile, setting.key, path))
+        if setting.key == "server-host":  # said when the host is chosen, not after every other change
+            warnings.extend(open_host_warning(data, profile))
+
+    entry = None
+    if keyring:  # the key goes to the keyring first: a file that points at an entry never lacks it
+        entry = secretstore.store(setting.key, profile, parse_value(setting, raw))
+        setting, path = set_value(setting.key, secretstore.KEYRING_MARKER, profile=profile)
+    else:
+        was_in_keyring = _in_keyring(setting.key, profile)
+        setting, path = set_value(setting.key, raw, profile=profile, check=check)
+        if was_in_keyring:  # the key lives in the file now: no stale copy left behind in the keyring
+            secretstore.forget(setting.key, profile)
     key_shown = f"{setting.key} [profiles.{profile}]" if profile else setting.key
     shown = mask_secret(raw.strip()) if setting.secret else raw.strip()
     if state.json_mode:
         state.ui().emit_json({"key": setting.key, "value": shown, "path": str(path),
-                              **({"profile": profile} if profile else {})})
+                              **({"profile": profile} if profile else {}),
+                              **({"keyring": {"service": secretstore.SERVICE, "entry": entry}} if entry else {}),
+                              **({"warnings": [str(w) for w in warnings]} if warnings else {})})
+        return
+    if entry:
+        saved = render("config_saved_keyring", key=key_shown, service=secretstore.SERVICE, account=entry, path=path)
     else:
-        state.ui().note(f"{render('config_saved', key=key_shown, path=path)} ({shown})")
+        saved = render("config_saved", key=key_shown, path=path)
+    state.ui().note(f"{saved} ({shown})")
+    for warning in warnings:
+        state.ui().warn(str(warning))
+
+
+def _in_keyring(key: str, profile: str | None) -> bool:
+    """Whether the config file keeps ``key`` (in [profiles.NAME] with ``profile``) in the system keyring."""
+    from glm_image_cli.storage.config import PROFILES_TABLE, config_path, read_config_file
+    from glm_image_cli.storage.secretstore import KEYRING_MARKER
+
+    data = read_config_file(config_path())
+    if profile is not None:
+        profiles = data.get(PROFILES_TABLE)
+        data = profiles.get(profile, {}) if isinstance(profiles, dict) else {}
+    return isinstance(data, dict) and data.get(key) == KEYRING_MARKER
 
 
 def _read_value(key: str, value: str | None, *, secret: bool, terminal: Terminal) -> str:
@@ -74,14 +120,27 @@ def unset(
     key: KeyArgument,
     profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.storage.config import unset_value
+    from glm_image_cli.core.settingcheck import conflicts
+    from glm_image_cli.storage import secretstore
+    from glm_image_cli.storage.config import lookup_setting, read_config_file, unset_value
 
     state = state_of(ctx)
-    setting, path, present = unset_value(key, profile=_profile(profile))
+    profile = _profile(profile)
+    in_keyring = _in_keyring(lookup_setting(key).key, profile)
+    setting, path, present = unset_value(key, profile=profile)
+    # the entry goes with the marker (when the keyring can be reached)
+    in_keyring = in_keyring and secretstore.forget(setting.key, profile)
+    warnings = conflicts(read_config_file(path), profile, path) if present else []
     if state.json_mode:
-        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path)})
+        state.ui().emit_json({"key": setting.key, "removed": present, "path": str(path),
+                              **({"warnings": [str(w) for w in warnings]} if warnings else {})})
+        return
+    if in_keyring:
+        state.ui().note(render("config_removed_keyring", key=setting.key, path=path))
     else:
         state.ui().note(render("config_removed" if present else "config_not_set", key=setting.key, path=path))
+    for warning in warnings:
+        state.ui().warn(str(warning))
 
 
 @app.command("show", help=help_text("cmd.config_show"))
@@ -90,24 +149,17 @@ def show(
     ctx: typer.Context,
     profile: ProfileOption = None,
 ) -> None:
-    from glm_image_cli.storage.config import PROFILE, load_config, mask_secret
+    from glm_image_cli.storage.config import mask_secret
     from glm_image_cli.storage.settingspec import SETTINGS
 
     state = state_of(ctx)
     ui = state.ui()
-    if profile is not None:
-        from glm_image_cli.storage.config import check_profile_name
-
-        token = PROFILE.set(check_profile_name(profile))
-        try:
-            resolved = load_config()
-        finally:
-            PROFILE.reset(token)
-    else:
-        resolved = load_config()
+    resolved = _resolved(profile)
     for warning in resolved.warnings:
         ui.warn(str(warning))
     settings: dict[str, dict[str, Any]] = {}
+    for problem in resolved.secret_problems.values():
+        ui.warn(str(problem))
     for key, setting in SETTINGS.items():
         value = resolved[key]
         if setting.secret and value:
@@ -131,6 +183,46 @@ def show(
                          date=PRICES_AS_OF))
 
 
+def _resolved(profile: str | None) -> Any:
+    """The settings as they apply now, under this command's --profile when given."""
+    from glm_image_cli.storage.config import PROFILE, check_profile_name, load_config
+
+    if profile is None:
+        return load_config()
+    token = PROFILE.set(check_profile_name(profile))
+    try:
+        return load_config()
+    finally:
+        PROFILE.reset(token)
+
+
+@app.command("get", help=help_text("cmd.config_get"))
+@output_options(quiet=False)
+def get(
+    ctx: typer.Context,
+    key: KeyArgument,
+    profile: ProfileOption = None,
+) -> None:
+    from glm_image_cli.storage.config import lookup_setting, mask_secret
+
+    state = state_of(ctx)
+    ui = state.ui()
+    setting = lookup_setting(key)
+    resolved = _resolved(profile)
+    if setting.key in resolved.secret_problems:  # kept in the keyring, which cannot be read: say why
+        raise resolved.secret_problems[setting.key]
+    value = resolved[setting.key]
+    if setting.key == "base-url" and value is None:
+        value = resolved.base_url
+    if setting.secret and value:
+        value = mask_secret(value)
+        ui.note(render("config_get_secret", key=setting.key))
+    if state.json_mode:
+        ui.emit_json({"key": setting.key, "value": value, "source": resolved.sources[setting.key]})
+    elif value is not None and value != "":
+        ui.result(_display(value))
+
+
 def _display(value: Any) -> str:
     if value is None or value == "":
         return render("not_set")
@@ -142,11 +234,42 @@ def _display(value: Any) -> str:
 
 
 def _display_source(source: str) -> str:
+    if source.startswith("keyring:"):
+        _, service, entry = source.split(":", 2)
+        return render("source_keyring", service=service, account=entry)
     if source.startswith("env:"):
         return render("source_env", name=source[4:])
     if source.startswith("profile:"):
         return render("source_profile", name=source[8:])
     return render(f"source_{source}")
+
+
+@app.command("edit", help=help_text("cmd.config_edit"))
+@output_options()
+def edit(
+    ctx: typer.Context,
+) -> None:
+    from glm_image_cli.cli.configedit import draft_path, edit_config, editor_command
+    from glm_image_cli.storage.config import config_path
+
+    state = state_of(ctx)
+    ui = state.ui()
+    path = config_path()
+    editor = editor_command(os.environ)
+
+    def again(reason: Text) -> bool:
+        ui.error(render("config_edit_invalid", reason=reason, path=path, draft=draft_path(path)))
+        return typer.confirm(render("config_edit_again"), default=True, err=True)
+
+    interactive = state.terminal.stdin_tty and not state.json_mode
+    outcome = edit_config(path, editor, render("config_edit_header"), edit_again=again if interactive else None,
+                          on_resume=lambda draft: ui.note(render("config_edit_resume", draft=draft, path=path)))
+    if state.json_mode:
+        ui.emit_json({"path": str(path), "result": outcome.result})
+    elif outcome.result == "saved":
+        ui.note(render("config_edit_saved", path=path))
+    else:
+        ui.note(render("config_edit_unchanged", path=path))
 
 
 @app.command("path", help=help_text("cmd.config_path"))
@@ -179,6 +302,7 @@ def import_(
     plan = plan_import(read_env_file(env_path))
     target = config_path()
     data = read_config_file(target)
+    _check_import(plan, data)
     changes = [{"key": key, "old": shown(key, data.get(key)), "new": shown(key, value),
                 "changed": data.get(key) != value} for key, value in plan.values.items()]
     if not dry_run and any(change["changed"] for change in changes):
@@ -201,3 +325,46 @@ def import_(
         ui.note(render("import_done", count=sum(1 for change in changes if change["changed"]), path=target))
     else:
         ui.note(render("import_nothing", path=env_path))
+
+
+def _check_import(plan: Any, data: dict[str, Any]) -> None:
+    """What `config set` refuses is not imported either (a size the model does not take, an unknown style),
+    each said in a note; a server-host other machines reach, without a token, is imported with a warning."""
+    from glm_image_cli.core.settingcheck import BLAMED, check_together, file_styles, reason_of, table_values
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.storage.envimport import SIMPLE
+
+    names = {key: name for name, key in SIMPLE.items()} | {"size": "DEFAULT_WIDTH/DEFAULT_HEIGHT"}
+    for _ in range(len(plan.values)):
+        merged = {**data, **plan.values}
+        try:
+            check_together(table_values(merged, None), file_styles(merged))
+            break
+        except UsageError as error:
+            key = BLAMED.get(error.message_id)
+            if key not in plan.values:
+                break  # the file's own value is at fault: not this import's to drop
+            del plan.values[key]
+            plan.notes.append(Text("import_bad_value", name=names.get(key, key), reason=reason_of(error)))
+    plan.notes.extend(open_host_warning({**data, **plan.values}, None))
+
+
+def open_host_warning(data: Mapping[str, Any], profile: str | None) -> list[Text]:
+    """A server-host other machines can reach, without a server-token: `serve` would refuse to start, so say
+    it when the setting is written rather than when the server is started."""
+    from glm_image_cli.serve.guards import is_loopback
+    from glm_image_cli.storage.config import PROFILES_TABLE
+
+    tables = [data]
+    profiles = data.get(PROFILES_TABLE)
+    if profile is not None and isinstance(profiles, dict) and isinstance(profiles.get(profile), dict):
+        tables.append(profiles[profile])
+    host = token = None
+    for table in tables:
+        host = table.get("server-host", host)
+        token = table.get("server-token", token)
+    if os.environ.get("GLM_IMAGE_SERVER_TOKEN", "").strip():
+        return []
+    if isinstance(host, str) and host.strip() and not is_loopback(host.strip()) and not token:
+        return [Text("config_open_host", host=host.strip())]
+    return []

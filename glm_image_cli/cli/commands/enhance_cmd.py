@@ -10,6 +10,7 @@ from glm_image_cli.cli.commands.common import ModelOption, NegativeOption, Style
 from glm_image_cli.cli.commands.generating import NoCacheOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
+from glm_image_cli.errors import UsageError
 
 HELP = help_text("cmd.enhance")
 
@@ -25,8 +26,9 @@ def enhance(
 ) -> None:
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core.enhance import check_enhance_model, enhance_plan, family_of
-    from glm_image_cli.core.plans import plan_generation
+    from glm_image_cli.core.plans import mark_enhance_failure, plan_generation
     from glm_image_cli.core.session import make_client
+    from glm_image_cli.errors import GlmImageError
     from glm_image_cli.messages import render
     from glm_image_cli.storage.config import load_config
 
@@ -35,13 +37,21 @@ def enhance(
     cfg = load_config(flags={"model": model, "style": style})
     for warning in cfg.warnings:
         ui.warn(str(warning))
-    plan = plan_generation(prompt, model=cfg.model, style=cfg.style, negative=negative,
-                           user_styles=cfg.user_styles, backend=backend_named(cfg.backend))
+    try:
+        plan = plan_generation(prompt, model=cfg.model, style=cfg.style, negative=negative,
+                               user_styles=cfg.user_styles, backend=backend_named(cfg.backend))
+    except UsageError as error:  # a style from the config file is named as the file's (exit 3)
+        from glm_image_cli.core.settingcheck import settings_fault
+
+        raise settings_fault(cfg, error, {}) from None
     for warning in [*plan.warnings, *check_enhance_model(cfg.enhance_model)]:
         ui.warn(str(warning))
     with make_client(cfg, state.lang) as client:
         try:
             enhanced, rewrite = enhance_plan(client, cfg, plan, use_cache=not no_cache)
+        except GlmImageError as error:  # said (once) with the error, on the terminal and in --json
+            mark_enhance_failure(error, cfg.enhance_model)
+            raise
         except Exception:
             ui.error(render("enhance_failed", model=cfg.enhance_model))
             raise

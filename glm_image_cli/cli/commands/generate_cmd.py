@@ -9,13 +9,13 @@ import typer
 
 from glm_image_cli.cli.commands.common import (
     ConcurrencyOption,
+    EncodingOption,
     ModelOption,
     NameOption,
     NegativeOption,
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
-    OutputDirOption,
     QualityOption,
     RetryUnsafeOption,
     SamplesOption,
@@ -28,7 +28,16 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    DryRunOption,
+    EnhanceOption,
+    NoCacheOption,
+    OpenOption,
+    PreviewOption,
+    StdoutOutputDirOption,
+    run_generate,
+    stdout_or_folder,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
 from glm_image_cli.cli.language import help_text
@@ -42,6 +51,7 @@ HELP = help_text("cmd.generate")
 def generate(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
+    encoding: EncodingOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -50,7 +60,7 @@ def generate(
     model: ModelOption = None,
     quality: QualityOption = None,
     samples: SamplesOption = 1,
-    output_dir: OutputDirOption = None,
+    output_dir: StdoutOutputDirOption = None,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retry_unsafe: RetryUnsafeOption = False,
@@ -67,34 +77,42 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
+    dry_run: DryRunOption = False,
+    open_images: OpenOption = False,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
+    output_dir, to_stdout = stdout_or_folder(output_dir)
     request = GenerateRequest(
-        prompt=_read_prompt(prompt), style=style, negative=negative, size=combine_size(size, width, height),
+        prompt=_read_prompt(prompt, encoding), style=style, negative=negative, size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
     )
-    run_generate(state, request, preview)
+    run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 
 
 MAX_PROMPT_BYTES = 1024 * 1024
 
 
-def _read_prompt(prompt: str) -> str:
+def _read_prompt(prompt: str, encoding: str | None = None) -> str:
+    from glm_image_cli.core.textinput import check_encoding, decode_text
+
+    check_encoding(encoding)
     if prompt != "-":
+        if encoding is not None:
+            raise UsageError("encoding_needs_stdin")
         return prompt
     try:
         data = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1) if hasattr(sys.stdin, "buffer") \
             else sys.stdin.read(MAX_PROMPT_BYTES + 1).encode()
         if len(data) > MAX_PROMPT_BYTES:  # no model takes a prompt this long; never read without end
             raise UsageError("stdin_unreadable", detail=f"larger than {MAX_PROMPT_BYTES} bytes")
-        text = data.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError("stdin_unreadable", detail=str(exc)) from None
+    text = decode_text(data, encoding, source="stdin")
     if not text.strip():
         raise UsageError("empty_prompt")
     return text

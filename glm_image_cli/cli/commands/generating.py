@@ -38,23 +38,51 @@ NoCacheOption = Annotated[bool, typer.Option("--no-cache", help=help_text("opt.n
 # --preview/--no-preview on generate and again (the picture after its path) and batch (one contact sheet).
 PreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
                                                     show_default=False)]
+# generate, again and edit: -o - (the image on stdout), --dry-run (plan and estimate only), --open (the viewer).
+StdoutOutputDirOption = Annotated[Path | None, typer.Option("--output-dir", "-o", show_default=False, metavar="DIR",
+                                                            help=help_text("opt.generate_output_dir"))]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help=help_text("opt.generate_dry_run"))]
+OpenOption = Annotated[bool, typer.Option("--open", help=help_text("opt.open_viewer"))]
+
+
+def stdout_or_folder(output_dir: Path | None) -> tuple[Path | None, bool]:
+    """(the folder flag, whether the image goes to stdout): with -o - the copy is kept in the default folder."""
+    from glm_image_cli.cli.tostdout import wants_stdout
+
+    return (None, True) if wants_stdout(output_dir) else (output_dir, False)
+
+
 BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview",
                                                          help=help_text("opt.preview_batch"), show_default=False)]
 
 
-def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None) -> None:
+def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None, *, dry_run: bool = False,
+                 open_images: bool = False, to_stdout: bool = False) -> None:
     """generate, again and edit over the library API: input into a plan, the Studio's notices and events onto
-    the terminal, the run's results into paths (or JSON) and an exit code."""
+    the terminal, the run's results into paths (or JSON) and an exit code.  ``dry_run``: the plan and the
+    estimate only; ``open_images``: the saved images in the system viewer; ``to_stdout`` (-o -): the image's
+    bytes on stdout, a copy kept in the default output folder."""
     from glm_image_cli.cli.commands.review import check_review, review_text
 
     ui = state.ui()
-    check_review(state, request.review, request.yes)  # no terminal to review on: an error before anything is sent
+    if to_stdout and not dry_run:
+        from glm_image_cli.cli.tostdout import check_stdout_target
+
+        check_stdout_target(state, request.samples)
+    if not dry_run:
+        check_review(state, request.review, request.yes)  # no terminal to review on: an error before anything is sent
     studio = open_studio(state, request)
     with studio:
         for warning in studio.warnings:
             ui.warn(str(warning))
         plan = studio.plan(request.prompt, negative=request.negative, samples=request.samples,
                            no_style=request.no_style, images=request.images, mask=request.mask)
+        if dry_run:
+            from glm_image_cli.cli.planview import show_plan
+
+            show_plan(state, studio, plan, enhance=request.enhance, use_cache=not request.no_cache,
+                      to_stdout=to_stdout)
+            return
         studio.require_key()
         saver = studio.saver(metadata=not request.no_metadata, history=not request.no_history)
         review = (lambda _plan, text: review_text(state, text)) if request.review and not request.yes else None
@@ -63,13 +91,18 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
                             review=review, on_notice=notice) as job:
             run = _run(state, job, notice)
     report_saver_notes(state, saver)
+    saved = [r.path for r in run if r.path is not None]
     try:
-        _report(state, job.plans[0], run.outcomes, saver.folder)
+        _report(state, job.plans[0], run.outcomes, saver.folder, to_stdout=to_stdout)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
-        if preview is not False and state.terminal.stdout_tty:
+        if preview is not False and state.terminal.stdout_tty and not to_stdout:
             from glm_image_cli.cli.preview import preview_files
 
-            preview_files(state, studio.settings, [r.path for r in run if r.path is not None], preview)
+            preview_files(state, studio.settings, saved, preview)
+        if open_images:
+            from glm_image_cli.cli.opener import open_saved
+
+            open_saved(state, saved)
 
 
 def open_studio(state: RunState, request: GenerateRequest) -> Studio:
@@ -130,14 +163,22 @@ def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
             ui.result(str(outcome.path))
 
 
-def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome], folder: Path) -> None:
-    """Paths (or JSON) on stdout, one line per failure on stderr, exit code of the first failure."""
+def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome], folder: Path, *,
+            to_stdout: bool = False) -> None:
+    """Paths (or JSON, or with -o - the image itself) on stdout, one line per failure on stderr, exit code of the
+    first failure."""
     from glm_image_cli.core.plans import generate_record
     from glm_image_cli.storage.files import display_path
 
     ui = state.ui()
     failures = [o for o in outcomes if o.error is not None]
-    if state.json_mode:
+    if to_stdout:
+        from glm_image_cli.cli.tostdout import write_image
+
+        for outcome in outcomes:
+            if outcome.path is not None:
+                write_image(state, outcome.path)
+    elif state.json_mode:
         ui.emit_json([generate_record(o) for o in outcomes])
     else:
         _print_saved(state, outcomes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Annotated
 
 import typer
@@ -14,7 +16,6 @@ from glm_image_cli.cli.commands.common import (
     NoHistoryOption,
     NoMetadataOption,
     NoWatermarkOption,
-    OutputDirOption,
     QualityOption,
     SizeOption,
     StyleOption,
@@ -23,6 +24,7 @@ from glm_image_cli.cli.commands.common import (
     output_flags,
     state_of,
 )
+from glm_image_cli.cli.commands.generating import DryRunOption, OpenOption, StdoutOutputDirOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import ExitCode, UsageError
@@ -60,7 +62,8 @@ def history(
         ui.emit_json([entry.to_json() for entry in entries])
         return
     if not entries:
-        ui.note(render("history_empty"))
+        _nothing_found(ui, store, filters, {"text": f"--search {_typed(search)}", "since": f"--since {_typed(since)}",
+                                            "model": f"--model {_typed(model)}", "failed": "--failed"})
         return
     from pathlib import Path
 
@@ -77,6 +80,29 @@ def history(
         total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
         if total > len(entries):
             ui.note(render("history_more", shown=len(entries), total=total))
+
+
+def _typed(value: str | None) -> str:
+    """A flag's value as it would be typed again: quoted only when a shell needs it (not for 猫)."""
+    text = value or ""
+    return text if re.fullmatch(r"[\w.:/+-]+", text) else shlex.quote(text)
+
+
+def _nothing_found(ui, store, filters: dict, flags: dict[str, str]) -> None:
+    """An empty answer says why: no history at all, or nothing that matches every filter given; then, for each
+    filter, how many entries there are without it, so the user knows which one to widen."""
+    total = len(store.search(limit=-1))  # SQLite: a negative LIMIT is no limit
+    active = [name for name, value in filters.items() if value]
+    if not total or not active:
+        ui.note(render("history_empty"))
+        return
+    ui.note(render("history_no_match", total=total, filters=" ".join(flags[name] for name in active)))
+    widen = []
+    for name in active:
+        count = len(store.search(**{**filters, name: None if name != "failed" else False}, limit=-1))
+        if count:
+            widen.append(render("history_without", flag=flags[name], count=count))
+    ui.note(render("history_widen", options="; ".join(widen)) if widen else render("history_widen_none"))
 
 
 def _clear(store, yes: bool, state) -> None:
@@ -126,7 +152,7 @@ def again(
     size: SizeOption = None,
     model: ModelOption = None,
     quality: QualityOption = None,
-    output_dir: OutputDirOption = None,
+    output_dir: StdoutOutputDirOption = None,
     name: NameOption = None,
     image_format: ImageFormatOption = None,
     no_metadata: NoMetadataOption = False,
@@ -139,12 +165,15 @@ def again(
     review: Annotated[bool, typer.Option("--review", help=help_text("opt.review"))] = False,
     preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
                                                  show_default=False)] = None,
+    dry_run: DryRunOption = False,
+    open_images: OpenOption = False,
 ) -> None:
-    from glm_image_cli.cli.commands.generating import run_generate
+    from glm_image_cli.cli.commands.generating import run_generate, stdout_or_folder
     from glm_image_cli.core.session import GenerateRequest
     from glm_image_cli.storage.history import History
 
     state = state_of(ctx)
+    output_dir, to_stdout = stdout_or_folder(output_dir)
     entry = History().get(entry_id)
     if not entry.prompt:
         raise UsageError("history_no_prompt", id=entry_id)
@@ -159,7 +188,7 @@ def again(
         enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
         no_cache=bool(enhance), review=review,
     )
-    run_generate(state, request, preview)
+    run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 
 
 def _edit_sources(entry) -> tuple[tuple[str, ...], str | None]:

@@ -22,6 +22,7 @@ def info(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
 ) -> None:
+    from glm_image_cli.cli.recipeview import field_text
     from glm_image_cli.safefile import read_regular
     from glm_image_cli.storage.pngmeta import MAX_PNG_BYTES, PNG_SIGNATURE, PngError, read_recipe
 
@@ -59,17 +60,10 @@ def info(
             order = ["prompt", "enhanced_prompt", "enhance_model"] if recipe.get("enhanced_prompt") else ["prompt"]
             hidden = {"enhanced_prompt", "enhance_model"} - set(order)
             keys = [key for key in order if key in recipe] + [key for key in recipe if key not in {*order, *hidden}]
-            rows = [[key, _show(recipe[key])] for key in keys]
+            rows = [[key, field_text(key, recipe[key])] for key in keys]
             ui.table([render("col_field"), render("col_value")], rows, title=entry["path"])
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(f"{item.get('role', '?')}: {item.get('level', '?')}" if isinstance(item, dict) else str(item)
-                         for item in value)
-    return str(value)
 
 
 @output_options()

@@ -3,7 +3,7 @@ or cancels (exit 130, no image requested).  Without a terminal it is a usage err
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,19 +43,25 @@ def review_text(state: RunState, text: str, label: str | None = None) -> str:
             ui.note(render("review_cancelled"))
             raise typer.Exit(int(ExitCode.INTERRUPTED))
         if answer in EDIT:
-            edited = _edit(text, state.terminal.editor)
+            edited = _edit(text, state.terminal.editor, state.terminal)
             if edited:
                 return edited
 
 
-def _edit(text: str, editor: str | None) -> str:
+def _edit(text: str, editor: str | None, terminal: Any) -> str:
     """In ``editor`` ($EDITOR, else $VISUAL) when set (unchanged or unsaved: the rewrite as it was), else on the
-    terminal's line."""
+    terminal's line, the rewrite already on it to edit (cli/lineedit.py)."""
     import click
 
     if editor:
         edited = click.edit(text, editor=editor, extension=".txt", require_save=False)
         result = text if edited is None else edited
     else:
-        result = typer.prompt(render("review_edit_inline"), default=text, err=True)
+        from glm_image_cli.cli.lineedit import edit_line
+
+        try:
+            result = edit_line(render("review_edit_line"), text, terminal,
+                               fallback_prompt=render("review_edit_keep"))
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D / Ctrl-C on the line: back to the question
+            return ""
     return " ".join(result.split()) if "\n" in result else result.strip()

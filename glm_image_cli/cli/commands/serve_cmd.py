@@ -108,8 +108,11 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     state.output.line("stderr", render("serve_started", url=url))
     if not state.quiet:
         ui.note(render("serve_endpoints"))
+        width = max(len(path) for _, path in routes)  # the URLs in one column, whatever the path's length
+        # On a terminal too narrow for the full URLs, the paths alone (the address is on the line above).
+        with_urls = 2 + 4 + 1 + width + 2 + len(url) + width <= state.terminal.width
         for method, path in routes:
-            ui.note(f"  {method} {path}  {url}{path}")
+            ui.note(f"  {method} {path:<{width}}  {url}{path}" if with_urls else f"  {method} {path}")
         if options.token:
             ui.note(render("serve_token_on"))
 

@@ -70,6 +70,7 @@ def models(ctx: typer.Context) -> None:
         rows.append([name, "\n".join(row["recommended_sizes"]) or "-", rule_text, ", ".join(row["qualities"]), price])
     ui.table([render("col_model"), render("col_recommended"), render("col_rule"), render("col_quality"),
               render("col_price")], rows, no_wrap_columns=2)
+    ui.note(render("model_default_note"))
     ui.note(render("model_legacy_note"))
 
 

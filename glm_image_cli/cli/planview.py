@@ -1,0 +1,48 @@
+"""`generate --dry-run`: what would be made and what it would cost, through the library API (Studio.plan and
+Studio.estimate), with nothing sent and no key needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from glm_image_cli.messages import render
+
+
+def plan_record(plan: Any, estimate: Any, *, enhance: bool, folder: Path, to_stdout: bool) -> dict[str, Any]:
+    """The documented `generate --dry-run --json` object."""
+    return {
+        "type": "plan", "dry_run": True, "prompt": plan.prompt, "prompt_sent": plan.prompt_sent,
+        "negative": plan.negative, "model": plan.model, "size": plan.size, "quality": plan.quality,
+        "style": plan.style.name if plan.style else None, "n": plan.samples, "enhance": enhance,
+        "images": list(plan.images), "mask": plan.mask, "output_dir": str(folder), "stdout": to_stdout,
+        "estimate": estimate.to_json(),
+    }
+
+
+def show_plan(state: Any, studio: Any, plan: Any, *, enhance: bool | None, use_cache: bool,
+              to_stdout: bool = False) -> None:
+    """The plan and its estimate on stdout (JSON with --json), then "nothing was sent" on stderr."""
+    estimate = studio.estimate(plan, enhance=enhance, use_cache=use_cache)
+    enhancing = studio.enhancing(enhance)
+    folder = Path(os.path.expanduser(str(studio.settings.output_dir)))
+    ui = state.ui()
+    if state.json_mode:
+        ui.emit_json(plan_record(plan, estimate, enhance=enhancing, folder=folder, to_stdout=to_stdout))
+        return
+    none = render("dry_run_none")
+    ui.result(render("dry_run_images", count=plan.samples, model=plan.model, size=plan.size or none,
+                     quality=plan.quality or render("dry_run_default"), style=plan.style.name if plan.style else none))
+    ui.result(render("dry_run_prompt", prompt=plan.prompt_sent))
+    if enhancing:
+        calls = sum(estimate.chats.values())
+        ui.result(render("dry_run_enhance", model=studio.settings.enhance_model, calls=calls)
+                  if calls else render("dry_run_enhance_cached", model=studio.settings.enhance_model))
+    ui.result(render("dry_run_stdout" if to_stdout else "dry_run_folder", folder=folder))
+    unknown = estimate.unknown_images + estimate.unknown_chats
+    suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
+    ui.result(render("batch_cost", cost=estimate.total, currency=estimate.currency, unknown=suffix))
+    if estimate.needs_consent:
+        ui.note(render("dry_run_consent", threshold=estimate.threshold, currency=estimate.currency))
+    ui.note(render("batch_dry_run"))
