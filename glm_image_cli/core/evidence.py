@@ -83,13 +83,15 @@ class Rest:
     """How long a slot rests after an answer before the next call, found by experiment.
 
     A platform whose count lags refuses a call sent at once after an answer, exactly as a lower limit would.
-    The first such refusal starts a test: every slot rests ``TEST_REST`` for a round.  A call refused although
-    it rested rules lag out (the rest goes back; the ceiling is lowered instead); a clean round confirms it,
-    and the rest is then halved round by round until a refusal shows the shortest one that works (doubled
-    back).  Later refusals put down to lag lengthen it; long calm shortens it again."""
+    The first such refusal starts a test: the calls in flight finish, every slot rests ``TEST_REST``, then a
+    wave of as many calls as the ceiling leaves at once.  Refused, it rules lag out (the rest goes back; the
+    ceiling is lowered instead); all answered, the account took them together after a rest: lag.  The rest is
+    then halved round by round until a refusal shows the shortest one that works (doubled back).  Later
+    refusals put down to lag lengthen it; long calm shortens it again."""
 
     gap: float = 0.0
     testing_since: float | None = None
+    wave: int = 0  # calls sent in the test's wave
     before: float = 0.0  # the rest before the test, restored if the test rules lag out
     changed_at: float = float("-inf")  # calls sent before the last change knew nothing of it
     shrinking: bool = False
@@ -116,11 +118,33 @@ class Rest:
         if self.testing_since is not None or sent < self.changed_at:
             return
         if self.gap == 0.0 and not self.shrinking:  # first suspicion: test it
-            self.before, self.gap, self.testing_since = self.gap, TEST_REST, now
+            self.before, self.gap, self.testing_since, self.wave = self.gap, TEST_REST, now, 0
         else:  # too short: back to what worked while shrinking, else a little longer
             self.gap = min(MAX_REST, max(FIRST_REST, self.gap * (2.0 if self.shrinking or self.trying else 1.5)))
             self.shrinking = self.trying = False
         self.changed_at, self.clean = now, 0
+
+    def may_send(self, in_flight: int, resting: int, ceiling: int) -> bool:
+        """During a test, the wave leaves only once nothing is in flight or resting, and then all together."""
+        if self.testing_since is None:
+            return True
+        if self.wave == 0 and (in_flight or resting):
+            return False
+        return self.wave < ceiling
+
+    def sent(self) -> None:
+        if self.testing_since is not None:
+            self.wave += 1
+
+    def not_answered(self, sent: float, *, left: bool) -> None:
+        """A call of the wave that never left (another may go) or failed otherwise (the test says nothing: the
+        rest before it comes back), so a test never holds the slots."""
+        if self.testing_since is None or sent < self.testing_since:
+            return
+        if left:
+            self.gap, self.testing_since = self.before, None
+        else:
+            self.wave -= 1
 
     def answered(self, now: float, sent: float, rounds_of: int) -> None:
         """A call sent at ``sent`` answered; ``rounds_of``: the calls in a round (the ceiling)."""

@@ -158,7 +158,9 @@ class Limiter:
         limit = self._model(name)
         now = self._clock()
         resting = limit.calls.cooling_until(now, limit.rest.gap) if limit.rest.gap else []
-        if self._in_flight < self.cap and limit.in_flight + len(resting) < limit.limit and now >= limit.paused_until:
+        if self._in_flight < self.cap and limit.in_flight + len(resting) < limit.limit and now >= limit.paused_until \
+                and limit.rest.may_send(limit.in_flight, len(resting), limit.limit):
+            limit.rest.sent()
             limit.in_flight += 1
             self._in_flight += 1
             slot = Slot(name, now)
@@ -193,6 +195,8 @@ class Limiter:
                 slot.outcome = "unsent"
             if succeeded and slot is not None:
                 limit.rest.answered(self._clock(), slot.acquired, limit.limit)
+            elif slot is not None and slot.outcome != "refused":
+                limit.rest.not_answered(slot.acquired, left=sent)
             if succeeded and limit.succeeded(together):
                 learned = limit.learned
             gap_changed = limit.rest.gap if limit.rest.gap != gap and limit.rest.settled else None
