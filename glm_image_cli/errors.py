@@ -205,6 +205,27 @@ MEANINGS: dict[str, Meaning] = {
     "stdout_is_terminal": Meaning("STDOUT_IS_TERMINAL"),
     "stdout_one_image": Meaning("STDOUT_ONE_IMAGE"),
     "stdout_not_json": Meaning("STDOUT_NOT_JSON"),
+    # prompt templates, alternatives and wildcards
+    "expand_bad_mode": Meaning("EXPAND_BAD_MODE"),
+    "expand_nested": Meaning("EXPAND_SYNTAX"),
+    "expand_unclosed": Meaning("EXPAND_SYNTAX"),
+    "expand_too_many": Meaning("EXPAND_TOO_MANY"),
+    "expand_seed_without_random": Meaning("EXPAND_BAD_MODE"),
+    "wildcard_missing": Meaning("WILDCARD_MISSING"),
+    "wildcard_unreadable": Meaning("WILDCARD_UNREADABLE"),
+    "wildcard_empty": Meaning("WILDCARD_UNREADABLE"),
+    "template_not_found": Meaning("TEMPLATE_NOT_FOUND"),
+    "template_bad_name": Meaning("TEMPLATE_BAD_NAME"),
+    "template_missing_variable": Meaning("TEMPLATE_VARIABLE"),
+    "template_unknown_variable": Meaning("TEMPLATE_VARIABLE"),
+    "template_bad_assignment": Meaning("TEMPLATE_VARIABLE"),
+    "template_bad_default": Meaning("TEMPLATE_BAD_DEFAULT"),
+    "template_and_prompt": Meaning("TEMPLATE_VARIABLE"),
+    "template_variables_without_template": Meaning("TEMPLATE_VARIABLE"),
+    "template_invalid": Meaning("TEMPLATE_INVALID"),
+    "template_unwritable": Meaning("TEMPLATE_UNWRITABLE"),
+    "template_edit_invalid": Meaning("TEMPLATE_INVALID"),
+    "template_no_editor": Meaning("TEMPLATE_NO_EDITOR"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

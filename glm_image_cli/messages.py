@@ -1345,6 +1345,74 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # --review's inline edit and chat's preview (issue 26: 8)
     "review_edit_line": ("Prompt to send: ", "要发送的提示词："),
     "review_edit_keep": ("Prompt to send (Enter keeps the text above): ", "要发送的提示词（回车保留上面的原文）："),
+    # --- prompt templates and alternatives/wildcards (issue 26 item 15, issue 29 item 2) ----------
+    "expand_bad_mode": ("--expand takes all or random:N (N at least 1), not '{value}'.",
+                        "--expand 只接受 all 或 random:N（N 至少为 1），而不是“{value}”。"),
+    "expand_nested": (
+        "A group of alternatives inside another at column {column}: put {{a|b}} groups side by side, "
+        "or write \\{{ for a literal brace.",
+        "第 {column} 列：备选组嵌套在另一个备选组里。请把 {{a|b}} 组并列书写，字面的大括号写成 \\{{。",
+    ),
+    "expand_unclosed": ("The group of alternatives opened at column {column} is never closed with }}.",
+                        "第 {column} 列开始的备选组没有用 }} 结束。"),
+    "expand_too_many": (
+        "The prompt expands to {count} images, more than --max-images {limit}; nothing was sent. "
+        "Raise --max-images, or draw fewer with --expand random:N.",
+        "提示词展开后共 {count} 张图片，超过 --max-images {limit}；未发送任何请求。"
+        "请调高 --max-images，或用 --expand random:N 抽取较少的组合。",
+    ),
+    "expand_seed_without_random": ("--seed only matters with --expand random:N.",
+                                   "--seed 只在 --expand random:N 时有意义。"),
+    "wildcard_missing": (
+        "No wildcard file for __{name}__ (column {column}); looked for: {paths}.",
+        "找不到 __{name}__（第 {column} 列）的通配符文件；查找过：{paths}。",
+    ),
+    "wildcard_unreadable": ("Cannot read the wildcard file {path}: {detail}.", "无法读取通配符文件 {path}：{detail}。"),
+    "wildcard_empty": ("The wildcard file {path} has no lines to draw from.", "通配符文件 {path} 中没有可抽取的行。"),
+    "expand_listing": ("{count} prompts:", "共 {count} 个提示词："),
+    "expand_listing_row": ("  {number}. {prompt}", "  {number}. {prompt}"),
+    "expand_seed_note": ("Drew {count} prompts with seed {seed}; --seed {seed} draws the same ones again.",
+                         "用随机种子 {seed} 抽取了 {count} 个提示词；加 --seed {seed} 可再次抽到相同的提示词。"),
+    "template_not_found": ("No template named '{name}'{hint}. glm-image template list shows them.",
+                           "没有名为“{name}”的模板{hint}。glm-image template list 可列出全部模板。"),
+    "template_did_you_mean": (" (did you mean {name}?)", "（是否想用 {name}？）"),
+    "template_bad_name": (
+        "'{name}' cannot be a template name: use letters, digits, _ . - (at most 64, not starting with . or _).",
+        "“{name}”不能作为模板名：请使用字母、数字、_ . -（最多 64 个，不以 . 或 _ 开头）。",
+    ),
+    "template_missing_variable": ("The template {template} needs {{{variable}}}: add {variable}=VALUE.",
+                                  "模板 {template} 需要 {{{variable}}}：请加上 {variable}=值。"),
+    "template_unknown_variable": ("The template {template} has no variable {variable} (it has: {variables}).",
+                                  "模板 {template} 没有变量 {variable}（它有：{variables}）。"),
+    "template_bad_assignment": ("'{text}' is not NAME=VALUE (a template variable and its value).",
+                                "“{text}”不是 名称=值 的形式（模板变量及其值）。"),
+    "template_bad_default": ("A template's defaults can only be {valid}, not '{key}'.",
+                             "模板的默认值只能是 {valid}，不能是“{key}”。"),
+    "template_and_prompt": ("Give either a PROMPT or -t TEMPLATE with NAME=VALUE words, not both.",
+                            "请给出提示词，或 -t 模板 加 名称=值，二者不能同时使用。"),
+    "template_variables_without_template": (
+        "NAME=VALUE words fill a template's variables: name the template with -t TEMPLATE "
+        "(or quote a prompt that holds '=').",
+        "名称=值 用于填写模板变量：请用 -t 模板 指定模板（提示词中含“=”时请加引号）。",
+    ),
+    "template_invalid": ("The template file {path} is not usable: {detail}. Fix or delete it.",
+                         "模板文件 {path} 无法使用：{detail}。请修正或删除它。"),
+    "template_shape": ("expected an object with a \"prompt\" text", "应为含 \"prompt\" 文本的对象"),
+    "template_unwritable": ("Cannot write the template file {path}: {detail}.", "无法写入模板文件 {path}：{detail}。"),
+    "template_saved": ("Saved template {name}: {path}", "已保存模板 {name}：{path}"),
+    "template_replaced": ("Replaced template {name}: {path}", "已替换模板 {name}：{path}"),
+    "template_deleted": ("Deleted template {name}.", "已删除模板 {name}。"),
+    "template_none": ("No templates yet. Save one: glm-image template save NAME \"海报，{{subject}}\"",
+                      "还没有模板。保存一个：glm-image template save 名称 \"海报，{{subject}}\""),
+    "template_edit_invalid": ("The edited template is not valid ({detail}); the old one is kept.",
+                              "编辑后的模板无效（{detail}）；已保留原模板。"),
+    "template_no_editor": ("No editor found: set $EDITOR (or $VISUAL).",
+                           "找不到编辑器：请设置 $EDITOR（或 $VISUAL）。"),
+    "template_unchanged": ("Template {name} unchanged.", "模板 {name} 未改动。"),
+    "col_template": ("Template", "模板"),
+    "col_variables": ("Variables", "变量"),
+    "col_defaults": ("Defaults", "默认值"),
+    "api_field_variables": ("'variables' must be an object of texts.", "variables 必须是值为文本的对象。"),
 }
 
 
@@ -1695,6 +1763,45 @@ HELP: dict[str, tuple[str, str]] = {
         "提示词的文本编码，例如旧版 Windows 记事本保存的文件用 gb18030（默认 UTF-8，文件以 BOM 开头时按 UTF-16）。"
         "用于 batch 的 INPUT 和 generate 的 `-`。",
     ),
+    # --- prompt templates and alternatives/wildcards (issue 26 item 15, issue 29 item 2) ----------
+    "cmd.template": (
+        "Save, list, show, edit and delete prompt templates: a prompt with {name} variables and default "
+        "settings.\n\nExamples:\n\n"
+        "  glm-image template save poster \"海报，{subject}，{style}风格\" --size 1088x1920 --var style=水彩\n\n"
+        "  glm-image generate -t poster subject=猫\n\n"
+        "  glm-image template list",
+        "保存、列出、查看、编辑和删除提示词模板：带 {name} 变量和默认设置的提示词。\n\n示例：\n\n"
+        "  glm-image template save poster \"海报，{subject}，{style}风格\" --size 1088x1920 --var style=水彩\n\n"
+        "  glm-image generate -t poster subject=猫\n\n"
+        "  glm-image template list",
+    ),
+    "cmd.template_save": ("Save a template (replacing one of the same name). Flags become its defaults; "
+                          "the command's own flags override them when it is used.",
+                          "保存模板（同名则替换）。选项成为模板的默认值；使用模板时命令本身的选项优先。"),
+    "cmd.template_list": ("List the saved templates.", "列出已保存的模板。"),
+    "cmd.template_show": ("Show one template: its prompt, variables and defaults.",
+                          "显示一个模板：提示词、变量和默认值。"),
+    "cmd.template_delete": ("Delete a template.", "删除模板。"),
+    "cmd.template_edit": ("Edit a template's JSON file in $EDITOR; an invalid edit keeps the old one.",
+                          "在 $EDITOR 中编辑模板的 JSON 文件；编辑无效时保留原模板。"),
+    "cmd.template_path": ("Print the folder the templates are kept in.", "打印保存模板的文件夹。"),
+    "arg.template_name": ("The template's name.", "模板名。"),
+    "arg.template_prompt": ("The prompt, with {name} variables (and {a|b} alternatives, __name__ wildcards).",
+                            "提示词，可含 {name} 变量（以及 {a|b} 备选、__name__ 通配符）。"),
+    "arg.prompt_words": ("The prompt (- reads standard input); with -t TEMPLATE, NAME=VALUE words instead.",
+                         "提示词（- 表示从标准输入读取）；使用 -t 模板 时改为 名称=值。"),
+    "opt.template": ("Use a saved prompt template; fill its variables with NAME=VALUE words.",
+                     "使用已保存的提示词模板；用 名称=值 填写变量。"),
+    "opt.template_var": ("A default value for a variable (NAME=VALUE); repeatable.",
+                         "变量的默认值（名称=值）；可重复。"),
+    "opt.expand": ("How {a|b} alternatives and __name__ wildcards expand: all (every combination, default) or "
+                   "random:N.", "{a|b} 备选和 __name__ 通配符的展开方式：all（全部组合，默认）或 random:N。"),
+    "opt.seed": ("Seed for --expand random:N: the same seed draws the same prompts.",
+                 "--expand random:N 的随机种子：相同的种子抽到相同的提示词。"),
+    "opt.wildcards": ("Folder of wildcard files (name.txt for __name__), searched before the data folder's "
+                      "wildcards/.", "通配符文件夹（__name__ 对应 name.txt），先于数据目录的 wildcards/ 查找。"),
+    "opt.max_images_expand": ("Refuse when the prompt expands to more than N images (default 100).",
+                              "提示词展开后超过 N 张图片时拒绝（默认 100）。"),
     # the getting-started panel shown by a bare `glm-image`
     "start.title": ("glm-image: getting started", "glm-image 快速开始"),
     "start.body": (

@@ -210,3 +210,12 @@ def test_edit_dry_run_names_its_source_images(cli, fake, tmp_path: Path) -> None
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["images"] == ["in.png"] and record["prompt"] == "make it blue"
+
+
+def test_dry_run_of_alternatives_lists_every_prompt_with_one_estimate(cli, fake) -> None:
+    result = cli("generate", "一只{猫|狗}", "--dry-run", "--json", "-m", "cogview-4", "--size", "1024x1024")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["type"] == "plans" and [plan["prompt"] for plan in shown["plans"]] == ["一只猫", "一只狗"]
+    assert shown["estimate"]["images"] == {"cogview-4": 2}
+    assert fake.requests == []

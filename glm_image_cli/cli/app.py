@@ -25,6 +25,7 @@ from glm_image_cli.cli.commands import (
     serve_cmd,
     show_cmd,
     styles_cmd,
+    template_cmd,
     usage_cmd,
 )
 from glm_image_cli.cli.commands.common import (
@@ -262,6 +263,7 @@ app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)
 app.command("collect", help=collect_cmd.HELP)(collect_cmd.collect)
 app.command("styles", help=styles_cmd.HELP)(styles_cmd.styles)
+app.add_typer(template_cmd.app, name="template")
 app.command("models", help=styles_cmd.MODELS_HELP)(styles_cmd.models)
 app.add_typer(history_cmd.app, name="history")
 app.command("again", help=history_cmd.AGAIN_HELP)(history_cmd.again)

@@ -247,6 +247,8 @@ def _subcommands(command: Any, ctx: Any) -> list[list[str]]:
 
 
 def _argument_name(param: Any) -> str:
+    if _spelled_out(param):
+        return param.metavar
     name = param.metavar or param.name.upper()
     # A metavar may already say it repeats (`IMAGE...`, which Click's own messages show too): never `IMAGE......`
     return f"{name}..." if param.nargs != 1 and not name.endswith("...") else name
@@ -254,7 +256,12 @@ def _argument_name(param: Any) -> str:
 
 def _argument_usage(param: Any) -> str:
     name = _argument_name(param)
-    return name if param.required else f"[{name}]"
+    return name if param.required or _spelled_out(param) else f"[{name}]"
+
+
+def _spelled_out(param: Any) -> bool:
+    """Words a command reads itself, shown as its metavar says (generate: PROMPT, or NAME=VALUE words with -t)."""
+    return bool(param.metavar) and param.nargs == -1
 
 
 def _shorts(param: Any) -> list[str]:

@@ -21,20 +21,28 @@ def plan_record(plan: Any, estimate: Any, *, enhance: bool, folder: Path, to_std
     }
 
 
-def show_plan(state: Any, studio: Any, plan: Any, *, enhance: bool | None, use_cache: bool,
+def show_plan(state: Any, studio: Any, plans: list[Any], *, enhance: bool | None, use_cache: bool,
               to_stdout: bool = False) -> None:
-    """The plan and its estimate on stdout (JSON with --json), then "nothing was sent" on stderr."""
-    estimate = studio.estimate(plan, enhance=enhance, use_cache=use_cache)
+    """The plan(s) and the estimate on stdout (JSON with --json), then "nothing was sent" on stderr.  Several
+    plans (a template's alternatives or wildcards): each prompt listed, one estimate for all."""
+    estimate = studio.estimate(plans, enhance=enhance, use_cache=use_cache)
     enhancing = studio.enhancing(enhance)
     folder = Path(os.path.expanduser(str(studio.settings.output_dir)))
     ui = state.ui()
     if state.json_mode:
-        ui.emit_json(plan_record(plan, estimate, enhance=enhancing, folder=folder, to_stdout=to_stdout))
+        records = [plan_record(plan, studio.estimate(plan, enhance=enhance, use_cache=use_cache), enhance=enhancing,
+                               folder=folder, to_stdout=to_stdout) for plan in plans]
+        if len(records) == 1:
+            ui.emit_json(records[0])
+        else:
+            ui.emit_json({"type": "plans", "dry_run": True, "plans": records, "estimate": estimate.to_json()})
         return
     none = render("dry_run_none")
-    ui.result(render("dry_run_images", count=plan.samples, model=plan.model, size=plan.size or none,
-                     quality=plan.quality or render("dry_run_default"), style=plan.style.name if plan.style else none))
-    ui.result(render("dry_run_prompt", prompt=plan.prompt_sent))
+    for plan in plans:
+        ui.result(render("dry_run_images", count=plan.samples, model=plan.model, size=plan.size or none,
+                         quality=plan.quality or render("dry_run_default"),
+                         style=plan.style.name if plan.style else none))
+        ui.result(render("dry_run_prompt", prompt=plan.prompt_sent))
     if enhancing:
         calls = sum(estimate.chats.values())
         ui.result(render("dry_run_enhance", model=studio.settings.enhance_model, calls=calls)

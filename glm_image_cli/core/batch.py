@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.backends import models
 from glm_image_cli.core.batchinput import LineError, RawItem, detect_format, parse_items, read_input
+from glm_image_cli.core.expand import escape
 from glm_image_cli.core.manifest import PAID_STATES
 from glm_image_cli.core.plans import GenerationPlan, error_json, image_record, plan_generation
 from glm_image_cli.core.styles import compose_prompt
@@ -31,6 +32,7 @@ from glm_image_cli.storage.naming import sample_stem
 
 if TYPE_CHECKING:
     from glm_image_cli.core.manifest import Manifest
+    from glm_image_cli.core.prompting import LineExpander
     from glm_image_cli.core.runner import ImageOutcome
 
 FAILED_NAME = "failed.jsonl"
@@ -38,11 +40,14 @@ FAILED_NAME = "failed.jsonl"
 
 def load_items(path: str, explicit_format: str | None, defaults: Mapping[str, Any],
                user_styles: Mapping[str, str] | None = None,
-               encoding: str | None = None) -> tuple[list[BatchItem], list[LineError]]:
-    """Read, parse and validate the whole input; every bad line is reported, sorted by line number."""
+               encoding: str | None = None, expander: LineExpander | None = None,
+               ) -> tuple[list[BatchItem], list[LineError]]:
+    """Read, parse and validate the whole input; every bad line is reported, sorted by line number.
+    ``expander``: templates, alternatives and wildcards (core/prompting.py), one item per expanded prompt."""
     text = read_input(path, encoding=encoding)
-    raw_items, errors = parse_items(text, detect_format(path, text, explicit_format))
-    items, item_errors = build_items(raw_items, defaults, user_styles)
+    templated = expander is not None and expander.template is not None
+    raw_items, errors = parse_items(text, detect_format(path, text, explicit_format), templated)
+    items, item_errors = build_items(raw_items, defaults, user_styles, expander)
     return items, sorted(errors + item_errors, key=lambda error: error.line)
 
 
@@ -90,16 +95,22 @@ def build_items(
     raw_items: Iterable[RawItem],
     defaults: Mapping[str, Any],
     user_styles: Mapping[str, str] | None = None,
+    expander: LineExpander | None = None,
 ) -> tuple[list[BatchItem], list[LineError]]:
-    """Apply the command's flags as defaults and validate every item (nothing is sent yet)."""
+    """Apply the command's flags as defaults and validate every item (nothing is sent yet).  A line that stands
+    for several prompts (``expander``) gives one item each, or, if any of them is invalid, one error and none."""
     items, errors = [], []
     for raw in raw_items:
-        merged = {**{k: v for k, v in defaults.items() if v is not None}, **raw.fields}
-        merged["backend"] = defaults.get("backend")  # the settings' Backend (None: the default), never a line's
+        line_items: list[BatchItem] = []
         try:
-            items.append(_build_item(raw.line, len(items) + 1, merged, user_styles))
+            for fields in expander.items(raw.fields) if expander is not None else [raw.fields]:
+                merged = {**{k: v for k, v in defaults.items() if v is not None}, **fields}
+                merged["backend"] = defaults.get("backend")  # the settings' Backend (None: the default), never a line's
+                line_items.append(_build_item(raw.line, len(items) + len(line_items) + 1, merged, user_styles))
         except GlmImageError as exc:
             errors.append(LineError(raw.line, str(exc)))
+            continue
+        items += line_items
     return items, errors
 
 
@@ -128,6 +139,10 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
         user_styles=user_styles,
         backend=fields.get("backend"),
     )
+    if fields.get("origin"):  # a template or alternatives made this prompt: the recipe says how
+        from dataclasses import replace
+
+        plan = replace(plan, origin=dict(fields["origin"]))
     name = fields.get("name")
     if name is not None and not is_safe_name(name.strip()):
         raise UsageError("batch_bad_name", name=name)
@@ -350,7 +365,7 @@ def write_failed_file(folder: Path, units: list[WorkUnit]) -> Path | None:
     lines = []
     for unit in units:
         plan = unit.item.plan
-        entry = {"prompt": plan.prompt, "style": plan.style.name if plan.style else None,
+        entry = {"prompt": escape(plan.prompt), "style": plan.style.name if plan.style else None,
                  "negative": plan.negative, "size": plan.size, "model": plan.model, "quality": plan.quality,
                  "name": unit.item.stem(unit.sample), "enhance": True if unit.item.enhance else None}
         lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False))

@@ -16,7 +16,14 @@ from glm_image_cli.messages import Text
 from glm_image_cli.safejson import UnsafeJson
 
 FORMATS = ("txt", "jsonl", "csv")
-ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance", "template")
+_VARIABLE = __import__("re").compile(r"[^\W\d]\w*")  # a template variable's name (core/templates.py)
+
+
+def _unknown(fields: Any, templated: bool) -> list[str]:
+    """Fields no item has; with a template (the line's or batch -t), other names are its variables."""
+    unknown = sorted(set(fields) - set(ITEM_FIELDS))
+    return [name for name in unknown if not _VARIABLE.fullmatch(name)] if templated else unknown
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ def detect_format(path: str, text: str, explicit: str | None = None) -> str:
             if stripped.startswith("{"):
                 return "jsonl"
             header = [cell.strip().lower() for cell in next(csv.reader([stripped]))]
-            return "csv" if "prompt" in header and set(header) <= set(ITEM_FIELDS) else "txt"
+            known = "prompt" in header and set(header) <= set(ITEM_FIELDS)
+            return "csv" if known or "template" in header else "txt"
     return "txt"
 
 
@@ -79,21 +87,42 @@ def read_input(path: str, stdin: Any = None, max_bytes: int = 64 * 1024 * 1024, 
     return decode_text(data, encoding, source="stdin" if path == "-" else "batch", path=shown)
 
 
-def parse_items(text: str, fmt: str) -> tuple[list[RawItem], list[LineError]]:
-    """Split the input into raw items, collecting every malformed line instead of stopping at the first."""
+def parse_items(text: str, fmt: str, template: bool = False) -> tuple[list[RawItem], list[LineError]]:
+    """Split the input into raw items, collecting every malformed line instead of stopping at the first.
+    ``template``: every item uses a template (batch -t): a text line is NAME=VALUE words, other fields are
+    variables."""
     if fmt == "jsonl":
-        return _parse_jsonl(text)
+        return _parse_jsonl(text, template)
     if fmt == "csv":
-        return _parse_csv(text)
-    items = []
+        return _parse_csv(text, template)
+    items, errors = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            items.append(RawItem(number, {"prompt": stripped}))
-    return items, []
+            if not template:
+                items.append(RawItem(number, {"prompt": stripped}))
+                continue
+            try:
+                items.append(RawItem(number, _assignments(stripped)))
+            except UsageError as exc:
+                errors.append(LineError(number, str(exc)))
+    return items, errors
 
 
-def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
+def _assignments(line: str) -> dict[str, Any]:
+    """A text line under batch -t: ``subject=猫 style="水彩 画"`` (quoted as in a shell)."""
+    import shlex
+
+    from glm_image_cli.core.templates import parse_assignments
+
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError("template_bad_assignment", text=f"{line} ({exc})") from None
+    return dict(parse_assignments(words))
+
+
+def _parse_jsonl(text: str, template: bool = False) -> tuple[list[RawItem], list[LineError]]:
     from glm_image_cli.storage.settingspec import has_surrogates
 
     def _field_with_surrogates(record: dict[str, Any]) -> str | None:
@@ -127,7 +156,7 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
         if bad_field is not None:  # caught here, before any message or file repeats the text
             errors.append(LineError(number, str(Text("invalid_text", field=bad_field))))
             continue
-        unknown = sorted(set(record) - set(ITEM_FIELDS))
+        unknown = _unknown(record, template or "template" in record)
         if unknown:
             errors.append(LineError(number, str(Text("batch_unknown_fields", fields=", ".join(unknown),
                                                      valid=", ".join(ITEM_FIELDS)))))
@@ -137,16 +166,17 @@ def _parse_jsonl(text: str) -> tuple[list[RawItem], list[LineError]]:
     return items, errors
 
 
-def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
+def _parse_csv(text: str, template: bool = False) -> tuple[list[RawItem], list[LineError]]:
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
     reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
     try:
         header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
     except csv.Error as exc:
         return [], [LineError(1, str(Text("batch_bad_csv", detail=str(exc))))]
-    if "prompt" not in header:
+    templated = template or "template" in header
+    if "prompt" not in header and not templated:
         return [], [LineError(1, str(Text("batch_csv_header", valid=", ".join(ITEM_FIELDS))))]
-    unknown = sorted(set(header) - set(ITEM_FIELDS))
+    unknown = _unknown(header, templated)
     if unknown:
         return [], [LineError(1, str(Text("batch_unknown_fields", fields=", ".join(unknown),
                                           valid=", ".join(ITEM_FIELDS))))]
@@ -165,6 +195,7 @@ def _parse_csv(text: str) -> tuple[list[RawItem], list[LineError]]:
         cleaned = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
         fields = {k: v for k, v in cleaned.items() if v}
         if fields:  # a row with something in it but an empty prompt cell is said to have an empty prompt
-            fields.setdefault("prompt", "")
+            if "prompt" in header and "template" not in fields and not template:  # a template's row has none
+                fields.setdefault("prompt", "")
             items.append(RawItem(reader.line_num, fields))
     return items, errors

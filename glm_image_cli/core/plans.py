@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.backends import models
@@ -40,6 +40,8 @@ class GenerationPlan:
     enhance_model: str | None = None
     images: tuple[str, ...] = ()  # `edit`: the source images (the request is an edit, openai backend)
     mask: str | None = None
+    # how an expanded or templated prompt was made (template, source text, expand mode, seed, choices): the recipe
+    origin: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def image_request(self) -> ImageRequest:
         """The body of each of the plan's calls."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from glm_image_cli.core.batchinput import LineError
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.manifest import Manifest
+    from glm_image_cli.core.prompting import LineExpander, PromptSource
     from glm_image_cli.storage.config import ResolvedConfig
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.saving import ImageSaver
@@ -110,6 +111,9 @@ class GenerateRequest:
     review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
     images: tuple[str, ...] = ()  # `edit`: the source images (an edit on the openai backend)
     mask: str | None = None
+    # generate: a template and its variables, {a|b} alternatives, __name__ wildcards (None: ``prompt`` as it is)
+    source: PromptSource | None = None
+    max_images: int | None = 100  # more expanded images than this are refused before anything is sent
 
 
 def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
@@ -152,6 +156,11 @@ class BatchRequest:
     dry_run: bool = False
     enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting); lines may say "enhance"
     no_cache: bool = False
+    # -t TEMPLATE for every line, and how lines' {a|b} alternatives and __name__ wildcards expand
+    template: str | None = None
+    expand: str | None = None
+    seed: int | None = None
+    wildcards: str | None = None
 
 
 @dataclass
@@ -202,7 +211,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles,
-                                        encoding=request.input_encoding)
+                                        encoding=request.input_encoding, expander=_line_expander(request, cfg))
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:
@@ -246,6 +255,19 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
             lock.release()
         raise
     return prepared
+
+
+def _line_expander(request: BatchRequest, cfg: ResolvedConfig) -> LineExpander:
+    """Templates, alternatives and wildcards for every line: a line stands for at most --max-images images
+    (default 100); the command's flags beat a template's defaults."""
+    from glm_image_cli.core.expand import DEFAULT_MAX_PROMPTS
+    from glm_image_cli.core.prompting import LineExpander, wildcard_folders
+
+    flagged = {key for key in ("style", "size", "model", "quality") if cfg.sources.get(key) == "flag"}
+    if request.negative is not None:
+        flagged.add("negative")
+    return LineExpander(request.expand, request.seed, wildcard_folders(request.wildcards),
+                        request.max_images or DEFAULT_MAX_PROMPTS, request.template, frozenset(flagged))
 
 
 def _rewrite_batch(cfg: ResolvedConfig, request: BatchRequest, items: list[BatchItem], selection: Selection,

@@ -63,9 +63,9 @@ class Job:
     def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
             cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
         """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal)."""
-        from glm_image_cli.core.runner import samples_of
+        from glm_image_cli.core.prompting import units_of
 
-        units = [unit for plan in self.plans for unit in samples_of(plan)]
+        units = units_of(self.plans)
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
                                     on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
 
@@ -224,6 +224,23 @@ class Studio:
         if images:
             plan = replace(plan, images=tuple(str(p) for p in images), mask=str(mask) if mask else None)
         return plan
+
+    def expand(self, prompt: str | None = None, *, template: str | None = None,
+               variables: Mapping[str, str] | None = None, expand: str | None = None, seed: int | None = None,
+               wildcards: str | Path | None = None, max_images: int | None = 100, samples: int = 1,
+               **options: Any) -> list[GenerationPlan]:
+        """Every plan a prompt stands for: the saved ``template`` filled with ``variables`` (its defaults under
+        ``options``, which take ``plan``'s), then ``{a|b}`` alternatives and ``__name__`` wildcards expanded
+        (``expand``: "all" or "random:N" with ``seed``).  More than ``max_images`` images are refused with the
+        count before anything is sent.  Grammar and precedence: core/prompting.py."""
+        from glm_image_cli.core import prompting
+
+        chosen = prompting.load_template(template)
+        source = prompting.PromptSource(prompt, template, dict(variables or {}), expand, seed, wildcards)
+        found = prompting.expand_source(source, chosen, limit=max_images, samples=samples)
+        chosen_options = prompting.plan_options(options, chosen)
+        return [prompting.with_origin(self.plan(item.prompt, samples=samples, **chosen_options), item.origin)
+                for item in found]
 
     def _plans(self, plans: str | GenerationPlan | Sequence[str | GenerationPlan]) -> list[GenerationPlan]:
         """Plans as given; a prompt (text) is planned with the settings, as ``plan(prompt)`` would."""

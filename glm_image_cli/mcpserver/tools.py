@@ -48,12 +48,21 @@ def build_server(lang: str) -> Any:
     @server.tool(structured_output=False,
                  description="Generate images from a prompt and save them. Returns saved paths, request ids, "
                              "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
-    def generate_image(prompt: str, style: str | None = None, size: str | None = None, model: str | None = None,
+    def generate_image(prompt: str = "", style: str | None = None, size: str | None = None, model: str | None = None,
                        n: int = 1, negative: str | None = None, output_dir: str | None = None,
-                       allow_spend: bool = False, enhance: bool | None = None) -> list[Any]:
-        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting)."""
+                       allow_spend: bool = False, enhance: bool | None = None, template: str | None = None,
+                       variables: dict[str, str] | None = None, expand: str | None = None,
+                       seed: int | None = None) -> list[Any]:
+        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting).
+        template + variables: a saved prompt template (`glm-image template list`) instead of prompt.  expand: "all"
+        or "random:N" makes one image per {a|b} alternative / __name__ wildcard combination (seed: the draw)."""
+        from glm_image_cli.core.prompting import PromptSource
+
+        source = PromptSource(prompt or None, template, dict(variables or {}), expand, seed) \
+            if template is not None or expand is not None else None
         try:
-            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance)
+            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance,
+                             source)
         except GlmImageError as error:
             raise ToolError(f"{error} [{error.code}]") from None
 
@@ -180,7 +189,7 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
-              enhance: bool | None = None) -> list[Any]:
+              enhance: bool | None = None, source: Any = None) -> list[Any]:
     """The tool over the library API: arguments into a plan, the run into JSON and a preview."""
     from glm_image_cli.core.plans import generate_record
     from glm_image_cli.core.results import Notice
@@ -201,9 +210,13 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
                          limit=estimate.threshold)
 
     with Studio.from_config(overrides=overrides, flag_names=names, lang=lang, command="mcp") as studio:
-        plan = studio.plan(prompt, negative=negative, samples=n)
+        # A template or --expand's alternatives: one plan per prompt, at most MAX_MCP_SAMPLES images in all
+        plans = studio.expand(source.text, template=source.template, variables=source.variables,
+                              expand=source.expand, seed=source.seed, max_images=MAX_MCP_SAMPLES, samples=n,
+                              negative=negative) if source is not None else [studio.plan(prompt, negative=negative,
+                                                                                         samples=n)]
         try:
-            run = studio.generate(plan, consent=consent, on_notice=notices.append)
+            run = studio.generate(plans, consent=consent, on_notice=notices.append)
         except GlmImageError as error:
             if getattr(error, "during", None) == "enhance":  # a failed rewrite is the tool's error: no image
                 from mcp.server.mcpserver.exceptions import ToolError

@@ -130,9 +130,10 @@ class ApiHandler(FramedHandler):
         for image in images:
             if job.want_bytes and image.payload is not None:
                 data.append({"b64_json": base64.b64encode(image.payload.data).decode(),
-                             "revised_prompt": plan.prompt_sent})
+                             "revised_prompt": image.unit.plan.prompt_sent})
             else:
-                data.append({"url": image.url or _data_url(image.payload), "revised_prompt": plan.prompt_sent})
+                data.append({"url": image.url or _data_url(image.payload),
+                             "revised_prompt": image.unit.plan.prompt_sent})
         self._send_json(200, {"created": int(time.time()), "data": data})
 
 

@@ -27,6 +27,7 @@ from glm_image_cli.serve.guards import Slots
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.prompting import PromptSource
     from glm_image_cli.core.runner import ImageOutcome
     from glm_image_cli.core.studio import Studio
     from glm_image_cli.storage.saving import ImageSaver
@@ -99,6 +100,7 @@ class ImageJob:
     enhance: bool | None = None  # "enhance": true|false (None: the `enhance` setting)
     images: tuple[str, ...] = ()  # an edit: the uploaded source images (temporary files)
     mask: str | None = None
+    source: PromptSource | None = None  # "template"/"variables" or "expand": one plan per prompt it stands for
 
 
 class ImageService:
@@ -116,14 +118,14 @@ class ImageService:
         """Make the job's samples in parallel (within the cap); the images made, or the first failure."""
         from glm_image_cli.core.consent import always
 
-        plan = self.studio.plan(job.prompt, model=job.model, size=job.size, quality=job.quality, style=job.style,
-                                negative=job.negative, samples=job.samples, images=job.images, mask=job.mask)
-        if not self.slots.try_acquire(plan.samples):
+        plans = self._plans(job)
+        count = sum(plan.samples for plan in plans)
+        if not self.slots.try_acquire(count):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
             # The operator who started serve agreed to its costs; budgets still hold (402).
-            run = self.studio.generate(plan, enhance=job.enhance, consent=always,
+            run = self.studio.generate(plans, enhance=job.enhance, consent=always,
                                        delivery=AnswerImages(job.want_bytes, self.saver))
         except GlmImageError as error:
             if getattr(error, "during", None) != "enhance":
@@ -133,12 +135,23 @@ class ImageService:
             answer.message = f"{render('enhance_failed', model=self.studio.settings.enhance_model)} {answer.message}"
             raise answer from None
         finally:
-            self.slots.release(plan.samples)
+            self.slots.release(count)
         made = [outcome for outcome in run.outcomes if outcome.error is None]
         if not made:  # paid images are always answered; a failure only when nothing was made
             failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
         return run.plans[0], made
+
+    def _plans(self, job: ImageJob) -> list[GenerationPlan]:
+        """One plan, or one per prompt a template or "expand" makes (at most --max-samples images in all)."""
+        options = {"model": job.model, "size": job.size, "quality": job.quality, "style": job.style,
+                   "negative": job.negative}
+        source = job.source
+        if source is None:
+            return [self.studio.plan(job.prompt, **options, samples=job.samples, images=job.images, mask=job.mask)]
+        return self.studio.expand(source.text, template=source.template, variables=source.variables,
+                                  expand=source.expand, seed=source.seed, max_images=self.options.max_samples,
+                                  samples=job.samples, **options)
 
 
 @dataclass
@@ -206,14 +219,31 @@ def _flag(body: Mapping[str, Any], name: str) -> bool | None:
     return value
 
 
+def _prompt_source(body: Mapping[str, Any]) -> PromptSource | None:
+    """"template" (with "variables") or "expand" ("all" or "random:N", with "seed"): the prompt stands for several
+    (README, "Templates" and "Alternatives and wildcards"); without them the prompt is sent as it is."""
+    from glm_image_cli.core.prompting import PromptSource
+
+    template, expand = _text(body, "template"), _text(body, "expand")
+    if template is None and expand is None:
+        return None
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise ApiError(400, "INVALID_FIELD", render("api_field_variables"))
+    return PromptSource(_text(body, "prompt"), template, dict(variables), expand,
+                        _integer(body, "seed", 0, 2**63 - 1))
+
+
 def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
     """The original skill's body: prompt, negative_prompt, width, height, model, style, samples."""
     width = _integer(body, "width", 1, MAX_SIDE)
     height = _integer(body, "height", 1, MAX_SIDE)
     if (width is None) != (height is None):
         raise ApiError(400, "INVALID_FIELD", render("api_width_height"))
+    source = _prompt_source(body)
     return ImageJob(
-        prompt=str(_text(body, "prompt", required=True)),
+        prompt=str(_text(body, "prompt", required=source is None or source.template is None) or ""),
+        source=source,
         negative=_text(body, "negative_prompt"),
         size=f"{width}x{height}" if width and height else None,
         model=_text(body, "model"),
@@ -234,8 +264,10 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
     model = _text(body, "model")
     style = _text(body, "style")
     quality = _text(body, "quality")
+    source = _prompt_source(body)
     return ImageJob(
-        prompt=str(_text(body, "prompt", required=True)),
+        prompt=str(_text(body, "prompt", required=source is None or source.template is None) or ""),
+        source=source,
         negative=_text(body, "negative_prompt"),
         size=None if size in (None, "auto") else size,
         model=None if model in OPENAI_MODEL_ALIASES else model,

@@ -23,7 +23,7 @@ MAX_PNG_BYTES = 256 << 20  # a whole file read for its text (`info`); the upstre
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
                "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model",
-               "source_images", "mask")  # `edit`: the edited files (path, sha256) as JSON
+               "source_images", "mask", "expansion")  # `edit`: the edited files (path, sha256) as JSON
 
 
 class PngError(ValueError):
@@ -237,7 +237,7 @@ def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
         return None
     recipe: dict[str, Any] = {key: fields[key] for key in RECIPE_KEYS if key in fields}
-    for key in ("content_filter", "source_images", "mask"):
+    for key in ("content_filter", "source_images", "mask", "expansion"):
         if key in recipe:
             with contextlib.suppress(ValueError):
                 recipe[key] = safejson.loads(recipe[key])

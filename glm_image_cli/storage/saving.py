@@ -46,6 +46,8 @@ def recipe_for(plan: GenerationPlan, request_id: str | None, content_filter: lis
         "batch_key": batch_key,  # lets a batch whose manifest is gone recognise the image as made
         **({"source_images": source_images(plan.images), "mask": source_images((plan.mask,))[0]}
            if plan.images else {}),  # `edit`: what was edited (paths and SHA-256)
+        # a template or {a|b} alternatives: the source, the expand mode and seed, what was chosen
+        **({"expansion": dict(plan.origin)} if plan.origin else {}),
     }
 
 

@@ -37,7 +37,15 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_input_format
-from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
+from glm_image_cli.cli.commands.generating import (
+    BatchPreviewOption,
+    EnhanceOption,
+    ExpandOption,
+    NoCacheOption,
+    SeedOption,
+    TemplateOption,
+    WildcardsOption,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
 from glm_image_cli.cli.language import help_text
@@ -97,8 +105,13 @@ def batch(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: BatchPreviewOption = None,
+    template: TemplateOption = None,
+    expand: ExpandOption = None,
+    seed: SeedOption = None,
+    wildcards: WildcardsOption = None,
 ) -> None:
     from glm_image_cli.core.batchinput import FORMATS
+    from glm_image_cli.core.expand import ExpandMode
     from glm_image_cli.core.textinput import check_encoding
 
     state = state_of(ctx)
@@ -107,6 +120,8 @@ def batch(
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
+    if seed is not None and ExpandMode.parse(expand, seed).count is None:
+        raise UsageError("expand_seed_without_random")
     reviewing = review and not yes and not dry_run
     if reviewing:
         check_review(state, review, yes)  # no terminal to review on: an error before any chat call
@@ -119,6 +134,7 @@ def batch(
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
+        template=template, expand=expand, seed=seed, wildcards=str(wildcards) if wildcards is not None else None,
     )
     enhance_failures: list[Any] = []
     chats: dict[str, int] = {}
@@ -210,6 +226,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
               "skipped": len(selection.failed_skipped), "capped": len(selection.capped)}
+    _print_prompts(state, items)
     if state.json_mode:
         ui.emit_json_line({"type": "plan", **counts, "models": dict(per_model),
                            "estimated_cost": round(cost, 4), "currency": currency, "unknown_price_images": unknown})
@@ -220,6 +237,22 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
     ui.result(render("batch_cost", cost=cost, currency=currency, unknown=suffix))
     ui.note(render("batch_dry_run"))
+
+
+def _print_prompts(state: RunState, items: list[Any]) -> None:
+    """--dry-run with templates or alternatives: every prompt the lines stand for, numbered as the files will be."""
+    from glm_image_cli.core.prompting import listing
+
+    if not any(item.plan.origin for item in items):
+        return
+    ui = state.ui()
+    if state.json_mode:
+        for item, row in zip(items, listing([item.plan for item in items]), strict=True):
+            ui.emit_json_line({"type": "prompt", "item": item.number, "line": item.line, **row})
+        return
+    ui.result(render("expand_listing", count=len(items)))
+    for item in items:
+        ui.result(render("expand_listing_row", number=f"{item.number:04d}", prompt=item.plan.prompt))
 
 
 def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manifest, saver: ImageSaver,
@@ -345,7 +378,7 @@ _NEVER_REPEATED = frozenset({"input_path", "output_dir", "dry_run", "retry_unsaf
 # Carried by failed.jsonl's lines (one line per image, with its own name), or meaningless for it.
 # (failed.jsonl is written in UTF-8, whatever --encoding the input needed.)
 _IN_FAILED_LINES = frozenset({"input_format", "encoding", "style", "negative", "size", "model", "quality", "samples",
-                              "name", "skip_invalid", "max_images"})
+                              "name", "skip_invalid", "max_images", "template", "expand", "seed", "wildcards"})
 
 
 class _Rerun:

@@ -102,3 +102,13 @@ def _raw_config() -> dict[str, Any]:
         return read_config_file(config_path())
     except Exception:  # completion must never print an error into the shell
         return {}
+
+
+def complete_template(incomplete: str) -> list[str]:
+    """The saved prompt templates (`generate -t`, `template show|edit|delete`)."""
+    try:
+        from glm_image_cli.core.templates import TemplateStore
+
+        return [name for name in TemplateStore.default().names() if name.startswith(incomplete)]
+    except Exception:  # completion never fails loudly
+        return []

@@ -31,10 +31,16 @@ from glm_image_cli.cli.commands.completion import complete_format
 from glm_image_cli.cli.commands.generating import (
     DryRunOption,
     EnhanceOption,
+    ExpandOption,
+    MaxImagesOption,
     NoCacheOption,
     OpenOption,
     PreviewOption,
+    SeedOption,
     StdoutOutputDirOption,
+    TemplateOption,
+    WildcardsOption,
+    prompt_source,
     run_generate,
     stdout_or_folder,
 )
@@ -50,8 +56,10 @@ HELP = help_text("cmd.generate")
 @output_options()
 def generate(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help=help_text("arg.prompt"), show_default=False)],
+    words: Annotated[list[str] | None, typer.Argument(metavar="PROMPT", help=help_text("arg.prompt_words"),
+                                                      show_default=False)] = None,
     encoding: EncodingOption = None,
+    template: TemplateOption = None,
     style: StyleOption = None,
     negative: NegativeOption = None,
     size: SizeOption = None,
@@ -79,13 +87,24 @@ def generate(
     preview: PreviewOption = None,
     dry_run: DryRunOption = False,
     open_images: OpenOption = False,
+    expand: ExpandOption = None,
+    seed: SeedOption = None,
+    wildcards: WildcardsOption = None,
+    max_images: MaxImagesOption = 100,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
     state = state_of(ctx)
     output_dir, to_stdout = stdout_or_folder(output_dir)
+    if max_images < 1:
+        raise UsageError("batch_max_images")
+    if encoding is not None and "-" not in (words or []):
+        _read_prompt("", encoding)  # an unknown encoding, or one without a prompt from standard input: say so
+    source = prompt_source(ctx, words or [], template, expand, seed, wildcards,
+                           lambda text: _read_prompt(text, encoding))
     request = GenerateRequest(
-        prompt=_read_prompt(prompt, encoding), style=style, negative=negative, size=combine_size(size, width, height),
+        prompt=source.text or "", source=source, max_images=max_images, style=style, negative=negative,
+        size=combine_size(size, width, height),
         model=model, quality=quality, samples=samples, output_dir=output_dir, concurrency=concurrency,
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,

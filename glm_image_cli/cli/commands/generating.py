@@ -15,6 +15,7 @@ from glm_image_cli.cli.commands.common import (
     notice_printer,
     report_saver_notes,
 )
+from glm_image_cli.cli.commands.completion import complete_template
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.core.session import GenerateRequest
 from glm_image_cli.errors import GlmImageError
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from glm_image_cli.cli.console import Ui
     from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.prompting import PromptSource
     from glm_image_cli.core.results import Notice, Run
     from glm_image_cli.core.runner import ImageOutcome
     from glm_image_cli.core.studio import Job, Studio
@@ -75,25 +77,28 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
     with studio:
         for warning in studio.warnings:
             ui.warn(str(warning))
-        plan = studio.plan(request.prompt, negative=request.negative, samples=request.samples,
-                           no_style=request.no_style, images=request.images, mask=request.mask)
+        plans = plans_of(state, studio, request)
         if dry_run:
             from glm_image_cli.cli.planview import show_plan
 
-            show_plan(state, studio, plan, enhance=request.enhance, use_cache=not request.no_cache,
+            show_plan(state, studio, plans, enhance=request.enhance, use_cache=not request.no_cache,
                       to_stdout=to_stdout)
             return
+        if to_stdout and len(plans) > 1:  # alternatives or wildcards stand for several images: not one stream
+            from glm_image_cli.cli.tostdout import check_stdout_target
+
+            check_stdout_target(state, sum(plan.samples for plan in plans))
         studio.require_key()
         saver = studio.saver(metadata=not request.no_metadata, history=not request.no_history)
         review = (lambda _plan, text: review_text(state, text)) if request.review and not request.yes else None
         notice = notice_printer(state)
-        with studio.prepare(plan, saver=saver, use_cache=not request.no_cache, consent=cli_consent(state, request.yes),
+        with studio.prepare(plans, saver=saver, use_cache=not request.no_cache, consent=cli_consent(state, request.yes),
                             review=review, on_notice=notice) as job:
             run = _run(state, job, notice)
     report_saver_notes(state, saver)
     saved = [r.path for r in run if r.path is not None]
     try:
-        _report(state, job.plans[0], run.outcomes, saver.folder, to_stdout=to_stdout)
+        _report(state, job.plans, run.outcomes, saver.folder, to_stdout=to_stdout)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
         if preview is not False and state.terminal.stdout_tty and not to_stdout:
             from glm_image_cli.cli.preview import preview_files
@@ -103,6 +108,22 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
             from glm_image_cli.cli.opener import open_saved
 
             open_saved(state, saved)
+
+
+def plans_of(state: RunState, studio: Studio, request: GenerateRequest) -> list[GenerationPlan]:
+    """The request's plans: one, or (generate) one per prompt its template and alternatives stand for."""
+    source = request.source
+    if source is None:
+        return [studio.plan(request.prompt, negative=request.negative, samples=request.samples,
+                            no_style=request.no_style, images=request.images, mask=request.mask)]
+    plans = studio.expand(source.text, template=source.template, variables=source.variables, expand=source.expand,
+                          seed=source.seed, wildcards=source.wildcards, max_images=request.max_images,
+                          samples=request.samples, negative=request.negative, style=request.style,
+                          size=request.size, model=request.model, quality=request.quality)
+    seed = (plans[0].origin or {}).get("seed")
+    if seed is not None and source.seed is None:  # chosen here: said, so the same draw can be made again
+        state.ui().note(render("expand_seed_note", count=len(plans), seed=seed))
+    return plans
 
 
 def open_studio(state: RunState, request: GenerateRequest) -> Studio:
@@ -163,7 +184,7 @@ def _print_saved(state: RunState, outcomes: list[ImageOutcome]) -> None:
             ui.result(str(outcome.path))
 
 
-def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome], folder: Path, *,
+def _report(state: RunState, plans: list[GenerationPlan], outcomes: list[ImageOutcome], folder: Path, *,
             to_stdout: bool = False) -> None:
     """Paths (or JSON, or with -o - the image itself) on stdout, one line per failure on stderr, exit code of the
     first failure."""
@@ -182,23 +203,69 @@ def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome],
         ui.emit_json([generate_record(o) for o in outcomes])
     else:
         _print_saved(state, outcomes)
-    _report_failures(ui, plan, failures)
+    total = sum(plan.samples for plan in plans)
+    _report_failures(ui, total, outcomes)
     saved = len(outcomes) - len(failures)
-    if plan.samples > 1:
-        ui.note(render("summary_saved", saved=saved, total=plan.samples, folder=display_path(folder)))
+    if total > 1:
+        ui.note(render("summary_saved", saved=saved, total=total, folder=display_path(folder)))
     if failures:
         first: GlmImageError = failures[0].error  # type: ignore[assignment]
         raise typer.Exit(int(first.exit_code))
 
 
-def _report_failures(ui: Ui, plan: GenerationPlan, failures: list[ImageOutcome]) -> None:
+def _report_failures(ui: Ui, total: int, outcomes: list[ImageOutcome]) -> None:
     """One line per distinct failure; the image number only matters when there are several images."""
     shown: set[str] = set()
-    for outcome in failures:
+    for number, outcome in enumerate(outcomes, 1):
+        if outcome.error is None:
+            continue
         text = str(outcome.error)
         if text in shown:
             continue
         shown.add(text)
-        if plan.samples > 1:
-            text = f"{render('image_label', index=outcome.index, total=plan.samples)}: {text}"
+        if total > 1:
+            text = f"{render('image_label', index=number, total=total)}: {text}"
         ui.error(text)
+
+
+# --- the flags that turn what was typed into prompts (templates, {a|b} alternatives, __name__ wildcards) -------
+# declared once for generate and batch; the work is core/prompting.py's.
+
+TemplateOption = Annotated[str | None, typer.Option("--template", "-t", help=help_text("opt.template"),
+                                                    show_default=False, metavar="TEMPLATE",
+                                                    autocompletion=complete_template)]
+ExpandOption = Annotated[str | None, typer.Option("--expand", help=help_text("opt.expand"), show_default=False,
+                                                  metavar="all|random:N")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help=help_text("opt.seed"), show_default=False)]
+WildcardsOption = Annotated[Path | None, typer.Option("--wildcards", help=help_text("opt.wildcards"),
+                                                      show_default=False, metavar="DIR")]
+MaxImagesOption = Annotated[int, typer.Option("--max-images", help=help_text("opt.max_images_expand"),
+                                              metavar="N")]
+
+
+def prompt_source(ctx: typer.Context, words: list[str], template: str | None, expand: str | None,
+                  seed: int | None, wildcards: Path | None, read_prompt: Callable[[str], str]) -> PromptSource:
+    """generate's PROMPT (one word; - reads standard input) or, with -t, its NAME=VALUE words; a missing or an
+    extra word is the same one-line usage error Click gives."""
+    from typer._click.exceptions import MissingParameter
+    from typer._click.exceptions import UsageError as ClickUsageError
+
+    from glm_image_cli.core.expand import ExpandMode
+    from glm_image_cli.core.prompting import PromptSource
+    from glm_image_cli.core.templates import parse_assignments
+    from glm_image_cli.errors import UsageError
+
+    mode = ExpandMode.parse(expand, seed)  # a bad --expand before anything else
+    if seed is not None and mode.count is None:
+        raise UsageError("expand_seed_without_random")
+    folder = str(wildcards) if wildcards is not None else None
+    if template is not None:
+        return PromptSource(None, template, parse_assignments(words), expand, seed, folder)
+    if not words:
+        param = next(p for p in ctx.command.params if p.name == "words")
+        raise MissingParameter(ctx=ctx, param=param)
+    if len(words) > 1:
+        if all("=" in word for word in words):
+            raise UsageError("template_variables_without_template")
+        raise ClickUsageError(f"Got unexpected extra argument ({' '.join(words[1:])})", ctx=ctx)
+    return PromptSource(read_prompt(words[0]), None, {}, expand, seed, folder)
