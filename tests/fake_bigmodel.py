@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
+    admitted: bool = False  # a generation call the account counts against its concurrency limit
 
     @classmethod
     def error(cls, status: int, code: str, message: str = "error", retry_after: str | None = None,
@@ -93,6 +96,14 @@ class FakeBigModel:
         self.hold_after: int | None = None  # generations past this many are held until ``released`` is set
         self._generations = 0
         self.async_outcome = "SUCCESS"
+        # Tasks that take a time instead of a number of polls: each is done this many seconds (uniform in the
+        # range, from ``task_rng``) after it was submitted; ``task_seen`` records (done, first seen done) times.
+        self.task_seconds: tuple[float, float] | None = None
+        self.task_rng = random.Random(1)
+        self._task_done_at: dict[str, float] = {}
+        self._task_durations: dict[str, float] = {}
+        self.task_seen: dict[str, tuple[float, float]] = {}
+        self.task_looks: dict[str, list[float]] = {}  # seconds after submission of each poll of such a task
         self.requests: list[Seen] = []
         # /chat/completions answers with this text (a function of the request body, or fixed text)
         self.chat_reply: Any = lambda body: "ENHANCED: " + str((body.get("messages") or [{}])[-1].get("content"))
@@ -100,6 +111,10 @@ class FakeBigModel:
         self.max_in_flight = 0  # most generation calls seen at once
         self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
         self.refused = 0  # generation calls refused for concurrency (not billed)
+        # Like a platform whose counter lags: an answered call still counts against the limit this many seconds.
+        self.count_lag = 0.0
+        self._admitted = 0  # generation calls accepted and not yet answered (refused ones never count)
+        self._lingering: deque[float] = deque()  # when answered calls stop counting (with count_lag)
         self._scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -177,6 +192,10 @@ class FakeBigModel:
         if route == ASYNC_ROUTE:
             task_id = f"task-{next(self._ids)}"
             self._polls[task_id] = 0
+            if self.task_seconds is not None:
+                with self._lock:
+                    self._task_durations[task_id] = self.task_rng.uniform(*self.task_seconds)
+                    self._task_done_at[task_id] = time.monotonic() + self._task_durations[task_id]
             return Reply(body={"model": body.get("model"), "id": task_id, "request_id": f"req-{task_id}",
                                "task_status": "PROCESSING"})
         if route == POLL_ROUTE:
@@ -189,8 +208,9 @@ class FakeBigModel:
         if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
             return Reply.error(400, "1213", "缺少必要参数 prompt/model")
         with self._lock:
-            over = self.concurrency_limit is not None and self.in_flight > self.concurrency_limit
+            over = self.concurrency_limit is not None and self._counted() >= self.concurrency_limit
             self.refused += 1 if over else 0
+            self._admitted += 0 if over else 1
         if over:
             return Reply.error(429, "1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
         number = next(self._ids)
@@ -199,7 +219,20 @@ class FakeBigModel:
             held = self.hold_after is not None and self._generations > self.hold_after
         return Reply(body={"created": 1760000000 + number, "data": [self._image_item(number)],
                            "content_filter": [{"role": "assistant", "level": 3}],
-                           "request_id": f"req-{number}"}, delay=3600 if held else self.latency)
+                           "request_id": f"req-{number}"}, delay=3600 if held else self.latency, admitted=True)
+
+    def _counted(self) -> int:
+        """The calls the account counts now: those accepted and not answered, and answered ones still lingering."""
+        now = time.monotonic()
+        while self._lingering and self._lingering[0] <= now:
+            self._lingering.popleft()
+        return self._admitted + len(self._lingering)
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+            if self.count_lag > 0:
+                self._lingering.append(time.monotonic() + self.count_lag)
 
     def _chat(self, body: Any) -> Reply:
         """The OpenAI-compatible chat answer: {"choices": [{"message": {"role", "content"}}], "usage"}."""
@@ -224,6 +257,13 @@ class FakeBigModel:
                 return Reply.error(404, "1222", f"task {task_id} not found")
             self._polls[task_id] += 1
             done = self._polls[task_id] > self.polls_before_success
+            done_at = self._task_done_at.get(task_id)
+            if done_at is not None:
+                done = time.monotonic() >= done_at
+                submitted = done_at - self._task_durations[task_id]
+                self.task_looks.setdefault(task_id, []).append(time.monotonic() - submitted)
+                if done and task_id not in self.task_seen:
+                    self.task_seen[task_id] = (done_at, time.monotonic())
         base = {"model": "glm-image", "id": task_id, "request_id": f"req-{task_id}"}
         if not done:
             return Reply(body={**base, "task_status": "PROCESSING"})
@@ -261,6 +301,8 @@ class FakeBigModel:
                     reply = fake._answer(method, self.path, headers, body)
                     if reply.delay:
                         fake.released.wait(reply.delay)
+                    if reply.admitted:
+                        fake._answered()
                 finally:
                     fake._track(-1 if generation else 0)
                 if reply.drop:

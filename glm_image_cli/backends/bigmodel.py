@@ -29,6 +29,7 @@ from glm_image_cli.backends.base import (
     no_progress,
 )
 from glm_image_cli.backends.models import MODELS
+from glm_image_cli.backends.polling import Interval, TaskTimes, finished_between, next_wait
 from glm_image_cli.backends.regions import HOME_URLS
 from glm_image_cli.backends.transport import (
     HttpTransport,
@@ -116,9 +117,13 @@ class BigModelClient(OverTransport):
         sleep: Callable[[float], None] = time.sleep,
         max_connections: int = 16,
         verbose: bool | None = None,
+        task_times: TaskTimes | None = None,
     ) -> None:
         self._region = region
         self._polling = polling or DEFAULT_POLLING
+        # How long each model's tasks take, to look when they finish (see polling.py); ``remember_task_times``
+        # keeps them beside the learned limits.
+        self.task_times = task_times or TaskTimes()
         self._transport = HttpTransport(api_key, base_url, BigModelErrors(region), timeout=timeout, lang=lang,
                                         retry_unsafe=retry_unsafe, retry=retry, sleep=sleep,
                                         max_connections=max_connections, verbose=verbose)
@@ -138,7 +143,7 @@ class BigModelClient(OverTransport):
             # Paid from here on: the caller journals the task id before the first poll, so a run that dies
             # while polling can collect the image later (``collect``) instead of paying for it again.
             progress("submitted", {"task_id": task_id, "request_id": submitted.get("request_id")})
-            payload = self._poll(task_id, submitted, progress)
+            payload = self._poll(task_id, submitted, progress, model=request.model)
             return generated_from(payload, payload.get("image_result"), task_id)
         payload = self._post_once("/images/generations", request, progress)
         return generated_from(payload, payload.get("data"), None)
@@ -179,20 +184,37 @@ class BigModelClient(OverTransport):
                                      console_url=HOME_URLS.get(self._region, HOME_URLS["cn"])) from None
             raise
 
-    def _poll(self, task_id: str, submitted: Mapping[str, Any], progress: ProgressCallback) -> dict[str, Any]:
+    def remember_task_times(self, recall: Callable[[str], list[Interval]],
+                            keep: Callable[[str, list[Interval]], None]) -> None:
+        """Start from the task durations an earlier run learned, and keep the new ones (the core's store)."""
+        self.task_times = TaskTimes(recall, keep)
+
+    def _poll(self, task_id: str, submitted: Mapping[str, Any], progress: ProgressCallback,
+              model: str | None = None) -> dict[str, Any]:
+        """Look until the task is done: when a model's durations are known, densely around its usual finish
+        (polling.py), else on the fixed schedule.  A task collected later (no model, unknown start) uses the
+        fixed schedule and teaches nothing."""
         policy = self._polling
-        deadline = time.monotonic() + policy.max_wait
+        started = time.monotonic()
+        deadline = started + policy.max_wait
         status = str(submitted.get("task_status") or "PROCESSING")
         delays = policy.delays()
+        planned = iter(self.task_times.plan(model) if model is not None else ())
+        looks: list[float] = []
         while True:
             progress("processing", {"task_status": status, "task_id": task_id})
-            delay = next(delays)
+            wait = next_wait(planned, time.monotonic() - started)
+            delay = wait if wait is not None else next(delays)
             if time.monotonic() + delay > deadline:
                 raise UpstreamFailure("async_timeout", task_id=task_id, seconds=int(policy.max_wait))
             self._transport.sleep(delay)
+            sent = time.monotonic()
             payload = self._transport.send("GET", f"/async-result/{task_id}", progress)  # GET: retried when transient
+            looks.append((sent + time.monotonic()) / 2 - started)  # when the upstream looked, about
             status = str(payload.get("task_status") or "")
             if status == "SUCCESS":
+                if model is not None:
+                    self.task_times.finished(model, finished_between(looks))
                 return payload
             if status == "FAIL":
                 raise UpstreamFailure(

@@ -28,6 +28,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from glm_image_cli.core.evidence import Slot
 from glm_image_cli.core.limits import Limiter
 from glm_image_cli.errors import ConcurrencyRefused, GlmImageError, OutputError
 
@@ -246,6 +247,7 @@ class Runner:
         self._requesting = 0  # units holding a slot: only these can still be refused and come back
         self._refusals: dict[int, int] = {}
         self._spend_entries: dict[int, int] = {}  # id() of unit -> its open ledger row
+        self._slots: dict[int, Slot] = {}  # id() of unit -> its slot while it holds one (what the limiter learns from)
         self._working: set[int] = set()  # id() of units sent and not finished (a second Ctrl-C abandons them)
         self._futures: list[Future[None]] = []
         self._stopped = False
@@ -264,15 +266,17 @@ class Runner:
             unit = self._next_unit()
             if unit is None:
                 break
-            if not self.limiter.acquire(model_of(unit), lambda: self._stopped):
+            slot = self.limiter.acquire(model_of(unit), lambda: self._stopped)
+            if slot is None:
                 with self._lock:
                     self._pending.appendleft(unit)
                 break
             if id(unit.plan) in self._refused_plans:  # refused while we waited for the slot
-                self.limiter.release(model_of(unit), False)
+                self.limiter.release(model_of(unit), False, slot, sent=False)
                 continue
             context = contextvars.copy_context()  # the message language follows the work into the thread
             with self._lock:
+                self._slots[id(unit)] = slot
                 self._requesting += 1
                 self._working.add(id(unit))
                 self._futures.append(self._executor.submit(context.run, self._work, unit))
@@ -403,8 +407,12 @@ class Runner:
                 if self.output_failed is None:
                     self.output_failed = error
 
+    def _slot(self, unit: Any) -> Slot | None:
+        with self._lock:
+            return self._slots.pop(id(unit), None)
+
     def _leave_request_phase(self, unit: Any, *, succeeded: bool) -> None:
-        self.limiter.release(model_of(unit), succeeded)
+        self.limiter.release(model_of(unit), succeeded, self._slot(unit))
         with self._lock:
             self._requesting -= 1
             self._lock.notify_all()
@@ -412,7 +420,9 @@ class Runner:
     def _send_again(self, unit: Any, refusal: GlmImageError) -> bool:
         """A concurrency refusal (not billed): lower the ceiling and put the image back at the front of the
         queue.  False when this image was refused too often: then it fails as rate limited."""
-        self.limiter.refused(model_of(unit))
+        with self._lock:
+            slot = self._slots.get(id(unit))
+        self.limiter.refused(model_of(unit), slot)
         with self._lock:
             count = self._refusals[id(unit)] = self._refusals.get(id(unit), 0) + 1
         if count > MAX_REFUSALS_PER_IMAGE:
@@ -420,7 +430,7 @@ class Runner:
         if self.journal is not None:
             with contextlib.suppress(OSError, GlmImageError):  # "dispatched" may stand: then it is uncertain
                 self.journal.refused(unit)
-        self.limiter.release(model_of(unit), False)
+        self.limiter.release(model_of(unit), False, self._slot(unit))
         with self._lock:
             self._pending.appendleft(unit)
             self._requesting -= 1

@@ -40,11 +40,18 @@ def make_client(cfg: ResolvedConfig, lang: str, retry_unsafe: bool = False,
                 connections: int | None = None) -> ImageClient:
     """The settings' backend's client (any backend: same runner, same money rules)."""
     from glm_image_cli.backends.registry import backend_named
+    from glm_image_cli.core.limits import LimitStore
+    from glm_image_cli.storage.history import data_dir
 
     wanted = connections if connections is not None else cfg.concurrency * 2
-    return backend_named(cfg.backend).make_client(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout,
-                                                  lang=lang, region=cfg.region, retry_unsafe=retry_unsafe,
-                                                  max_connections=max(16, wanted))
+    client = backend_named(cfg.backend).make_client(require_api_key(cfg), cfg.base_url, timeout=cfg.timeout,
+                                                    lang=lang, region=cfg.region, retry_unsafe=retry_unsafe,
+                                                    max_connections=max(16, wanted))
+    remember = getattr(client, "remember_task_times", None)  # a backend whose tasks are polled learns their times
+    if remember is not None:
+        store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
+        remember(store.durations, store.put_durations)
+    return client
 
 
 def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
@@ -54,7 +61,7 @@ def make_limiter(cfg: ResolvedConfig, cap: int | None = None) -> Limiter:
     from glm_image_cli.storage.history import data_dir
 
     store = LimitStore.for_account(data_dir(), require_api_key(cfg), cfg.base_url)
-    return Limiter(cap or cfg.concurrency, remembered=store.get, on_learned=store.put)
+    return Limiter(cap or cfg.concurrency, memory=store)
 
 
 def checked_image_format(cfg: ResolvedConfig) -> str:
