@@ -101,6 +101,8 @@ class FakeBigModel:
         self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
         self.refused = 0  # generation calls refused for concurrency (not billed)
         self._scripts: dict[str, deque[Reply]] = {}
+        # more routes (tests/fake_batchapi.py): each is asked first, after the scripts; None passes the request on
+        self.extensions: list[Any] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._ids = itertools.count(1)
@@ -168,6 +170,10 @@ class FakeBigModel:
         scripted = self._next_scripted(route)
         if scripted is not None:
             return scripted
+        for extension in list(self.extensions):
+            extended = extension(method, path, headers, body)
+            if extended is not None:
+                return extended
         if route == FILE_ROUTE:
             return Reply(body=self.image_bytes, headers={"Content-Type": "image/png"})
         if headers.get("authorization") != f"Bearer {self.api_key}":

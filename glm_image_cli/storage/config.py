@@ -173,6 +173,8 @@ class Settings:
     preview: str
     preview_protocol: str
     preview_width: float
+    batch_via: str
+    batch_poll: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:
