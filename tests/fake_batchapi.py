@@ -37,6 +37,7 @@ class FakeBatches:
         self.expire_done = 1  # lines made before an expiry or a cancel
         self.fail_when: Callable[[dict[str, Any]], tuple[int, str, str] | None] = lambda body: None
         self.hold_answer: set[str] = set()  # "upload", "create": done, then the answer is held until shutdown
+        self.drop_answer: set[str] = set()  # "upload", "create": done, then the connection closes unanswered
         self.list_fails = False  # GET /batches and GET /files answer 500
         self._lock = threading.Lock()
         self._numbers = iter(range(1, 1_000_000))
@@ -77,6 +78,8 @@ class FakeBatches:
     def _held(self, step: str, reply: Reply) -> Reply:
         if step in self.hold_answer:
             reply.delay = 3600  # released only when the fake shuts down: the client never reads it
+        if step in self.drop_answer:
+            reply.drop = True  # done, and the connection closes without an answer
         return reply
 
     # -- files ----------------------------------------------------------------------------------------------

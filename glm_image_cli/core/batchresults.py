@@ -104,8 +104,12 @@ def collect(api: BatchApi, studio: Studio, manifest: Manifest, saver: ImageSaver
             if unit is None:
                 collected.foreign += 1
                 continue
-            if manifest.state(key) in ("done", "failed"):
-                continue  # saved or recorded by an earlier run
+            record = manifest.states.get(key) or {}
+            if record.get("state") == "done":
+                continue  # saved by an earlier run
+            if record.get("state") == "failed" and record.get("batch_id") == part.batch_id:
+                collected.failed.append(ImageOutcome(unit, error=_recorded_error(record)))  # said again, not redone
+                continue
             if key in mapped.images:
                 images[key], arriving[key] = mapped.images[key], part
                 if mapped.images[key].url:
@@ -136,6 +140,20 @@ def collect(api: BatchApi, studio: Studio, manifest: Manifest, saver: ImageSaver
             api.journal.record(part, "closed")
             collected.closed += 1
     return collected
+
+
+def _recorded_error(record: dict[str, Any]) -> GlmImageError:
+    """The failure a manifest record keeps, as an error with the same public code (for the summary)."""
+    from glm_image_cli.errors import MEANINGS
+
+    error = record.get("error") if isinstance(record.get("error"), dict) else {}
+    code = error.get("code")
+    message_id = next((mid for mid, meaning in MEANINGS.items() if meaning.code == code), "batchapi_failed")
+    failure = UpstreamFailure(message_id, batch_id=record.get("batch_id"), detail=str(error.get("message") or "?"))
+    exit_code = error.get("exit_code")
+    if isinstance(exit_code, int) and not isinstance(exit_code, bool):
+        failure.exit_code = exit_code  # type: ignore[misc]
+    return failure
 
 
 def _failed(manifest: Manifest, unit: WorkUnit, error: GlmImageError, part: Part) -> ImageOutcome:
