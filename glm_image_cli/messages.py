@@ -1188,6 +1188,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batchapi_column_status": ("status", "状态"),
     "batchapi_column_done": ("done / failed", "完成 / 失败"),
     "batchapi_column_elapsed": ("elapsed", "已用时间"),
+    "batchapi_cost": (
+        "Estimated cost: {cost:.2f} {currency} at the Batch API price (half the reference price table){unknown}.",
+        "预计费用：{cost:.2f} {currency}（按 Batch API 批量价，即参考价格表的一半）{unknown}。",
+    ),
     "batchapi_no_folder": ("No batch folder {folder}.", "没有批量输出文件夹 {folder}。"),
     "batchapi_extra_folder": (
         "Unexpected second argument {folder}: only `batch status FOLDER` and `batch cancel FOLDER` take one.",

@@ -143,7 +143,8 @@ def run_via_api(state: RunState, studio: Studio, prepared: PreparedBatch, rerun:
         _leave(state, api, units, rerun, prepared.folder)
     selection.to_run[:] = new + claimed  # the summary counts every image this run dealt with
     run = Run([], [], studio.estimate([]), outcomes=done.outcomes)
-    summary = words.finish(state, selection, prepared.manifest, run, studio, prepared.folder, started, rerun)
+    summary = words.finish(state, selection, prepared.manifest, run, studio, prepared.folder, started, rerun,
+                           limits=False)
     if preview is not False and state.terminal.stdout_tty:
         from glm_image_cli.cli.preview import preview_files
 

@@ -248,7 +248,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     for name, count in per_model.most_common():
         ui.result(render("batch_plan_model", model=name, count=count))
     suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
-    ui.result(render("batch_cost", cost=cost, currency=currency, unknown=suffix))
+    ui.result(render("batchapi_cost" if via == "api" else "batch_cost", cost=cost, currency=currency, unknown=suffix))
     ui.note(render("batch_dry_run"))
 
 
@@ -304,7 +304,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
 
 
 def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run, studio: Studio, folder: Path,
-            started: float, rerun: _Rerun, *, interrupted: bool = False) -> BatchSummary:
+            started: float, rerun: _Rerun, *, interrupted: bool = False, limits: bool = True) -> BatchSummary:
     """The summary, then what to do next: why it stopped, how to fix or retry what failed, how to resume."""
     from glm_image_cli.core.batch import failed_units, summarize, write_failed_file
 
@@ -312,7 +312,7 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     outcomes = run.outcomes
     summary = summarize(selection, outcomes, run.not_sent, time.monotonic() - started, run.halted_by,
                         abandoned=run.abandoned)
-    summary.limits = studio.limiter.summary()
+    summary.limits = studio.limiter.summary() if limits else {}  # a Batch API run makes no calls of its own
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:
