@@ -302,3 +302,19 @@ def test_one_input_file_per_model_split_at_the_line_limit(cli, fake, batches) ->
     models = sorted({line["body"]["model"] for line in batches.lines_of(batch_id)} .pop()
                     for batch_id in batches.batches)
     assert models == ["cogview-4-250304", "glm-image"] and len(images()) == 6
+
+
+def test_a_result_file_that_fails_to_download_once_is_fetched_again(cli, fake, batches) -> None:
+    prompts(PROMPTS[:2])
+    fake.script("GET /files/file-3/content", Reply.error(500, "500", "internal error"))  # the output file
+    result = cli("batch", "p.txt", "-o", "out", "--yes", *VIA)
+    assert result.exit_code == 0, result.stderr
+    assert fake.count("GET /files/file-3/content") == 2 and len(images()) == 2
+
+
+def test_the_openai_backend_has_no_batch_api_and_nothing_is_sent(cli, fake, batches, monkeypatch) -> None:
+    monkeypatch.setenv("GLM_IMAGE_BACKEND", "openai")
+    prompts(PROMPTS[:2])
+    result = cli("batch", "p.txt", "-o", "out", "--yes", *VIA)
+    assert result.exit_code == 2 and "needs the bigmodel backend" in result.stderr
+    assert fake.requests == []

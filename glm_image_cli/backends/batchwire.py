@@ -122,14 +122,17 @@ class BatchWire:
     def content(self, file_id: str) -> bytes:
         """``GET /files/{id}/content``: a result file's JSON lines (free; retried when transient)."""
         transport = self._transport
-        for _ in range(3):
+        attempt = 0
+        while True:
             response = transport.get_once(f"/files/{file_id}/content", timeout=max(60.0, transport.timeout))
             if response.is_success:
                 return response.content
             failure = transport.rules.failure_from(response, None)
-            if transport.rules.retry_kind(response, failure, True, False) is None:
+            attempt += 1
+            if attempt >= transport.retry.server_error_attempts or \
+                    transport.rules.retry_kind(response, failure, True, False) is None:
                 raise failure
-        raise failure
+            transport.sleep(transport.retry.backoff(attempt))
 
     def result_of(self, record: Mapping[str, Any], model: str | None) -> Any:
         """A result line's image (GeneratedImage) or its failure (an UpstreamFailure, as the same answer to a direct

@@ -145,6 +145,9 @@ def run_via_api(state: RunState, studio: Studio, prepared: PreparedBatch, rerun:
     run = Run([], [], studio.estimate([]), outcomes=done.outcomes)
     summary = words.finish(state, selection, prepared.manifest, run, studio, prepared.folder, started, rerun,
                            limits=False)
+    if any(run is not None and run.interrupted for run in (done.collected.run, done.recovered)):
+        state.ui().error(render("interrupted"))  # what was not saved yet is saved by the same command again
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
     if preview is not False and state.terminal.stdout_tty:
         from glm_image_cli.cli.preview import preview_files
 
