@@ -318,3 +318,14 @@ def test_the_openai_backend_has_no_batch_api_and_nothing_is_sent(cli, fake, batc
     result = cli("batch", "p.txt", "-o", "out", "--yes", *VIA)
     assert result.exit_code == 2 and "needs the bigmodel backend" in result.stderr
     assert fake.requests == []
+
+
+def test_json_output_has_the_progress_every_item_and_the_summary(cli, fake, batches) -> None:
+    prompts(PROMPTS[:3])
+    result = cli("batch", "p.txt", "-o", "out", "--yes", "--json", *VIA)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    progress = [r for r in records if r.get("type") == "batch_api"]
+    assert [r["status"] for r in progress][-1] == "completed" and progress[-1]["completed"] == 2
+    items = sorted((r["item"], r["ok"], (r["error"] or {}).get("code")) for r in records if r.get("type") == "item")
+    assert items == [(1, True, None), (2, True, None), (3, False, "CONTENT_BLOCKED")]
+    assert records[-1]["type"] == "summary" and records[-1]["done"] == 2 and records[-1]["failed"] == 1

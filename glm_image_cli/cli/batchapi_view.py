@@ -141,6 +141,11 @@ def run_via_api(state: RunState, studio: Studio, prepared: PreparedBatch, rerun:
         spend.release()
     if done.left:
         _leave(state, api, units, rerun, prepared.folder)
+    if state.json_mode:  # the lines that made no image, as a direct batch reports its failures
+        from glm_image_cli.core.batch import item_record
+
+        for outcome in [*done.collected.failed, *done.collected.uncertain]:
+            ui.emit_json_line(item_record(outcome))
     selection.to_run[:] = new + claimed  # the summary counts every image this run dealt with
     run = Run([], [], studio.estimate([]), outcomes=done.outcomes)
     summary = words.finish(state, selection, prepared.manifest, run, studio, prepared.folder, started, rerun,
