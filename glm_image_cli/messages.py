@@ -1420,13 +1420,17 @@ HELP: dict[str, tuple[str, str]] = {
         "style, negative, size, model, quality, n, name. Flags are defaults for every item.\n\nExamples:\n\n"
         "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
         "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
-        "  glm-image batch ./out/failed.jsonl -o ./out",
+        "  glm-image batch ./out/failed.jsonl -o ./out\n\n"
+        "  glm-image batch prompts.txt -o ./out --via batch-api\n\n"
+        "  glm-image batch status ./out",
         "从文件批量生成图片；重新运行会续跑，不会重复付费。\n\n"
         "输入：每行一个提示词（# 开头的行跳过），或 .jsonl 对象、带表头的 .csv，字段为 prompt、style、negative、"
         "size、model、quality、n、name。命令行选项作为每一项的默认值。\n\n示例：\n\n"
         "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
         "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
-        "  glm-image batch ./out/failed.jsonl -o ./out",
+        "  glm-image batch ./out/failed.jsonl -o ./out\n\n"
+        "  glm-image batch prompts.txt -o ./out --via batch-api\n\n"
+        "  glm-image batch status ./out",
     ),
     "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
                    "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),

@@ -65,7 +65,7 @@ FormatOption = Annotated[str | None, typer.Option("--format", help=help_text("op
 def batch(
     ctx: typer.Context,
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
-    folder: Annotated[str | None, typer.Argument(metavar="[FOLDER]", help=help_text("arg.batch_folder"),
+    folder: Annotated[str | None, typer.Argument(metavar="FOLDER", help=help_text("arg.batch_folder"),
                                                  show_default=False)] = None,
     input_format: FormatOption = None,
     style: StyleOption = None,
