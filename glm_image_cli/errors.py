@@ -228,6 +228,18 @@ MEANINGS: dict[str, Meaning] = {
     "template_unwritable": Meaning("TEMPLATE_UNWRITABLE"),
     "template_edit_invalid": Meaning("TEMPLATE_INVALID"),
     "template_no_editor": Meaning("TEMPLATE_NO_EDITOR"),
+    # batch --via batch-api (core/batchapi.py)
+    "batchapi_refused": _refusal("BATCH_API_REFUSED"),
+    "batchapi_create_lost": _lost("BATCH_CREATE_LOST"),
+    "batchapi_unresolved": Meaning("BATCH_UNRESOLVED", sent=True),
+    "batchapi_backend": Meaning("BATCH_API_BACKEND"),
+    "batchapi_active": Meaning("BATCH_API_ACTIVE"),
+    "batchapi_no_folder": Meaning("BATCH_NO_FOLDER"),
+    "batchapi_extra_folder": Meaning("BATCH_EXTRA_ARGUMENT"),
+    "batchapi_expired": Meaning("BATCH_EXPIRED", sent=True),
+    "batchapi_cancelled": Meaning("BATCH_CANCELLED", sent=True),
+    "batchapi_failed": Meaning("BATCH_FAILED", sent=True),
+    "batchapi_no_result": Meaning("BATCH_NO_RESULT", sent=True, maybe_billed=True),
 }
 UNDECLARED = Meaning("INTERNAL")
 

@@ -1437,6 +1437,100 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col_variables": ("Variables", "变量"),
     "col_defaults": ("Defaults", "默认值"),
     "api_field_variables": ("'variables' must be an object of texts.", "variables 必须是值为文本的对象。"),
+    # batch --via batch-api: the platform's Batch API (core/batchapi.py, cli/commands/batchapi_cmd.py)
+    "batchapi_intro": (
+        "Batch API: {images} image(s) at the batch price (half the image price); the platform may take hours (up "
+        "to 24 h). Ctrl-C leaves the batch running: run the same command again to collect it.",
+        "Batch API：{images} 张图片按批量价（图片单价的一半）计费；平台可能需要数小时（最长 24 小时）。"
+        "按 Ctrl-C 离开后批任务继续运行：再次运行同一命令即可取回结果。",
+    ),
+    "batchapi_uploading": ("Uploading the input of {count} image(s) ({model})…",
+                           "正在上传 {count} 张图片的输入（{model}）…"),
+    "batchapi_submitted": ("Batch {batch_id} created: {count} image(s) of {model}.",
+                           "已创建批任务 {batch_id}：{count} 张 {model} 图片。"),
+    "batchapi_attached": ("Re-attached to batch {batch_id} ({count} image(s) of {model}).",
+                          "已重新连接批任务 {batch_id}（{count} 张 {model} 图片）。"),
+    "batchapi_status": (
+        "Batch {batch_id}: {status}, {completed}/{total} done, {failed} failed, {elapsed} since created",
+        "批任务 {batch_id}：{status}，已完成 {completed}/{total}，失败 {failed}，创建后已过 {elapsed}",
+    ),
+    "batchapi_left": (
+        "Left {count} image(s) running on the platform (it may take hours). Collect them later with: {command}  "
+        "(check: glm-image batch status {folder}; cancel: glm-image batch cancel {folder})",
+        "已离开，{count} 张图片仍在平台上生成（可能需要数小时）。稍后用此命令取回：{command}"
+        "（查看：glm-image batch status {folder}；取消：glm-image batch cancel {folder}）",
+    ),
+    "batchapi_foreign": (
+        "{count} image(s) of this folder's batches are not in this input: run the input they came from to save them.",
+        "此文件夹的批任务中有 {count} 张图片不在本次输入中：请用原来的输入文件运行以保存它们。",
+    ),
+    "batchapi_refused": (
+        "The platform refused a Batch API batch of images ({detail}); nothing was charged. Run the batch without "
+        "--via batch-api (direct calls).",
+        "平台拒绝了图片的 Batch API 批任务（{detail}）；未产生费用。请去掉 --via batch-api，用直接调用方式运行。",
+    ),
+    "batchapi_create_lost": (
+        "The answer to creating the batch was lost ({detail}); it may have been created. Nothing is created again: "
+        "run the same command to find it.",
+        "创建批任务的应答丢失（{detail}），批任务可能已创建。不会重复创建：再次运行同一命令即可找到它。",
+    ),
+    "batchapi_unresolved": (
+        "Cannot tell whether an earlier run created its batch (listing the batches failed: {detail}); nothing was "
+        "created. Run the same command again later.",
+        "无法确认之前的运行是否已创建批任务（列出批任务失败：{detail}）；本次未创建任何批任务。请稍后再运行同一命令。",
+    ),
+    "batchapi_backend": (
+        "--via batch-api needs the bigmodel backend (the platform's Batch API); this backend makes images directly.",
+        "--via batch-api 需要 bigmodel 后端（平台的 Batch API）；当前后端只能直接生成。",
+    ),
+    "batchapi_active": (
+        "{count} image(s) of this folder are in a Batch API batch that is not collected yet: collect it with "
+        "--via batch-api, or cancel it (glm-image batch cancel {folder}).",
+        "此文件夹有 {count} 张图片在尚未取回的 Batch API 批任务中：请加 --via batch-api 取回，"
+        "或取消它（glm-image batch cancel {folder}）。",
+    ),
+    "batchapi_expired": ("the batch {batch_id} expired before this image was made ({detail}); not charged",
+                         "批任务 {batch_id} 在此图片生成前已过期（{detail}）；未计费"),
+    "batchapi_cancelled": ("the batch {batch_id} was cancelled before this image was made; not charged",
+                           "批任务 {batch_id} 在此图片生成前已取消；未计费"),
+    "batchapi_failed": ("the batch {batch_id} failed ({detail}); this image was not made, not charged",
+                        "批任务 {batch_id} 失败（{detail}）；此图片未生成，未计费"),
+    "batchapi_no_result": (
+        "the batch {batch_id} completed without a result for this image: it may have been made and billed, so it "
+        "is not requested again (--retry-unsafe does)",
+        "批任务 {batch_id} 已完成，但没有此图片的结果：可能已生成并计费，因此不再请求（--retry-unsafe 可强制请求）",
+    ),
+    "batchapi_status_none": ("No Batch API batches in {folder}.", "{folder} 中没有 Batch API 批任务。"),
+    "batchapi_status_title": ("Batch API batches in {folder}", "{folder} 中的 Batch API 批任务"),
+    "batchapi_status_collect": ("To save what is done, run: {command}", "如要保存已完成的图片，请运行：{command}"),
+    "batchapi_step_planned": ("planned, not uploaded", "已计划，未上传"),
+    "batchapi_step_uploaded": ("uploaded, not created", "已上传，未创建"),
+    "batchapi_step_creating": ("created? (the next run finds out)", "是否已创建？（下次运行时确认）"),
+    "batchapi_step_closed": ("saved", "已保存"),
+    "batchapi_step_refused": ("refused (not charged)", "被拒绝（未计费）"),
+    "batchapi_step_dropped": ("dropped (never created)", "已放弃（从未创建）"),
+    "batchapi_cancelling": ("Batch {batch_id}: {status}.", "批任务 {batch_id}：{status}。"),
+    "batchapi_cancel_unsent": ("A part of {count} image(s) was not created yet: it will not be.",
+                               "有一部分（{count} 张图片）尚未创建：将不再创建。"),
+    "batchapi_cancel_done": (
+        "What the platform finished before the cancel is still saved by: {command}",
+        "取消前平台已完成的图片，仍可用此命令保存：{command}",
+    ),
+    "batchapi_status_heading": ("batch", "批任务"),
+    "batchapi_column_model": ("model", "模型"),
+    "batchapi_column_images": ("images", "图片"),
+    "batchapi_column_status": ("status", "状态"),
+    "batchapi_column_done": ("done / failed", "完成 / 失败"),
+    "batchapi_column_elapsed": ("elapsed", "已用时间"),
+    "batchapi_cost": (
+        "Estimated cost: {cost:.2f} {currency} at the Batch API price (half the reference price table){unknown}.",
+        "预计费用：{cost:.2f} {currency}（按 Batch API 批量价，即参考价格表的一半）{unknown}。",
+    ),
+    "batchapi_no_folder": ("No batch folder {folder}.", "没有批量输出文件夹 {folder}。"),
+    "batchapi_extra_folder": (
+        "Unexpected second argument {folder}: only `batch status FOLDER` and `batch cancel FOLDER` take one.",
+        "多余的第二个参数 {folder}：只有 `batch status FOLDER` 和 `batch cancel FOLDER` 需要它。",
+    ),
 }
 
 
@@ -1660,13 +1754,17 @@ HELP: dict[str, tuple[str, str]] = {
         "style, negative, size, model, quality, n, name. Flags are defaults for every item.\n\nExamples:\n\n"
         "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
         "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
-        "  glm-image batch ./out/failed.jsonl -o ./out",
+        "  glm-image batch ./out/failed.jsonl -o ./out\n\n"
+        "  glm-image batch prompts.txt -o ./out --via batch-api\n\n"
+        "  glm-image batch status ./out",
         "从文件批量生成图片；重新运行会续跑，不会重复付费。\n\n"
         "输入：每行一个提示词（# 开头的行跳过），或 .jsonl 对象、带表头的 .csv，字段为 prompt、style、negative、"
         "size、model、quality、n、name。命令行选项作为每一项的默认值。\n\n示例：\n\n"
         "  glm-image batch prompts.txt --style 水彩 -o ./out\n\n"
         "  glm-image batch items.jsonl -j 4 --dry-run\n\n"
-        "  glm-image batch ./out/failed.jsonl -o ./out",
+        "  glm-image batch ./out/failed.jsonl -o ./out\n\n"
+        "  glm-image batch prompts.txt -o ./out --via batch-api\n\n"
+        "  glm-image batch status ./out",
     ),
     "cmd.config": ("Show and change settings (API key, model, size, style…).\n\nExample: glm-image config show",
                    "查看和修改设置（API 密钥、模型、尺寸、风格等）。\n\n示例：glm-image config show"),
@@ -1898,4 +1996,13 @@ HELP: dict[str, tuple[str, str]] = {
                          "chat-preview-width, a quarter of the width).",
                          "在终端里显示每一轮的图片（默认取设置项 preview；大小取设置项 chat-preview-width，"
                          "即终端宽度的四分之一）。"),
+    # batch --via batch-api
+    "opt.batch_via": (
+        "direct: call the API for each image (default, the `batch-via` setting); batch-api: the platform's Batch "
+        "API, half price, may take hours (re-run to collect).",
+        "direct：每张图片直接调用 API（默认，见 `batch-via` 设置）；batch-api：平台的 Batch API，半价，"
+        "可能需要数小时（再次运行以取回）。",
+    ),
+    "arg.batch_folder": ("With status or cancel: the output folder of a --via batch-api batch.",
+                         "与 status 或 cancel 一起使用：--via batch-api 批任务的输出文件夹。"),
 }

@@ -116,6 +116,8 @@ class FakeBigModel:
         self._admitted = 0  # generation calls accepted and not yet answered (refused ones never count)
         self._lingering: deque[float] = deque()  # when answered calls stop counting (with count_lag)
         self._scripts: dict[str, deque[Reply]] = {}
+        # more routes (tests/fake_batchapi.py): each is asked first, after the scripts; None passes the request on
+        self.extensions: list[Any] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._ids = itertools.count(1)
@@ -183,6 +185,10 @@ class FakeBigModel:
         scripted = self._next_scripted(route)
         if scripted is not None:
             return scripted
+        for extension in list(self.extensions):
+            extended = extension(method, path, headers, body)
+            if extended is not None:
+                return extended
         if route == FILE_ROUTE:
             return Reply(body=self.image_bytes, headers={"Content-Type": "image/png"})
         if headers.get("authorization") != f"Bearer {self.api_key}":

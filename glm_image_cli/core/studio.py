@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
+    from glm_image_cli.core.batchapi import BatchApi
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -202,6 +203,18 @@ class Studio:
 
                 self._spending = make_spending(self.settings, self.command)
             return self._spending
+
+    @property
+    def batch_spending(self) -> Spending:
+        """The spend ledger at the Batch API price (`batch --via batch-api`): the same ledger and budgets."""
+        from glm_image_cli.core.batchprice import batch_spending
+
+        return batch_spending(self.spending)
+
+    def batch_api(self, folder: str | Path, *, guard: Callable[[], None] | None = None) -> BatchApi:
+        """The platform Batch API batches of an output folder (core/batchapi.py), polled every `batch-poll` s."""
+        from glm_image_cli.core.batchapi import BatchApi
+        return BatchApi.of(self.client, Path(folder), guard, self.spending.ledger, self.settings.batch_poll)
 
     # -- planning --------------------------------------------------------------------------------------------
 
@@ -405,19 +418,25 @@ class Studio:
         return rewritten
 
     def hold_batch(self, selection: Selection, *, partial: bool, consent: Consent | None,
-                   chats: Mapping[str, int] | None = None, on_notice: Callable[[Notice], None] = _ignore) -> RunSpend:
+                   chats: Mapping[str, int] | None = None, on_notice: Callable[[Notice], None] = _ignore,
+                   via: str = "direct") -> RunSpend:
         """A batch's budget hold and consent, before anything is sent: the whole selection fits the budgets or
         nothing runs (BudgetExceeded); with ``partial`` (--max-images), the images that fit run and the rest is
-        left for later (``selection.capped``).  ``chats``: the rewrite calls already made (--enhance)."""
-        spend = self.spending.hold([unit.plan.model for unit in selection.to_run], partial=partial)
+        left for later (``selection.capped``).  ``chats``: the rewrite calls already made (--enhance).
+        ``via="api"``: priced, held and recorded at the Batch API price (batchprice.py)."""
+        spending = self.batch_spending if via == "api" else self.spending
+        spend = spending.hold([unit.plan.model for unit in selection.to_run], partial=partial)
         try:
             if spend.fits < len(selection.to_run):
                 on_notice(Notice("warning", Text("batch_budget_capped", count=spend.fits,
                                                  total=len(selection.to_run))))
                 selection.capped[:0] = selection.to_run[spend.fits:]
                 del selection.to_run[spend.fits:]
-            check_consent(estimate_run(self.settings, selection.images_per_model(), chats), consent,
-                          refusal=self._refusal)
+            from glm_image_cli.core.batchprice import batch_estimate
+
+            estimate = (batch_estimate if via == "api" else estimate_run)(self.settings, selection.images_per_model(),
+                                                                          chats)
+            check_consent(estimate, consent, refusal=self._refusal)
         except BaseException:
             spend.release()
             raise

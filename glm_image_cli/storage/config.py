@@ -185,6 +185,8 @@ class Settings:
     preview_protocol: str
     preview_width: float
     chat_preview_width: float
+    batch_via: str
+    batch_poll: float
 
     @staticmethod
     def fields_from(values: Mapping[str, Any]) -> dict[str, Any]:

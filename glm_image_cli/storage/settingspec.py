@@ -180,6 +180,12 @@ def _style(value: Any) -> str:
     return _text(value)  # checked against the known styles when used, since [styles] may add names
 
 
+def _batch_via(value: Any) -> str:
+    """How `batch` makes its images: ``direct`` calls, or ``api`` (the platform's Batch API; also ``batch-api``)."""
+    text = str(value).strip().lower()
+    return "api" if text == "batch-api" else _choices("direct", "api")(text)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One user-visible setting: its key, how to parse it, and which env vars can set it."""
@@ -230,5 +236,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("preview-width", _number(0.1, 1), 0.5, ("GLM_IMAGE_PREVIEW_WIDTH",)),
         # chat draws a picture after every turn: smaller by default, so the conversation stays on screen
         Setting("chat-preview-width", _number(0.1, 1), 0.25, ("GLM_IMAGE_CHAT_PREVIEW_WIDTH",)),
+        # batch --via batch-api: the platform's Batch API (half price, hours) or direct calls (the default)
+        Setting("batch-via", _batch_via, "direct", ("GLM_IMAGE_BATCH_VIA",), choices=("direct", "api")),
+        Setting("batch-poll", _number(0, 3600), 30.0, ("GLM_IMAGE_BATCH_POLL",)),
     )
 }

@@ -75,6 +75,8 @@ FormatOption = Annotated[str | None, typer.Option("--format", help=help_text("op
 def batch(
     ctx: typer.Context,
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help=help_text("arg.batch_input"), show_default=False)],
+    folder: Annotated[str | None, typer.Argument(metavar="FOLDER", help=help_text("arg.batch_folder"),
+                                                 show_default=False)] = None,
     input_format: FormatOption = None,
     encoding: EncodingOption = None,
     style: StyleOption = None,
@@ -109,13 +111,22 @@ def batch(
     expand: ExpandOption = None,
     seed: SeedOption = None,
     wildcards: WildcardsOption = None,
+    via: Annotated[str | None, typer.Option("--via", help=help_text("opt.batch_via"), metavar="direct|batch-api",
+                                            show_default=False)] = None,
 ) -> None:
+    from glm_image_cli.cli import batchapi_view as batchapi_cmd
     from glm_image_cli.core.batchinput import FORMATS
     from glm_image_cli.core.expand import ExpandMode
     from glm_image_cli.core.textinput import check_encoding
 
     state = state_of(ctx)
     ui = state.ui()
+    if batchapi_cmd.is_action(input_path, folder):  # batch status DIR, batch cancel DIR
+        batchapi_cmd.status_or_cancel(state, input_path, folder or output_dir or _output_setting())
+        return
+    if folder is not None:
+        raise UsageError("batchapi_extra_folder", folder=folder)
+    via = batchapi_cmd.via_value(via)
     if input_format is not None and input_format not in FORMATS:
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
@@ -133,7 +144,8 @@ def batch(
         concurrency=concurrency, timeout=timeout,
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
-        output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
+        output={**output_flags(name, image_format, no_watermark, user_id), "batch-via": via}, enhance=enhance,
+        no_cache=no_cache,
         template=template, expand=expand, seed=seed, wildcards=str(wildcards) if wildcards is not None else None,
     )
     enhance_failures: list[Any] = []
@@ -145,29 +157,29 @@ def batch(
                              on_enhance_failed=lambda item, error: _report_enhance_failed(state, item, error,
                                                                                          enhance_failures))
     selection = prepared.selection
+    via = prepared.cfg.batch_via
     if prepared.saver is None:  # a dry run
-        _print_plan(state, prepared.items, selection, prepared.cfg)
+        _print_plan(state, prepared.items, selection, prepared.cfg, via)
         return
     from glm_image_cli.core.studio import Studio
 
     spend: RunSpend | None = None
     studio = Studio(prepared.cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe)
     try:
-        spend = studio.hold_batch(selection, partial=max_images is not None, consent=cli_consent(state, yes),
-                                  chats=chats, on_notice=notice_printer(state))
-        if prepared.manifest.damaged_lines:
-            ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines,
-                           path=prepared.manifest.path))
-        if selection.found_on_disk:
-            ui.note(render("batch_found_on_disk", count=len(selection.found_on_disk)))
-        if selection.done_before:
-            ui.note(render("batch_resuming", done=len(selection.done_before)))
-        if selection.recoverable:
-            ui.note(render("batch_recovering", count=len(selection.recoverable)))
-        if selection.uncertain:
-            ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
-        summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
-                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
+        if via == "api":
+            words = batchapi_cmd.DirectWords(report_selection, _on_event, _finish)
+            summary = batchapi_cmd.run_via_api(state, studio, prepared, _Rerun(ctx, input_path, prepared.folder),
+                                               words, yes=yes, partial=max_images is not None, chats=chats,
+                                               preview=preview, input_path=input_path)
+        else:
+            from glm_image_cli.core.batchapi import refuse_direct_while_open
+
+            refuse_direct_while_open(prepared.folder, selection)
+            spend = studio.hold_batch(selection, partial=max_images is not None, consent=cli_consent(state, yes),
+                                      chats=chats, on_notice=notice_printer(state))
+            report_selection(state, prepared)
+            summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
+                           _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
     finally:
         prepared.release()
         if spend is not None:
@@ -176,6 +188,27 @@ def batch(
     report_saver_notes(state, prepared.saver)
     # An item whose rewrite failed was never sent: its chat error's exit code, unless an image failed too.
     raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
+
+
+def _output_setting() -> str:
+    from glm_image_cli.storage.config import load_config
+
+    return load_config().output_dir
+
+
+def report_selection(state: RunState, prepared: Any) -> None:
+    """What the manifest and the folder said about this run, before it starts."""
+    ui, selection = state.ui(), prepared.selection
+    if prepared.manifest.damaged_lines:
+        ui.warn(render("batch_manifest_damaged", count=prepared.manifest.damaged_lines, path=prepared.manifest.path))
+    if selection.found_on_disk:
+        ui.note(render("batch_found_on_disk", count=len(selection.found_on_disk)))
+    if selection.done_before:
+        ui.note(render("batch_resuming", done=len(selection.done_before)))
+    if selection.recoverable:
+        ui.note(render("batch_recovering", count=len(selection.recoverable)))
+    if selection.uncertain:
+        ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
 
 
 def _report_rewrite(state: RunState, item: Any, rewrite: Any, chats: dict[str, int], reviewing: bool) -> str | None:
@@ -214,14 +247,16 @@ def _report_invalid(state: RunState, errors: list[LineError], skip_invalid: bool
             ui.emit_json_line({"type": "invalid", "line": error.line, "message": error.message})
 
 
-def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: ResolvedConfig) -> None:
+def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: ResolvedConfig,
+                via: str = "direct") -> None:
     from collections import Counter
 
+    from glm_image_cli.core.batchprice import batch_estimate
     from glm_image_cli.core.consent import estimate_run
 
     ui = state.ui()
     per_model = Counter(selection.images_per_model())
-    estimate = estimate_run(cfg, per_model)
+    estimate = batch_estimate(cfg, per_model) if via == "api" else estimate_run(cfg, per_model)
     cost, currency, unknown = estimate.total, estimate.currency, estimate.unknown_images
     counts = {"items": len(items), "images": sum(i.plan.samples for i in items), "to_run": len(selection.to_run),
               "done": len(selection.done_before), "uncertain": len(selection.uncertain),
@@ -235,7 +270,7 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     for name, count in per_model.most_common():
         ui.result(render("batch_plan_model", model=name, count=count))
     suffix = render("batch_cost_unknown", count=unknown) if unknown else ""
-    ui.result(render("batch_cost", cost=cost, currency=currency, unknown=suffix))
+    ui.result(render("batchapi_cost" if via == "api" else "batch_cost", cost=cost, currency=currency, unknown=suffix))
     ui.note(render("batch_dry_run"))
 
 
@@ -307,7 +342,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
 
 
 def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run, studio: Studio, folder: Path,
-            started: float, rerun: _Rerun, *, interrupted: bool = False) -> BatchSummary:
+            started: float, rerun: _Rerun, *, interrupted: bool = False, limits: bool = True) -> BatchSummary:
     """The summary, then what to do next: why it stopped, how to fix or retry what failed, how to resume."""
     from glm_image_cli.core.batch import failed_units, summarize, write_failed_file
 
@@ -315,7 +350,7 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     outcomes = run.outcomes
     summary = summarize(selection, outcomes, run.not_sent, time.monotonic() - started, run.halted_by,
                         abandoned=run.abandoned)
-    summary.limits = studio.limiter.summary()
+    summary.limits = studio.limiter.summary() if limits else {}  # a Batch API run makes no calls of its own
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:
