@@ -17,7 +17,7 @@ from glm_image_cli.messages import Text
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import ImageClient
     from glm_image_cli.core.batch import BatchItem, Selection
-    from glm_image_cli.core.batchinput import LineError
+    from glm_image_cli.core.batchinput import LineError, RawItem
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.storage.config import ResolvedConfig
@@ -142,6 +142,8 @@ class BatchRequest:
     dry_run: bool = False
     enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting); lines may say "enhance"
     no_cache: bool = False
+    # Items made by a front end instead of read from ``input_path`` (a compare's cells; ``input_path`` names them)
+    raw_items: list[RawItem] | None = None
 
 
 @dataclass
@@ -188,7 +190,10 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
-    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
+    if request.raw_items is not None:
+        items, errors = batching.build_items(request.raw_items, defaults, cfg.user_styles)
+    else:
+        items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -39,7 +40,7 @@ from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOpt
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
 from glm_image_cli.cli.language import help_text
-from glm_image_cli.core.session import BatchRequest, prepare_batch
+from glm_image_cli.core.session import BatchRequest, PreparedBatch, prepare_batch
 from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.messages import render
 
@@ -98,7 +99,6 @@ def batch(
     from glm_image_cli.core.batchinput import FORMATS
 
     state = state_of(ctx)
-    ui = state.ui()
     if input_format is not None and input_format not in FORMATS:
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
@@ -115,22 +115,38 @@ def batch(
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
     )
+    raise typer.Exit(execute_batch(ctx, state, request, yes=yes, reviewing=reviewing, preview=preview,
+                                   rerun_input=input_path))
+
+
+def execute_batch(ctx: typer.Context, state: RunState, request: BatchRequest, *, yes: bool, reviewing: bool,
+                  preview: bool | None, rerun_input: str,
+                  on_invalid: Callable[[list[LineError]], None] | None = None,
+                  before: Callable[[PreparedBatch], None] | None = None,
+                  after: Callable[[PreparedBatch, BatchSummary], None] | None = None, command: str = "batch") -> int:
+    """A batch request (from a file, or a compare's cells) through validation, consent, the run and the summary;
+    the exit code.  ``before``: what the front end shows of the validated run before it asks and runs; ``after``:
+    what it does with the finished run (a compare draws its grid)."""
+    ui = state.ui()
+    skip_invalid, max_images = request.skip_invalid, request.max_images
     enhance_failures: list[Any] = []
     chats: dict[str, int] = {}
     prepared = prepare_batch(request, on_warning=lambda warning: ui.warn(str(warning)),
-                             on_invalid=lambda errors: _report_invalid(state, errors, skip_invalid),
+                             on_invalid=on_invalid or (lambda errors: _report_invalid(state, errors, skip_invalid)),
                              on_rewrite=lambda item, rewrite: _report_rewrite(state, item, rewrite, chats,
                                                                               reviewing),
                              on_enhance_failed=lambda item, error: _report_enhance_failed(state, item, error,
                                                                                          enhance_failures))
     selection = prepared.selection
+    if before is not None:
+        before(prepared)
     if prepared.saver is None:  # a dry run
         _print_plan(state, prepared.items, selection, prepared.cfg)
-        return
+        return 0
     from glm_image_cli.core.studio import Studio
 
     spend: RunSpend | None = None
-    studio = Studio(prepared.cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe)
+    studio = Studio(prepared.cfg, lang=state.lang, command=command, retry_unsafe=request.retry_unsafe)
     try:
         spend = studio.hold_batch(selection, partial=max_images is not None, consent=cli_consent(state, yes),
                                   chats=chats, on_notice=notice_printer(state))
@@ -146,15 +162,17 @@ def batch(
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
-                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
+                       _Rerun(ctx, rerun_input, prepared.saver.folder), spend, preview)
     finally:
         prepared.release()
         if spend is not None:
             spend.release()
         studio.close()
     report_saver_notes(state, prepared.saver)
+    if after is not None:
+        after(prepared, summary)
     # An item whose rewrite failed was never sent: its chat error's exit code, unless an image failed too.
-    raise typer.Exit(summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0))
+    return summary.exit_code or (int(enhance_failures[0].exit_code) if enhance_failures else 0)
 
 
 def _report_rewrite(state: RunState, item: Any, rewrite: Any, chats: dict[str, int], reviewing: bool) -> str | None:
@@ -356,7 +374,8 @@ class _Rerun:
         from glm_image_cli.storage.files import display_path
 
         skipped = _NEVER_REPEATED | (_IN_FAILED_LINES if failed_file else frozenset())
-        words = ["glm-image", "batch", input_path or self.input_path, "-o", display_path(self.folder)]
+        command = self.ctx.info_name or "batch"  # batch, or compare (whose argument is its prompt)
+        words = ["glm-image", command, input_path or self.input_path, "-o", display_path(self.folder)]
         for param in self.ctx.command.params:
             value = self.ctx.params.get(param.name or "")
             if param.param_type_name != "option" or param.name in skipped or value in (None, False) \
