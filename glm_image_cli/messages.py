@@ -1134,6 +1134,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "compare_invalid": ("{count} invalid cell(s); nothing was sent. Change those values, or pass --skip-invalid "
                         "to make the valid ones.",
                         "{count} 个格子无效；未发送任何请求。请修改这些取值，或加 --skip-invalid 只生成有效的格子。"),
+    "compare_invalid_cell": ("{count} invalid cell(s); nothing was sent. First: cell {number} ({cell}): {message}",
+                             "{count} 个格子无效；未发送任何请求。第一个：格子 {number}（{cell}）：{message}"),
     "compare_skipping_invalid": ("Skipping {count} invalid cell(s); they are left empty in the grid.",
                                  "跳过 {count} 个无效格子；它们在网格中留空。"),
     "compare_plan": ("Compare: {cells} cell(s) ({shape}), {images} image(s), estimated {cost:.2f} {currency}; "

@@ -175,3 +175,28 @@ def test_axes_expand_x_fastest_and_names_follow_the_values() -> None:
     assert comparing.cell_names(cells, axes) == ["a_x-y", "b_x-y", "a_z", "b_z"]
     with pytest.raises(UsageError):
         comparing.check_axes("p", [comparing.parse_axis(n, "a,b") for n in ("model", "style", "size", "quality")])
+
+
+def test_the_library_compare_makes_the_same_cells_and_resumes(fake, tmp_path: Path) -> None:
+    from glm_image_cli import Studio
+    from glm_image_cli.core.consent import always
+
+    axes = {"model": ["cogview-4", "cogview-3-flash"], "negative": ["blur", "text, watermark"]}
+    with Studio.from_config() as studio:
+        made = studio.compare("一只猫", axes, output_dir=tmp_path / "cmp", consent=always)
+        again = studio.compare("一只猫", axes, output_dir=tmp_path / "cmp", consent=always)
+    assert len(sent(fake)) == 4  # the second call found every cell made
+    assert made.document["axes"][1]["values"] == ["blur", "text, watermark"]  # a comma inside a listed value stays
+    assert [cell["files"] for cell in made.document["cells"]] == [cell["files"] for cell in again.document["cells"]]
+    assert made.run is not None and sum(result.cost for result in made.run) == pytest.approx(made.estimate.total)
+    assert made.grids == [tmp_path / "cmp" / "grid.png"]
+
+
+def test_the_library_compare_refuses_an_invalid_cell_naming_it(fake, tmp_path: Path) -> None:
+    from glm_image_cli import Studio
+
+    with Studio.from_config() as studio, pytest.raises(UsageError) as refused:
+        studio.compare("a cat", {"model": "cogview-4,glm-image", "size": "1024x1024,2048x2048"},
+                       output_dir=tmp_path / "cmp")
+    assert "cell 3 (model=cogview-4, size=2048x2048)" in str(refused.value)
+    assert fake.requests == []

@@ -18,6 +18,7 @@ from glm_image_cli.storage.files import slugify
 
 if TYPE_CHECKING:
     from glm_image_cli.core.batch import BatchItem
+    from glm_image_cli.storage.config import ResolvedConfig
 
 
 @dataclass
@@ -39,8 +40,15 @@ def axis_label(axis: Axis, value: str) -> str:
     return value
 
 
+def fixed_settings(settings: ResolvedConfig, axes: Sequence[Axis]) -> dict[str, Any]:
+    """What every cell shares that no axis varies (compare.json's ``fixed``)."""
+    varied = {axis.name for axis in axes}
+    shared = {"model": settings.model, "size": settings.size, "style": settings.style, "quality": settings.quality}
+    return {key: value for key, value in shared.items() if value and key not in varied}
+
+
 def finish_compare(folder: Path, prompt: str, axes: Sequence[Axis], cells: Sequence[Cell],
-                   items: Sequence[BatchItem], *, fixed: Mapping[str, Any], invalid: Mapping[int, str],
+                   items: Sequence[BatchItem], *, settings: ResolvedConfig, invalid: Mapping[int, str],
                    font_path: str | None = None, draw: bool = True) -> CompareOutput:
     """Find each cell's images, draw one grid per Z value (X across, Y down; the first image of a cell), and
     write compare.json.  Without Pillow the grids are skipped with a note naming the extra."""
@@ -68,7 +76,8 @@ def finish_compare(folder: Path, prompt: str, axes: Sequence[Axis], cells: Seque
     grid_names: list[str] = []
     if draw and first:
         grid_names = _draw_grids(folder, axes, cells, first, font_path, output)
-    output.document = describe(prompt, axes, cells, files, recipes, errors, grid_names, fixed)
+    output.document = describe(prompt, axes, cells, files, recipes, errors, grid_names,
+                               fixed_settings(settings, axes))
     import json
 
     write_atomic(output.path, json.dumps(output.document, ensure_ascii=False, indent=2) + "\n", durable=False)

@@ -170,11 +170,13 @@ def _ignore(_: Any) -> None:
 
 def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] = _ignore,
                   on_invalid: Callable[[list[LineError]], None] = _ignore, on_rewrite: Callable[..., None] = _ignore,
-                  on_enhance_failed: Callable[..., None] = _ignore) -> PreparedBatch:
+                  on_enhance_failed: Callable[..., None] = _ignore,
+                  settings: ResolvedConfig | None = None) -> PreparedBatch:
     """Validate a batch without spending anything, in the order a user sees the problems: settings warnings
     (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
     (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
-    and, unless a dry run, the key and the output folder (created only then)."""
+    and, unless a dry run, the key and the output folder (created only then).  ``settings``: a library caller's
+    own (its Studio's, with ``request.output_dir`` as the folder) instead of the CLI's file, environment and flags."""
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core import batch as batching
     from glm_image_cli.core.manifest import MANIFEST_NAME, Manifest
@@ -184,7 +186,12 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.naming import BATCH_TEMPLATE
 
-    cfg = load_config(flags=settings_flags(request))
+    if settings is not None:
+        from dataclasses import replace
+
+        cfg = replace(settings, output_dir=str(request.output_dir or settings.output_dir))
+    else:
+        cfg = load_config(flags=settings_flags(request))
     for warning in cfg.warnings:
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,

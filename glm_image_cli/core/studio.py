@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
+    from glm_image_cli.core.comparerun import CompareRun
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -324,6 +325,13 @@ class Studio:
             spend.release()
             raise
         return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver)
+
+    def compare(self, prompt: str, axes: Mapping[str, Sequence[str] | str], **options: Any) -> CompareRun:
+        """One image per combination of ``axes`` (``{"model": [...], "style": [...]}``: X, then Y, then Z), a
+        labelled grid and compare.json; resumable like a batch.  ``options``: see core/comparerun.compare."""
+        from glm_image_cli.core.comparerun import axes_from, compare
+
+        return compare(self, prompt, axes_from(axes), **options)
 
     def edit(self, prompt: str, images: Sequence[str | Path], *, mask: str | Path | None = None,
              samples: int = 1, **options: Any) -> Run:

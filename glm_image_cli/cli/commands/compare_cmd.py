@@ -162,11 +162,8 @@ def _finish(state: RunState, prompt: str, axes: list[Axis], cells: list[Cell], p
     from glm_image_cli.storage.files import display_path
 
     ui = state.ui()
-    fixed = {key: value for key, value in {"model": prepared.cfg.model, "size": prepared.cfg.size,
-                                           "style": prepared.cfg.style, "quality": prepared.cfg.quality}.items()
-             if value and key not in {axis.name for axis in axes}}
-    output = finish_compare(prepared.folder, prompt, axes, cells, prepared.items, fixed=fixed, invalid=invalid,
-                            font_path=str(font) if font else None)
+    output = finish_compare(prepared.folder, prompt, axes, cells, prepared.items, settings=prepared.cfg,
+                            invalid=invalid, font_path=str(font) if font else None)
     for note in output.notes:
         ui.note(str(note))
     if state.json_mode:
