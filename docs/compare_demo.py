@@ -7,7 +7,6 @@ it, so the screenshot shows what compare itself makes: the cells, their names, t
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os

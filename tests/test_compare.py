@@ -200,3 +200,24 @@ def test_the_library_compare_refuses_an_invalid_cell_naming_it(fake, tmp_path: P
                        output_dir=tmp_path / "cmp")
     assert "cell 3 (model=cogview-4, size=2048x2048)" in str(refused.value)
     assert fake.requests == []
+
+
+def test_the_gallery_shows_a_compare_as_one_table(cli, fake) -> None:
+    assert cli(*SIX_CELLS, "-o", "out/cmp", "--yes").exit_code == 0
+    Path("out/loose.png").write_bytes(Path("out/cmp/cogview-4_水彩.png").read_bytes())
+    assert cli("gallery", "out").exit_code == 0
+    page = Path("out/index.html").read_text(encoding="utf-8")
+    table = page[page.index('<section class="compare">'):page.index("</section>")]
+    assert table.count("<tr>") == 4 and "<th>cogview-3-flash</th>" in table and '<th scope="row">像素</th>' in table
+    assert table.count("<img") == 6
+    cards = page[page.index('<main id="cards"'):]
+    assert cards.count('<figure class="card"') == 1 and "loose.png" in cards and "grid.png" not in page
+
+
+def test_again_remakes_one_cell_from_its_history_entry(cli, fake) -> None:
+    assert cli(*SIX_CELLS, "-o", "out", "--yes").exit_code == 0
+    entries = json.loads(cli("history", "--json").stdout)
+    cell = next(e for e in entries if e["model"] == "cogview-3-flash" and e["style"] == "油画")
+    assert cell["command"] == "compare" and cell["path"].endswith("cogview-3-flash_油画.png")
+    assert cli("again", str(cell["id"]), "-o", "again", "--yes").exit_code == 0
+    assert sent(fake)[-1] == ("cogview-3-flash", cell["prompt_sent"])

@@ -81,7 +81,7 @@ def compare(studio: Studio, prompt: str, axes: Sequence[Axis], *, output_dir: st
         Path(os.path.expanduser(studio.settings.output_dir)) / folder_name(prompt, axes)
     invalid: dict[int, str] = {}
     request = BatchRequest(input_path=prompt, samples=samples, output_dir=folder, skip_invalid=skip_invalid,
-                           dry_run=dry_run, raw_items=items)
+                           dry_run=dry_run, raw_items=items, command="compare")
 
     def report_invalid(errors: list[Any]) -> None:
         invalid.update({error.line: error.message for error in errors})

@@ -144,6 +144,7 @@ class BatchRequest:
     no_cache: bool = False
     # Items made by a front end instead of read from ``input_path`` (a compare's cells; ``input_path`` names them)
     raw_items: list[RawItem] | None = None
+    command: str = "batch"  # the history's name for the run (compare)
 
 
 @dataclass
@@ -235,7 +236,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
                                  selection=selection, saver=None, lock=lock)
         if not request.dry_run:
-            prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
+            prepared.saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata,
                                         no_history=request.no_history, default_template=BATCH_TEMPLATE)
             for unit in selection.to_run:
                 prepared.saver.check_name(unit.plan, index=unit.index, sample=unit.sample, fixed_stem=unit.fixed_stem)

@@ -90,7 +90,8 @@ def compare(
     folder = Path(output_dir) if output_dir is not None else _default_folder(prompt, axes)
     request = BatchRequest(input_path=prompt, samples=samples, output_dir=folder, concurrency=concurrency,
                            timeout=timeout, skip_invalid=skip_invalid, retry_unsafe=retry_unsafe,
-                           no_metadata=no_metadata, no_history=no_history, dry_run=dry_run, raw_items=raw_items)
+                           no_metadata=no_metadata, no_history=no_history, dry_run=dry_run, raw_items=raw_items,
+                           command="compare")
     invalid: dict[int, str] = {}
     by_number = {cell.number: cell for cell in cells}
 
