@@ -21,6 +21,7 @@ from glm_image_cli.cli.commands.common import (
     YesOption,
     state_of,
 )
+from glm_image_cli.cli.commands.completion import complete_model, complete_quality, complete_size, complete_style
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import UsageError
@@ -36,19 +37,21 @@ if TYPE_CHECKING:
 HELP = help_text("cmd.compare")
 
 
-def _axis_option(flag: str, help_id: str, short: str | None = None) -> Any:
+def _axis_option(flag: str, help_id: str, short: str | None = None, complete: Any = None) -> Any:
+    """An axis: comma-separated values; TAB offers the same values as the setting's own flag."""
     names = [flag, short] if short else [flag]
-    return typer.Option(*names, help=help_text(help_id), show_default=False, metavar="A,B,...")
+    return typer.Option(*names, help=help_text(help_id), show_default=False, metavar="A,B,...",
+                        autocompletion=complete)
 
 
 @output_options()
 def compare(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(metavar="PROMPT", help=help_text("arg.compare_prompt"), show_default=False)],
-    model: Annotated[str | None, _axis_option("--model", "opt.compare_model", "-m")] = None,
-    style: Annotated[str | None, _axis_option("--style", "opt.compare_style", "-s")] = None,
-    size: Annotated[str | None, _axis_option("--size", "opt.compare_size")] = None,
-    quality: Annotated[str | None, _axis_option("--quality", "opt.compare_quality")] = None,
+    model: Annotated[str | None, _axis_option("--model", "opt.compare_model", "-m", complete_model)] = None,
+    style: Annotated[str | None, _axis_option("--style", "opt.compare_style", "-s", complete_style)] = None,
+    size: Annotated[str | None, _axis_option("--size", "opt.compare_size", complete=complete_size)] = None,
+    quality: Annotated[str | None, _axis_option("--quality", "opt.compare_quality", complete=complete_quality)] = None,
     negative: Annotated[str | None, _axis_option("--negative", "opt.compare_negative")] = None,
     enhance: Annotated[str | None, _axis_option("--enhance", "opt.compare_enhance")] = None,
     prompt_sr: Annotated[str | None, _axis_option("--prompt-sr", "opt.compare_prompt_sr")] = None,
