@@ -1531,6 +1531,53 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Unexpected second argument {folder}: only `batch status FOLDER` and `batch cancel FOLDER` take one.",
         "多余的第二个参数 {folder}：只有 `batch status FOLDER` 和 `batch cancel FOLDER` 需要它。",
     ),
+    # --- compare: one prompt along X/Y/Z axes, a labelled grid and compare.json ---
+    "compare_axis_empty": ("{flag} has no values; give them comma-separated, e.g. {flag} a,b.",
+                           "{flag} 没有取值；请用逗号分隔给出，例如 {flag} a,b。"),
+    "compare_axis_enhance": ("{flag} takes on and off (got {value!r}); e.g. {flag} on,off.",
+                             "{flag} 的取值为 on 和 off（收到 {value!r}）；例如 {flag} on,off。"),
+    "compare_axis_duplicate": ("{flag} lists {value!r} twice; give each value once.",
+                               "{flag} 中 {value!r} 出现了两次；每个取值只写一次。"),
+    "compare_axis_long": ("{flag} has {count} values; at most {limit} fit in a grid.",
+                          "{flag} 有 {count} 个取值；一张网格最多 {limit} 个。"),
+    "compare_prompt_sr_short": ("{flag} needs the term to replace and at least one replacement: {flag} \"red,blue\".",
+                                "{flag} 需要要替换的词和至少一个替换词：{flag} \"red,blue\"。"),
+    "compare_prompt_sr_missing": ("The prompt does not contain {term!r}, the first term of --prompt-sr; put it in the "
+                                  "prompt or change the term.",
+                                  "提示词中没有 --prompt-sr 的第一个词 {term!r}；请把它写进提示词，或换一个词。"),
+    "compare_no_axes": ("Nothing to compare: give at least one axis with several values, e.g. --model a,b or "
+                        "--style 水彩,油画.",
+                        "没有可比较的内容：请至少给出一个有多个取值的维度，例如 --model a,b 或 --style 水彩,油画。"),
+    "compare_too_many_axes": ("{count} axes given; a compare has at most three (X, Y and Z).",
+                              "给出了 {count} 个维度；最多三个（X、Y、Z）。"),
+    "compare_axis_unknown": ("{name!r} cannot be compared; the axes are: {names}.",
+                             "{name!r} 不能作为比较维度；可用的维度：{names}。"),
+    "compare_empty_prompt": ("The prompt is empty; give the text every cell shares.",
+                             "提示词为空；请给出所有格子共用的文字。"),
+    "compare_too_many": ("This compare makes {count} images ({cells} cells × {samples}), more than --max-images "
+                         "{limit}; nothing was sent. Use fewer values, or raise --max-images.",
+                         "本次比较会生成 {count} 张图片（{cells} 个格子 × {samples}），超过 --max-images {limit}；"
+                         "未发送任何请求。请减少取值，或调高 --max-images。"),
+    "compare_cell_invalid": ("cell {number} ({cell}): {message}", "格子 {number}（{cell}）：{message}"),
+    "compare_invalid": ("{count} invalid cell(s); nothing was sent. Change those values, or pass --skip-invalid "
+                        "to make the valid ones.",
+                        "{count} 个格子无效；未发送任何请求。请修改这些取值，或加 --skip-invalid 只生成有效的格子。"),
+    "compare_invalid_cell": ("{count} invalid cell(s); nothing was sent. First: cell {number} ({cell}): {message}",
+                             "{count} 个格子无效；未发送任何请求。第一个：格子 {number}（{cell}）：{message}"),
+    "compare_skipping_invalid": ("Skipping {count} invalid cell(s); they are left empty in the grid.",
+                                 "跳过 {count} 个无效格子；它们在网格中留空。"),
+    "compare_plan": ("Compare: {cells} cell(s) ({shape}), {images} image(s), estimated {cost:.2f} {currency}; "
+                     "folder {folder}",
+                     "比较：{cells} 个格子（{shape}），{images} 张图片，预计 {cost:.2f} {currency}；目录 {folder}"),
+    "compare_plan_cell": ("  {number:>3}  {cell}", "  {number:>3}  {cell}"),
+    "compare_grid": ("Grid: {path}", "网格：{path}"),
+    "compare_json": ("Cells and recipes: {path}", "格子与配方：{path}"),
+    "compare_grid_needs_pillow": ("No grid image: drawing it needs Pillow. Install it with: pip install "
+                                  "'glm-image[preview]'",
+                                  "未生成网格图：绘制需要 Pillow。安装：pip install 'glm-image[preview]'"),
+    "compare_grid_legend": ("No font with Chinese characters was found for the grid's labels, so they are "
+                            "numbered: {legend}. Pass --font FILE to label them.",
+                            "未找到可显示中文的字体，网格标签改用编号：{legend}。可用 --font 指定字体文件。"),
 }
 
 
@@ -1938,6 +1985,40 @@ HELP: dict[str, tuple[str, str]] = {
         "4. 本地 HTTP 服务（兼容 OpenAI）：\n     glm-image serve\n\n"
         "glm-image --help 列出全部命令；glm-image ping 可免费检查配置。",
     ),
+    # --- compare ---
+    "cmd.compare": (
+        "Make one prompt several ways and see them side by side: one image per combination of the values you "
+        "give, a labelled grid.png and compare.json. The first axis you type runs across (X), the second down "
+        "(Y), a third makes one grid per value (Z). Values are comma-separated; re-running the same command "
+        "resumes without paying twice.\n\nExamples:\n\n"
+        "  glm-image compare \"一只猫\" --model cogview-4,cogview-3-flash --style 水彩,油画,像素\n\n"
+        "  glm-image compare \"a red car at dusk\" --prompt-sr \"red,blue,green\" --size 1024x1024,1344x768",
+        "把同一个提示词按不同参数各生成一张，并排比较：按你给出的取值的每种组合各生成一张图，另外生成带标签的 grid.png "
+        "和 compare.json。第一个给出的维度横向排列（X），第二个纵向（Y），第三个每个取值一张网格（Z）。取值用逗号分隔；"
+        "再次运行同一命令会续跑，不会重复付费。\n\n示例：\n\n"
+        "  glm-image compare \"一只猫\" --model cogview-4,cogview-3-flash --style 水彩,油画,像素\n\n"
+        "  glm-image compare \"a red car at dusk\" --prompt-sr \"red,blue,green\" --size 1024x1024,1344x768",
+    ),
+    "arg.compare_prompt": ("The prompt every cell shares.", "所有格子共用的提示词。"),
+    "opt.compare_model": ("Models to compare (one value: the model of every cell).",
+                          "要比较的模型（只给一个值：所有格子都用它）。"),
+    "opt.compare_style": ("Styles to compare.", "要比较的风格。"),
+    "opt.compare_size": ("Sizes to compare (WxH each).", "要比较的尺寸（每个为 宽x高）。"),
+    "opt.compare_quality": ("Qualities to compare (hd, standard).", "要比较的质量（hd、standard）。"),
+    "opt.compare_negative": ("Negative prompts to compare.", "要比较的反向提示词。"),
+    "opt.compare_enhance": ("Prompt enhancement on and off: on,off.", "提示词增强开和关：on,off。"),
+    "opt.compare_prompt_sr": (
+        "Search and replace: the first term, found in the prompt, is replaced by each of the others in turn.",
+        "查找替换：提示词中的第一个词依次替换为其余各词。"),
+    "opt.compare_samples": ("Images per cell.", "每个格子的图片数。"),
+    "opt.compare_font": ("Font file for the grid's labels (default: a Chinese-capable font when one is found).",
+                         "网格标签使用的字体文件（默认：找到的可显示中文的字体）。"),
+    "opt.compare_skip_invalid": ("Run the valid cells and report the invalid ones.",
+                                 "只生成有效的格子，并报告无效的格子。"),
+    "opt.compare_max_images": ("Refuse a compare of more than N images before anything is sent.",
+                               "图片总数超过 N 时拒绝运行（不发送任何请求）。"),
+    "opt.compare_dry_run": ("List the cells and the estimated cost; send nothing.",
+                            "列出所有格子和预计费用，不发送请求。"),
     # options Typer/Click add by themselves, and the words of every --help page
     "opt.help": ("Show this help and exit.", "显示本帮助并退出。"),
     "opt.install_completion": ("Install TAB completion for the current shell.", "为当前 shell 安装 TAB 补全。"),

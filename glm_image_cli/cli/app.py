@@ -14,6 +14,7 @@ from glm_image_cli.cli.commands import (
     batch_cmd,
     chat_cmd,
     collect_cmd,
+    compare_cmd,
     config_cmd,
     edit_cmd,
     enhance_cmd,
@@ -258,6 +259,7 @@ app.command("generate", help=generate_cmd.HELP)(generate_cmd.generate)
 app.command("enhance", help=enhance_cmd.HELP)(enhance_cmd.enhance)
 app.command("edit", help=edit_cmd.HELP)(edit_cmd.edit)
 app.command("batch", help=batch_cmd.HELP)(batch_cmd.batch)
+app.command("compare", help=compare_cmd.HELP)(compare_cmd.compare)
 app.command("chat", help=chat_cmd.HELP)(chat_cmd.chat)
 app.command("serve", help=serve_cmd.HELP)(serve_cmd.serve)
 app.command("ping", help=ping_cmd.HELP)(ping_cmd.ping)

@@ -29,9 +29,12 @@ from glm_image_cli.errors import GlmImageError, UpstreamFailure
 if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, ProgressCallback
     from glm_image_cli.core.batch import BatchItem
+    from glm_image_cli.core.ledger import RunSpend
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
+    from glm_image_cli.core.results import Cancel, Notice
     from glm_image_cli.core.runner import Event, ImageOutcome, SpendLedger
+    from glm_image_cli.core.studio import Studio
     from glm_image_cli.messages import Text
     from glm_image_cli.storage.config import ResolvedConfig
 
@@ -218,3 +221,46 @@ def rewrite_items(cfg: ResolvedConfig, items: list[BatchItem], client_factory: C
             item = replace(item, plan=with_enhancement(item.plan, text, result.model))
         kept.append(item)
     return kept
+
+
+def rewrite_plans(studio: Studio, plans: list[GenerationPlan], spend: RunSpend, *, use_cache: bool,
+                  review: Callable[[GenerationPlan, str], str] | None, on_notice: Callable[[Notice], None],
+                  cancel: Cancel | None, refine: Sequence[dict[str, str]] | None) -> list[GenerationPlan]:
+    """``Studio.prepare``'s --enhance: each plan with its prompt rewritten, before any image is paid for.  A
+    failed rewrite stops the run here (no image is requested); the error says it was the enhancement
+    (``error.during = "enhance"``)."""
+    from glm_image_cli.core.enhance import RewriteCache
+    from glm_image_cli.core.plans import with_enhancement
+    from glm_image_cli.core.results import Notice
+    from glm_image_cli.messages import Text
+
+    model = studio.settings.enhance_model
+    units = [rewrite_unit(plan, model, str(number), messages=list(refine) if refine is not None else None)
+             for number, plan in enumerate(plans, 1)]
+    cache = RewriteCache() if use_cache and refine is None else None
+    if refine is None and not use_cache:
+        cache = WriteOnlyCache(RewriteCache())
+    outcome = run_rewrites(units, studio.client, cache=cache, concurrency=studio.settings.concurrency,
+                           limiter=studio.limiter, spend=spend,
+                           started=cancel._attach if cancel is not None else None)
+    rewritten = []
+    for unit, plan in zip(units, plans, strict=True):
+        result = outcome.results.get(unit.key) or outcome.halted_by
+        if not hasattr(result, "text"):
+            failure = result if isinstance(result, GlmImageError) else \
+                UpstreamFailure("bad_response", detail="no rewrite came back")
+            failure.during = "enhance"  # type: ignore[attr-defined]
+            failure.enhance_model = model  # type: ignore[attr-defined]
+            raise failure
+        text = result.text
+        on_notice(Notice("note", Text("enhance_cached" if result.cached else "enhance_rewrite",
+                                      model=result.model, text=text)))
+        if review is not None:
+            text = review(plan, text) or text
+        enhanced = with_enhancement(plan, text, result.model)
+        already = {warning.message_id for warning in plan.warnings}
+        for warning in enhanced.warnings:
+            if warning.message_id not in already:
+                on_notice(Notice("warning", warning))
+        rewritten.append(enhanced)
+    return rewritten

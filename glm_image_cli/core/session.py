@@ -17,7 +17,7 @@ from glm_image_cli.messages import Text
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import ImageClient
     from glm_image_cli.core.batch import BatchItem, Selection
-    from glm_image_cli.core.batchinput import LineError
+    from glm_image_cli.core.batchinput import LineError, RawItem
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.core.prompting import LineExpander, PromptSource
@@ -161,6 +161,9 @@ class BatchRequest:
     expand: str | None = None
     seed: int | None = None
     wildcards: str | None = None
+    # Items made by a front end instead of read from ``input_path`` (a compare's cells; ``input_path`` names them)
+    raw_items: list[RawItem] | None = None
+    command: str = "batch"  # the history's name for the run (compare)
 
 
 @dataclass
@@ -187,11 +190,13 @@ def _ignore(_: Any) -> None:
 
 def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] = _ignore,
                   on_invalid: Callable[[list[LineError]], None] = _ignore, on_rewrite: Callable[..., None] = _ignore,
-                  on_enhance_failed: Callable[..., None] = _ignore) -> PreparedBatch:
+                  on_enhance_failed: Callable[..., None] = _ignore,
+                  settings: ResolvedConfig | None = None) -> PreparedBatch:
     """Validate a batch without spending anything, in the order a user sees the problems: settings warnings
     (`on_warning`), every invalid line (`on_invalid`, then an error unless `skip_invalid`), the --enhance rewrites
     (`on_rewrite`; an item whose rewrite failed is left out, `on_enhance_failed`), an empty input,
-    and, unless a dry run, the key and the output folder (created only then)."""
+    and, unless a dry run, the key and the output folder (created only then).  ``settings``: a library caller's
+    own (its Studio's, with ``request.output_dir`` as the folder) instead of the CLI's file, environment and flags."""
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.core import batch as batching
     from glm_image_cli.core.manifest import MANIFEST_NAME, Manifest
@@ -201,7 +206,12 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     from glm_image_cli.storage.folderlock import FolderLock
     from glm_image_cli.storage.naming import BATCH_TEMPLATE
 
-    cfg = load_config(flags=settings_flags(request))
+    if settings is not None:
+        from dataclasses import replace
+
+        cfg = replace(settings, output_dir=str(request.output_dir or settings.output_dir))
+    else:
+        cfg = load_config(flags=settings_flags(request))
     for warning in cfg.warnings:
         on_warning(warning)
     from glm_image_cli.core.settingcheck import check_settings
@@ -210,8 +220,11 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
                 "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
-    items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles,
-                                        encoding=request.input_encoding, expander=_line_expander(request, cfg))
+    if request.raw_items is not None:
+        items, errors = batching.build_items(request.raw_items, defaults, cfg.user_styles)
+    else:
+        items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles,
+                                            encoding=request.input_encoding, expander=_line_expander(request, cfg))
     if errors:
         on_invalid(errors)
         if not request.skip_invalid:
@@ -246,7 +259,7 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         prepared = PreparedBatch(cfg=cfg, items=items, errors=errors, folder=folder, manifest=manifest,
                                  selection=selection, saver=None, lock=lock)
         if not request.dry_run:
-            prepared.saver = make_saver(cfg, folder, "batch", no_metadata=request.no_metadata,
+            prepared.saver = make_saver(cfg, folder, request.command, no_metadata=request.no_metadata,
                                         no_history=request.no_history, default_template=BATCH_TEMPLATE)
             for unit in selection.to_run:
                 prepared.saver.check_name(unit.plan, index=unit.index, sample=unit.sample, fixed_stem=unit.fixed_stem)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_image_cli.core.consent import Consent, Estimate, check_consent, estimate_run
 from glm_image_cli.core.results import Abandoned, Cancel, ErrorInfo, Notice, Result, Run
-from glm_image_cli.errors import GlmImageError, UpstreamFailure, UsageError
+from glm_image_cli.errors import UsageError
 from glm_image_cli.messages import Text
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
     from glm_image_cli.core.batchapi import BatchApi
+    from glm_image_cli.core.comparerun import CompareRun
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -362,60 +363,27 @@ class Studio:
         try:
             check_consent(estimate, consent, refusal=self._refusal)
             if enhance:
-                plans = self._rewrite(plans, spend, use_cache=use_cache, review=review, on_notice=on_notice,
+                from glm_image_cli.core.rewrites import rewrite_plans
+
+                plans = rewrite_plans(self, plans, spend, use_cache=use_cache, review=review, on_notice=on_notice,
                                       cancel=cancel, refine=refine)
         except BaseException:
             spend.release()
             raise
         return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver)
 
+    def compare(self, prompt: str, axes: Mapping[str, Sequence[str] | str], **options: Any) -> CompareRun:
+        """One image per combination of ``axes`` (``{"model": [...], "style": [...]}``: X, then Y, then Z), a
+        labelled grid and compare.json; resumable like a batch.  ``options``: see core/comparerun.compare."""
+        from glm_image_cli.core.comparerun import axes_from, compare
+
+        return compare(self, prompt, axes_from(axes), **options)
+
     def edit(self, prompt: str, images: Sequence[str | Path], *, mask: str | Path | None = None,
              samples: int = 1, **options: Any) -> Run:
         """Change ``images`` with ``prompt`` (on a backend with edits): ``generate`` of an edit plan."""
         plan_options = {k: options.pop(k) for k in ("style", "negative", "size", "model", "quality") if k in options}
         return self.generate(self.plan(prompt, images=images, mask=mask, samples=samples, **plan_options), **options)
-
-    # -- the parts -------------------------------------------------------------------------------------------
-
-    def _rewrite(self, plans: list[GenerationPlan], spend: RunSpend, *, use_cache: bool, review: Review | None,
-                 on_notice: Callable[[Notice], None], cancel: Cancel | None,
-                 refine: Sequence[dict[str, str]] | None) -> list[GenerationPlan]:
-        """Each plan with its prompt rewritten, before any image is paid for.  A failed rewrite stops the run
-        here (no image is requested); the error says it was the enhancement (``error.during = "enhance"``)."""
-        from glm_image_cli.core.enhance import RewriteCache
-        from glm_image_cli.core.plans import with_enhancement
-        from glm_image_cli.core.rewrites import WriteOnlyCache, rewrite_unit, run_rewrites
-
-        model = self.settings.enhance_model
-        units = [rewrite_unit(plan, model, str(number), messages=list(refine) if refine is not None else None)
-                 for number, plan in enumerate(plans, 1)]
-        cache = RewriteCache() if use_cache and refine is None else None
-        if refine is None and not use_cache:
-            cache = WriteOnlyCache(RewriteCache())
-        outcome = run_rewrites(units, self.client, cache=cache, concurrency=self.settings.concurrency,
-                               limiter=self.limiter, spend=spend,
-                               started=cancel._attach if cancel is not None else None)
-        rewritten = []
-        for unit, plan in zip(units, plans, strict=True):
-            result = outcome.results.get(unit.key) or outcome.halted_by
-            if not hasattr(result, "text"):
-                failure = result if isinstance(result, GlmImageError) else \
-                    UpstreamFailure("bad_response", detail="no rewrite came back")
-                failure.during = "enhance"  # type: ignore[attr-defined]
-                failure.enhance_model = model  # type: ignore[attr-defined]
-                raise failure
-            text = result.text
-            on_notice(Notice("note", Text("enhance_cached" if result.cached else "enhance_rewrite",
-                                          model=result.model, text=text)))
-            if review is not None:
-                text = review(plan, text) or text
-            enhanced = with_enhancement(plan, text, result.model)
-            already = {warning.message_id for warning in plan.warnings}
-            for warning in enhanced.warnings:
-                if warning.message_id not in already:
-                    on_notice(Notice("warning", warning))
-            rewritten.append(enhanced)
-        return rewritten
 
     def hold_batch(self, selection: Selection, *, partial: bool, consent: Consent | None,
                    chats: Mapping[str, int] | None = None, on_notice: Callable[[Notice], None] = _ignore,
