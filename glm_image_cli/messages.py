@@ -1564,6 +1564,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "{count} 个格子无效；未发送任何请求。请修改这些取值，或加 --skip-invalid 只生成有效的格子。"),
     "compare_invalid_cell": ("{count} invalid cell(s); nothing was sent. First: cell {number} ({cell}): {message}",
                              "{count} 个格子无效；未发送任何请求。第一个：格子 {number}（{cell}）：{message}"),
+    "api_compare_needs_save": ("POST /compare writes a folder of images, a grid and compare.json: start serve with "
+                               "--save DIR.",
+                               "POST /compare 会写入一个包含图片、网格和 compare.json 的文件夹："
+                               "请用 --save DIR 启动 serve。"),
+    "api_compare_axes": ('"axes" must be an object of lists, e.g. {"model": ["cogview-4", "cogview-3-flash"], '
+                         '"style": ["水彩", "油画"]}.',
+                         '"axes" 应为由列表组成的对象，例如 {"model": ["cogview-4", "cogview-3-flash"], '
+                         '"style": ["水彩", "油画"]}。'),
     "compare_skipping_invalid": ("Skipping {count} invalid cell(s); they are left empty in the grid.",
                                  "跳过 {count} 个无效格子；它们在网格中留空。"),
     "compare_plan": ("Compare: {cells} cell(s) ({shape}), {images} image(s), estimated {cost:.2f} {currency}; "

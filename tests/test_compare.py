@@ -221,3 +221,52 @@ def test_again_remakes_one_cell_from_its_history_entry(cli, fake) -> None:
     assert cell["command"] == "compare" and cell["path"].endswith("cogview-3-flash_油画.png")
     assert cli("again", str(cell["id"]), "-o", "again", "--yes").exit_code == 0
     assert sent(fake)[-1] == ("cogview-3-flash", cell["prompt_sent"])
+
+
+def test_serve_compare_answers_compare_json_and_resumes(fake, tmp_path: Path) -> None:
+    import threading
+
+    import httpx
+
+    from glm_image_cli.backends.bigmodel import BigModelClient
+    from glm_image_cli.serve.server import GlmImageHTTPServer
+    from glm_image_cli.serve.service import ImageService, ServeOptions
+    from tests.conftest import serve_studio
+    from tests.fake_bigmodel import DEFAULT_KEY
+
+    options = ServeOptions(port=0, rate_per_minute=0)
+    with BigModelClient(DEFAULT_KEY, fake.base_url) as client:
+        studio = serve_studio(client)
+        server = GlmImageHTTPServer(options, ImageService(studio, options, studio.saver(tmp_path / "saved")),
+                                    lambda line: None)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/compare"
+            body = {"prompt": "一只猫", "axes": {"model": ["cogview-4", "cogview-3-flash"], "style": ["水彩", "油画"]}}
+            first = httpx.post(url, json=body, timeout=30)
+            again = httpx.post(url, json=body, timeout=30)
+            bad = httpx.post(url, json={"prompt": "x", "axes": ["model"]}, timeout=30)
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert [axis["name"] for axis in answer["axes"]] == ["model", "style"] and answer["grids"] == ["grid.png"]
+    assert Path(answer["folder"], "compare.json").is_file() and Path(answer["folder"]).parent == tmp_path / "saved"
+    assert again.json()["cells"] == answer["cells"] and len(sent(fake)) == 4  # the same request paid nothing more
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_FIELD"
+
+
+def test_mcp_compare_images_returns_the_grid_and_the_cells(fake, tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    from tests.test_mcp import run_session
+
+    out = tmp_path / "cmp"
+    _, (made, refused) = run_session(fake, tmp_path, [
+        ("compare_images", {"prompt": "一只猫", "axes": {"style": ["水彩", "油画"]}, "output_dir": str(out)}),
+        ("compare_images", {"prompt": "一只猫", "axes": {"style": ["水彩", "水彩"]}, "output_dir": str(out)}),
+    ])
+    assert not made.is_error, made.content[0].text
+    answer = json.loads(made.content[0].text)
+    assert answer["grid_paths"] == [str(out / "grid.png")] and len(answer["cells"]) == 2
+    assert refused.is_error and "twice" in refused.content[0].text

@@ -43,8 +43,8 @@ def test_tools_generate_and_list(fake, tmp_path: Path) -> None:
         ("list_styles", {}),
         ("list_models", {}),
     ])
-    assert set(tools) == {"generate_image", "submit_image", "job_status", "fetch_image", "list_styles",
-                          "list_models"}
+    assert set(tools) == {"generate_image", "submit_image", "job_status", "fetch_image", "compare_images",
+                          "list_styles", "list_models"}
     assert not made.is_error
     text, preview = made.content[0], made.content[1]
     summary = json.loads(text.text)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from glm_image_cli.core.studio import Job, Studio
 
 MAX_MCP_SAMPLES = 4
+MAX_MCP_COMPARE = 24  # compare_images: cells × n in one call
 PREVIEW_SIDE = 256
 PREVIEW_MAX_BYTES = 512 * 1024
 PREVIEW_MAX_PIXELS = 64_000_000  # larger pictures are not decoded for a thumbnail (as the CLI's preview)

@@ -1,9 +1,10 @@
 """`glm-image mcp`: a Model Context Protocol server over stdio, so assistants can make images.
 
 Built on the official `mcp` package (the optional `mcp` extra).  Tools: generate_image (with progress
-notifications), submit_image / job_status / fetch_image (background jobs, jobtools.py), list_styles,
-list_models.  Failures come back as tool errors carrying the same bilingual one-line messages as the
-CLI; the server itself never crashes on bad input.  The key comes from the usual config/environment.
+notifications), submit_image / job_status / fetch_image (background jobs, jobtools.py), compare_images
+(core/comparerun.py), list_styles, list_models.  Failures come back as tool errors carrying the same
+bilingual one-line messages as the CLI; the server itself never crashes on bad input.  The key comes from
+the usual config/environment.
 """
 
 from __future__ import annotations
@@ -81,6 +82,19 @@ def build_server(lang: str) -> Any:
                             "image. For long generations submit_image answers at once. 根据提示词生成并保存图片。"
                 )(generate_image)
     register_job_tools(server, lang, JobBoard(PendingJobs(data_dir())))
+
+    @server.tool(description="Make one prompt several ways and compare them: one image per combination of the axes' "
+                             "values (axes: {\"model\": [...], \"style\": [...], \"size\": [...]}; also quality, "
+                             "negative, enhance [\"on\",\"off\"], prompt-sr [term, replacements...]), a labelled "
+                             "grid.png and compare.json. Returns the grid paths and the cells. "
+                             "按多个维度比较同一提示词。")
+    def compare_images(prompt: str, axes: dict[str, list[str]], n: int = 1, output_dir: str | None = None,
+                       allow_spend: bool = False, skip_invalid: bool = False) -> str:
+        """The first axis runs across the grid, the second down, a third makes one grid per value."""
+        try:
+            return _compare(lang, prompt, axes, n, output_dir, allow_spend, skip_invalid)
+        except GlmImageError as error:
+            raise ToolError(f"{error} [{error.code}]") from None
 
     @server.tool(description="List the style presets (Chinese and English names, the phrase each adds). "
                              "列出风格预设。")
@@ -220,3 +234,24 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
         journal = PendingJournal(PendingJobs(data_dir()), job.saver, studio.command) if job.saver else None
         run = job.run(on_event=on_event or (lambda event: None), on_notice=notices.append, journal=journal)
     return run_content(studio.warnings, run.outcomes, notices)
+
+
+def _compare(lang: str, prompt: str, axes: dict[str, list[str]], n: int, output_dir: str | None,
+             allow_spend: bool, skip_invalid: bool) -> str:
+    """compare_images over the library's Studio.compare: at most MAX_MCP_COMPARE images, consent as for
+    generate_image; the answer is compare.json's content with the grids' full paths."""
+    from glm_image_cli.errors import UsageError
+    from glm_image_cli.mcpserver.making import MAX_MCP_COMPARE
+
+    def consent(estimate: Any) -> bool:
+        if allow_spend:
+            return True
+        raise UsageError("mcp_spend_needs_consent", cost=estimate.total, currency=estimate.currency,
+                         limit=estimate.threshold)
+
+    with open_studio(lang, None, None, None, None, None) as studio:
+        done = studio.compare(prompt, axes, samples=n, output_dir=output_dir, consent=consent,
+                              skip_invalid=skip_invalid, max_images=MAX_MCP_COMPARE)
+    folder = done.path.parent
+    answer = {**done.document, "folder": str(folder), "grid_paths": [str(path) for path in done.grids]}
+    return json.dumps(answer, ensure_ascii=False)

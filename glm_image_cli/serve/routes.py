@@ -1,6 +1,6 @@
 """The serve endpoints: GET /ping and POST /txt2img (the original skill's Flask API), POST /v1/images/generations,
-POST /v1/images/edits (multipart; the ``openai`` backend only) and GET /v1/models (for OpenAI clients); the
-token and rate checks in front of them, and their JSON answers."""
+POST /v1/images/edits (multipart; the ``openai`` backend only) and GET /v1/models (for OpenAI clients), POST
+/compare; the token and rate checks in front of them, and their JSON answers."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class ApiHandler(FramedHandler):
         "/v1/images/generations": ("POST", "_openai_generations"),
         "/v1/images/edits": ("POST", "_openai_edits"),
         "/v1/models": ("GET", "_models"),
+        "/compare": ("POST", "_compare"),
     }
 
     def _route(self, method: str, path: str) -> None:
@@ -93,6 +94,10 @@ class ApiHandler(FramedHandler):
                 "count": len(images),
                 "photo_id": images[0].request_id if images else None,
             })
+
+    def _compare(self) -> None:
+        """A compare (core/comparerun.py): the cells made into --save's folder, compare.json's content answered."""
+        self._send_json(200, self.server.service.compare(self._read_json()))
 
     def _openai_generations(self) -> None:
         job = parse_openai(self._read_json(), self.server.options.max_samples)

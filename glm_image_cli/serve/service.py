@@ -57,6 +57,7 @@ class ServeOptions:
     shutdown_grace: float = 60.0
     quiet: bool = False
     spool_dir: Path | None = None  # where a request's images wait for its answer (None: the system's temp folder)
+    max_compare_images: int = 36  # POST /compare: cells × n in one request
 
 
 class ApiError(Exception):
@@ -147,6 +148,40 @@ class ImageService:
             failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
         return run.plans[0], made
+
+    def compare(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /compare: ``{"prompt", "axes": {"model": [...], "style": [...]}, "n", "skip_invalid"}`` made by
+        the Studio's compare into a folder under --save (a compare is journaled there: the same request again
+        resumes without paying twice); the answer is compare.json's content and the folder."""
+        from glm_image_cli.core.consent import always
+
+        if self.saver is None:
+            raise ApiError(400, "COMPARE_NEEDS_SAVE", render("api_compare_needs_save"))
+        prompt, axes, samples = body.get("prompt"), body.get("axes"), body.get("n", 1)
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ApiError(400, "MISSING_FIELD", render("api_field_required", field="prompt"))
+        if not isinstance(axes, dict) or not axes:
+            raise ApiError(400, "INVALID_FIELD", render("api_compare_axes"))
+        if isinstance(samples, bool) or not isinstance(samples, int):
+            raise ApiError(400, "INVALID_FIELD", render("api_field_integer", field="n"))
+        from glm_image_cli.core.compare import folder_name
+        from glm_image_cli.core.comparerun import axes_from
+
+        parsed = axes_from(axes)
+        cells = 1
+        for axis in parsed:
+            cells *= len(axis.values)
+        count = min(cells * samples, self.options.max_compare_images)
+        if not self.slots.try_acquire(count):
+            raise ApiError(503, "SATURATED", render("api_saturated"), retry_after=2, retryable=True)
+        try:
+            done = self.studio.compare(prompt, axes, samples=samples, consent=always,
+                                       output_dir=self.saver.folder / folder_name(prompt, parsed),
+                                       skip_invalid=body.get("skip_invalid") is True,
+                                       max_images=self.options.max_compare_images)
+        finally:
+            self.slots.release(count)
+        return {**done.document, "folder": str(done.path.parent)}
 
     def _plans(self, job: ImageJob) -> list[GenerationPlan]:
         """One plan, or one per prompt a template or "expand" makes (at most --max-samples images in all)."""
