@@ -203,6 +203,15 @@ MEANINGS: dict[str, Meaning] = {
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
+    # compare: axes, cells and size, refused before anything is sent
+    **{message_id: Meaning("COMPARE_AXIS") for message_id in (
+        "compare_axis_empty", "compare_axis_enhance", "compare_axis_duplicate", "compare_axis_long",
+        "compare_prompt_sr_short", "compare_prompt_sr_missing", "compare_no_axes", "compare_too_many_axes",
+        "compare_axis_unknown")},
+    "compare_empty_prompt": Meaning("EMPTY_PROMPT"),
+    "compare_too_many": Meaning("COMPARE_TOO_MANY"),
+    "compare_invalid": Meaning("COMPARE_INVALID"),
+    "compare_invalid_cell": Meaning("COMPARE_INVALID"),
     # generate -o -: the image's bytes on stdout (refused before anything is sent)
     "stdout_is_terminal": Meaning("STDOUT_IS_TERMINAL"),
     "stdout_one_image": Meaning("STDOUT_ONE_IMAGE"),

@@ -270,3 +270,9 @@ def test_mcp_compare_images_returns_the_grid_and_the_cells(fake, tmp_path: Path)
     answer = json.loads(made.content[0].text)
     assert answer["grid_paths"] == [str(out / "grid.png")] and len(answer["cells"]) == 2
     assert refused.is_error and "twice" in refused.content[0].text
+
+
+def test_compare_mistakes_have_their_own_codes_under_json(cli, fake) -> None:
+    result = cli("compare", "a cat", "--style", "水彩", "-o", "out", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout.splitlines()[-1])["error"]["code"] == "COMPARE_AXIS"
