@@ -178,6 +178,11 @@ MEANINGS: dict[str, Meaning] = {
     "edit_unsupported": Meaning("EDIT_UNSUPPORTED"),
     "edit_image_unreadable": Meaning("EDIT_IMAGE_UNREADABLE"),
     "path_too_long": Meaning("PATH_TOO_LONG"),
+    # vision checks (issue 28): usage errors before anything is sent
+    "best_of_range": Meaning("BEST_OF_RANGE"),
+    "caption_bad_lang": Meaning("CAPTION_LANG"),
+    "check_no_file": Meaning("CHECK_NO_FILE"),
+    "check_nothing": Meaning("CHECK_NOTHING"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

@@ -15,7 +15,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.safejson import UnsafeJson
 
 FORMATS = ("txt", "jsonl", "csv")
-ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance", "check")
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,15 @@ class Limiter:
         self._rng = rng
         self._models: dict[str, ModelLimit] = {}
         self._in_flight = 0
+        self._own: set[str] = set()  # models with their own pool: not counted against -j (vision checks)
         self._cond = threading.Condition()
         self.stopped = False
+
+    def own_pool(self, name: str) -> None:
+        """Calls to ``name`` (the check model) have their own -j slots: they neither wait for nor hold the slots
+        of images, so checks run beside the images they check."""
+        with self._cond:
+            self._own.add(name)
 
     def model(self, name: str) -> ModelLimit:
         with self._cond:
@@ -97,9 +104,11 @@ class Limiter:
             limit = self._model(name)
             while not self.stopped and not cancelled():
                 now = self._clock()
-                if self._in_flight < self.cap and limit.in_flight < limit.limit and now >= limit.paused_until:
+                shared = name not in self._own
+                if (not shared or self._in_flight < self.cap) and limit.in_flight < limit.limit \
+                        and now >= limit.paused_until:
                     limit.in_flight += 1
-                    self._in_flight += 1
+                    self._in_flight += 1 if shared else 0
                     return True
                 wait = limit.paused_until - now if now < limit.paused_until else None
                 self._cond.wait(timeout=wait if wait is None else max(wait, 0.001))
@@ -109,7 +118,7 @@ class Limiter:
         with self._cond:
             limit = self._model(name)
             limit.in_flight -= 1
-            self._in_flight -= 1
+            self._in_flight -= 0 if name in self._own else 1
             if succeeded:
                 limit.succeeded()
             self._cond.notify_all()

@@ -101,6 +101,7 @@ class GenerateRequest:
     review: bool = False  # --review: accept, edit or cancel the rewrite on a terminal
     images: tuple[str, ...] = ()  # `edit`: the source images (an edit on the openai backend)
     mask: str | None = None
+    vision: Any = None  # --check, --caption, --best-of: a core.bestof.VisionSetup, or None
 
 
 def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
@@ -142,6 +143,8 @@ class BatchRequest:
     dry_run: bool = False
     enhance: bool | None = None  # --enhance/--no-enhance (None: the `enhance` setting); lines may say "enhance"
     no_cache: bool = False
+    check: bool = False  # --check (lines may say "check"); --best-of N checks every candidate
+    best_of: int | None = None
 
 
 @dataclass
@@ -187,7 +190,8 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
         on_warning(warning)
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend),
+                "check": request.check, "best_of": request.best_of}
     items, errors = batching.load_items(request.input_path, request.input_format, defaults, cfg.user_styles)
     if errors:
         on_invalid(errors)

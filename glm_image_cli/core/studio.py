@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.base import Backend
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
     from glm_image_cli.core.plans import GenerationPlan
@@ -55,6 +56,7 @@ class Job:
     spend: RunSpend
     delivery: Delivery
     saver: ImageSaver | None
+    vision: VisionSetup | None = None  # --check, --caption, --best-of (core/bestof.py)
 
     @property
     def images(self) -> int:
@@ -67,7 +69,8 @@ class Job:
 
         units = [unit for plan in self.plans for unit in samples_of(plan)]
         return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
-                                    on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
+                                    on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal,
+                                    vision=self.vision)
 
     def release(self) -> None:
         self.spend.release()
@@ -82,7 +85,10 @@ class Job:
 Review = Callable[["GenerationPlan", str], str]  # --review: the rewrite as the user accepts or edits it
 
 
-class Studio:
+from glm_image_cli.core.studiovision import VisionMethods  # noqa: E402  (check, caption: core/studiovision.py)
+
+
+class Studio(VisionMethods):
     """Makes images from settings.  One per process is enough (serve shares one across requests: one HTTP
     client, one limiter per model, one ledger); ``close()`` or ``with`` at the end."""
 
@@ -272,14 +278,15 @@ class Studio:
                  review: Review | None = None, on_event: Callable[[Event], None] = _ignore,
                  on_notice: Callable[[Notice], None] = _ignore, cancel: Cancel | None = None,
                  metadata: bool = True, history: bool = True, saver: ImageSaver | None = None,
-                 delivery: Delivery | None = None, refine: Sequence[dict[str, str]] | None = None) -> Run:
+                 delivery: Delivery | None = None, refine: Sequence[dict[str, str]] | None = None,
+                 vision: VisionSetup | None = None) -> Run:
         """Make the plans' images: ``prepare`` (everything before the first image is paid for), then ``run``.
 
         Ctrl-C (KeyboardInterrupt in the calling thread) or ``cancel``: nothing new is sent, calls in flight
         finish and are kept, and the Run says ``interrupted``; a second Ctrl-C while waiting raises Abandoned."""
         with self.prepare(plans, output_dir=output_dir, enhance=enhance, use_cache=use_cache, consent=consent,
                           review=review, on_notice=on_notice, cancel=cancel, metadata=metadata, history=history,
-                          saver=saver, delivery=delivery, refine=refine) as job:
+                          saver=saver, delivery=delivery, refine=refine, vision=vision) as job:
             return job.run(on_event=on_event, on_notice=on_notice, cancel=cancel)
 
     def prepare(self, plans: GenerationPlan | Sequence[GenerationPlan], *, output_dir: str | Path | None = None,
@@ -287,15 +294,16 @@ class Studio:
                 review: Review | None = None, on_notice: Callable[[Notice], None] = _ignore,
                 cancel: Cancel | None = None, metadata: bool = True, history: bool = True,
                 saver: ImageSaver | None = None, delivery: Delivery | None = None,
-                refine: Sequence[dict[str, str]] | None = None) -> Job:
+                refine: Sequence[dict[str, str]] | None = None, vision: VisionSetup | None = None) -> Job:
         """Everything before the first image is paid for, in this order: the output folder and file names, the
         budget hold (BudgetExceeded), the estimate and ``consent`` (none: refused above `confirm-above`), then the
         --enhance rewrites (``review`` may edit each; a failed one raises with ``error.during == "enhance"``).
         ``delivery`` replaces saving to files (serve answers over HTTP); ``refine``: chat messages that replace
-        the rewrite recipe (chat's refinements, never cached).  Release the Job (``with``) when done."""
+        the rewrite recipe (chat's refinements, never cached).  ``vision``: --check, --caption, --best-of N (N
+        candidates per image, all paid for and counted).  Release the Job (``with``) when done."""
         from glm_image_cli.core.runner import SaveImages
 
-        plans = self._plans(plans)
+        plans = self._vision_plans(self._plans(plans), vision)
         enhance = self.enhancing(enhance)
         self.require_key()
         if delivery is None and saver is None:
@@ -314,6 +322,7 @@ class Studio:
         estimate = self.estimate(plans, enhance=enhance, use_cache=use_cache and refine is None)
         if refine is not None and enhance:  # a refinement is never in the cache: one call per plan
             estimate = estimate_run(self.settings, estimate.images, {self.settings.enhance_model: len(plans)})
+        estimate = self._with_checks(estimate, vision)
         spend = self.spending.hold([plan.model for plan in plans for _ in range(plan.samples)])
         try:
             check_consent(estimate, consent, refusal=self._refusal)
@@ -323,7 +332,7 @@ class Studio:
         except BaseException:
             spend.release()
             raise
-        return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver)
+        return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver, vision)
 
     def edit(self, prompt: str, images: Sequence[str | Path], *, mask: str | Path | None = None,
              samples: int = 1, **options: Any) -> Run:
@@ -395,22 +404,26 @@ class Studio:
     def run_units(self, units: Sequence[Any], *, delivery: Delivery, spend: RunSpend | None,
                   journal: Journal | None = None, recovered: Mapping[str, GeneratedImage] | None = None,
                   on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
-                  cancel: Cancel | None = None, saver: ImageSaver | None = None) -> Run:
+                  cancel: Cancel | None = None, saver: ImageSaver | None = None,
+                  vision: VisionSetup | None = None) -> Run:
         """Units already planned, priced and held (a batch: ``journal`` is its manifest, ``recovered`` the images
         paid for before, fetched instead of bought), through the same runner and drain as ``generate``."""
         plans = list({id(unit.plan): unit.plan for unit in units}.values())
         estimate = estimate_run(self.settings, {})
         return self._execute(list(units), plans, estimate, delivery, spend, on_event=on_event, on_notice=on_notice,
-                             cancel=cancel, saver=saver, journal=journal, recovered=recovered)
+                             cancel=cancel, saver=saver, journal=journal, recovered=recovered, vision=vision)
 
     def _execute(self, units: list[Any], plans: list[GenerationPlan], estimate: Estimate, delivery: Delivery,
                  spend: RunSpend | None, *, on_event: Callable[[Event], None], on_notice: Callable[[Notice], None],
                  cancel: Cancel | None, saver: ImageSaver | None, journal: Journal | None = None,
-                 recovered: Mapping[str, GeneratedImage] | None = None) -> Run:
+                 recovered: Mapping[str, GeneratedImage] | None = None, vision: VisionSetup | None = None) -> Run:
         """The runner over ``units``, with the one drain: the first Ctrl-C stops sending and waits for what is in
-        flight (it may be billed, so it is kept); a second one raises Abandoned."""
+        flight (it may be billed, so it is kept); a second one raises Abandoned.  ``vision``: each saved image
+        is checked beside the next ones, and the verdicts (and --best-of's choice) are on the outcomes."""
         from glm_image_cli.core.runner import Runner
 
+        session = vision.start(self, on_notice) if vision is not None and vision.any else None
+        delivery = session.wrap(delivery) if session is not None else delivery
         runner = Runner(units, self.client, delivery, concurrency=self.settings.concurrency, limiter=self.limiter,
                         spend=spend, on_event=on_event, journal=journal, recovered=dict(recovered or {}))
         failed_notices: list[Exception] = []
@@ -429,6 +442,8 @@ class Studio:
                 runner.run()
             except KeyboardInterrupt:
                 interrupted = True
+                if session is not None:
+                    session.cancel()
                 in_flight = runner.stop()
                 if in_flight:  # with a journal, a re-run knows them: it will not send them again
                     resumable = journal is not None and getattr(journal, "resumable", True)
@@ -442,6 +457,8 @@ class Studio:
                     raise Abandoned(run, run.abandoned) from None
         finally:
             runner.shutdown()
+        if session is not None:  # the images are saved and recorded: now their verdicts
+            session.finish(runner.sorted_outcomes(), notify)
         interrupted = interrupted or runner.interrupted
         run = self._report(runner, plans, estimate, interrupted, saver)
         if run.not_sent:

@@ -35,7 +35,16 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_input_format
-from glm_image_cli.cli.commands.generating import BatchPreviewOption, EnhanceOption, NoCacheOption
+from glm_image_cli.cli.commands.generating import (
+    BatchPreviewOption,
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
+    EnhanceOption,
+    NoCacheOption,
+    vision_setup,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review, review_text
 from glm_image_cli.cli.language import help_text
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
     from glm_image_cli.cli.console import BatchProgress
     from glm_image_cli.core.batch import BatchSummary, Selection, WorkUnit
     from glm_image_cli.core.batchinput import LineError
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.ledger import RunSpend
     from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.core.results import Run
@@ -94,6 +104,10 @@ def batch(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: BatchPreviewOption = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     from glm_image_cli.core.batchinput import FORMATS
 
@@ -103,6 +117,7 @@ def batch(
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
+    vision = vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata)
     reviewing = review and not yes and not dry_run
     if reviewing:
         check_review(state, review, yes)  # no terminal to review on: an error before any chat call
@@ -114,6 +129,7 @@ def batch(
         skip_invalid=skip_invalid, retry_failed=retry_failed, retry_unsafe=retry_unsafe, max_images=max_images,
         no_metadata=no_metadata, no_history=no_history, dry_run=dry_run,
         output=output_flags(name, image_format, no_watermark, user_id), enhance=enhance, no_cache=no_cache,
+        check=check, best_of=vision.best_of if vision is not None else None,
     )
     enhance_failures: list[Any] = []
     chats: dict[str, int] = {}
@@ -146,7 +162,8 @@ def batch(
         if selection.uncertain:
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
-                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview)
+                       _Rerun(ctx, input_path, prepared.saver.folder), spend, preview,
+                       _batch_vision(vision, prepared.items, selection, prepared.manifest))
     finally:
         prepared.release()
         if spend is not None:
@@ -217,8 +234,26 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     ui.note(render("batch_dry_run"))
 
 
+def _batch_vision(vision: VisionSetup | None, items: list[Any], selection: Selection,
+                  manifest: Manifest) -> VisionSetup | None:
+    """--check, --best-of, --caption or a line's "check": the manifest remembers verdicts and choices, and the
+    images made before are handed over with theirs (only those without one are checked, with no image call)."""
+    if vision is None and not any(item.check for item in items):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    vision = vision or VisionSetup(CheckOptions(metadata=True))
+    vision.journal = manifest
+    vision.earlier = [manifest.earlier_outcome(unit) for unit in selection.done_before]
+    if any(item.check for item in items):  # each unit says whether it wants a check (its line's "check")
+        vision.options.check = True
+    return vision
+
+
 def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         rerun: _Rerun, spend: RunSpend | None = None, preview: bool | None = None) -> BatchSummary:
+         rerun: _Rerun, spend: RunSpend | None = None, preview: bool | None = None,
+         vision: VisionSetup | None = None) -> BatchSummary:
     """The selected units through the library API's runner and drain, the manifest as its journal."""
     from rich.cells import cell_len
 
@@ -249,7 +284,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             with cancel_on_closed_output(state, draining) as cancel:
                 run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
                                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
-                                       on_notice=notice, cancel=cancel)
+                                       on_notice=notice, cancel=cancel, vision=vision)
         except Abandoned as abandoned:
             progress.interrupted()
             _finish(state, selection, manifest, abandoned.run, studio, saver.folder, started, rerun)
@@ -281,6 +316,11 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:
+        for outcome in outcomes:  # --check: each verdict once it is in (the item lines came as images were saved)
+            if outcome.check is not None or outcome.candidate:
+                ui.emit_json_line({"type": "check", "key": outcome.unit.key, "item": outcome.unit.item.number,
+                                   "sample": outcome.unit.sample, "path": str(outcome.path) if outcome.path else None,
+                                   "candidate": outcome.candidate, "check": outcome.check})
         ui.emit_json_line(summary.to_json())
     else:
         _print_summary(state, summary)

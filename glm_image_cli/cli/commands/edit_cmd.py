@@ -26,7 +26,15 @@ from glm_image_cli.cli.commands.common import (
     output_flags,
     state_of,
 )
-from glm_image_cli.cli.commands.generating import PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
+    PreviewOption,
+    run_generate,
+    vision_setup,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.core.session import GenerateRequest
@@ -54,6 +62,10 @@ def edit(
     no_history: NoHistoryOption = False,
     yes: YesOption = False,
     preview: PreviewOption = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     state = state_of(ctx)
     request = GenerateRequest(
@@ -61,5 +73,6 @@ def edit(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, None, False, None), yes=yes, command="edit", enhance=False,
         images=tuple(str(image) for image in images), mask=str(mask) if mask is not None else None,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
     )
     run_generate(state, request, preview)

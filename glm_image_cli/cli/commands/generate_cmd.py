@@ -28,7 +28,17 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_format
-from glm_image_cli.cli.commands.generating import EnhanceOption, NoCacheOption, PreviewOption, run_generate
+from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
+    EnhanceOption,
+    NoCacheOption,
+    PreviewOption,
+    run_generate,
+    vision_setup,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
 from glm_image_cli.cli.language import help_text
@@ -67,6 +77,10 @@ def generate(
     no_cache: NoCacheOption = False,
     review: ReviewOption = False,
     preview: PreviewOption = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
@@ -77,6 +91,7 @@ def generate(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
     )
     run_generate(state, request, preview)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from glm_image_cli.cli.console import Ui
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.results import Notice, Run
@@ -40,6 +41,25 @@ PreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview", he
                                                     show_default=False)]
 BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview",
                                                          help=help_text("opt.preview_batch"), show_default=False)]
+
+# --check, --best-of N, --discard-candidates and --caption on generate, again, edit and batch (issue 28).
+CheckOption = Annotated[bool, typer.Option("--check", help=help_text("opt.check"))]
+BestOfOption = Annotated[int | None, typer.Option("--best-of", metavar="N", help=help_text("opt.best_of"),
+                                                  show_default=False)]
+DiscardOption = Annotated[bool, typer.Option("--discard-candidates", help=help_text("opt.discard_candidates"))]
+CaptionOption = Annotated[bool, typer.Option("--caption", help=help_text("opt.caption"))]
+
+
+def vision_setup(check: bool, best_of: int | None, discard: bool, caption: bool, *,
+                 no_metadata: bool = False) -> VisionSetup | None:
+    """What the flags ask of the vision model (None: nothing); --best-of's range is checked before anything."""
+    if not (check or best_of or caption):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=check, caption=caption, metadata=not no_metadata), best_of=best_of,
+                       discard=discard)
 
 
 def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None) -> None:
@@ -60,7 +80,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
         review = (lambda _plan, text: review_text(state, text)) if request.review and not request.yes else None
         notice = notice_printer(state)
         with studio.prepare(plan, saver=saver, use_cache=not request.no_cache, consent=cli_consent(state, request.yes),
-                            review=review, on_notice=notice) as job:
+                            review=review, on_notice=notice, vision=request.vision) as job:
             run = _run(state, job, notice)
     report_saver_notes(state, saver)
     try:
@@ -139,8 +159,8 @@ def _report(state: RunState, plan: GenerationPlan, outcomes: list[ImageOutcome],
     failures = [o for o in outcomes if o.error is not None]
     if state.json_mode:
         ui.emit_json([generate_record(o) for o in outcomes])
-    else:
-        _print_saved(state, outcomes)
+    else:  # --best-of: the kept images (the others are in candidates/, and in --json)
+        _print_saved(state, [o for o in outcomes if not o.candidate])
     _report_failures(ui, plan, failures)
     saved = len(outcomes) - len(failures)
     if plan.samples > 1:

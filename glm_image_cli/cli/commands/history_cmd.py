@@ -23,6 +23,7 @@ from glm_image_cli.cli.commands.common import (
     output_flags,
     state_of,
 )
+from glm_image_cli.cli.commands.generating import BestOfOption, CaptionOption, CheckOption, DiscardOption
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import ExitCode, UsageError
@@ -139,8 +140,12 @@ def again(
     review: Annotated[bool, typer.Option("--review", help=help_text("opt.review"))] = False,
     preview: Annotated[bool | None, typer.Option("--preview/--no-preview", help=help_text("opt.preview"),
                                                  show_default=False)] = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
-    from glm_image_cli.cli.commands.generating import run_generate
+    from glm_image_cli.cli.commands.generating import run_generate, vision_setup
     from glm_image_cli.core.session import GenerateRequest
     from glm_image_cli.storage.history import History
 
@@ -158,6 +163,7 @@ def again(
         # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
         enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
         no_cache=bool(enhance), review=review,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
     )
     run_generate(state, request, preview)
 
