@@ -15,18 +15,21 @@ from glm_image_cli import Cancel, GlmImageError, Stage, Studio
 from tests.fake_bigmodel import CHAT_ROUTE, SYNC_ROUTE, Reply
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+README_ZH = README.with_name("README.zh-CN.md")
 
 
-def readme_python_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Use from Python"):]
+def readme_python_example(readme: Path = README, heading: str = "## Use from Python") -> str:
+    text = readme.read_text(encoding="utf-8")
+    section = text[text.index(heading):]
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
-def test_the_readme_example_runs_as_written(fake, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("readme", "heading"), [(README, "## Use from Python"), (README_ZH, "## 在 Python 中使用")],
+                         ids=["en", "zh"])
+def test_the_readme_example_runs_as_written(fake, tmp_path: Path, readme: Path, heading: str) -> None:
     work = tmp_path / "example"
     work.mkdir()
-    (work / "example.py").write_text(readme_python_example(), encoding="utf-8")
+    (work / "example.py").write_text(readme_python_example(readme, heading), encoding="utf-8")
     result = subprocess.run([sys.executable, "example.py"], cwd=work, env=dict(os.environ), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
