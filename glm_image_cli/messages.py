@@ -1024,6 +1024,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "  /size WxH       image size\n  /model NAME     image model\n"
         "  /negative TEXT  what the pictures should not show (/negative none: nothing)\n"
         "  /enhance on|off rewrite with the chat model, seeing the conversation\n"
+        "  /check on|off   judge each image with the free vision model (score, text read)\n"
         "  /again          the current prompt again\n  /undo           back to the previous prompt\n"
         "  /prompt         show the current full prompt\n  /history        this session's turns\n"
         "  /open           open the last image in the system viewer\n  /help, /quit",
@@ -1032,6 +1033,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "  /size 宽x高     图片尺寸\n  /model 名称     图像模型\n"
         "  /negative 文字  画面中不希望出现的内容（/negative none：不用）\n"
         "  /enhance on|off 用对话模型结合上下文改写提示词\n"
+        "  /check on|off   用免费视觉模型检查每张图片（评分、识别文字）\n"
         "  /again          用当前提示词再生成一次\n  /undo           回到上一个提示词\n"
         "  /prompt         显示当前完整提示词\n  /history        本次会话的各轮\n"
         "  /open           用系统看图程序打开最后一张图\n  /help、/quit",

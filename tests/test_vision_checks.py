@@ -273,3 +273,104 @@ def test_a_batch_image_saved_before_its_check_is_checked_on_the_rerun_without_bu
     assert recipe(Path("out/0001-a-red-fox.png"))["check"]["score"] == 8.0
     assert cli("batch", "prompts.txt", "-o", "out", "--check").exit_code == 0
     assert fake.count(SYNC_ROUTE) == 1 and len(vision.seen) == 1
+
+
+# --- the gallery: a badge, the failing items, the caption as alt text --------------------------------------
+
+def test_the_gallery_shows_the_badge_the_failing_text_and_the_caption_as_alt(cli, fake, vision) -> None:
+    import html
+    import re
+
+    from glm_image_cli.storage.gallery import collect_cards, render_html
+
+    vision.text = "新年快东"
+    vision.caption = "一张写着“新年快东”的橙色海报。"
+    assert cli("generate", POSTER, "--check", "--caption", "-o", "out").exit_code == 0
+    page = render_html(collect_cards(Path("out")), "out")
+    [alt] = re.findall(r'<img [^>]*alt="([^"]*)"', page)
+    assert html.unescape(alt) == "一张写着“新年快东”的橙色海报。"
+    assert '<span class="badge good"' in page and "8/10" in page
+    assert 'class="failing">✗ “新年快乐”' in page
+
+
+@pytest.mark.skipif(__import__("tests.test_metadata_history", fromlist=["chromium"]).chromium() is None,
+                    reason="no headless Chromium here (.ci/run installs Debian's chromium)")
+def test_the_gallery_alt_text_in_a_real_headless_browser(cli, fake, vision) -> None:
+    import re
+    import subprocess
+    import tempfile
+
+    from tests.test_metadata_history import chromium
+
+    vision.caption = "An orange square on a white table."
+    assert cli("generate", "a red fox", "--caption", "-o", "out").exit_code == 0
+    vision.caption = "A small blue bird on a branch."  # a check's caption is the alt text too
+    assert cli("generate", "a blue bird", "--check", "-o", "out").exit_code == 0
+    assert cli("gallery", "out").exit_code == 0
+    page = Path("out/index.html").resolve()
+    with tempfile.TemporaryDirectory() as profile:
+        completed = subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert [line for line in completed.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = completed.stdout
+    assert sorted(re.findall(r'<img loading="lazy" src="[^"]*" alt="([^"]*)"', dom)) == [
+        "A small blue bird on a branch.", "An orange square on a white table."]
+    assert re.search(r'<span class="badge good" title="[^"]*">8/10</span>', dom)
+    assert re.search(r'<span id="count">2 / 2</span>', dom)
+
+
+# --- the other front ends: serve (both APIs), MCP, chat -----------------------------------------------------
+
+def test_serve_answers_the_verdict_in_both_apis_and_the_best_of_n(serve, fake, vision) -> None:
+    import httpx
+
+    vision.score = lambda key: float(key)  # the fake's numbers: image 1, its check 2, then images 3 and 4
+    served = serve()
+    answer = httpx.post(f"{served.url}/txt2img", json={"prompt": "a red fox", "check": True}, timeout=30).json()
+    assert answer["count"] == 1 and answer["images"][0]["check"]["score"] == 1.0
+    best = httpx.post(f"{served.url}/v1/images/generations", timeout=30,
+                      json={"prompt": "a red fox", "best_of": 2, "response_format": "b64_json"}).json()
+    [image] = best["data"]
+    assert image["check"]["score"] == 4.0 and base64.b64decode(image["b64_json"]).startswith(b"\x89PNG")
+    assert fake.count(SYNC_ROUTE) == 3 and len(vision.seen) == 3
+    assert not image_parts(vision.seen[-1])[0].startswith("data:")
+    plain = httpx.post(f"{served.url}/v1/images/generations", json={"prompt": "a cat"}, timeout=30).json()
+    assert "check" not in plain["data"][0] and len(vision.seen) == 3
+    bad = httpx.post(f"{served.url}/v1/images/generations", json={"prompt": "a cat", "best_of": 9}, timeout=30)
+    assert bad.status_code == 400 and fake.count(SYNC_ROUTE) == 4
+
+
+def test_mcp_generate_image_checks_and_keeps_the_best(fake, tmp_path: Path) -> None:
+    pytest.importorskip("mcp")
+    from tests.test_mcp import run_session
+
+    fake.vision = FakeVision(score=lambda key: {"1": 3, "2": 8}.get(key, 5))
+    _, (made,) = run_session(fake, tmp_path, [
+        ("generate_image", {"prompt": "a red fox", "best_of": 2, "output_dir": str(tmp_path / "made")})])
+    assert not made.is_error
+    images = json.loads(made.content[0].text)["images"]
+    [kept] = [image for image in images if not image.get("candidate")]
+    assert kept["check"]["score"] == 8.0 and Path(kept["path"]).parent == tmp_path / "made"
+    assert len(list((tmp_path / "made" / "candidates").iterdir())) == 1
+    assert fake.count(SYNC_ROUTE) == 2
+
+
+def test_chat_check_on_shows_each_verdict(fake, vision) -> None:
+    from tests.test_chat import session
+
+    chat, io = session()
+    assert chat.handle("/check on") and chat.handle("/enhance off") and chat.handle("a harbour at dawn")
+    assert "check: on" in io.said("note")
+    assert any(line.startswith("check ") and "8.0/10" in line for line in io.said("note"))
+    assert len(vision.seen) == 1
+    assert chat.handle("/check off") and chat.handle("a harbour at dusk") and len(vision.seen) == 1
+
+
+def test_verdicts_are_said_in_the_users_language(cli, fake, vision) -> None:
+    vision.text = "新年快东"
+    result = cli("--lang", "zh", "generate", POSTER, "--check")
+    assert "检查 " in result.stderr and "文字 ✗ 识别为“新年快东”" in result.stderr and "未满足" in result.stderr

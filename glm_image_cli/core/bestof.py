@@ -70,7 +70,7 @@ class VisionSetup:
         from glm_image_cli.storage.verdicts import CheckRecords
 
         settings = studio.settings
-        records = CheckRecords() if settings.history else None
+        records = CheckRecords() if settings.history and self.options.history else None
 
         def said(path: Path | None, verdict: Verdict) -> None:
             on_notice(Notice("note", verdict_line(path, verdict)))
@@ -176,7 +176,7 @@ class VisionSession:
         return self.setup.earlier
 
     def _choose(self, group: list[ImageOutcome], on_notice: Callable[[Notice], None]) -> None:
-        saved = [outcome for outcome in group if outcome.path is not None and outcome.error is None]
+        saved = [outcome for outcome in group if outcome.error is None]  # serve: made, answered, never saved
         if len(saved) < 1:
             return
         ranked = sorted(saved, key=lambda o: rank_key(Verdict.from_json(o.check), group.index(o)))
@@ -184,11 +184,12 @@ class VisionSession:
         kept.kept = True
         listing: list[dict[str, Any]] = []
         for outcome in group:
-            if outcome.path is None:
+            if outcome.error is not None:
                 continue
             if any(loser is outcome for loser in losers):
                 outcome.candidate = True
-                outcome.path = self._put_aside(outcome.path, kept.path)  # type: ignore[arg-type]
+                if outcome.path is not None:
+                    outcome.path = self._put_aside(outcome.path, kept.path)
             listing.append({"path": _relative(outcome.path, kept.path) if outcome.path else None,
                             "request_id": outcome.request_id, "kept": outcome is kept, "check": outcome.check})
             chosen = getattr(self.setup.journal, "chosen", None)

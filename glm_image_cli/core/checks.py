@@ -15,6 +15,7 @@ meet (a bad key, no balance), the remaining checks are not sent.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import sqlite3
 import threading
 import time
@@ -104,6 +105,7 @@ class CheckOptions:
     caption: bool = False
     caption_lang: str | None = None  # None: the prompt's language
     metadata: bool = True  # write the verdict and caption into the PNG (--no-metadata: history and JSON only)
+    history: bool = True  # record it in the history's database too (--no-history: not)
 
     @property
     def any(self) -> bool:
@@ -131,26 +133,29 @@ class Checker:
         self.record_problem: Exception | None = None  # the history could not take a verdict (said once)
 
     def submit(self, path: Path | None, plan: Any, prompt: str, url: str | None = None,
-               lang: str | None = None) -> Future[Verdict]:
-        """Check the image at ``path`` (``url``: the upstream's fresh URL for it) against ``prompt``, later.
-        ``lang``: a caption's language (default: the options', else the prompt's)."""
-        future = self._pool.submit(self.check, path, plan, prompt, url, lang)
+               lang: str | None = None, data: bytes | None = None) -> Future[Verdict]:
+        """Check the image at ``path`` (``url``: the upstream's fresh URL for it; ``data``: its bytes, when it was
+        never saved) against ``prompt``, later.  ``lang``: a caption's language (default: the options', else the
+        prompt's)."""
+        context = contextvars.copy_context()  # the message language follows the check into its thread
+        future = self._pool.submit(context.run, self.check, path, plan, prompt, url, lang, data)
         with self._lock:
             self._futures.append(future)
         return future
 
     def check(self, path: Path | None, plan: Any, prompt: str, url: str | None = None,
-              lang: str | None = None) -> Verdict:
+              lang: str | None = None, data: bytes | None = None) -> Verdict:
         """One image, now, in this thread: the verdict (recorded in the file and the history)."""
         started = time.monotonic()
-        verdict = self._ask(path, plan, prompt, url, lang)
+        verdict = self._ask(path, plan, prompt, url, lang, data)
         verdict.seconds = time.monotonic() - started
         self._record(path, verdict)
         with contextlib.suppress(Exception):  # a front end's callback never loses a verdict
             self.on_verdict(path, verdict)
         return verdict
 
-    def _ask(self, path: Path | None, plan: Any, prompt: str, url: str | None, lang: str | None) -> Verdict:
+    def _ask(self, path: Path | None, plan: Any, prompt: str, url: str | None, lang: str | None,
+             data: bytes | None = None) -> Verdict:
         from glm_image_cli.core.runner import Runner
 
         with self._lock:
@@ -162,7 +167,7 @@ class Checker:
         asking = prompt if self.options.check else None
         lang = lang or self.options.caption_lang or _language(prompt)
         try:
-            body = request_body(self.model, image_part(path, url), prompt=asking, lang=lang)
+            body = request_body(self.model, image_part(path, url, data), prompt=asking, lang=lang)
         except CannotSend as skipped:
             return unchecked(self.model, skipped.reason, "skipped")
         unit = CheckUnit(plan, body, self.model, str(path or url), asking)
@@ -250,9 +255,12 @@ class CheckingDelivery:
 
     def __call__(self, unit: Any, generated: Any, client: Any, downloading: Callable[[], None]) -> ImageOutcome:
         outcome: ImageOutcome = self.inner(unit, generated, client, downloading)
-        if outcome.error is None and outcome.path is not None and wants(unit, self.checker.options):
+        url = getattr(generated, "url", None)
+        data = getattr(outcome.payload, "data", None)  # serve: the image in memory, never saved
+        if outcome.error is None and (outcome.path or url or data) is not None and wants(unit, self.checker.options):
             plan: GenerationPlan = unit.plan
-            future = self.checker.submit(outcome.path, plan, plan.prompt, getattr(generated, "url", None))
+            future = self.checker.submit(outcome.path, plan, plan.prompt, url, None,
+                                         data if isinstance(data, bytes) else None)
             self.futures[id(unit)] = future
             checked = getattr(self.journal, "checked", None)
             if checked is not None:

@@ -92,11 +92,13 @@ class CannotSend(Exception):
         self.reason = reason
 
 
-def image_part(path: Path | None, url: str | None) -> str:
+def image_part(path: Path | None, url: str | None, data: bytes | None = None) -> str:
     """What goes in the image part: the upstream's fresh ``url`` when there is one, else the bare base64 of the
-    file at ``path`` (scaled down first when over the platform's limits)."""
+    file at ``path`` or of ``data`` (serve's image in memory), scaled down first when over the platform's limits."""
     if url:
         return url
+    if data is not None:
+        return base64.b64encode(_within_limits(data)).decode("ascii")
     if path is None:
         raise CannotSend(Text("check_reason_no_image"))
     from glm_image_cli.safefile import read_regular

@@ -50,10 +50,14 @@ def build_server(lang: str) -> Any:
                              "the prompt sent and a small preview image. 根据提示词生成并保存图片。")
     def generate_image(prompt: str, style: str | None = None, size: str | None = None, model: str | None = None,
                        n: int = 1, negative: str | None = None, output_dir: str | None = None,
-                       allow_spend: bool = False, enhance: bool | None = None) -> list[Any]:
-        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting)."""
+                       allow_spend: bool = False, enhance: bool | None = None, check: bool = False,
+                       best_of: int | None = None, caption: bool = False) -> list[Any]:
+        """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting).
+        check: a free vision model judges each image against the prompt (score, text read); best_of: make N
+        candidates (2-8, each paid for) and keep the best; caption: write alt text into each PNG."""
         try:
-            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance)
+            return _generate(lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance,
+                             vision=_vision(check, best_of, caption))
         except GlmImageError as error:
             raise ToolError(f"{error} [{error.code}]") from None
 
@@ -180,7 +184,7 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
-              enhance: bool | None = None) -> list[Any]:
+              enhance: bool | None = None, vision: Any = None) -> list[Any]:
     """The tool over the library API: arguments into a plan, the run into JSON and a preview."""
     from glm_image_cli.core.plans import generate_record
     from glm_image_cli.core.results import Notice
@@ -203,7 +207,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     with Studio.from_config(overrides=overrides, flag_names=names, lang=lang, command="mcp") as studio:
         plan = studio.plan(prompt, negative=negative, samples=n)
         try:
-            run = studio.generate(plan, consent=consent, on_notice=notices.append)
+            run = studio.generate(plan, consent=consent, on_notice=notices.append, vision=vision)
         except GlmImageError as error:
             if getattr(error, "during", None) == "enhance":  # a failed rewrite is the tool's error: no image
                 from mcp.server.mcpserver.exceptions import ToolError
@@ -224,11 +228,21 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
     return content
 
 
+def _vision(check: bool, best_of: int | None, caption: bool) -> Any:
+    """check, best_of, caption as the library's VisionSetup (None: none of them)."""
+    if not (check or best_of or caption):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=check, caption=caption), best_of=best_of)
+
+
 def _preview(outcomes: list[ImageOutcome]) -> Any:
     """A small inline image of the first saved picture: a thumbnail with Pillow, else the file if small."""
     from mcp.server.mcpserver.utilities.types import Image
 
-    saved = next((o for o in outcomes if o.path is not None), None)
+    saved = next((o for o in outcomes if o.path is not None and not o.candidate), None)
     if saved is None:
         return None
     data = saved.path.read_bytes()

@@ -88,7 +88,7 @@ class ApiHandler(FramedHandler):
             **({"enhanced_prompt": plan.enhanced_prompt, "prompt_sent": plan.prompt_sent} if plan.enhanced_prompt
                else {}),
             "images": [{"base64": base64.b64encode(image.payload.data).decode() if image.payload else None,
-                        "url": image.url} for image in images],
+                        "url": image.url, **_verdict(image)} for image in images],
             "count": len(images),
             "photo_id": images[0].request_id if images else None,
         })
@@ -130,9 +130,10 @@ class ApiHandler(FramedHandler):
         for image in images:
             if job.want_bytes and image.payload is not None:
                 data.append({"b64_json": base64.b64encode(image.payload.data).decode(),
-                             "revised_prompt": plan.prompt_sent})
+                             "revised_prompt": plan.prompt_sent, **_verdict(image)})
             else:
-                data.append({"url": image.url or _data_url(image.payload), "revised_prompt": plan.prompt_sent})
+                data.append({"url": image.url or _data_url(image.payload), "revised_prompt": plan.prompt_sent,
+                             **_verdict(image)})
         self._send_json(200, {"created": int(time.time()), "data": data})
 
 
@@ -198,6 +199,11 @@ def _write_upload(folder: Path, stem: str, data: bytes) -> str:
     path = folder / f"{stem}.{sniffed[1]}"
     path.write_bytes(data)
     return str(path)
+
+
+def _verdict(image: ImageOutcome) -> dict[str, Any]:
+    """"check": the vision verdict (only when asked for: "check" or "best_of")."""
+    return {"check": image.check} if image.check is not None else {}
 
 
 def _data_url(result: ImageResult | None) -> str | None:

@@ -99,6 +99,8 @@ class ImageJob:
     enhance: bool | None = None  # "enhance": true|false (None: the `enhance` setting)
     images: tuple[str, ...] = ()  # an edit: the uploaded source images (temporary files)
     mask: str | None = None
+    check: bool = False  # "check": true — each image judged by the vision model, the verdict in the answer
+    best_of: int | None = None  # "best_of": N candidates per image (all paid for), the best answered
 
 
 class ImageService:
@@ -118,13 +120,14 @@ class ImageService:
 
         plan = self.studio.plan(job.prompt, model=job.model, size=job.size, quality=job.quality, style=job.style,
                                 negative=job.negative, samples=job.samples, images=job.images, mask=job.mask)
-        if not self.slots.try_acquire(plan.samples):
+        images = plan.samples * (job.best_of or 1)  # every --best-of candidate is made, and holds a slot
+        if not self.slots.try_acquire(images):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
             # The operator who started serve agreed to its costs; budgets still hold (402).
             run = self.studio.generate(plan, enhance=job.enhance, consent=always,
-                                       delivery=AnswerImages(job.want_bytes, self.saver))
+                                       delivery=AnswerImages(job.want_bytes, self.saver), vision=_vision(job))
         except GlmImageError as error:
             if getattr(error, "during", None) != "enhance":
                 raise
@@ -133,12 +136,22 @@ class ImageService:
             answer.message = f"{render('enhance_failed', model=self.studio.settings.enhance_model)} {answer.message}"
             raise answer from None
         finally:
-            self.slots.release(plan.samples)
-        made = [outcome for outcome in run.outcomes if outcome.error is None]
+            self.slots.release(images)
+        made = [outcome for outcome in run.outcomes if outcome.error is None and not outcome.candidate]
         if not made:  # paid images are always answered; a failure only when nothing was made
             failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
         return run.plans[0], made
+
+
+def _vision(job: ImageJob) -> Any:
+    """"check" and "best_of" as the library's VisionSetup (None: neither)."""
+    if not (job.check or job.best_of):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=job.check), best_of=job.best_of)
 
 
 @dataclass
@@ -222,6 +235,8 @@ def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         samples=_integer(body, "samples", 1, max_samples) or 1,
         want_bytes=True,
         enhance=_flag(body, "enhance"),
+        check=bool(_flag(body, "check")),
+        best_of=_integer(body, "best_of", 1, 8),
     )
 
 
@@ -244,4 +259,6 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         samples=_integer(body, "n", 1, max_samples) or 1,
         want_bytes=response_format == "b64_json",
         enhance=_flag(body, "enhance"),
+        check=bool(_flag(body, "check")),
+        best_of=_integer(body, "best_of", 1, 8),
     )

@@ -240,6 +240,11 @@ def read_recipe(png: bytes) -> dict[str, Any] | None:
     return _recipe_from(read_text(png))
 
 
+def recipe_from_text(fields: Mapping[str, str]) -> dict[str, Any] | None:
+    """The recipe among a PNG's text fields (``text_before_pixels``), or None for a PNG glm-image did not make."""
+    return _recipe_from(fields)
+
+
 def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
         return None

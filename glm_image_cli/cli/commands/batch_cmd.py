@@ -117,7 +117,8 @@ def batch(
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:
         raise UsageError("batch_max_images")
-    vision = vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata)
+    vision = vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                          no_history=no_history)
     reviewing = review and not yes and not dry_run
     if reviewing:
         check_review(state, review, yes)  # no terminal to review on: an error before any chat call

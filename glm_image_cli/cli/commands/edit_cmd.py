@@ -73,6 +73,7 @@ def edit(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, None, False, None), yes=yes, command="edit", enhance=False,
         images=tuple(str(image) for image in images), mask=str(mask) if mask is not None else None,
-        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     run_generate(state, request, preview)

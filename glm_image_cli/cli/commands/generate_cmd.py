@@ -91,7 +91,8 @@ def generate(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
-        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     run_generate(state, request, preview)
 

@@ -163,7 +163,8 @@ def again(
         # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
         enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
         no_cache=bool(enhance), review=review,
-        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata),
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     run_generate(state, request, preview)
 
