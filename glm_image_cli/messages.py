@@ -1120,7 +1120,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                  "模型的回答不是所要求的 JSON：{answer}"),
     "check_reason_no_score": ("the model's answer had no score from 0 to 10", "模型的回答没有 0 到 10 的分数"),
     "check_reason_no_caption": ("the model's answer had no caption", "模型的回答没有描述"),
-    "check_reason_interrupted": ("interrupted before the check was sent", "检查发送前已中断"),
+    "check_reason_interrupted": ("interrupted before the verdict came in", "结果返回前已中断"),
     "check_reason_failed": ("the check failed: {detail}", "检查失败：{detail}"),
     "check_reason_no_prompt": ("no prompt to judge it against: the image has no glm-image recipe; pass --prompt",
                                "没有可对照的提示词：图片不含 glm-image 配方；请用 --prompt 指定"),
@@ -1135,6 +1135,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "caption_line": ("caption {name}: {caption}", "描述 {name}：{caption}"),
     "check_short": ("{score}/10{text}{failing} ({model})", "{score}/10{text}{failing}（{model}）"),
     "check_unchecked_short": ("unchecked: {reason}", "未检查：{reason}"),
+    "check_unchecked_cell": ("unchecked", "未检查"),
+    "col_verdict": ("Check", "检查"),
     "check_not_recorded": ("A verdict could not be written into its image or the history ({detail}); it is "
                            "shown here and in --json.",
                            "检查结果无法写入图片或历史记录（{detail}）；结果见此处和 --json。"),

@@ -374,3 +374,44 @@ def test_verdicts_are_said_in_the_users_language(cli, fake, vision) -> None:
     vision.text = "新年快东"
     result = cli("--lang", "zh", "generate", POSTER, "--check")
     assert "检查 " in result.stderr and "文字 ✗ 识别为“新年快东”" in result.stderr and "未满足" in result.stderr
+
+
+def test_ctrl_c_while_waiting_for_verdicts_keeps_the_image_and_marks_it_unchecked(fake, vision, tmp_path) -> None:
+    from glm_image_cli import Studio
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+    from glm_image_cli.core.runner import ImageOutcome, SampleUnit
+
+    image = tmp_path / "made.png"
+    image.write_bytes(fake.image_bytes)
+    notices: list = []
+    with Studio.from_config() as studio:
+        session = VisionSetup(CheckOptions(check=True), best_of=2).start(studio, notices.append)
+        outcomes = [ImageOutcome(SampleUnit(studio.plan("a red fox", samples=2), sample), path=image)
+                    for sample in (1, 2)]
+        for outcome in outcomes:
+            session.futures[id(outcome.unit)] = _StillOut()
+        assert session.finish(outcomes, notices.append) is True  # the run says it was interrupted
+    assert [outcome.check["reason_code"] for outcome in outcomes] == ["interrupted", "interrupted"]
+    assert not any(outcome.candidate for outcome in outcomes) and image.exists()  # nothing chosen, nothing moved
+    assert not vision.seen
+
+
+class _StillOut:
+    """A verdict still out when the user pressed Ctrl-C."""
+
+    def result(self):
+        raise KeyboardInterrupt
+
+
+def test_history_and_show_carry_the_verdict(cli, fake, vision) -> None:
+    assert cli("generate", "a red fox", "--check").exit_code == 0
+    [entry] = json.loads(cli("history", "--json").stdout)
+    assert entry["check"]["score"] == 8.0
+    listing = cli("history").stdout
+    assert "Check" in listing and "8.0/10" in listing
+    assert "8.0/10" in cli("history", "show", str(entry["id"])).stdout
+    from glm_image_cli.cli.commands.show_cmd import caption
+
+    [image] = images()
+    assert caption(image, recipe(image)).endswith("· 8.0/10")

@@ -34,8 +34,8 @@ CANDIDATES_FOLDER = "candidates"
 
 
 def check_best_of(best_of: int | None) -> int | None:
-    """--best-of N: 2 to 8 (None or 1: one image, as usual)."""
-    if best_of is None or best_of == 1:
+    """--best-of N: 2 to 8 (None, or 1: one image as usual, nothing to choose from)."""
+    if best_of is None or (best_of == 1 and not isinstance(best_of, bool)):
         return None
     if isinstance(best_of, bool) or not isinstance(best_of, int) or not BEST_OF_RANGE[0] <= best_of <= \
             BEST_OF_RANGE[1]:
@@ -140,15 +140,25 @@ class VisionSession:
     def cancel(self) -> None:
         self.checker.cancel()
 
-    def finish(self, outcomes: list[ImageOutcome], on_notice: Callable[[Notice], None]) -> None:
-        """Wait for the verdicts, put them on the outcomes, then choose among --best-of candidates."""
+    def finish(self, outcomes: list[ImageOutcome], on_notice: Callable[[Notice], None]) -> bool:
+        """Wait for the verdicts, put them on the outcomes, then choose among --best-of candidates.  Ctrl-C while
+        waiting: nothing more is asked, what is not in is "unchecked", nothing is chosen; True is returned (the
+        images are all saved and kept)."""
         try:
-            earlier = self._check_earlier()
-            for outcome in outcomes:
-                future = self.futures.get(id(outcome.unit))
-                if future is not None:
-                    verdict = _result_of(future, self.checker.model)
-                    outcome.check = verdict.to_json()
+            try:
+                earlier = self._check_earlier()
+                for outcome in outcomes:
+                    future = self.futures.get(id(outcome.unit))
+                    if future is not None:
+                        verdict = _result_of(future, self.checker.model)
+                        outcome.check = verdict.to_json()
+            except KeyboardInterrupt:
+                self.checker.cancel()
+                for outcome in outcomes:
+                    if id(outcome.unit) in self.futures and outcome.check is None:
+                        outcome.check = unchecked(self.checker.model, Text("check_reason_interrupted"),
+                                                  "interrupted").to_json()
+                return True
             if self.setup.best_of:
                 batch = self.setup.journal is not None
                 for group in _groups([*earlier, *outcomes], self.setup.best_of):
@@ -160,6 +170,7 @@ class VisionSession:
             self.checker.close()
         if self.checker.record_problem is not None:
             on_notice(Notice("warning", Text("check_not_recorded", detail=str(self.checker.record_problem))))
+        return False
 
     def _check_earlier(self) -> list[ImageOutcome]:
         """A batch's images made before: those still without the verdict they need are checked now (no image

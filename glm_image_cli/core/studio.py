@@ -457,8 +457,8 @@ class Studio(VisionMethods):
                     raise Abandoned(run, run.abandoned) from None
         finally:
             runner.shutdown()
-        if session is not None:  # the images are saved and recorded: now their verdicts
-            session.finish(runner.sorted_outcomes(), notify)
+        if session is not None:  # the images are saved and recorded: now their verdicts (Ctrl-C: not waited for)
+            interrupted = session.finish(runner.sorted_outcomes(), notify) or interrupted
         interrupted = interrupted or runner.interrupted
         run = self._report(runner, plans, estimate, interrupted, saver)
         if run.not_sent:

@@ -230,7 +230,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
 
 def _vision(check: bool, best_of: int | None, caption: bool) -> Any:
     """check, best_of, caption as the library's VisionSetup (None: none of them)."""
-    if not (check or best_of or caption):
+    if not (check or best_of is not None or caption):
         return None
     from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.checks import CheckOptions

@@ -53,7 +53,7 @@ CaptionOption = Annotated[bool, typer.Option("--caption", help=help_text("opt.ca
 def vision_setup(check: bool, best_of: int | None, discard: bool, caption: bool, *,
                  no_metadata: bool = False, no_history: bool = False) -> VisionSetup | None:
     """What the flags ask of the vision model (None: nothing); --best-of's range is checked before anything."""
-    if not (check or best_of or caption):
+    if not (check or best_of is not None or caption):
         return None
     from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.checks import CheckOptions

@@ -57,8 +57,10 @@ def history(
         return
     filters = {"text": search, "since": parse_since(since) if since else None, "model": model, "failed": failed}
     entries = store.search(**filters, limit=max(1, limit))
+    verdicts = _verdicts([entry.path for entry in entries if entry.path])  # --check: each image's latest
     if state.json_mode:
-        ui.emit_json([entry.to_json() for entry in entries])
+        ui.emit_json([{**entry.to_json(), **({"check": verdicts[entry.path]} if entry.path in verdicts else {})}
+                      for entry in entries])
         return
     if not entries:
         ui.note(render("history_empty"))
@@ -72,12 +74,36 @@ def history(
             for e in entries]
     # Paths, times and model names are never broken mid-word: the prompt wraps, and size, model and time
     # columns give way (in that order) on a narrow terminal.
-    ui.table([render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
-              render("col_result")], rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
+    columns = [render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
+               render("col_result")]
+    if verdicts:  # a column only when something was checked
+        for row, entry in zip(rows, entries, strict=True):
+            row.append(_score(verdicts.get(entry.path or "")))
+        columns.append(render("col_verdict"))
+    ui.table(columns, rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
     if len(entries) >= max(1, limit):
         total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
         if total > len(entries):
             ui.note(render("history_more", shown=len(entries), total=total))
+
+
+def _verdicts(paths: list[str]) -> dict[str, dict]:
+    """The latest verdict of each path (the history's `checks` table); none when it cannot be read."""
+    from glm_image_cli.storage.verdicts import CheckRecords
+
+    records = CheckRecords()
+    try:
+        return records.latest(paths)
+    except Exception:  # an old or damaged file: the history is still listed
+        return {}
+    finally:
+        records.close()
+
+
+def _score(verdict: dict | None) -> str:
+    if not verdict:
+        return ""
+    return f"{verdict['score']}/10" if verdict.get("score") is not None else render("check_unchecked_cell")
 
 
 def _clear(store, yes: bool, state) -> None:
@@ -107,10 +133,15 @@ def show(
 
     state = state_of(ctx)
     entry = History().get(entry_id)
+    verdict = _verdicts([entry.path]).get(entry.path or "") if entry.path else None
     if state.json_mode:
-        state.ui().emit_json(entry.to_json())
+        state.ui().emit_json({**entry.to_json(), **({"check": verdict} if verdict else {})})
         return
     rows = [[key, "" if value is None else str(value)] for key, value in entry.to_json().items()]
+    if verdict:
+        from glm_image_cli.core.bestof import verdict_summary
+
+        rows.append(["check", verdict_summary(verdict)])
     state.ui().table([render("col_field"), render("col_value")], rows)
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 CHECK_HELP = help_text("cmd.check")
 CAPTION_HELP = help_text("cmd.caption")
-Targets = Annotated[list[str], typer.Argument(metavar="FILE|ID|DIR...", help=help_text("arg.check_targets"),
+Targets = Annotated[list[str], typer.Argument(metavar="FILE|ID|DIR", help=help_text("arg.check_targets"),
                                               show_default=False)]
 
 
