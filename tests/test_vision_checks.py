@@ -415,3 +415,45 @@ def test_history_and_show_carry_the_verdict(cli, fake, vision) -> None:
 
     [image] = images()
     assert caption(image, recipe(image)).endswith("· 8.0/10")
+
+
+# --- a priced check model: consent, budget, ledger -----------------------------------------------------------
+
+def test_a_priced_check_model_is_in_the_ledger_consent_and_budget(cli, fake, vision, isolated: Path) -> None:
+    from tests.test_prices_and_chat_spend import write_config
+
+    write_config(isolated, 'check-model = "glm-4.6v"\nconfirm-above = 0.2\n[prices]\n"glm-4.6v" = 0.05\n'
+                           '"cogview-4-250304" = 0.1\n')
+    refused = cli("generate", "a red fox", "--best-of", "2")  # 2 × 0.1 + 2 × 0.05 > 0.2: asked, no terminal
+    assert refused.exit_code == 2 and "0.30" in refused.stderr and fake.count(SYNC_ROUTE) == 0
+    assert cli("generate", "a red fox", "--best-of", "2", "--yes").exit_code == 0
+    rows = [(row.command, row.model, row.cost) for row in Ledger().entries()]
+    assert sorted(rows) == [("check", "glm-4.6v", 0.05), ("check", "glm-4.6v", 0.05),
+                            ("generate", "cogview-4-250304", 0.1), ("generate", "cogview-4-250304", 0.1)]
+    assert vision.seen[0]["model"] == "glm-4.6v"
+
+
+def test_an_unpriced_check_model_under_a_budget_is_refused_before_anything_is_sent(cli, fake, vision,
+                                                                                   isolated: Path) -> None:
+    from tests.test_prices_and_chat_spend import write_config
+
+    write_config(isolated, 'check-model = "glm-4.5v"\nbudget-daily = 5\n')
+    result = cli("generate", "a red fox", "--check")
+    assert result.exit_code == 14 and "glm-4.5v" in result.stderr
+    assert fake.count(SYNC_ROUTE) == 0 and not vision.seen
+
+
+def test_a_lost_check_answer_is_unchecked_and_never_sent_again(cli, fake, vision) -> None:
+    vision.script.append(Reply(drop=True))
+    result = cli("generate", "a red fox", "--check", "--json")
+    assert result.exit_code == 0, result.stderr
+    [record] = json.loads(result.stdout)
+    assert record["check"]["status"] == "unchecked" and Path(record["path"]).exists()
+    assert len(vision.seen) == 1 and fake.count(SYNC_ROUTE) == 1
+
+
+def test_a_check_refused_for_concurrency_waits_and_goes_again(cli, fake, vision) -> None:
+    vision.script.append(Reply.error(429, "1302", "您当前使用该API的并发数过高"))
+    result = cli("generate", "a red fox", "--check", "--json")
+    assert json.loads(result.stdout)[0]["check"]["score"] == 8.0
+    assert len(vision.seen) == 2 and fake.count(SYNC_ROUTE) == 1
