@@ -457,3 +457,19 @@ def test_a_check_refused_for_concurrency_waits_and_goes_again(cli, fake, vision)
     result = cli("generate", "a red fox", "--check", "--json")
     assert json.loads(result.stdout)[0]["check"]["score"] == 8.0
     assert len(vision.seen) == 2 and fake.count(SYNC_ROUTE) == 1
+
+
+def test_the_library_api_checks_chooses_and_captions(fake, vision, tmp_path: Path) -> None:
+    from glm_image_cli import Studio, Verdict, VisionSetup
+
+    vision.score = lambda key: {"1": 5.0, "2": 9.5}.get(key, 6.0)
+    with Studio.from_config() as studio:
+        run = studio.generate(studio.plan("a red fox"), output_dir=tmp_path / "out",
+                              vision=VisionSetup.of(check=True, best_of=2))
+        [kept] = [result for result in run if not result.record.get("candidate")]
+        assert kept.record["check"]["score"] == 9.5 and kept.path.parent == tmp_path / "out"
+        found = studio.check([tmp_path / "out"], prompt="a red fox")
+        assert [type(item.verdict) for item in found] == [Verdict] and found[0].path == kept.path
+        captioned = studio.caption([kept.path], lang="en")
+    assert captioned[0].verdict.caption == vision.caption
+    assert fake.count(SYNC_ROUTE) == 2 and len(vision.seen) == 4

@@ -62,6 +62,13 @@ class VisionSetup:
         if self.best_of:
             self.options.check = True  # choosing needs a verdict for every candidate
 
+    @classmethod
+    def of(cls, *, check: bool = False, caption: bool = False, best_of: int | None = None,
+           discard_candidates: bool = False, metadata: bool = True, history: bool = True) -> VisionSetup:
+        """The library's spelling of the flags: ``studio.generate(plan, vision=VisionSetup.of(check=True))``."""
+        return cls(CheckOptions(check=check, caption=caption, metadata=metadata, history=history), best_of=best_of,
+                   discard=discard_candidates)
+
     @property
     def any(self) -> bool:
         return self.options.any or self.best_of is not None

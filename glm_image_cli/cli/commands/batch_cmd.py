@@ -164,7 +164,8 @@ def batch(
             ui.warn(render("batch_uncertain", count=len(selection.uncertain)))
         summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
                        _Rerun(ctx, input_path, prepared.saver.folder), spend, preview,
-                       _batch_vision(vision, prepared.items, selection, prepared.manifest))
+                       _batch_vision(vision, prepared.items, selection, prepared.manifest,
+                                     metadata=not no_metadata, history=not no_history))
     finally:
         prepared.release()
         if spend is not None:
@@ -235,8 +236,8 @@ def _print_plan(state: RunState, items: list[Any], selection: Selection, cfg: Re
     ui.note(render("batch_dry_run"))
 
 
-def _batch_vision(vision: VisionSetup | None, items: list[Any], selection: Selection,
-                  manifest: Manifest) -> VisionSetup | None:
+def _batch_vision(vision: VisionSetup | None, items: list[Any], selection: Selection, manifest: Manifest, *,
+                  metadata: bool, history: bool) -> VisionSetup | None:
     """--check, --best-of, --caption or a line's "check": the manifest remembers verdicts and choices, and the
     images made before are handed over with theirs (only those without one are checked, with no image call)."""
     if vision is None and not any(item.check for item in items):
@@ -244,7 +245,7 @@ def _batch_vision(vision: VisionSetup | None, items: list[Any], selection: Selec
     from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.checks import CheckOptions
 
-    vision = vision or VisionSetup(CheckOptions(metadata=True))
+    vision = vision or VisionSetup(CheckOptions(metadata=metadata, history=history))
     vision.journal = manifest
     vision.earlier = [manifest.earlier_outcome(unit) for unit in selection.done_before]
     if any(item.check for item in items):  # each unit says whether it wants a check (its line's "check")
