@@ -473,3 +473,15 @@ def test_the_library_api_checks_chooses_and_captions(fake, vision, tmp_path: Pat
         captioned = studio.caption([kept.path], lang="en")
     assert captioned[0].verdict.caption == vision.caption
     assert fake.count(SYNC_ROUTE) == 2 and len(vision.seen) == 4
+
+
+def test_a_batch_counts_priced_checks_in_its_consent(cli, fake, vision, isolated: Path) -> None:
+    from tests.test_prices_and_chat_spend import write_config
+
+    write_config(isolated, 'check-model = "glm-4.6v"\nconfirm-above = 0.5\n[prices]\n"glm-4.6v" = 0.2\n'
+                           '"cogview-4-250304" = 0.1\n')
+    Path("prompts.txt").write_text("a red fox\na blue bird\n", encoding="utf-8")
+    assert cli("batch", "prompts.txt", "-o", "out").exit_code == 0  # 0.2: below the threshold
+    Path("more.txt").write_text("a green frog\na grey cat\n", encoding="utf-8")
+    refused = cli("batch", "more.txt", "-o", "more", "--check")  # 0.2 + 2 × 0.2 = 0.6: above it
+    assert refused.exit_code == 2 and fake.count(SYNC_ROUTE) == 2 and not vision.seen

@@ -155,6 +155,17 @@ class VisionMethods:
             raise BudgetExceeded("budget_unknown_price", model=model, key="budget-daily/budget-monthly",
                                  path=str(spending.config_file or "config.toml"), currency=spending.currency)
 
+    def check_calls(self, count: int) -> dict[str, int]:
+        """A batch's checks for its estimate and consent: ``{check model: count}``, or nothing when the model is
+        free; a model of unknown price under a budget is refused here, before anything is sent."""
+        from glm_image_cli.core.pricing import chat_price
+
+        model, spending = self.settings.check_model, self.spending
+        self._require_check_price(model)
+        if not count or chat_price(model, spending.region, spending.prices, spending.backend) == 0:
+            return {}
+        return {model: count}
+
     def _vision_plans(self, plans: list[GenerationPlan], vision: VisionSetup | None) -> list[GenerationPlan]:
         """--best-of N: N candidates for each image asked for (each paid for, each in the estimate)."""
         if vision is None or not vision.any:

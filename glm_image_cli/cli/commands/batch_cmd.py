@@ -149,6 +149,10 @@ def batch(
     spend: RunSpend | None = None
     studio = Studio(prepared.cfg, lang=state.lang, command="batch", retry_unsafe=retry_unsafe)
     try:
+        if vision is not None or any(item.check for item in prepared.items):  # a priced check model is counted
+            for model, count in studio.check_calls(sum(1 for unit in selection.to_run if unit.wants_check
+                                                       or (vision is not None and vision.options.caption))).items():
+                chats[model] = chats.get(model, 0) + count
         spend = studio.hold_batch(selection, partial=max_images is not None, consent=cli_consent(state, yes),
                                   chats=chats, on_notice=notice_printer(state))
         if prepared.manifest.damaged_lines:
