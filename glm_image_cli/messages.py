@@ -1130,6 +1130,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check_text_mismatch": (" · text ✗ read “{read}” (NED {ned}, word accuracy {accuracy})",
                             " · 文字 ✗ 识别为“{read}”（NED {ned}，词准确率 {accuracy}）"),
     "check_failing": (" · not met: {items}", " · 未满足：{items}"),
+    "check_text_none": (" · text ✗ none read", " · 文字 ✗ 未识别出文字"),
     "check_unchecked_line": ("check {name}: unchecked ({reason}); the image is kept",
                              "检查 {name}：未检查（{reason}）；图片已保留"),
     "caption_line": ("caption {name}: {caption}", "描述 {name}：{caption}"),

@@ -485,3 +485,10 @@ def test_a_batch_counts_priced_checks_in_its_consent(cli, fake, vision, isolated
     Path("more.txt").write_text("a green frog\na grey cat\n", encoding="utf-8")
     refused = cli("batch", "more.txt", "-o", "more", "--check")  # 0.2 + 2 × 0.2 = 0.6: above it
     assert refused.exit_code == 2 and fake.count(SYNC_ROUTE) == 2 and not vision.seen
+
+
+def test_no_text_read_at_all_is_said_plainly(cli, fake, vision) -> None:
+    vision.text = ""
+    result = cli("generate", POSTER, "--check", "--json")
+    assert json.loads(result.stdout)[0]["check"]["word_accuracy"] == 0.0
+    assert "text ✗ none read" in result.stderr

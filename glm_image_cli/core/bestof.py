@@ -113,6 +113,8 @@ def verdict_summary(record: Any) -> str:
 def _text_part(verdict: Verdict) -> str:
     if not verdict.texts:
         return ""
+    if not verdict.text:  # asked for text, and the model read none at all
+        return str(Text("check_text_none"))
     return str(Text("check_text_ok" if verdict.text_ok else "check_text_mismatch", read=verdict.text or "",
                     ned=verdict.ned, accuracy=verdict.word_accuracy))
 

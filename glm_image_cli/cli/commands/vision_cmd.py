@@ -57,18 +57,22 @@ def caption(
 
 
 def _run(state: RunState, work: Any) -> None:
-    """Each verdict as it comes (stderr, as the generating commands show them), then one line per image on stdout
-    (``path<TAB>verdict``) or the JSON list; exit code of the first failed check."""
+    """One line per image on stdout (``path<TAB>verdict``), in the order given, or the JSON list; on a terminal
+    each line as its verdict comes in (a folder of many images shows its progress).  Why an image is unchecked
+    is also said on stderr.  Exit code of the first failed check."""
     from glm_image_cli.core.bestof import verdict_line, verdict_summary
     from glm_image_cli.core.studio import Studio
 
     ui = state.ui()
     lock = threading.Lock()
+    live = state.terminal.stdout_tty and not state.json_mode
 
     def said(path: Path | None, verdict: Verdict) -> None:
         with lock:
             if not verdict.checked:
                 ui.warn(str(verdict_line(path, verdict)))
+            if live:
+                ui.result(f"{path}\t{verdict_summary(verdict.to_json())}")
 
     with Studio.from_config(lang=state.lang, command="check") as studio:
         for warning in studio.warnings:
@@ -76,7 +80,7 @@ def _run(state: RunState, work: Any) -> None:
         found: list[FileVerdict] = work(studio, said)
     if state.json_mode:
         ui.emit_json([item.to_json() for item in found])
-    else:
+    elif not live:
         for item in found:
             ui.result(f"{item.path}\t{verdict_summary(item.verdict.to_json())}")
     failed = next((item.verdict.exit_code for item in found if item.verdict.exit_code), None)
