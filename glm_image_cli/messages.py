@@ -1152,9 +1152,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check_nothing": ("No images found in {targets}.", "在 {targets} 中没有找到图片。"),
     "caption_bad_lang": ("--lang for a caption is zh or en (got {value}).",
                          "描述的 --lang 须为 zh 或 en（收到 {value}）。"),
-    "check_summary": ("{checked} checked, {unchecked} unchecked; mean score {mean}",
-                      "已检查 {checked} 张，未检查 {unchecked} 张；平均分 {mean}"),
-    "check_no_score_yet": ("not checked yet", "尚未检查"),
 }
 
 
