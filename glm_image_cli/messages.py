@@ -1141,9 +1141,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check_not_recorded": ("A verdict could not be written into its image or the history ({detail}); it is "
                            "shown here and in --json.",
                            "检查结果无法写入图片或历史记录（{detail}）；结果见此处和 --json。"),
-    "best_of_kept": ("best of {total}: kept {name}; the other {count} are in {folder}",
-                     "{total} 选 1：保留 {name}；其余 {count} 张在 {folder}"),
-    "best_of_kept_discarded": ("best of {total}: kept {name}; the other {count} were deleted",
+    "best_of_kept": ("best of {total}: kept {name}; the rest ({count}) moved to {folder}",
+                     "{total} 选 1：保留 {name}；其余 {count} 张移到 {folder}"),
+    "best_of_kept_discarded": ("best of {total}: kept {name}; the rest ({count}) deleted",
                                "{total} 选 1：保留 {name}；其余 {count} 张已删除"),
     "best_of_range": ("--best-of must be from {low} to {high} (got {value}).",
                       "--best-of 须在 {low} 到 {high} 之间（收到 {value}）。"),

@@ -305,7 +305,8 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
     if preview is not False and state.terminal.stdout_tty:  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
-        preview_files(state, studio.settings, [result.path for result in run if result.path is not None], preview)
+        kept = [result.path for result in run if result.path is not None and not result.record.get("candidate")]
+        preview_files(state, studio.settings, kept, preview)  # --best-of: the kept images only
     return summary
 
 

@@ -89,7 +89,8 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
         if preview is not False and state.terminal.stdout_tty:
             from glm_image_cli.cli.preview import preview_files
 
-            preview_files(state, studio.settings, [r.path for r in run if r.path is not None], preview)
+            kept = [r.path for r in run if r.path is not None and not r.record.get("candidate")]  # not --best-of's rest
+            preview_files(state, studio.settings, kept, preview)
 
 
 def open_studio(state: RunState, request: GenerateRequest) -> Studio:
