@@ -28,20 +28,24 @@ _API = {
     "GlmImageError": "glm_image_cli.errors",
     "BudgetExceeded": "glm_image_cli.errors",
     "SpendDeclined": "glm_image_cli.errors",
+    "VisionSetup": "glm_image_cli.core.bestof",  # --check, --caption, --best-of: generate(..., vision=...)
+    "Verdict": "glm_image_cli.core.vision",
 }
 __all__ = [  # noqa: RUF022  (grouped as _API is)
     "__version__", "Studio", "Job", "Run", "Result", "ErrorInfo", "Notice", "Cancel", "Abandoned", "Estimate",
-    "GenerationPlan", "Event", "Stage", "GlmImageError", "BudgetExceeded", "SpendDeclined",
+    "GenerationPlan", "Event", "Stage", "GlmImageError", "BudgetExceeded", "SpendDeclined", "VisionSetup", "Verdict",
 ]
 
 if TYPE_CHECKING:
     from typing import Any
 
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.consent import Estimate
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.results import Abandoned, Cancel, ErrorInfo, Notice, Result, Run
     from glm_image_cli.core.runner import Event, Stage
     from glm_image_cli.core.studio import Job, Studio
+    from glm_image_cli.core.vision import Verdict
     from glm_image_cli.errors import BudgetExceeded, GlmImageError, SpendDeclined
 
 

@@ -242,6 +242,7 @@ MEANINGS: dict[str, Meaning] = {
     "batchapi_create_lost": _lost("BATCH_CREATE_LOST"),
     "batchapi_unresolved": Meaning("BATCH_UNRESOLVED", sent=True),
     "batchapi_backend": Meaning("BATCH_API_BACKEND"),
+    "batchapi_no_check": Meaning("BATCH_API_NO_CHECK"),
     "batchapi_active": Meaning("BATCH_API_ACTIVE"),
     "batchapi_no_folder": Meaning("BATCH_NO_FOLDER"),
     "batchapi_extra_folder": Meaning("BATCH_EXTRA_ARGUMENT"),
@@ -249,6 +250,11 @@ MEANINGS: dict[str, Meaning] = {
     "batchapi_cancelled": Meaning("BATCH_CANCELLED", sent=True),
     "batchapi_failed": Meaning("BATCH_FAILED", sent=True),
     "batchapi_no_result": Meaning("BATCH_NO_RESULT", sent=True, maybe_billed=True),
+    # vision checks (issue 28): usage errors before anything is sent
+    "best_of_range": Meaning("BEST_OF_RANGE"),
+    "caption_bad_lang": Meaning("CAPTION_LANG"),
+    "check_no_file": Meaning("CHECK_NO_FILE"),
+    "check_nothing": Meaning("CHECK_NOTHING"),
 }
 UNDECLARED = Meaning("INTERNAL")
 

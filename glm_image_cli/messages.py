@@ -1024,6 +1024,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "  /size WxH       image size\n  /model NAME     image model\n"
         "  /negative TEXT  what the pictures should not show (/negative none: nothing)\n"
         "  /enhance on|off rewrite with the chat model, seeing the conversation\n"
+        "  /check on|off   judge each image with the free vision model (score, text read)\n"
         "  /again          the current prompt again\n  /undo           back to the previous prompt\n"
         "  /prompt         show the current full prompt\n  /history        this session's turns\n"
         "  /open           open the last image in the system viewer\n  /help, /quit",
@@ -1032,6 +1033,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "  /size 宽x高     图片尺寸\n  /model 名称     图像模型\n"
         "  /negative 文字  画面中不希望出现的内容（/negative none：不用）\n"
         "  /enhance on|off 用对话模型结合上下文改写提示词\n"
+        "  /check on|off   用免费视觉模型检查每张图片（评分、识别文字）\n"
         "  /again          用当前提示词再生成一次\n  /undo           回到上一个提示词\n"
         "  /prompt         显示当前完整提示词\n  /history        本次会话的各轮\n"
         "  /open           用系统看图程序打开最后一张图\n  /help、/quit",
@@ -1572,6 +1574,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                          '"style": ["水彩", "油画"]}.',
                          '"axes" 应为由列表组成的对象，例如 {"model": ["cogview-4", "cogview-3-flash"], '
                          '"style": ["水彩", "油画"]}。'),
+    "batchapi_no_check": ("--check, --best-of and --caption look at each image as it is saved; a Batch API batch makes "
+                          "them hours later. Run it with --via direct, or check the folder afterwards: "
+                          "glm-image check DIR.",
+                          "--check、--best-of 和 --caption 要在每张图片保存时查看；Batch API 的批任务要数小时后才出图。"
+                          "请用 --via direct 运行，或事后检查整个文件夹：glm-image check DIR。"),
     "compare_skipping_invalid": ("Skipping {count} invalid cell(s); they are left empty in the grid.",
                                  "跳过 {count} 个无效格子；它们在网格中留空。"),
     "compare_plan": ("Compare: {cells} cell(s) ({shape}), {images} image(s), estimated {cost:.2f} {currency}; "
@@ -1586,6 +1593,53 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "compare_grid_legend": ("No font with Chinese characters was found for the grid's labels, so they are "
                             "numbered: {legend}. Pass --font FILE to label them.",
                             "未找到可显示中文的字体，网格标签改用编号：{legend}。可用 --font 指定字体文件。"),
+    # --- vision checks, best-of and captions (issue 28: core/vision.py, checks.py, bestof.py) ---------------
+    "check_reason_no_image": ("no image to show the model", "没有可交给模型的图片"),
+    "check_reason_unreadable": ("cannot read {path}: {detail}", "无法读取 {path}：{detail}"),
+    "check_reason_not_image": ("the file is not a PNG, JPEG or WebP image", "文件不是 PNG、JPEG 或 WebP 图片"),
+    "check_reason_needs_preview": (
+        "the image is over 5 MB or 6000 px and must be scaled down first, which needs Pillow: "
+        "pip install 'glm-image[preview]'",
+        "图片超过 5 MB 或 6000 像素，须先缩小，这需要 Pillow：pip install 'glm-image[preview]'"),
+    "check_reason_format_needs_preview": (
+        "the vision model takes PNG and JPEG only; converting {format} needs Pillow: pip install 'glm-image[preview]'",
+        "视觉模型只接受 PNG 和 JPEG；转换 {format} 需要 Pillow：pip install 'glm-image[preview]'"),
+    "check_reason_unparseable": ("the model's answer was not the JSON asked for: {answer}",
+                                 "模型的回答不是所要求的 JSON：{answer}"),
+    "check_reason_no_score": ("the model's answer had no score from 0 to 10", "模型的回答没有 0 到 10 的分数"),
+    "check_reason_no_caption": ("the model's answer had no caption", "模型的回答没有描述"),
+    "check_reason_interrupted": ("interrupted before the verdict came in", "结果返回前已中断"),
+    "check_reason_failed": ("the check failed: {detail}", "检查失败：{detail}"),
+    "check_reason_no_prompt": ("no prompt to judge it against: the image has no glm-image recipe; pass --prompt",
+                               "没有可对照的提示词：图片不含 glm-image 配方；请用 --prompt 指定"),
+    "check_line": ("check {name}: {score}/10{text}{failing}", "检查 {name}：{score}/10{text}{failing}"),
+    "check_text_ok": (" · text ✓ “{read}” (NED {ned}, word accuracy {accuracy})",
+                      " · 文字 ✓ “{read}”（NED {ned}，词准确率 {accuracy}）"),
+    "check_text_mismatch": (" · text ✗ read “{read}” (NED {ned}, word accuracy {accuracy})",
+                            " · 文字 ✗ 识别为“{read}”（NED {ned}，词准确率 {accuracy}）"),
+    "check_failing": (" · not met: {items}", " · 未满足：{items}"),
+    "check_text_none": (" · text ✗ none read", " · 文字 ✗ 未识别出文字"),
+    "check_unchecked_line": ("check {name}: unchecked ({reason}); the image is kept",
+                             "检查 {name}：未检查（{reason}）；图片已保留"),
+    "caption_line": ("caption {name}: {caption}", "描述 {name}：{caption}"),
+    "check_short": ("{score}/10{text}{failing} ({model})", "{score}/10{text}{failing}（{model}）"),
+    "check_unchecked_short": ("unchecked: {reason}", "未检查：{reason}"),
+    "check_unchecked_cell": ("unchecked", "未检查"),
+    "col_verdict": ("Check", "检查"),
+    "check_not_recorded": ("A verdict could not be written into its image or the history ({detail}); it is "
+                           "shown here and in --json.",
+                           "检查结果无法写入图片或历史记录（{detail}）；结果见此处和 --json。"),
+    "best_of_kept": ("best of {total}: kept {name}; the rest ({count}) moved to {folder}",
+                     "{total} 选 1：保留 {name}；其余 {count} 张移到 {folder}"),
+    "best_of_kept_discarded": ("best of {total}: kept {name}; the rest ({count}) deleted",
+                               "{total} 选 1：保留 {name}；其余 {count} 张已删除"),
+    "best_of_range": ("--best-of must be from {low} to {high} (got {value}).",
+                      "--best-of 须在 {low} 到 {high} 之间（收到 {value}）。"),
+    "check_no_file": ("{target} is no image file, folder or history id.",
+                      "{target} 不是图片文件、文件夹或历史编号。"),
+    "check_nothing": ("No images found in {targets}.", "在 {targets} 中没有找到图片。"),
+    "caption_bad_lang": ("--lang for a caption is zh or en (got {value}).",
+                         "描述的 --lang 须为 zh 或 en（收到 {value}）。"),
 }
 
 
@@ -2094,4 +2148,35 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "arg.batch_folder": ("With status or cancel: the output folder of a --via batch-api batch.",
                          "与 status 或 cancel 一起使用：--via batch-api 批任务的输出文件夹。"),
+    # --- vision checks, best-of and captions: --check, --best-of, --caption, check, caption (issue 28) ---
+    "opt.check": ("After each image is saved, ask the vision model (setting check-model, free glm-4.6v-flash) how "
+                  "well it matches the prompt and read its text; the verdict goes into the image, history and --json.",
+                  "每张图片保存后，请视觉模型（设置项 check-model，免费的 glm-4.6v-flash）评估它与提示词的符合程度"
+                  "并识别图中文字；结果写入图片、历史记录和 --json。"),
+    "opt.best_of": ("Make N candidates (2-8, each paid for), check each, keep the best; the others go to "
+                    "candidates/ beside it.",
+                    "生成 N 张候选（2-8，每张都计费），逐一检查，保留最好的一张；其余放在旁边的 candidates/ 文件夹。"),
+    "opt.discard_candidates": ("With --best-of: delete the candidates that lost instead of keeping them.",
+                               "与 --best-of 一起使用：删除落选的候选图，而不是保留。"),
+    "opt.caption": ("Write a one-sentence description into each PNG (the standard Description key: alt text) and "
+                    "the history.",
+                    "把一句话描述写入每张 PNG（标准 Description 字段，即替代文字）和历史记录。"),
+    "opt.check_prompt": ("Judge against this prompt (default: the prompt in each image's recipe).",
+                         "对照此提示词评估（默认：每张图片配方中的提示词）。"),
+    "opt.caption_lang": ("The caption's language, and the messages': zh or en (default: the language of each "
+                         "image's prompt, else English).",
+                         "描述和提示信息的语言：zh 或 en（默认：每张图片提示词的语言，否则英文）。"),
+    "arg.check_targets": ("Images: files, history ids or folders.", "图片：文件、历史编号或文件夹。"),
+    "cmd.check": ("Ask the vision model how well images on disk match their prompt, and read their text; the "
+                  "verdict goes into each PNG and the history (free with glm-4.6v-flash).\n\n"
+                  "Examples:\n\n  glm-image check glm-images/\n\n"
+                  "  glm-image check poster.png --prompt 'a poster that says \"HELLO\"'",
+                  "请视觉模型评估磁盘上的图片与提示词的符合程度并识别文字；结果写入每张 PNG 和历史记录"
+                  "（使用 glm-4.6v-flash 免费）。\n\n"
+                  "示例：\n\n  glm-image check glm-images/\n\n"
+                  "  glm-image check poster.png --prompt '写着\"新年快乐\"'"),
+    "cmd.caption": ("Write a one-sentence description (alt text) into images as the standard PNG Description "
+                    "key, which other tools and the gallery show.\n\nExample: glm-image caption glm-images/ --lang en",
+                    "为图片写入一句话描述（替代文字），存为标准 PNG Description 字段，其他工具和画廊都会显示。\n\n"
+                    "示例：glm-image caption glm-images/ --lang zh"),
 }

@@ -107,6 +107,7 @@ class FakeBigModel:
         self.requests: list[Seen] = []
         # /chat/completions answers with this text (a function of the request body, or fixed text)
         self.chat_reply: Any = lambda body: "ENHANCED: " + str((body.get("messages") or [{}])[-1].get("content"))
+        self.vision: Any = None  # a tests/fake_vision.FakeVision answers chat calls that carry an image part
         self.in_flight = 0
         self.max_in_flight = 0  # most generation calls seen at once
         self.concurrency_limit: int | None = None  # like an account's limit: beyond it, 429/1302 at once
@@ -245,6 +246,8 @@ class FakeBigModel:
         if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
             return Reply.error(400, "1214", "messages 参数非法")
         number = next(self._ids)
+        if self.vision is not None and self.vision.wants(body):
+            return self.vision.answer(body, Reply, number)
         content = self.chat_reply(body) if callable(self.chat_reply) else str(self.chat_reply)
         return Reply(body={"id": f"chat-{number}", "request_id": f"req-chat-{number}", "created": 1760000000,
                            "model": body["model"],

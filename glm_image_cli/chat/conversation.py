@@ -148,6 +148,7 @@ class ChatSession:
     samples: int = 1
     enhance: bool = True
     negative: str | None = None  # /negative: what the pictures should not show
+    check: bool = False  # /check on: each image judged by the vision model (its verdict shown after the path)
     output_dir: Path | None = None
     # What the saver noticed (kept formats, history trouble).  Ctrl-C is drained by the Studio; a second one
     # raises Abandoned out of the session.
@@ -262,6 +263,11 @@ class ChatSession:
                 raise UsageError("chat_bad_value", name="/enhance", expected="on | off")
             self.enhance = value.lower() == "on"
             self._said("enhance", self._on_off(self.enhance))
+        elif name == "/check":
+            if value.lower() not in ("on", "off"):
+                raise UsageError("chat_bad_value", name="/check", expected="on | off")
+            self.check = value.lower() == "on"
+            self._said("check", self._on_off(self.check))
         elif name == "/again":
             if not self.conversation:
                 raise UsageError("chat_no_prompt")
@@ -327,7 +333,7 @@ class ChatSession:
             consent = always if self.io.yes else (self._ask if self.io.interactive else None)
             try:
                 job = studio.prepare(plan, output_dir=self.output_dir, enhance=rewrite and prompt is None,
-                                     consent=consent, refine=refine, on_notice=self._notice)
+                                     consent=consent, refine=refine, on_notice=self._notice, vision=self._vision())
             except SpendDeclined as declined:
                 self.io.note(str(declined))
                 return
@@ -354,6 +360,14 @@ class ChatSession:
         halted = run.halted_by
         if halted is not None and halted.exit_code in ENDING_EXIT_CODES:
             raise halted
+
+    def _vision(self) -> Any:
+        if not self.check:
+            return None
+        from glm_image_cli.core.bestof import VisionSetup
+        from glm_image_cli.core.checks import CheckOptions
+
+        return VisionSetup(CheckOptions(check=True))
 
     def _notice(self, notice: Any) -> None:
         (self.io.warn if notice.level == "warning" else self.io.note)(str(notice))

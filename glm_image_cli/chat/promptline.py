@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from glm_image_cli.storage.config import ResolvedConfig
 
-SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/negative", "/enhance", "/again", "/undo", "/prompt",
+SLASH_COMMANDS = ("/n", "/style", "/size", "/model", "/negative", "/enhance", "/check", "/again", "/undo", "/prompt",
                   "/history", "/open", "/help", "/quit")
 HISTORY_FILE = "chat-history"  # readline's history, in the data folder
 
@@ -47,7 +47,8 @@ def completions(buffer: str, text: str, styles: Sequence[str], models: Sequence[
     words = buffer.lstrip().split(" ")
     if len(words) <= 1:
         return [name for name in SLASH_COMMANDS if name.startswith(text)] if buffer.lstrip().startswith("/") else []
-    choices: Sequence[str] = {"/style": styles, "/model": models, "/enhance": ("on", "off")}.get(words[0].lower(), ())
+    choices: Sequence[str] = {"/style": styles, "/model": models, "/enhance": ("on", "off"),
+                              "/check": ("on", "off")}.get(words[0].lower(), ())
     return [choice for choice in choices if choice.startswith(text)]
 
 

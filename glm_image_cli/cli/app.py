@@ -28,6 +28,7 @@ from glm_image_cli.cli.commands import (
     styles_cmd,
     template_cmd,
     usage_cmd,
+    vision_cmd,
 )
 from glm_image_cli.cli.commands.common import (
     LangOption,
@@ -275,6 +276,8 @@ app.command("show", help=show_cmd.SHOW_HELP)(show_cmd.show)
 app.command("grid", help=show_cmd.GRID_HELP)(show_cmd.grid)
 app.command("mcp", help=mcp_cmd.HELP)(mcp_cmd.mcp)
 app.command("usage", help=usage_cmd.HELP)(usage_cmd.usage)
+app.command("check", help=vision_cmd.CHECK_HELP)(vision_cmd.check)
+app.command("caption", help=vision_cmd.CAPTION_HELP)(vision_cmd.caption)
 
 
 def _print_version(value: bool) -> None:

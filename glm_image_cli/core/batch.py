@@ -62,6 +62,8 @@ class BatchItem:
     plan: GenerationPlan
     name: str | None
     enhance: bool = False  # --enhance or the line's "enhance": the prompt is rewritten before it is sent
+    check: bool = False  # --check or the line's "check": each image is judged by the vision model once saved
+    best_of: int | None = None  # --best-of N: the plan's samples are N candidates per image asked for
 
     def stem(self, sample: int) -> str:
         """The image's name as the live list and failed.jsonl show it: the item's ``name``, else the default
@@ -89,6 +91,16 @@ class WorkUnit:
     @property
     def fixed_stem(self) -> str | None:
         return self.item.name
+
+    @property
+    def wants_check(self) -> bool:
+        return self.item.check or self.item.best_of is not None
+
+    @property
+    def group(self) -> tuple[int, int] | None:
+        """--best-of: the candidates of one wanted image (an item's samples 1..N, N+1..2N, ...)."""
+        best_of = self.item.best_of
+        return (self.item.number, (self.sample - 1) // best_of) if best_of else None
 
 
 def build_items(
@@ -146,18 +158,24 @@ def _build_item(line: int, number: int, fields: Mapping[str, Any], user_styles: 
     name = fields.get("name")
     if name is not None and not is_safe_name(name.strip()):
         raise UsageError("batch_bad_name", name=name)
+    best_of = fields.get("best_of")
+    if best_of:
+        from dataclasses import replace
+
+        plan = replace(plan, samples=plan.samples * best_of)  # N candidates for each image asked for
     return BatchItem(line=line, number=number, plan=plan, name=name.strip() if name else None,
-                     enhance=_on_off_field(fields.get("enhance", False)))
+                     enhance=_on_off_field(fields.get("enhance", False)),
+                     check=_on_off_field(fields.get("check", False), "check"), best_of=best_of or None)
 
 
-def _on_off_field(value: Any) -> bool:
-    """A line's "enhance": true/false in JSON, on/off (or true/false, yes/no, 1/0) in CSV."""
+def _on_off_field(value: Any, name: str = "enhance") -> bool:
+    """A line's "enhance" or "check": true/false in JSON, on/off (or true/false, yes/no, 1/0) in CSV."""
     from glm_image_cli.storage.settingspec import InvalidValue, on_off
 
     try:
         return on_off(value)
     except InvalidValue:
-        raise UsageError("batch_field_type", field="enhance") from None
+        raise UsageError("batch_field_type", field=name) from None
 
 
 _UNSAFE_NAME_CHARACTERS = set('/\\:*?"<>|')

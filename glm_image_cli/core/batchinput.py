@@ -16,7 +16,7 @@ from glm_image_cli.messages import Text
 from glm_image_cli.safejson import UnsafeJson
 
 FORMATS = ("txt", "jsonl", "csv")
-ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance", "template")
+ITEM_FIELDS = ("prompt", "style", "negative", "size", "model", "quality", "n", "name", "enhance", "template", "check")
 _VARIABLE = __import__("re").compile(r"[^\W\d]\w*")  # a template variable's name (core/templates.py)
 
 

@@ -121,9 +121,16 @@ class Limiter:
         self._rng = rng
         self._models: dict[str, ModelLimit] = {}
         self._in_flight = 0
+        self._own: set[str] = set()  # models with their own pool: not counted against -j (vision checks)
         self._cond = threading.Condition()
         self._telling = threading.Lock()
         self.stopped = False
+
+    def own_pool(self, name: str) -> None:
+        """Calls to ``name`` (the check model) have their own -j slots: they neither wait for nor hold the slots
+        of images, so checks run beside the images they check."""
+        with self._cond:
+            self._own.add(name)
 
     def model(self, name: str) -> ModelLimit:
         with self._cond:
@@ -158,11 +165,12 @@ class Limiter:
         limit = self._model(name)
         now = self._clock()
         resting = limit.calls.cooling_until(now, limit.rest.gap) if limit.rest.gap else []
-        if self._in_flight < self.cap and limit.in_flight + len(resting) < limit.limit and now >= limit.paused_until \
-                and limit.rest.may_send(limit.in_flight, len(resting), limit.limit):
+        shared = name not in self._own  # a check model's calls have their own pool (own_pool)
+        if (not shared or self._in_flight < self.cap) and limit.in_flight + len(resting) < limit.limit \
+                and now >= limit.paused_until and limit.rest.may_send(limit.in_flight, len(resting), limit.limit):
             limit.rest.sent()
             limit.in_flight += 1
-            self._in_flight += 1
+            self._in_flight += 1 if shared else 0
             slot = Slot(name, now)
             limit.holding.add(slot)
             counted = limit.in_flight - limit.refused_holding + len(resting)
@@ -178,7 +186,7 @@ class Limiter:
         with self._cond:
             limit = self._model(name)
             limit.in_flight -= 1
-            self._in_flight -= 1
+            self._in_flight -= 0 if name in self._own else 1
             gap = limit.rest.gap
             if slot is not None:
                 limit.holding.discard(slot)

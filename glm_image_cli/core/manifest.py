@@ -47,6 +47,8 @@ class Manifest:
         self.path = path
         self.guard = guard
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()  # a verdict and its image's "done" record, in either order
+        self._checks: dict[str, Any] = {}
         self.states: dict[str, dict[str, Any]] = {}
         self.damaged_lines = 0
         self._load()
@@ -103,9 +105,41 @@ class Manifest:
 
     def done(self, unit: WorkUnit, outcome: ImageOutcome) -> None:
         file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
-        self.record(unit, "done", file=file, request_id=outcome.request_id)
+        with self._check_lock:  # a --check verdict that came in first is kept on the "done" record
+            check = self._checks.get(unit.key)
+            self.record(unit, "done", file=file, request_id=outcome.request_id, **({"check": check} if check else {}))
         if file is not None:
             self.index(unit.key, file)
+
+    def checked(self, outcome: ImageOutcome, check: dict[str, Any]) -> None:
+        """--check: the image's verdict, on its "done" record (a re-run does not ask again)."""
+        unit = outcome.unit
+        with self._check_lock:
+            self._checks[unit.key] = check
+            prior = self.states.get(unit.key) or {}
+            if prior.get("state") == "done":
+                kept = {name: prior[name] for name in ("file", "request_id", "kept", "candidate") if name in prior}
+                self.record(unit, "done", **{**kept, "check": check})
+
+    def chosen(self, outcome: ImageOutcome, kept: bool) -> None:
+        """--best-of: the candidate kept, or one set aside (moved to candidates/, or deleted: no file)."""
+        unit = outcome.unit
+        file = outcome.path.relative_to(self.path.parent).as_posix() if outcome.path else None
+        with self._check_lock:
+            prior = self.states.get(unit.key) or {}
+            self.record(unit, "done", file=file, request_id=prior.get("request_id") or outcome.request_id,
+                        check=outcome.check, kept=kept, candidate=not kept)
+
+    def earlier_outcome(self, unit: WorkUnit) -> ImageOutcome:
+        """An image made by an earlier run, as this run's outcomes are: its file, verdict and choice."""
+        from glm_image_cli.core.runner import ImageOutcome
+
+        record = self.states.get(unit.key) or {}
+        file = record.get("file")
+        path = self.path.parent / file if isinstance(file, str) and file else None
+        check = record.get("check") if isinstance(record.get("check"), dict) else None
+        return ImageOutcome(unit, path=path, request_id=record.get("request_id"), check=check,
+                            kept=record.get("kept") is True, candidate=record.get("candidate") is True)
 
     def index(self, key: str, file: str) -> None:
         """The sidecar line that names ``file`` as the image of ``key`` (read when the manifest is gone)."""

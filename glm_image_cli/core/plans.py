@@ -157,6 +157,8 @@ def image_record(outcome: ImageOutcome) -> dict[str, Any]:
         "request_id": outcome.request_id,
         "content_filter": outcome.content_filter if outcome.error is None else None,
         "seconds": round(outcome.seconds, 3),
+        **({"check": outcome.check} if getattr(outcome, "check", None) is not None else {}),  # --check's verdict
+        **({"candidate": True} if getattr(outcome, "candidate", False) else {}),  # --best-of: not the one kept
     }
 
 

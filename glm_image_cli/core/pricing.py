@@ -48,7 +48,8 @@ def estimate(images_per_model: Mapping[str, int], region: str, prices: Mapping[s
 
 # The chat models that rewrite prompts (--enhance) for free (platform model overview); others are priced by the
 # backend's rule unless the config's [prices] names them.
-FREE_CHAT_MODELS = frozenset({"glm-4-flash-250414", "glm-4.7-flash", "glm-4-flash"})
+FREE_CHAT_MODELS = frozenset({"glm-4-flash-250414", "glm-4.7-flash", "glm-4-flash",
+                              "glm-4.6v-flash", "glm-4.1v-thinking-flash", "glm-4v-flash"})  # and the free vision ones
 
 
 def chat_price(model: str, region: str, prices: Mapping[str, float] | None, backend: Backend) -> float | None:

@@ -131,6 +131,9 @@ class ImageOutcome:
     url: str | None = None  # the upstream's temporary URL, when the delivery step passed it on
     payload: Any = None  # what a delivery step keeps for its caller (serve's answer); None for saved files
     paid: bool = False  # the upstream made the image, and the failure came after (download, saving)
+    check: dict[str, Any] | None = None  # --check: the vision model's verdict (core/checks.py), once recorded
+    candidate: bool = False  # --best-of: a candidate that lost (moved to candidates/ or deleted)
+    kept: bool = False  # --best-of: the candidate kept
 
     @property
     def index(self) -> int:

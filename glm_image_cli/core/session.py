@@ -114,6 +114,7 @@ class GenerateRequest:
     # generate: a template and its variables, {a|b} alternatives, __name__ wildcards (None: ``prompt`` as it is)
     source: PromptSource | None = None
     max_images: int | None = 100  # more expanded images than this are refused before anything is sent
+    vision: Any = None  # --check, --caption, --best-of: a core.bestof.VisionSetup, or None
 
 
 def settings_flags(request: GenerateRequest | BatchRequest) -> dict[str, Any]:
@@ -164,6 +165,8 @@ class BatchRequest:
     # Items made by a front end instead of read from ``input_path`` (a compare's cells; ``input_path`` names them)
     raw_items: list[RawItem] | None = None
     command: str = "batch"  # the history's name for the run (compare)
+    check: bool = False  # --check (lines may say "check"); --best-of N checks every candidate
+    best_of: int | None = None
 
 
 @dataclass
@@ -219,7 +222,8 @@ def prepare_batch(request: BatchRequest, *, on_warning: Callable[[Text], None] =
     check_settings(cfg)  # a size or style from the config file that does not fit: named as the file's, exit 3
     defaults = {"model": cfg.model, "size": cfg.size, "style": cfg.style, "quality": cfg.quality,
                 "negative": request.negative, "n": request.samples, "watermark": cfg.watermark,
-                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend)}
+                "user_id": cfg.user_id, "enhance": cfg.enhance, "backend": backend_named(cfg.backend),
+                "check": request.check, "best_of": request.best_of}
     if request.raw_items is not None:
         items, errors = batching.build_items(request.raw_items, defaults, cfg.user_styles)
     else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from glm_image_cli.backends.bigmodel import BigModelClient, GeneratedImage
     from glm_image_cli.core.batch import Selection
     from glm_image_cli.core.batchapi import BatchApi
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.comparerun import CompareRun
     from glm_image_cli.core.ledger import RunSpend, Spending
     from glm_image_cli.core.limits import Limiter
@@ -46,53 +47,15 @@ def _ignore(_: Any) -> None:
     return None
 
 
-@dataclass
-class Job:
-    """A prepared run: consent given, budget held, prompts rewritten; nothing paid for an image yet.
-    ``run`` makes the images; leaving the ``with`` block releases the budget hold."""
-
-    studio: Studio
-    plans: list[GenerationPlan]
-    estimate: Estimate
-    spend: RunSpend
-    delivery: Delivery
-    saver: ImageSaver | None
-
-    @property
-    def images(self) -> int:
-        return sum(plan.samples for plan in self.plans)
-
-    def run(self, *, on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
-            cancel: Cancel | None = None, journal: Journal | None = None) -> Run:
-        """``journal``: where paid asynchronous tasks are recorded until saved (core/pending.PendingJournal); by
-        default, for images saved to files, the data folder's pending-jobs file, so a process that dies while the
-        upstream works leaves them for `glm-image collect` instead of paying again."""
-        from glm_image_cli.core.prompting import units_of
-
-        if journal is None and self.saver is not None:
-            from glm_image_cli.core.pending import PendingJournal
-            from glm_image_cli.storage.history import data_dir
-            from glm_image_cli.storage.pendingjobs import PendingJobs
-
-            journal = PendingJournal(PendingJobs(data_dir()), self.saver, self.studio.command)
-        units = units_of(self.plans)
-        return self.studio._execute(units, self.plans, self.estimate, self.delivery, self.spend, on_event=on_event,
-                                    on_notice=on_notice, cancel=cancel, saver=self.saver, journal=journal)
-
-    def release(self) -> None:
-        self.spend.release()
-
-    def __enter__(self) -> Job:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
+from glm_image_cli.core.job import Job  # noqa: E402  (the prepared run Studio.prepare hands back)
 
 Review = Callable[["GenerationPlan", str], str]  # --review: the rewrite as the user accepts or edits it
 
 
-class Studio:
+from glm_image_cli.core.studiovision import VisionMethods  # noqa: E402  (check, caption: core/studiovision.py)
+
+
+class Studio(VisionMethods):
     """Makes images from settings.  One per process is enough (serve shares one across requests: one HTTP
     client, one limiter per model, one ledger); ``close()`` or ``with`` at the end."""
 
@@ -317,14 +280,15 @@ class Studio:
                  review: Review | None = None, on_event: Callable[[Event], None] = _ignore,
                  on_notice: Callable[[Notice], None] = _ignore, cancel: Cancel | None = None,
                  metadata: bool = True, history: bool = True, saver: ImageSaver | None = None,
-                 delivery: Delivery | None = None, refine: Sequence[dict[str, str]] | None = None) -> Run:
+                 delivery: Delivery | None = None, refine: Sequence[dict[str, str]] | None = None,
+                 vision: VisionSetup | None = None) -> Run:
         """Make the plans' images: ``prepare`` (everything before the first image is paid for), then ``run``.
 
         Ctrl-C (KeyboardInterrupt in the calling thread) or ``cancel``: nothing new is sent, calls in flight
         finish and are kept, and the Run says ``interrupted``; a second Ctrl-C while waiting raises Abandoned."""
         with self.prepare(plans, output_dir=output_dir, enhance=enhance, use_cache=use_cache, consent=consent,
                           review=review, on_notice=on_notice, cancel=cancel, metadata=metadata, history=history,
-                          saver=saver, delivery=delivery, refine=refine) as job:
+                          saver=saver, delivery=delivery, refine=refine, vision=vision) as job:
             return job.run(on_event=on_event, on_notice=on_notice, cancel=cancel)
 
     def prepare(self, plans: GenerationPlan | Sequence[GenerationPlan], *, output_dir: str | Path | None = None,
@@ -332,15 +296,16 @@ class Studio:
                 review: Review | None = None, on_notice: Callable[[Notice], None] = _ignore,
                 cancel: Cancel | None = None, metadata: bool = True, history: bool = True,
                 saver: ImageSaver | None = None, delivery: Delivery | None = None,
-                refine: Sequence[dict[str, str]] | None = None) -> Job:
+                refine: Sequence[dict[str, str]] | None = None, vision: VisionSetup | None = None) -> Job:
         """Everything before the first image is paid for, in this order: the output folder and file names, the
         budget hold (BudgetExceeded), the estimate and ``consent`` (none: refused above `confirm-above`), then the
         --enhance rewrites (``review`` may edit each; a failed one raises with ``error.during == "enhance"``).
         ``delivery`` replaces saving to files (serve answers over HTTP); ``refine``: chat messages that replace
-        the rewrite recipe (chat's refinements, never cached).  Release the Job (``with``) when done."""
+        the rewrite recipe (chat's refinements, never cached).  ``vision``: --check, --caption, --best-of N (N
+        candidates per image, all paid for and counted).  Release the Job (``with``) when done."""
         from glm_image_cli.core.runner import SaveImages
 
-        plans = self._plans(plans)
+        plans = self._vision_plans(self._plans(plans), vision)
         enhance = self.enhancing(enhance)
         self.require_key()
         if delivery is None and saver is None:
@@ -359,6 +324,7 @@ class Studio:
         estimate = self.estimate(plans, enhance=enhance, use_cache=use_cache and refine is None)
         if refine is not None and enhance:  # a refinement is never in the cache: one call per plan
             estimate = estimate_run(self.settings, estimate.images, {self.settings.enhance_model: len(plans)})
+        estimate = self._with_checks(estimate, vision)
         spend = self.spending.hold([plan.model for plan in plans for _ in range(plan.samples)])
         try:
             check_consent(estimate, consent, refusal=self._refusal)
@@ -370,7 +336,7 @@ class Studio:
         except BaseException:
             spend.release()
             raise
-        return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver)
+        return Job(self, plans, estimate, spend, delivery or SaveImages(saver), saver, vision)
 
     def compare(self, prompt: str, axes: Mapping[str, Sequence[str] | str], **options: Any) -> CompareRun:
         """One image per combination of ``axes`` (``{"model": [...], "style": [...]}``: X, then Y, then Z), a
@@ -413,22 +379,26 @@ class Studio:
     def run_units(self, units: Sequence[Any], *, delivery: Delivery, spend: RunSpend | None,
                   journal: Journal | None = None, recovered: Mapping[str, GeneratedImage] | None = None,
                   on_event: Callable[[Event], None] = _ignore, on_notice: Callable[[Notice], None] = _ignore,
-                  cancel: Cancel | None = None, saver: ImageSaver | None = None) -> Run:
+                  cancel: Cancel | None = None, saver: ImageSaver | None = None,
+                  vision: VisionSetup | None = None) -> Run:
         """Units already planned, priced and held (a batch: ``journal`` is its manifest, ``recovered`` the images
         paid for before, fetched instead of bought), through the same runner and drain as ``generate``."""
         plans = list({id(unit.plan): unit.plan for unit in units}.values())
         estimate = estimate_run(self.settings, {})
         return self._execute(list(units), plans, estimate, delivery, spend, on_event=on_event, on_notice=on_notice,
-                             cancel=cancel, saver=saver, journal=journal, recovered=recovered)
+                             cancel=cancel, saver=saver, journal=journal, recovered=recovered, vision=vision)
 
     def _execute(self, units: list[Any], plans: list[GenerationPlan], estimate: Estimate, delivery: Delivery,
                  spend: RunSpend | None, *, on_event: Callable[[Event], None], on_notice: Callable[[Notice], None],
                  cancel: Cancel | None, saver: ImageSaver | None, journal: Journal | None = None,
-                 recovered: Mapping[str, GeneratedImage] | None = None) -> Run:
+                 recovered: Mapping[str, GeneratedImage] | None = None, vision: VisionSetup | None = None) -> Run:
         """The runner over ``units``, with the one drain: the first Ctrl-C stops sending and waits for what is in
-        flight (it may be billed, so it is kept); a second one raises Abandoned."""
+        flight (it may be billed, so it is kept); a second one raises Abandoned.  ``vision``: each saved image
+        is checked beside the next ones, and the verdicts (and --best-of's choice) are on the outcomes."""
         from glm_image_cli.core.runner import Runner
 
+        session = vision.start(self, on_notice) if vision is not None and vision.any else None
+        delivery = session.wrap(delivery) if session is not None else delivery
         runner = Runner(units, self.client, delivery, concurrency=self.settings.concurrency, limiter=self.limiter,
                         spend=spend, on_event=on_event, journal=journal, recovered=dict(recovered or {}))
         failed_notices: list[Exception] = []
@@ -447,6 +417,8 @@ class Studio:
                 runner.run()
             except KeyboardInterrupt:
                 interrupted = True
+                if session is not None:
+                    session.cancel()
                 in_flight = runner.stop()
                 if in_flight:  # with a journal, a re-run knows them: it will not send them again
                     resumable = journal is not None and getattr(journal, "resumable", True)
@@ -460,6 +432,8 @@ class Studio:
                     raise Abandoned(run, run.abandoned) from None
         finally:
             runner.shutdown()
+        if session is not None:  # the images are saved and recorded: now their verdicts (Ctrl-C: not waited for)
+            interrupted = session.finish(runner.sorted_outcomes(), notify) or interrupted
         interrupted = interrupted or runner.interrupted
         run = self._report(runner, plans, estimate, interrupted, saver)
         if run.not_sent:

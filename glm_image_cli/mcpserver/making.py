@@ -32,7 +32,7 @@ def open_studio(lang: str, model: str | None, size: str | None, style: str | Non
 
 
 def prepare_job(studio: Studio, prompt: str, negative: str | None, n: int, allow_spend: bool,
-                notices: list[Any], source: Any = None) -> Job:
+                notices: list[Any], source: Any = None, vision: Any = None) -> Job:
     """Everything before the first image is paid for: the plan, the consent (``allow_spend``), the budget hold and
     an --enhance rewrite (a failed one is the tool's error: no image was requested).  ``source``: a template or
     {a|b} alternatives (core/prompting.PromptSource), one plan per prompt, at most MAX_MCP_SAMPLES images."""
@@ -51,7 +51,7 @@ def prepare_job(studio: Studio, prompt: str, negative: str | None, n: int, allow
                           seed=source.seed, max_images=MAX_MCP_SAMPLES, samples=n, negative=negative) \
         if source is not None else [studio.plan(prompt, negative=negative, samples=n)]
     try:
-        return studio.prepare(plans, consent=consent, on_notice=notices.append)
+        return studio.prepare(plans, consent=consent, on_notice=notices.append, vision=vision)
     except GlmImageError as error:
         if getattr(error, "during", None) == "enhance":
             from mcp.server.mcpserver.exceptions import ToolError
@@ -84,7 +84,7 @@ def _preview(outcomes: list[ImageOutcome]) -> Any:
     """A small inline image of the first saved picture: a thumbnail with Pillow, else the file if small."""
     from mcp.server.mcpserver.utilities.types import Image
 
-    saved = next((o for o in outcomes if o.path is not None), None)
+    saved = next((o for o in outcomes if o.path is not None and not o.candidate), None)  # --best-of's kept one
     if saved is None:
         return None
     data = saved.path.read_bytes()

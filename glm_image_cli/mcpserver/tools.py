@@ -56,10 +56,13 @@ def build_server(lang: str) -> Any:
                              model: str | None = None, n: int = 1, negative: str | None = None,
                              output_dir: str | None = None, allow_spend: bool = False, enhance: bool | None = None,
                              template: str | None = None, variables: dict[str, str] | None = None,
-                             expand: str | None = None, seed: int | None = None, ctx: Any = None) -> list[Any]:
+                             expand: str | None = None, seed: int | None = None, check: bool = False,
+                             best_of: int | None = None, caption: bool = False, ctx: Any = None) -> list[Any]:
         """enhance: rewrite the prompt with a GLM chat model first (default: the user's `enhance` setting).
         template + variables: a saved prompt template (`glm-image template list`) instead of prompt.  expand: "all"
-        or "random:N" makes one image per {a|b} alternative / __name__ wildcard combination (seed: the draw)."""
+        or "random:N" makes one image per {a|b} alternative / __name__ wildcard combination (seed: the draw).
+        check: a free vision model judges each image against the prompt (score, text read); best_of: make N
+        candidates (2-8, each paid for) and keep the best; caption: write alt text into each PNG."""
         import anyio.to_thread
 
         from glm_image_cli.core.prompting import PromptSource
@@ -71,7 +74,8 @@ def build_server(lang: str) -> Any:
         try:
             return await anyio.to_thread.run_sync(lambda: _generate(
                 lang, prompt, style, size, model, n, negative, output_dir, allow_spend, enhance,
-                on_event=relay.event if relay is not None else None, source=source))
+                on_event=relay.event if relay is not None else None, source=source,
+                vision=_vision(check, best_of, caption)))
         except GlmImageError as error:
             raise ToolError(f"{error} [{error.code}]") from None
 
@@ -220,7 +224,7 @@ def _holds_surrogate(value: Any, has_surrogates: Any) -> bool:
 def _generate(lang: str, prompt: str, style: str | None, size: str | None, model: str | None, n: int,
               negative: str | None, output_dir: str | None, allow_spend: bool,
               enhance: bool | None = None, on_event: Callable[[Event], None] | None = None,
-              source: Any = None) -> list[Any]:
+              source: Any = None, vision: Any = None) -> list[Any]:
     """The tool over the library API: arguments into a plan, the run into JSON and a preview.  Paid asynchronous
     tasks are recorded in the pending-jobs file until saved, as `generate`'s are (`glm-image collect`)."""
     from glm_image_cli.core.pending import PendingJournal
@@ -230,7 +234,7 @@ def _generate(lang: str, prompt: str, style: str | None, size: str | None, model
 
     notices: list[Notice] = []
     with open_studio(lang, model, size, style, output_dir, enhance) as studio, \
-            prepare_job(studio, prompt, negative, n, allow_spend, notices, source) as job:
+            prepare_job(studio, prompt, negative, n, allow_spend, notices, source, vision) as job:
         journal = PendingJournal(PendingJobs(data_dir()), job.saver, studio.command) if job.saver else None
         run = job.run(on_event=on_event or (lambda event: None), on_notice=notices.append, journal=journal)
     return run_content(studio.warnings, run.outcomes, notices)
@@ -255,3 +259,13 @@ def _compare(lang: str, prompt: str, axes: dict[str, list[str]], n: int, output_
     folder = done.path.parent
     answer = {**done.document, "folder": str(folder), "grid_paths": [str(path) for path in done.grids]}
     return json.dumps(answer, ensure_ascii=False)
+
+
+def _vision(check: bool, best_of: int | None, caption: bool) -> Any:
+    """check, best_of, caption as the library's VisionSetup (None: none of them)."""
+    if not (check or best_of is not None or caption):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=check, caption=caption), best_of=best_of)

@@ -89,7 +89,8 @@ class ApiHandler(FramedHandler):
                 "prompt": job.prompt,
                 **({"enhanced_prompt": plan.enhanced_prompt, "prompt_sent": plan.prompt_sent} if plan.enhanced_prompt
                    else {}),
-                "images": [{"base64": Base64Of(image.payload.path) if image.payload else None, "url": image.url}
+                "images": [{"base64": Base64Of(image.payload.path) if image.payload else None, "url": image.url,
+                            **_verdict(image)}
                            for image in images],
                 "count": len(images),
                 "photo_id": images[0].request_id if images else None,
@@ -137,10 +138,11 @@ class ApiHandler(FramedHandler):
         for image in images:
             held = image.payload
             if job.want_bytes and held is not None:
-                data.append({"b64_json": Base64Of(held.path), "revised_prompt": image.unit.plan.prompt_sent})
+                data.append({"b64_json": Base64Of(held.path), "revised_prompt": image.unit.plan.prompt_sent,
+                             **_verdict(image)})
             else:
                 url: Any = image.url or (Base64Of(held.path, f"data:image/{held.format};base64,") if held else None)
-                data.append({"url": url, "revised_prompt": image.unit.plan.prompt_sent})
+                data.append({"url": url, "revised_prompt": image.unit.plan.prompt_sent, **_verdict(image)})
         self._send_images(200, {"created": int(time.time()), "data": data})
 
     def _send_images(self, status: int, payload: Any) -> None:
@@ -221,6 +223,11 @@ def _write_upload(folder: Path, stem: str, data: bytes) -> str:
     path = folder / f"{stem}.{sniffed[1]}"
     path.write_bytes(data)
     return str(path)
+
+
+def _verdict(image: ImageOutcome) -> dict[str, Any]:
+    """"check": the vision verdict (only when asked for: "check" or "best_of")."""
+    return {"check": image.check} if image.check is not None else {}
 
 
 def _readable(path: str) -> str:

@@ -105,6 +105,8 @@ class ImageJob:
     images: tuple[str, ...] = ()  # an edit: the uploaded source images (temporary files)
     mask: str | None = None
     source: PromptSource | None = None  # "template"/"variables" or "expand": one plan per prompt it stands for
+    check: bool = False  # "check": true — each image judged by the vision model, the verdict in the answer
+    best_of: int | None = None  # "best_of": N candidates per image (all paid for), the best answered
 
 
 class ImageService:
@@ -125,13 +127,13 @@ class ImageService:
         from glm_image_cli.core.consent import always
 
         plans = self._plans(job)
-        count = sum(plan.samples for plan in plans)
+        count = sum(plan.samples for plan in plans) * (job.best_of or 1)  # every --best-of candidate holds a slot
         if not self.slots.try_acquire(count):
             raise ApiError(503, "SATURATED", render("api_saturated"),
                            retry_after=2, retryable=True)
         try:
             # The operator who started serve agreed to its costs; budgets still hold (402).
-            with self.studio.prepare(plans, enhance=job.enhance, consent=always,
+            with self.studio.prepare(plans, enhance=job.enhance, consent=always, vision=_vision(job),
                                      delivery=AnswerImages(job.want_bytes, self.saver, spool)) as prepared:
                 run = prepared.run(journal=self._journal())
         except GlmImageError as error:
@@ -143,7 +145,7 @@ class ImageService:
             raise answer from None
         finally:
             self.slots.release(count)
-        made = [outcome for outcome in run.outcomes if outcome.error is None]
+        made = [outcome for outcome in run.outcomes if outcome.error is None and not outcome.candidate]
         if not made:  # paid images are always answered; a failure only when nothing was made
             failure = run.first_error or run.halted_by
             raise failure or ApiError(500, "INTERNAL", render("api_internal", detail="no outcome"))
@@ -213,6 +215,16 @@ class HeldImage:
 
     path: Path
     format: str
+
+
+def _vision(job: ImageJob) -> Any:
+    """"check" and "best_of" as the library's VisionSetup (None: neither)."""
+    if not (job.check or job.best_of):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=job.check), best_of=job.best_of)
 
 
 @dataclass
@@ -369,6 +381,8 @@ def parse_txt2img(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         samples=_integer(body, "samples", 1, max_samples) or 1,
         want_bytes=True,
         enhance=_flag(body, "enhance"),
+        check=bool(_flag(body, "check")),
+        best_of=_integer(body, "best_of", 1, 8),
     )
 
 
@@ -393,4 +407,6 @@ def parse_openai(body: Mapping[str, Any], max_samples: int) -> ImageJob:
         samples=_integer(body, "n", 1, max_samples) or 1,
         want_bytes=response_format == "b64_json",
         enhance=_flag(body, "enhance"),
+        check=bool(_flag(body, "check")),
+        best_of=_integer(body, "best_of", 1, 8),
     )

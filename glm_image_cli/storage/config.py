@@ -181,6 +181,7 @@ class Settings:
     server_token: str | None
     enhance: bool
     enhance_model: str
+    check_model: str
     preview: str
     preview_protocol: str
     preview_width: float

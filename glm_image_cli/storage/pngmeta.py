@@ -23,7 +23,8 @@ MAX_PNG_BYTES = 256 << 20  # a whole file read for its text (`info`); the upstre
 SOFTWARE_KEY = "Software"
 RECIPE_KEYS = ("prompt", "prompt_sent", "negative_prompt", "style", "model", "size", "quality", "request_id",
                "created", "content_filter", "tool_version", "batch_key", "enhanced_prompt", "enhance_model",
-               "source_images", "mask", "expansion")  # `edit`: the edited files (path, sha256) as JSON
+               "source_images", "mask", "expansion",  # `edit`: the edited files (path, sha256) as JSON
+               "check", "candidates")  # --check, --best-of: the vision verdict, every candidate's (storage/verdicts)
 
 
 class PngError(ValueError):
@@ -129,6 +130,12 @@ _MAX_HEAD_CHUNKS = 64
 def recipe_in_file(path: Any) -> dict[str, Any] | None:
     """The recipe of a PNG file, reading only its text chunks before the image data: cheap enough to look
     through a whole output folder (a batch resumes from its images when its manifest is gone)."""
+    fields = text_before_pixels(path)
+    return _recipe_from(fields) if fields is not None else None
+
+
+def text_before_pixels(path: Any) -> dict[str, str] | None:
+    """Every text chunk of a PNG file before its image data (None: no readable PNG)."""
     fields: dict[str, str] = {}
     try:
         with open_regular(path) as handle:  # a FIFO named *.png must not hang a resume
@@ -151,7 +158,7 @@ def recipe_in_file(path: Any) -> dict[str, Any] | None:
                     handle.seek(length + 4, 1)
     except OSError:
         return None
-    return _recipe_from(fields)
+    return fields
 
 
 def a1111_parameters(recipe: Mapping[str, Any]) -> str:
@@ -233,11 +240,16 @@ def read_recipe(png: bytes) -> dict[str, Any] | None:
     return _recipe_from(read_text(png))
 
 
+def recipe_from_text(fields: Mapping[str, str]) -> dict[str, Any] | None:
+    """The recipe among a PNG's text fields (``text_before_pixels``), or None for a PNG glm-image did not make."""
+    return _recipe_from(fields)
+
+
 def _recipe_from(fields: Mapping[str, str]) -> dict[str, Any] | None:
     if not fields.get(SOFTWARE_KEY, "").startswith("glm-image"):
         return None
     recipe: dict[str, Any] = {key: fields[key] for key in RECIPE_KEYS if key in fields}
-    for key in ("content_filter", "source_images", "mask", "expansion"):
+    for key in ("content_filter", "source_images", "mask", "expansion", "check", "candidates"):
         if key in recipe:
             with contextlib.suppress(ValueError):
                 recipe[key] = safejson.loads(recipe[key])

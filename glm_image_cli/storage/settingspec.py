@@ -229,6 +229,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("server-token", _api_key, env=("GLM_IMAGE_SERVER_TOKEN",), secret=True),
         Setting("enhance", on_off, False, ("GLM_IMAGE_ENHANCE",), choices=("on", "off")),
         Setting("enhance-model", _text, "glm-4-flash-250414", ("GLM_IMAGE_ENHANCE_MODEL",)),
+        Setting("check-model", _text, "glm-4.6v-flash", ("GLM_IMAGE_CHECK_MODEL",)),  # --check, caption: vision
         Setting("preview", _choices("auto", "on", "off"), "auto", ("GLM_IMAGE_PREVIEW_MODE",),
                 choices=("auto", "on", "off")),
         Setting("preview-protocol", _choices("auto", "kitty", "iterm", "sixel", "blocks", "off"), "auto",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -30,21 +30,23 @@ from glm_image_cli.cli.commands.common import (
 from glm_image_cli.cli.commands.completion import complete_input_format
 from glm_image_cli.cli.commands.generating import (
     BatchPreviewOption,
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
     EnhanceOption,
     ExpandOption,
     NoCacheOption,
     SeedOption,
     TemplateOption,
     WildcardsOption,
+    vision_setup,
 )
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption, check_review
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.core.session import BatchRequest
 from glm_image_cli.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 HELP = help_text("cmd.batch")
 
@@ -94,6 +96,10 @@ def batch(
     wildcards: WildcardsOption = None,
     via: Annotated[str | None, typer.Option("--via", help=help_text("opt.batch_via"), metavar="direct|batch-api",
                                             show_default=False)] = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     from glm_image_cli.cli import batchapi_view as batchapi_cmd
     from glm_image_cli.core.batchinput import FORMATS
@@ -113,6 +119,8 @@ def batch(
         raise UsageError("batch_max_images")
     if seed is not None and ExpandMode.parse(expand, seed).count is None:
         raise UsageError("expand_seed_without_random")
+    vision = vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                          no_history=no_history)
     reviewing = review and not yes and not dry_run
     if reviewing:
         check_review(state, review, yes)  # no terminal to review on: an error before any chat call
@@ -127,11 +135,12 @@ def batch(
         output={**output_flags(name, image_format, no_watermark, user_id), "batch-via": via}, enhance=enhance,
         no_cache=no_cache,
         template=template, expand=expand, seed=seed, wildcards=str(wildcards) if wildcards is not None else None,
+        check=check, best_of=vision.best_of if vision is not None else None,
     )
     from glm_image_cli.cli.commands.batchrun import execute_batch
 
     raise typer.Exit(execute_batch(ctx, state, request, yes=yes, reviewing=reviewing, preview=preview,
-                                   rerun_input=input_path))
+                                   rerun_input=input_path, vision=vision))
 
 
 def _output_setting() -> str:

@@ -22,13 +22,14 @@ from glm_image_cli.cli.commands.common import (
 )
 from glm_image_cli.cli.commands.review import review_text
 from glm_image_cli.core.session import BatchRequest, PreparedBatch, prepare_batch
-from glm_image_cli.errors import ExitCode
+from glm_image_cli.errors import ExitCode, UsageError
 from glm_image_cli.messages import render
 
 if TYPE_CHECKING:
     from glm_image_cli.cli.console import BatchProgress
     from glm_image_cli.core.batch import BatchSummary, Selection, WorkUnit
     from glm_image_cli.core.batchinput import LineError
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.ledger import RunSpend
     from glm_image_cli.core.manifest import Manifest
     from glm_image_cli.core.results import Run
@@ -42,10 +43,12 @@ def execute_batch(ctx: typer.Context, state: RunState, request: BatchRequest, *,
                   preview: bool | None, rerun_input: str, command: str = "batch",
                   on_invalid: Callable[[list[LineError]], None] | None = None,
                   before: Callable[[PreparedBatch], None] | None = None,
-                  after: Callable[[PreparedBatch, BatchSummary], None] | None = None) -> int:
+                  after: Callable[[PreparedBatch, BatchSummary], None] | None = None,
+                  vision: VisionSetup | None = None) -> int:
     """A batch request (from a file, or a compare's cells) through validation, consent, the run (direct or the
     Batch API) and the summary; the exit code.  ``before``: what the front end shows of the validated run
-    before it asks and runs; ``after``: what it does with the finished run (a compare draws its grid)."""
+    before it asks and runs; ``after``: what it does with the finished run (a compare draws its grid);
+    ``vision``: --check, --best-of, --caption."""
     from glm_image_cli.cli import batchapi_view as batchapi_cmd
 
     ui = state.ui()
@@ -70,7 +73,10 @@ def execute_batch(ctx: typer.Context, state: RunState, request: BatchRequest, *,
     spend: RunSpend | None = None
     studio = Studio(prepared.cfg, lang=state.lang, command=command, retry_unsafe=request.retry_unsafe)
     try:
+        checking = vision is not None or any(item.check for item in prepared.items)
         if via == "api":
+            if checking:  # the platform's batch makes the images later; a check needs each one as it is saved
+                raise UsageError("batchapi_no_check")
             words = batchapi_cmd.DirectWords(report_selection, _on_event, _finish)
             summary = batchapi_cmd.run_via_api(state, studio, prepared, _Rerun(ctx, rerun_input, prepared.folder),
                                                words, yes=yes, partial=request.max_images is not None, chats=chats,
@@ -79,11 +85,18 @@ def execute_batch(ctx: typer.Context, state: RunState, request: BatchRequest, *,
             from glm_image_cli.core.batchapi import refuse_direct_while_open
 
             refuse_direct_while_open(prepared.folder, selection)
+            if checking:  # a priced check model is counted in the estimate and the spend question
+                wanted = sum(1 for unit in selection.to_run
+                             if unit.wants_check or (vision is not None and vision.options.caption))
+                for model, count in studio.check_calls(wanted).items():
+                    chats[model] = chats.get(model, 0) + count
             spend = studio.hold_batch(selection, partial=request.max_images is not None,
                                       consent=cli_consent(state, yes), chats=chats, on_notice=notice_printer(state))
             report_selection(state, prepared)
             summary = _run(state, studio, selection, prepared.manifest, prepared.saver,
-                           _Rerun(ctx, rerun_input, prepared.saver.folder), spend, preview)
+                           _Rerun(ctx, rerun_input, prepared.saver.folder), spend, preview,
+                           _batch_vision(vision, prepared.items, selection, prepared.manifest,
+                                         metadata=not request.no_metadata, history=not request.no_history))
     finally:
         prepared.release()
         if spend is not None:
@@ -190,8 +203,26 @@ def _print_prompts(state: RunState, items: list[Any]) -> None:
         ui.result(render("expand_listing_row", number=f"{item.number:04d}", prompt=item.plan.prompt))
 
 
+def _batch_vision(vision: VisionSetup | None, items: list[Any], selection: Selection, manifest: Manifest, *,
+                  metadata: bool, history: bool) -> VisionSetup | None:
+    """--check, --best-of, --caption or a line's "check": the manifest remembers verdicts and choices, and the
+    images made before are handed over with theirs (only those without one are checked, with no image call)."""
+    if vision is None and not any(item.check for item in items):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    vision = vision or VisionSetup(CheckOptions(metadata=metadata, history=history))
+    vision.journal = manifest
+    vision.earlier = [manifest.earlier_outcome(unit) for unit in selection.done_before]
+    if any(item.check for item in items):  # each unit says whether it wants a check (its line's "check")
+        vision.options.check = True
+    return vision
+
+
 def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manifest, saver: ImageSaver,
-         rerun: _Rerun, spend: RunSpend | None = None, preview: bool | None = None) -> BatchSummary:
+         rerun: _Rerun, spend: RunSpend | None = None, preview: bool | None = None,
+         vision: VisionSetup | None = None) -> BatchSummary:
     """The selected units through the library API's runner and drain, the manifest as its journal."""
     from rich.cells import cell_len
 
@@ -222,7 +253,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             with cancel_on_closed_output(state, draining) as cancel:
                 run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
                                        recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
-                                       on_notice=notice, cancel=cancel)
+                                       on_notice=notice, cancel=cancel, vision=vision)
         except Abandoned as abandoned:
             progress.interrupted()
             _finish(state, selection, manifest, abandoned.run, studio, saver.folder, started, rerun)
@@ -237,7 +268,8 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
     if preview is not False and state.terminal.stdout_tty:  # one contact sheet of this run's images
         from glm_image_cli.cli.preview import preview_files
 
-        preview_files(state, studio.settings, [result.path for result in run if result.path is not None], preview)
+        kept = [result.path for result in run if result.path is not None and not result.record.get("candidate")]
+        preview_files(state, studio.settings, kept, preview)  # --best-of: the kept images only
     return summary
 
 
@@ -254,6 +286,11 @@ def _finish(state: RunState, selection: Selection, manifest: Manifest, run: Run,
     failed = failed_units(selection, outcomes)
     failed_file = write_failed_file(folder, failed)
     if state.json_mode:
+        for outcome in outcomes:  # --check: each verdict once it is in (the item lines came as images were saved)
+            if outcome.check is not None or outcome.candidate:
+                ui.emit_json_line({"type": "check", "key": outcome.unit.key, "item": outcome.unit.item.number,
+                                   "sample": outcome.unit.sample, "path": str(outcome.path) if outcome.path else None,
+                                   "candidate": outcome.candidate, "check": outcome.check})
         ui.emit_json_line(summary.to_json())
     else:
         _print_summary(state, summary, Counter(outcome.unit.plan.model for outcome in outcomes))

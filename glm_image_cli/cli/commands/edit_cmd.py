@@ -26,12 +26,17 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
     DryRunOption,
     OpenOption,
     PreviewOption,
     StdoutOutputDirOption,
     run_generate,
     stdout_or_folder,
+    vision_setup,
 )
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
@@ -63,6 +68,10 @@ def edit(
     preview: PreviewOption = None,
     dry_run: DryRunOption = False,
     open_images: OpenOption = False,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     state = state_of(ctx)
     output_dir, to_stdout = stdout_or_folder(output_dir)
@@ -71,6 +80,8 @@ def edit(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, None, False, None), yes=yes, command="edit", enhance=False,
         images=tuple(str(image) for image in images), mask=str(mask) if mask is not None else None,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     try:
         run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)

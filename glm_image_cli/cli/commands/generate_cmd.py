@@ -29,6 +29,10 @@ from glm_image_cli.cli.commands.common import (
 )
 from glm_image_cli.cli.commands.completion import complete_format
 from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
     DryRunOption,
     EnhanceOption,
     ExpandOption,
@@ -43,6 +47,7 @@ from glm_image_cli.cli.commands.generating import (
     prompt_source,
     run_generate,
     stdout_or_folder,
+    vision_setup,
 )
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.commands.review import ReviewOption
@@ -91,6 +96,10 @@ def generate(
     seed: SeedOption = None,
     wildcards: WildcardsOption = None,
     max_images: MaxImagesOption = 100,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
     from glm_image_cli.core.plans import combine_size
 
@@ -109,6 +118,8 @@ def generate(
         timeout=timeout, retry_unsafe=retry_unsafe, no_metadata=no_metadata, no_history=no_history,
         output=output_flags(name, image_format, no_watermark, user_id), yes=yes,
         enhance=True if review and enhance is None else enhance, no_cache=no_cache, review=review,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from glm_image_cli.cli.console import Ui
+    from glm_image_cli.core.bestof import VisionSetup
     from glm_image_cli.core.pending import PendingJournal
     from glm_image_cli.core.plans import GenerationPlan
     from glm_image_cli.core.prompting import PromptSource
@@ -56,6 +57,25 @@ def stdout_or_folder(output_dir: Path | None) -> tuple[Path | None, bool]:
 
 BatchPreviewOption = Annotated[bool | None, typer.Option("--preview/--no-preview",
                                                          help=help_text("opt.preview_batch"), show_default=False)]
+
+# --check, --best-of N, --discard-candidates and --caption on generate, again, edit and batch (issue 28).
+CheckOption = Annotated[bool, typer.Option("--check", help=help_text("opt.check"))]
+BestOfOption = Annotated[int | None, typer.Option("--best-of", metavar="N", help=help_text("opt.best_of"),
+                                                  show_default=False)]
+DiscardOption = Annotated[bool, typer.Option("--discard-candidates", help=help_text("opt.discard_candidates"))]
+CaptionOption = Annotated[bool, typer.Option("--caption", help=help_text("opt.caption"))]
+
+
+def vision_setup(check: bool, best_of: int | None, discard: bool, caption: bool, *,
+                 no_metadata: bool = False, no_history: bool = False) -> VisionSetup | None:
+    """What the flags ask of the vision model (None: nothing); --best-of's range is checked before anything."""
+    if not (check or best_of is not None or caption):
+        return None
+    from glm_image_cli.core.bestof import VisionSetup
+    from glm_image_cli.core.checks import CheckOptions
+
+    return VisionSetup(CheckOptions(check=check, caption=caption, metadata=not no_metadata, history=not no_history),
+                       best_of=best_of, discard=discard)
 
 
 def run_generate(state: RunState, request: GenerateRequest, preview: bool | None = None, *, dry_run: bool = False,
@@ -93,10 +113,10 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
         review = (lambda _plan, text: review_text(state, text)) if request.review and not request.yes else None
         notice = notice_printer(state)
         with studio.prepare(plans, saver=saver, use_cache=not request.no_cache, consent=cli_consent(state, request.yes),
-                            review=review, on_notice=notice) as job:
+                            review=review, on_notice=notice, vision=request.vision) as job:
             run = _run(state, job, notice)
     report_saver_notes(state, saver)
-    saved = [r.path for r in run if r.path is not None]
+    saved = [r.path for r in run if r.path is not None and not r.record.get("candidate")]  # not --best-of's rest
     try:
         _report(state, job.plans, run.outcomes, saver.folder, to_stdout=to_stdout)
     finally:  # the picture(s) after the paths; the preview module is loaded only for a terminal
@@ -197,15 +217,15 @@ def _report(state: RunState, plans: list[GenerationPlan], outcomes: list[ImageOu
         from glm_image_cli.cli.tostdout import write_image
 
         for outcome in outcomes:
-            if outcome.path is not None:
+            if outcome.path is not None and not outcome.candidate:  # --best-of: the kept image
                 write_image(state, outcome.path)
     elif state.json_mode:
         ui.emit_json([generate_record(o) for o in outcomes])
-    else:
-        _print_saved(state, outcomes)
+    else:  # --best-of: the kept images (the others are in candidates/, and in --json)
+        _print_saved(state, [o for o in outcomes if not o.candidate])
     total = sum(plan.samples for plan in plans)
-    _report_failures(ui, total, outcomes)
-    saved = len(outcomes) - len(failures)
+    _report_failures(ui, len(outcomes), outcomes)
+    saved = len([o for o in outcomes if o.error is None and not o.candidate])
     if total > 1:
         ui.note(render("summary_saved", saved=saved, total=total, folder=display_path(folder)))
     if failures:

@@ -24,7 +24,15 @@ from glm_image_cli.cli.commands.common import (
     output_flags,
     state_of,
 )
-from glm_image_cli.cli.commands.generating import DryRunOption, OpenOption, StdoutOutputDirOption
+from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CaptionOption,
+    CheckOption,
+    DiscardOption,
+    DryRunOption,
+    OpenOption,
+    StdoutOutputDirOption,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import ExitCode, UsageError
@@ -58,8 +66,10 @@ def history(
         return
     filters = {"text": search, "since": parse_since(since) if since else None, "model": model, "failed": failed}
     entries = store.search(**filters, limit=max(1, limit))
+    verdicts = _verdicts([entry.path for entry in entries if entry.path])  # --check: each image's latest
     if state.json_mode:
-        ui.emit_json([entry.to_json() for entry in entries])
+        ui.emit_json([{**entry.to_json(), **({"check": verdicts[entry.path]} if entry.path in verdicts else {})}
+                      for entry in entries])
         return
     if not entries:
         _nothing_found(ui, store, filters, {"text": f"--search {_typed(search)}", "since": f"--since {_typed(since)}",
@@ -74,8 +84,13 @@ def history(
             for e in entries]
     # Paths, times and model names are never broken mid-word: the prompt wraps, and size, model and time
     # columns give way (in that order) on a narrow terminal.
-    ui.table([render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
-              render("col_result")], rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
+    columns = [render("col_id"), render("col_time"), render("col_prompt"), render("col_model"), render("col_size"),
+               render("col_result")]
+    if verdicts:  # a column only when something was checked
+        for row, entry in zip(rows, entries, strict=True):
+            row.append(_score(verdicts.get(entry.path or "")))
+        columns.append(render("col_verdict"))
+    ui.table(columns, rows, whole=(1, 3, 4, 5), optional=(4, 3, 1))
     if len(entries) >= max(1, limit):
         total = len(store.search(**filters, limit=-1))  # SQLite: a negative LIMIT is no limit
         if total > len(entries):
@@ -105,6 +120,25 @@ def _nothing_found(ui, store, filters: dict, flags: dict[str, str]) -> None:
     ui.note(render("history_widen", options="; ".join(widen)) if widen else render("history_widen_none"))
 
 
+def _verdicts(paths: list[str]) -> dict[str, dict]:
+    """The latest verdict of each path (the history's `checks` table); none when it cannot be read."""
+    from glm_image_cli.storage.verdicts import CheckRecords
+
+    records = CheckRecords()
+    try:
+        return records.latest(paths)
+    except Exception:  # an old or damaged file: the history is still listed
+        return {}
+    finally:
+        records.close()
+
+
+def _score(verdict: dict | None) -> str:
+    if not verdict:
+        return ""
+    return f"{verdict['score']}/10" if verdict.get("score") is not None else render("check_unchecked_cell")
+
+
 def _clear(store, yes: bool, state) -> None:
     count = len(store.search(limit=10**9))
     if not yes:
@@ -132,10 +166,15 @@ def show(
 
     state = state_of(ctx)
     entry = History().get(entry_id)
+    verdict = _verdicts([entry.path]).get(entry.path or "") if entry.path else None
     if state.json_mode:
-        state.ui().emit_json(entry.to_json())
+        state.ui().emit_json({**entry.to_json(), **({"check": verdict} if verdict else {})})
         return
     rows = [[key, "" if value is None else str(value)] for key, value in entry.to_json().items()]
+    if verdict:
+        from glm_image_cli.core.bestof import verdict_summary
+
+        rows.append(["check", verdict_summary(verdict)])
     state.ui().table([render("col_field"), render("col_value")], rows)
 
 
@@ -167,8 +206,12 @@ def again(
                                                  show_default=False)] = None,
     dry_run: DryRunOption = False,
     open_images: OpenOption = False,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
+    caption: CaptionOption = False,
 ) -> None:
-    from glm_image_cli.cli.commands.generating import run_generate, stdout_or_folder
+    from glm_image_cli.cli.commands.generating import run_generate, stdout_or_folder, vision_setup
     from glm_image_cli.core.session import GenerateRequest
     from glm_image_cli.storage.history import History
 
@@ -187,6 +230,8 @@ def again(
         # A rewritten entry re-uses its rewrite (kept in the rewrite cache); --enhance asks for a new one.
         enhance=True if enhance or (enhance is None and (review or _was_enhanced(entry))) else enhance,
         no_cache=bool(enhance), review=review,
+        vision=vision_setup(check, best_of, discard_candidates, caption, no_metadata=no_metadata,
+                            no_history=no_history),
     )
     run_generate(state, request, preview, dry_run=dry_run, open_images=open_images, to_stdout=to_stdout)
 

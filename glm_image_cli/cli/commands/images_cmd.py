@@ -22,9 +22,8 @@ def info(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help=help_text("arg.info_files"), show_default=False)],
 ) -> None:
-    from glm_image_cli.cli.recipeview import field_text
     from glm_image_cli.safefile import read_regular
-    from glm_image_cli.storage.pngmeta import MAX_PNG_BYTES, PNG_SIGNATURE, PngError, read_recipe
+    from glm_image_cli.storage.pngmeta import MAX_PNG_BYTES, PNG_SIGNATURE, PngError, read_recipe, read_text
 
     state = state_of(ctx)
     ui = state.ui()
@@ -45,6 +44,9 @@ def info(
             entry["error"] = render("info_unreadable", path=path, detail=exc.strerror or exc)
         else:
             entry["recipe"] = recipe
+            description = read_text(data).get("Description")  # --caption, `caption`: the standard alt text
+            if description:
+                entry["description"] = description
             if recipe is None:
                 entry["error"] = render("info_foreign", path=path)
         problems += entry["error"] is not None
@@ -60,10 +62,22 @@ def info(
             order = ["prompt", "enhanced_prompt", "enhance_model"] if recipe.get("enhanced_prompt") else ["prompt"]
             hidden = {"enhanced_prompt", "enhance_model"} - set(order)
             keys = [key for key in order if key in recipe] + [key for key in recipe if key not in {*order, *hidden}]
-            rows = [[key, field_text(key, recipe[key])] for key in keys]
+            rows = [[key, _show(recipe[key], key)] for key in keys]
+            if entry.get("description"):
+                rows.append(["Description", entry["description"]])
             ui.table([render("col_field"), render("col_value")], rows, title=entry["path"])
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
+
+
+def _show(value: Any, key: str) -> str:
+    if key in ("check", "candidates"):  # --check, --best-of: the verdict in one line, each candidate's score
+        from glm_image_cli.core.bestof import candidates_summary, verdict_summary
+
+        return verdict_summary(value) if key == "check" else candidates_summary(value)
+    from glm_image_cli.cli.recipeview import field_text
+
+    return field_text(key, value)
 
 
 @output_options()

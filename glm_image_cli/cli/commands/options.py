@@ -19,9 +19,10 @@ _OPTIONS = {"json_output": (JsonOption, False), "quiet": (QuietOption, False),
             "no_color": (NoColorOption, False), "lang": (LangOption, None), "verbose": (VerboseOption, False)}
 
 
-def output_options(*, quiet: bool = True) -> Callable[[Command], Command]:
-    """Give the command --json, --no-color, --lang, -v/--verbose and (unless ``quiet=False``) --quiet/-q."""
-    names = [name for name in _OPTIONS if quiet or name != "quiet"]
+def output_options(*, quiet: bool = True, lang: bool = True) -> Callable[[Command], Command]:
+    """Give the command --json, --no-color, --lang, -v/--verbose and (unless ``quiet=False``) --quiet/-q;
+    ``lang=False``: the command declares its own --lang (`caption`: the caption's language, and the messages')."""
+    names = [name for name in _OPTIONS if (quiet or name != "quiet") and (lang or name != "lang")]
 
     def decorate(command: Command) -> Command:
         signature = inspect.signature(command, eval_str=True)  # Typer reads a set __signature__ as it is

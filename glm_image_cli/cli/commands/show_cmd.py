@@ -53,6 +53,9 @@ def caption(path: Path, recipe: dict[str, Any] | None) -> str:
         return str(path)
     parts = [" ".join(str(recipe.get("prompt") or "").split())]
     parts += [str(recipe[key]) for key in ("model", "size") if recipe.get(key)]
+    check = recipe.get("check")
+    if isinstance(check, dict) and check.get("score") is not None:  # --check: the score, ✗ for a text mismatch
+        parts.append(f"{check['score']}/10" + (" ✗" if check.get("text_ok") is False else ""))
     return f"{path} — " + " · ".join(part for part in parts if part)
 
 
