@@ -1344,8 +1344,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # generate --dry-run, --open and -o - (issue 26: 11, 12, 13)
     "dry_run_images": ("{count} image(s) of {model}, size {size}, quality {quality}, style {style}",
                        "{count} 张 {model} 图片，尺寸 {size}，质量 {quality}，风格 {style}"),
-    "dry_run_none": ("(none)", "（无）"),
-    "dry_run_default": ("(the model's default)", "（模型默认）"),
+    "dry_run_none": ("(none)", "无"),
+    "dry_run_default": ("(the model's default)", "模型默认"),
     "dry_run_prompt": ("Prompt sent: {prompt}", "发送的提示词：{prompt}"),
     "dry_run_enhance": ("Rewritten first by {model}: {calls} chat call(s).",
                         "先由 {model} 改写：{calls} 次对话调用。"),
@@ -2131,9 +2131,9 @@ HELP: dict[str, tuple[str, str]] = {
                              "显示计划与预计费用；不发送任何请求（无需密钥）。"),
     "opt.open_viewer": ("Open the saved image(s) in the system viewer (nothing happens where there is none).",
                         "用系统看图程序打开保存的图片（没有看图程序时什么也不做）。"),
-    "opt.generate_output_dir": ("Folder for the images (default: setting output-dir, ./glm-images); - writes the "
-                                "image to stdout for a pipe, a copy kept in the default folder.",
-                                "图片保存目录（默认取设置项 output-dir，即 ./glm-images）；- 表示把图片写到标准输出"
+    "opt.generate_output_dir": ("Folder for the images (default: setting output-dir, ./glm-images). With -o - the "
+                                "image goes to stdout for a pipe, a copy kept in the default folder.",
+                                "图片保存目录（默认取设置项 output-dir，即 ./glm-images）。用 -o - 时图片写到标准输出"
                                 "供管道使用，并在默认目录保留一份。"),
     "opt.chat_preview": ("Draw each turn's images in the terminal (default: setting preview; the size is setting "
                          "chat-preview-width, a quarter of the width).",
