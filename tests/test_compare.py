@@ -276,3 +276,25 @@ def test_compare_mistakes_have_their_own_codes_under_json(cli, fake) -> None:
     result = cli("compare", "a cat", "--style", "水彩", "-o", "out", "--json")
     assert result.exit_code == 2
     assert json.loads(result.stdout.splitlines()[-1])["error"]["code"] == "COMPARE_AXIS"
+
+
+def test_alternatives_in_the_prompt_become_one_more_axis(cli, fake) -> None:
+    result = cli("compare", "一只{猫|狗}", "--style", "水彩,油画", "-o", "out", "--yes")
+    assert result.exit_code == 0, result.stderr
+    document = load_compare()
+    assert [(axis["role"], axis["name"], axis["values"]) for axis in document["axes"]] == [
+        ("x", "style", ["水彩", "油画"]), ("y", "prompt", ["一只猫", "一只狗"])]
+    assert sorted(prompt.split("，")[0] for _, prompt in sent(fake)) == ["一只狗", "一只狗", "一只猫", "一只猫"]
+    assert document["cells"][3]["values"] == {"style": "油画", "prompt": "一只狗"}
+
+
+def test_check_and_best_of_compose_with_compare(cli, fake) -> None:
+    from tests.fake_vision import FakeVision
+
+    fake.vision = FakeVision(score=8)
+    result = cli("compare", "一只猫", "--style", "水彩,油画", "--best-of", "2", "--check", "-o", "out", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert len(sent(fake)) == 4  # two candidates a cell, both paid for
+    cells = load_compare()["cells"]
+    assert all(len(cell["files"]) == 1 and "check" in cell["recipes"][0] for cell in cells)
+    assert len(list(Path("out/candidates").glob("*.png"))) == 2

@@ -22,6 +22,7 @@ from glm_image_cli.storage.files import slugify
 
 # The parameters an axis may vary, in the order `compare --help` lists them.
 AXIS_NAMES = ("model", "style", "size", "quality", "negative", "enhance", "prompt-sr")
+PROMPT_AXIS = "prompt"  # not a flag: the prompts a PROMPT's {a|b} alternatives and __name__ wildcards stand for
 ROLES = ("x", "y", "z")
 MAX_VALUES = 32  # per axis: a grid wider than this is no longer something to look at
 COMPARE_FILE = "compare.json"
@@ -106,7 +107,7 @@ def check_axes(prompt: str, axes: Sequence[Axis]) -> None:
     if len(axes) > len(ROLES):
         raise UsageError("compare_too_many_axes", count=len(axes))
     for axis in axes:
-        if axis.name not in AXIS_NAMES:
+        if axis.name not in (*AXIS_NAMES, PROMPT_AXIS):
             raise UsageError("compare_axis_unknown", name=axis.name, names=", ".join(AXIS_NAMES))
         if axis.name == "prompt-sr" and axis.values[0] not in prompt:
             raise UsageError("compare_prompt_sr_missing", term=axis.values[0])
@@ -124,7 +125,9 @@ def make_cells(axes: Sequence[Axis]) -> list[Cell]:
 
 
 def cell_prompt(prompt: str, cell: Cell, axes: Sequence[Axis]) -> str:
-    """The prompt with --prompt-sr's first term replaced by the cell's value (the first value keeps it)."""
+    """The cell's prompt (its alternative, when the prompt has some), with --prompt-sr's first term replaced by
+    the cell's value (the first value keeps it)."""
+    prompt = cell.value(PROMPT_AXIS) or prompt
     for axis in axes:
         if axis.name == "prompt-sr":
             return prompt.replace(axis.values[0], cell.value("prompt-sr") or axis.values[0])
@@ -137,7 +140,7 @@ def cell_fields(prompt: str, cell: Cell, axes: Sequence[Axis], name: str) -> dic
     for axis_name, value in cell.values:
         if axis_name == "enhance":
             fields["enhance"] = value == "on"
-        elif axis_name != "prompt-sr":
+        elif axis_name not in ("prompt-sr", PROMPT_AXIS):
             fields[axis_name] = value
     return fields
 
@@ -157,14 +160,32 @@ def cell_names(cells: Sequence[Cell], axes: Sequence[Axis]) -> list[str]:
     return names
 
 
-def raw_items(prompt: str, axes: Sequence[Axis]) -> tuple[list[Cell], list[RawItem]]:
-    """The cells and one batch item per cell (its ``line`` is the cell's number)."""
+def with_alternatives(prompt: str, axes: Sequence[Axis], wildcards: Any = None) -> tuple[str, list[Axis]]:
+    """A prompt with ``{a|b}`` alternatives or ``__name__`` wildcards (core/expand.py) compares its prompts too:
+    they become one more axis, ``prompt``, after the ones given.  Without them: the prompt, escapes resolved."""
+    from glm_image_cli.core.expand import expand
+
+    if wildcards is None:
+        from glm_image_cli.core.prompting import wildcard_folders
+
+        wildcards = wildcard_folders()
+    prompts = list(dict.fromkeys(item.prompt for item in expand(prompt, wildcards=wildcards, limit=MAX_VALUES)))
+    if len(prompts) == 1:
+        return prompts[0], list(axes)
+    return prompts[0], [*axes, Axis(PROMPT_AXIS, tuple(prompts))]
+
+
+def raw_items(prompt: str, axes: Sequence[Axis], wildcards: Any = None) -> tuple[list[Cell], list[RawItem],
+                                                                                  list[Axis]]:
+    """The cells, one batch item per cell (its ``line`` is the cell's number), and the axes (with ``prompt``
+    when the prompt has alternatives)."""
+    prompt, axes = with_alternatives(prompt, axes, wildcards)
     check_axes(prompt, axes)
     cells = make_cells(axes)
     names = cell_names(cells, axes)
     items = [RawItem(cell.number, cell_fields(prompt, cell, axes, name)) for cell, name in zip(cells, names,
                                                                                                 strict=True)]
-    return cells, items
+    return cells, items, list(axes)
 
 
 def folder_name(prompt: str, axes: Sequence[Axis]) -> str:

@@ -62,7 +62,7 @@ def finish_compare(folder: Path, prompt: str, axes: Sequence[Axis], cells: Seque
     first: dict[int, Path] = {}
     for unit in sorted(units, key=lambda unit: (unit.item.line, unit.sample)):
         path = found.get(unit.key)
-        if path is None:
+        if path is None or path.parent != folder:  # --best-of: the others wait in candidates/
             continue
         number = unit.item.line  # a compare's items carry their cell's number as their line
         files.setdefault(number, []).append(path.relative_to(folder).as_posix())

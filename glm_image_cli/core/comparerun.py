@@ -71,14 +71,15 @@ def compare(studio: Studio, prompt: str, axes: Sequence[Axis], *, output_dir: st
     if not isinstance(prompt, str) or not prompt.strip():
         raise UsageError("compare_empty_prompt")
     models.check_samples(samples)
-    cells, items = raw_items(prompt, axes)
+    folder_axes = list(axes)
+    cells, items, axes = raw_items(prompt, axes)
     if len(cells) * samples > max_images:
         raise UsageError("compare_too_many", count=len(cells) * samples, cells=len(cells), samples=samples,
                          limit=max_images)
     for item in items:
         item.fields["n"] = samples
     folder = Path(os.path.expanduser(str(output_dir))) if output_dir is not None else \
-        Path(os.path.expanduser(studio.settings.output_dir)) / folder_name(prompt, axes)
+        Path(os.path.expanduser(studio.settings.output_dir)) / folder_name(prompt, folder_axes)
     invalid: dict[int, str] = {}
     request = BatchRequest(input_path=prompt, samples=samples, output_dir=folder, skip_invalid=skip_invalid,
                            dry_run=dry_run, raw_items=items, command="compare")

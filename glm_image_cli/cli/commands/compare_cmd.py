@@ -22,6 +22,13 @@ from glm_image_cli.cli.commands.common import (
     state_of,
 )
 from glm_image_cli.cli.commands.completion import complete_model, complete_quality, complete_size, complete_style
+from glm_image_cli.cli.commands.generating import (
+    BestOfOption,
+    CheckOption,
+    DiscardOption,
+    WildcardsOption,
+    vision_setup,
+)
 from glm_image_cli.cli.commands.options import output_options
 from glm_image_cli.cli.language import help_text
 from glm_image_cli.errors import UsageError
@@ -69,6 +76,10 @@ def compare(
     no_history: NoHistoryOption = False,
     yes: YesOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=help_text("opt.compare_dry_run"))] = False,
+    wildcards: WildcardsOption = None,
+    check: CheckOption = False,
+    best_of: BestOfOption = None,
+    discard_candidates: DiscardOption = False,
 ) -> None:
     from glm_image_cli.backends import models
     from glm_image_cli.cli.commands.batchrun import execute_batch
@@ -84,17 +95,21 @@ def compare(
     if not prompt.strip():
         raise UsageError("compare_empty_prompt")
     models.check_samples(samples)
-    cells, raw_items = comparing.raw_items(prompt, axes)
+    folder = Path(output_dir) if output_dir is not None else _default_folder(prompt, axes)
+    from glm_image_cli.core.prompting import wildcard_folders
+
+    cells, raw_items, axes = comparing.raw_items(prompt, axes, wildcard_folders(wildcards))
+    vision = vision_setup(check, best_of, discard_candidates, False, no_metadata=no_metadata,
+                          no_history=no_history)
     images = len(cells) * samples
     if images > max_images:
         raise UsageError("compare_too_many", count=images, cells=len(cells), samples=samples, limit=max_images)
     for item in raw_items:
         item.fields["n"] = samples
-    folder = Path(output_dir) if output_dir is not None else _default_folder(prompt, axes)
     request = BatchRequest(input_path=prompt, samples=samples, output_dir=folder, concurrency=concurrency,
                            timeout=timeout, skip_invalid=skip_invalid, retry_unsafe=retry_unsafe,
                            no_metadata=no_metadata, no_history=no_history, dry_run=dry_run, raw_items=raw_items,
-                           command="compare")
+                           command="compare", check=check, best_of=vision.best_of if vision is not None else None)
     invalid: dict[int, str] = {}
     by_number = {cell.number: cell for cell in cells}
 
@@ -108,7 +123,8 @@ def compare(
         _finish(state, prompt, axes, cells, prepared, invalid, font)
 
     code = execute_batch(ctx, state, request, yes=yes, reviewing=False, preview=False, rerun_input=prompt,
-                         on_invalid=report_invalid, before=before, after=after, command="compare")
+                         on_invalid=report_invalid, before=before, after=after, command="compare",
+                         vision=vision)
     raise typer.Exit(code)
 
 
