@@ -8,6 +8,7 @@ limit, with ``UnsafeJson`` (a ValueError, as ``json.loads`` raises for bad text,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 MAX_DEPTH = 64  # far deeper than anything glm-image writes or an image API answers
@@ -31,6 +32,20 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, max_byte
     if depth_over(value, max_depth):
         raise UnsafeJson("nested too deeply")
     return value
+
+
+def lines(data: bytes, *, max_depth: int = MAX_DEPTH) -> Iterator[dict[str, Any] | None]:
+    """The records of a JSON-lines file (a journal, a manifest, a result file), blank lines skipped; None for a
+    line that is not a JSON object (torn by a kill, or hostile), so each reader counts or skips it its way."""
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = loads(line, max_depth=max_depth)
+        except ValueError:  # UnicodeDecodeError is a ValueError too
+            yield None
+            continue
+        yield record if isinstance(record, dict) else None
 
 
 def depth_over(value: Any, limit: int) -> bool:

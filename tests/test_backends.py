@@ -248,8 +248,12 @@ def serve_openai(server: FakeOpenAI) -> Iterator:
         client.close()
 
 
-def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server) -> None:
+def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     openai = pytest.importorskip("openai")
+    uploads = tmp_path / "tmp"  # this test's own temporary folder: other processes' uploads are not ours to count
+    uploads.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(uploads))
     url = serve_openai()
     source = Path("cat.png")
     source.write_bytes(make_png(8, 8, (200, 10, 10)))
@@ -264,7 +268,7 @@ def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server) -
     assert fields_of(call.body) == {"model": "zai-org/GLM-Image", "prompt": "give the cat a red scarf", "n": "1",
                                     "response_format": "b64_json"}
     assert server.count(GENERATIONS) == 0
-    assert not list(Path(tempfile.gettempdir()).glob("glm-image-edit-*"))  # the uploads were removed
+    assert not list(uploads.glob("glm-image-edit-*"))  # the uploads were removed
 
 
 def test_serve_edit_with_two_images_a_mask_and_n(serve_openai, server) -> None:

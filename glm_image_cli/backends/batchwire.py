@@ -187,13 +187,5 @@ def batch_wire(client: ImageClient) -> BatchWire:
 def result_lines(data: bytes) -> Iterator[dict[str, Any]]:
     """The records of a result file; a line that is not a JSON object is skipped (counted by the caller as
     missing: its image stays unsaved, never bought again)."""
-    for line in data.splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = safejson.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            yield record
+    yield from (record for record in safejson.lines(data) if record is not None)
 

@@ -112,15 +112,8 @@ class BatchJournal:
             return
         except OSError as exc:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = safejson.loads(line)
-            except ValueError:
-                self.damaged_lines += 1
-                continue
-            if isinstance(record, dict) and isinstance(record.get("part"), str):
+        for record in safejson.lines(data):
+            if record is not None and isinstance(record.get("part"), str):
                 self.parts.setdefault(record["part"], Part(record["part"])).apply(record)
             else:
                 self.damaged_lines += 1

@@ -68,15 +68,8 @@ class Manifest:
                 data = handle.read(MAX_MANIFEST_BYTES + 1)
         except OSError as exc:
             raise OutputError("journal_unwritable", path=str(self.path), detail=exc.strerror or str(exc)) from None
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = safejson.loads(line)
-            except ValueError:  # UnicodeDecodeError is a ValueError too
-                self.damaged_lines += 1
-                continue
-            if isinstance(record, dict) and isinstance(record.get("key"), str) and isinstance(record.get("state"), str):
+        for record in safejson.lines(data):
+            if record is not None and isinstance(record.get("key"), str) and isinstance(record.get("state"), str):
                 self.states[record["key"]] = record
             else:
                 self.damaged_lines += 1
