@@ -219,3 +219,12 @@ def test_dry_run_of_alternatives_lists_every_prompt_with_one_estimate(cli, fake)
     assert shown["type"] == "plans" and [plan["prompt"] for plan in shown["plans"]] == ["一只猫", "一只狗"]
     assert shown["estimate"]["images"] == {"cogview-4": 2}
     assert fake.requests == []
+
+
+def test_dry_run_counts_every_best_of_candidate(cli, fake) -> None:
+    result = cli("generate", "a cat", "--best-of", "3", "-n", "2", "--dry-run", "--json", "-m", "cogview-4",
+                 "--size", "1024x1024")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["n"] == 6 and shown["estimate"]["images"] == {"cogview-4": 6}
+    assert fake.requests == []

@@ -22,19 +22,23 @@ def plan_record(plan: Any, estimate: Any, *, enhance: bool, folder: Path, to_std
 
 
 def show_plan(state: Any, studio: Any, plans: list[Any], *, enhance: bool | None, use_cache: bool,
-              to_stdout: bool = False) -> None:
+              to_stdout: bool = False, vision: Any = None) -> None:
     """The plan(s) and the estimate on stdout (JSON with --json), then "nothing was sent" on stderr.  Several
     plans (a template's alternatives or wildcards): each prompt listed, one estimate for all."""
-    estimate = studio.estimate(plans, enhance=enhance, use_cache=use_cache)
+    from dataclasses import replace
+
+    estimate = studio.estimate(plans, enhance=enhance, use_cache=use_cache, vision=vision)
+    if vision is not None and vision.best_of:  # every candidate is made and paid for
+        plans = [replace(plan, samples=plan.samples * vision.best_of) for plan in plans]
     enhancing = studio.enhancing(enhance)
     folder = Path(os.path.expanduser(str(studio.settings.output_dir)))
     ui = state.ui()
     if state.json_mode:
-        records = [plan_record(plan, studio.estimate(plan, enhance=enhance, use_cache=use_cache), enhance=enhancing,
-                               folder=folder, to_stdout=to_stdout) for plan in plans]
-        if len(records) == 1:
-            ui.emit_json(records[0])
-        else:
+        if len(plans) == 1:
+            ui.emit_json(plan_record(plans[0], estimate, enhance=enhancing, folder=folder, to_stdout=to_stdout))
+        else:  # each prompt's own images and rewrite; the checks are in the estimate of them all
+            records = [plan_record(plan, studio.estimate(plan, enhance=enhance, use_cache=use_cache),
+                                   enhance=enhancing, folder=folder, to_stdout=to_stdout) for plan in plans]
             ui.emit_json({"type": "plans", "dry_run": True, "plans": records, "estimate": estimate.to_json()})
         return
     none = render("dry_run_none")

@@ -243,10 +243,14 @@ class Studio(VisionMethods):
         return self.settings.enhance if enhance is None else enhance
 
     def estimate(self, plans: GenerationPlan | Sequence[GenerationPlan], *, enhance: bool | None = None,
-                 use_cache: bool = True) -> Estimate:
-        """What ``generate`` would cost: images per model, and the --enhance chat calls not in the cache."""
+                 use_cache: bool = True, vision: VisionSetup | None = None) -> Estimate:
+        """What ``generate`` would cost: images per model (every --best-of candidate), the --enhance chat calls
+        not in the cache, and priced checks."""
         from collections import Counter
 
+        if vision is not None:
+            return self._with_checks(self.estimate(self._vision_plans(self._plans(plans), vision), enhance=enhance,
+                                                   use_cache=use_cache), vision)
         plans = self._plans(plans)
         images: Counter[str] = Counter()
         for plan in plans:

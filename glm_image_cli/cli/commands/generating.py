@@ -102,7 +102,7 @@ def run_generate(state: RunState, request: GenerateRequest, preview: bool | None
             from glm_image_cli.cli.planview import show_plan
 
             show_plan(state, studio, plans, enhance=request.enhance, use_cache=not request.no_cache,
-                      to_stdout=to_stdout)
+                      to_stdout=to_stdout, vision=request.vision)
             return
         if to_stdout and len(plans) > 1:  # alternatives or wildcards stand for several images: not one stream
             from glm_image_cli.cli.tostdout import check_stdout_target
