@@ -298,3 +298,16 @@ def test_check_and_best_of_compose_with_compare(cli, fake) -> None:
     cells = load_compare()["cells"]
     assert all(len(cell["files"]) == 1 and "check" in cell["recipes"][0] for cell in cells)
     assert len(list(Path("out/candidates").glob("*.png"))) == 2
+
+
+def test_best_of_batches_and_compares_print_only_paths_that_stay(cli, fake) -> None:
+    from tests.fake_vision import FakeVision
+
+    fake.vision = FakeVision(score=8)
+    Path("p.txt").write_text("a cat\na dog\n", encoding="utf-8")
+    batch = cli("batch", "p.txt", "--best-of", "2", "-o", "b", "--yes")
+    compared = cli("compare", "一只猫", "--style", "水彩,油画", "--best-of", "2", "-o", "c", "--yes")
+    for result in (batch, compared):
+        assert result.exit_code == 0, result.stderr
+        printed = [Path(line) for line in result.stdout.splitlines() if line.endswith(".png") and ": " not in line]
+        assert len(printed) == 2 and all(path.is_file() for path in printed), result.stdout

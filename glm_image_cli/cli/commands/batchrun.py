@@ -233,6 +233,7 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
 
     ui = state.ui()
     started = time.monotonic()
+    paths_later = vision is not None and bool(vision.best_of)
     recovered = {unit.key: image for unit in selection.recoverable
                  if (image := manifest.recorded_image(unit)) is not None}
     units = [*selection.recoverable, *selection.to_run]
@@ -252,7 +253,9 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             # `| head`, SIGHUP, SIGTERM: send no more, keep what is in flight
             with cancel_on_closed_output(state, draining) as cancel:
                 run = studio.run_units(units, delivery=SaveImages(saver), spend=spend, journal=manifest,
-                                       recovered=recovered, on_event=lambda event: _on_event(state, progress, event),
+                                       recovered=recovered,
+                                       on_event=lambda event: _on_event(state, progress, event,
+                                                                        paths_later=paths_later),
                                        on_notice=notice, cancel=cancel, vision=vision)
         except Abandoned as abandoned:
             progress.interrupted()
@@ -260,6 +263,10 @@ def _run(state: RunState, studio: Studio, selection: Selection, manifest: Manife
             leave_abandoned(state)
         if run.interrupted:
             progress.interrupted()
+    if paths_later and not state.json_mode:  # --best-of: the kept images, where they stay
+        for result in run:
+            if result.path is not None and not result.record.get("candidate"):
+                ui.result(str(result.path))
     summary = _finish(state, selection, manifest, run, studio, saver.folder, started, rerun,
                       interrupted=run.interrupted)
     state.output.absorb(run.output_failed)
@@ -380,9 +387,10 @@ class _Rerun:
         return " ".join(shlex.quote(word) for word in words)
 
 
-def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
+def _on_event(state: RunState, progress: BatchProgress, event: Event, *, paths_later: bool = False) -> None:
     """From worker threads: progress on stderr; each saved path on stdout as it is saved (or, with --json,
-    the item's JSON line)."""
+    the item's JSON line).  ``paths_later`` (--best-of): the kept paths are printed after the run, since the
+    others move to candidates/ once their verdicts are in."""
     from glm_image_cli.core.runner import Stage
 
     unit: WorkUnit = event.unit
@@ -401,7 +409,7 @@ def _on_event(state: RunState, progress: BatchProgress, event: Event) -> None:
             detail = outcome.error.code  # said once, in full, by the summary
         else:
             detail = str(outcome.error)
-        saved = str(outcome.path) if outcome.path is not None and not state.json_mode else None
+        saved = str(outcome.path) if outcome.path is not None and not state.json_mode and not paths_later else None
         progress.finished_one(unit.key, label, outcome.error is None, detail, outcome.seconds, path=saved)
         if state.json_mode:
             from glm_image_cli.core.batch import item_record

@@ -223,7 +223,8 @@ def _report(state: RunState, plans: list[GenerationPlan], outcomes: list[ImageOu
         ui.emit_json([generate_record(o) for o in outcomes])
     else:  # --best-of: the kept images (the others are in candidates/, and in --json)
         _print_saved(state, [o for o in outcomes if not o.candidate])
-    total = sum(plan.samples for plan in plans)
+    # --best-of: the images asked for, not the candidates made for them (those moved to candidates/ are no loss)
+    total = sum(plan.samples for plan in plans) - sum(1 for o in outcomes if o.candidate)
     _report_failures(ui, len(outcomes), outcomes)
     saved = len([o for o in outcomes if o.error is None and not o.candidate])
     if total > 1:
