@@ -215,6 +215,7 @@ MEANINGS: dict[str, Meaning] = {
     # generate -o -: the image's bytes on stdout (refused before anything is sent)
     "stdout_is_terminal": Meaning("STDOUT_IS_TERMINAL"),
     "stdout_one_image": Meaning("STDOUT_ONE_IMAGE"),
+    "stdout_folder_only": Meaning("STDOUT_FOLDER_ONLY"),
     "stdout_not_json": Meaning("STDOUT_NOT_JSON"),
     # prompt templates, alternatives and wildcards
     "expand_bad_mode": Meaning("EXPAND_BAD_MODE"),

@@ -1360,8 +1360,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "(-o - | convert - …).",
         "-o - 会把图片的字节写到标准输出，而标准输出是终端：请重定向（-o - > cat.png）或接管道（-o - | convert - …）。",
     ),
-    "stdout_one_image": ("-o - writes one image to stdout, not {samples}: leave out -n, or save them with -o DIR.",
-                         "-o - 只向标准输出写一张图片，而不是 {samples} 张：去掉 -n，或用 -o 目录 保存。"),
+    "stdout_one_image": ("-o - writes one image to stdout, not {samples}: leave out -n (or the prompt's {{a|b}} "
+                         "alternatives), or save them with -o DIR.",
+                         "-o - 只向标准输出写一张图片，而不是 {samples} 张：去掉 -n（或提示词中的 {{a|b}} 备选），"
+                         "或用 -o 目录 保存。"),
+    "stdout_folder_only": ("-o - (standard output) is for one image of generate, again or edit; {command} writes a "
+                           "folder: give it one with -o DIR.",
+                           "-o -（标准输出）只用于 generate、again 或 edit 的一张图片；{command} 会写一个文件夹："
+                           "请用 -o 目录 指定。"),
     "stdout_not_json": ("-o - and --json both write to stdout: use one of them.",
                         "-o - 与 --json 都写标准输出：只能用其中一个。"),
     "stdout_kept": ("Wrote {bytes} bytes to stdout; the image is kept at {path}.",

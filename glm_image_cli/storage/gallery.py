@@ -130,7 +130,8 @@ def _card(folder: Path, path: Path) -> Card:
 
 def render_html(cards: list[Card], title: str, groups: list[CompareGroup] | None = None) -> str:
     items = "\n".join(_card_html(card) for card in cards)
-    return _PAGE.format(marker=MARKER, title=html.escape(title), count=len(cards), items=items,
+    in_tables = sum(1 for group in groups or [] for row in group.cells for card in row if card is not None)
+    return _PAGE.format(marker=MARKER, title=html.escape(title), count=len(cards) + in_tables, items=items,
                         data=html.escape(json.dumps(len(cards))),
                         groups="\n".join(_group_html(group) for group in groups or []))
 
@@ -152,7 +153,8 @@ def _group_html(group: CompareGroup) -> str:
         body.append(f"<tr>{label}{''.join(cells)}</tr>")
     corner = "<th></th>" if group.rows else ""
     header = f"<thead><tr>{corner}{head}</tr></thead>" if group.columns else ""
-    return (f'<section class="compare"><h2>{_shown(group.prompt)} <small>{_shown(group.relative_folder)}</small>'
+    where = f" <small>{_shown(group.relative_folder)}</small>" if group.relative_folder != "." else ""
+    return (f'<section class="compare"><h2>{_shown(group.prompt)}{where}'
             f"</h2><table>{header}<tbody>{''.join(body)}</tbody></table></section>")
 
 
@@ -274,6 +276,7 @@ _PAGE = """<!DOCTYPE html>
   const cards = Array.from(document.querySelectorAll(".card"));
   const count = document.getElementById("count");
   const empty = document.getElementById("empty");
+  const inTables = document.querySelectorAll(".compare td img").length;  // compares: always shown
   function applyFilter() {{
     const words = input.value.toLowerCase().split(/\\s+/).filter(Boolean);
     let shown = 0;
@@ -282,8 +285,8 @@ _PAGE = """<!DOCTYPE html>
       card.classList.toggle("hidden", !match);
       if (match) shown += 1;
     }}
-    count.textContent = shown + " / " + cards.length;
-    empty.classList.toggle("hidden", shown !== 0);
+    count.textContent = (shown + inTables) + " / " + (cards.length + inTables);
+    empty.classList.toggle("hidden", shown + inTables !== 0);
   }}
   input.addEventListener("input", applyFilter);
   applyFilter();

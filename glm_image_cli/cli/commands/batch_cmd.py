@@ -113,6 +113,8 @@ def batch(
     if folder is not None:
         raise UsageError("batchapi_extra_folder", folder=folder)
     via = batchapi_cmd.via_value(via)
+    if output_dir is not None and str(output_dir) == "-":
+        raise UsageError("stdout_folder_only", command="batch")
     if input_format is not None and input_format not in FORMATS:
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     if max_images is not None and max_images < 1:

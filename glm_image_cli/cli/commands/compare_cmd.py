@@ -26,6 +26,7 @@ from glm_image_cli.cli.commands.generating import (
     BestOfOption,
     CheckOption,
     DiscardOption,
+    PreviewOption,
     WildcardsOption,
     vision_setup,
 )
@@ -80,6 +81,7 @@ def compare(
     check: CheckOption = False,
     best_of: BestOfOption = None,
     discard_candidates: DiscardOption = False,
+    preview: PreviewOption = None,
 ) -> None:
     from glm_image_cli.backends import models
     from glm_image_cli.cli.commands.batchrun import execute_batch
@@ -87,6 +89,8 @@ def compare(
     from glm_image_cli.core.session import BatchRequest
 
     state = state_of(ctx)
+    if output_dir is not None and str(output_dir) == "-":
+        raise UsageError("stdout_folder_only", command="compare")
     given = {"model": model, "style": style, "size": size, "quality": quality, "negative": negative,
              "enhance": enhance, "prompt-sr": prompt_sr}
     # The axes in the order they were typed: the first runs across (X), the second down (Y), the third one grid each
@@ -120,7 +124,7 @@ def compare(
         _print_cells(state, axes, cells, prepared, samples, folder)
 
     def after(prepared: PreparedBatch, summary: BatchSummary) -> None:
-        _finish(state, prompt, axes, cells, prepared, invalid, font)
+        _finish(state, prompt, axes, cells, prepared, invalid, font, preview)
 
     code = execute_batch(ctx, state, request, yes=yes, reviewing=False, preview=False, rerun_input=prompt,
                          on_invalid=report_invalid, before=before, after=after, command="compare",
@@ -169,7 +173,8 @@ def _print_cells(state: RunState, axes: list[Axis], cells: list[Cell], prepared:
                                     for role, axis in zip(ROLES, axes, strict=False)],
                            "folder": str(folder), **estimate.to_json()})
         return
-    ui.note(render("compare_plan", cells=len(cells), shape=shape, images=len(cells) * samples,
+    images = sum(prepared.selection.images_per_model().values()) + len(prepared.selection.done_before)
+    ui.note(render("compare_plan", cells=len(cells), shape=shape, images=images,
                    cost=estimate.total, currency=estimate.currency, folder=display_path(folder)))
     if prepared.saver is None:  # a dry run lists every cell
         for cell in cells:
@@ -177,7 +182,7 @@ def _print_cells(state: RunState, axes: list[Axis], cells: list[Cell], prepared:
 
 
 def _finish(state: RunState, prompt: str, axes: list[Axis], cells: list[Cell], prepared: PreparedBatch,
-            invalid: dict[int, str], font: Path | None) -> None:
+            invalid: dict[int, str], font: Path | None, preview: bool | None) -> None:
     from glm_image_cli.core.compareoutput import finish_compare
     from glm_image_cli.storage.files import display_path
 
@@ -192,7 +197,7 @@ def _finish(state: RunState, prompt: str, axes: list[Axis], cells: list[Cell], p
     for grid in output.grids:
         ui.result(render("compare_grid", path=display_path(grid)))
     ui.result(render("compare_json", path=display_path(output.path)))
-    if output.grids and state.terminal.stdout_tty:
+    if output.grids and state.terminal.stdout_tty and preview is not False:
         from glm_image_cli.cli.preview import preview_files
 
-        preview_files(state, prepared.cfg, output.grids, None)
+        preview_files(state, prepared.cfg, output.grids, preview)

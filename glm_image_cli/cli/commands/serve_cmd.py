@@ -99,10 +99,12 @@ def _announce(state: RunState, server: Any, options: Any) -> None:
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
     ui = state.ui()
-    # /v1/images/edits only where the backend has edits (elsewhere it answers 400 EDIT_UNSUPPORTED)
+    # /v1/images/edits only where the backend has edits (elsewhere it answers 400 EDIT_UNSUPPORTED); /compare only
+    # with --save (elsewhere 400 COMPARE_NEEDS_SAVE)
     routes = [("GET ", "/ping"), ("POST", "/txt2img"), ("POST", "/v1/images/generations"),
               *([("POST", "/v1/images/edits")] if server.service.studio.backend.edits else []),
-              ("GET ", "/v1/models")]
+              ("GET ", "/v1/models"),
+              *([("POST", "/compare")] if server.service.saver is not None else [])]  # a compare needs --save
     if state.json_mode:
         ui.emit_json_line({"type": "listening", "url": url, "endpoints": [path for _, path in routes],
                            "token": bool(options.token)})
