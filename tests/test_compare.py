@@ -343,3 +343,13 @@ def test_a_folder_command_refuses_o_dash_before_anything_is_sent(cli, fake, comm
     result = cli(*command, "-o", "-", "--yes")
     assert result.exit_code == 2 and "-o - (standard output) is for one image" in result.stderr
     assert fake.requests == [] and not Path("-").exists()
+
+
+def test_check_on_a_compare_folder_judges_the_cells_not_the_grid(cli, fake) -> None:
+    from tests.fake_vision import FakeVision
+
+    fake.vision = FakeVision(score=8)
+    assert cli("compare", "一只猫", "--style", "水彩,油画", "-o", "out", "--yes").exit_code == 0
+    result = cli("check", "out")
+    assert result.exit_code == 0, result.stderr
+    assert "grid.png" not in result.stdout + result.stderr and result.stdout.count("8") >= 2

@@ -53,8 +53,10 @@ def image_files(targets: Sequence[str | Path], history_path: Callable[[int], str
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != CANDIDATES_FOLDER)
+                grids = "compare.json" in files  # a compare's folder: its grid pictures are no image to judge
                 found += [Path(root) / name for name in sorted(files)
-                          if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES]
+                          if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+                          and not (grids and name.startswith("grid"))]
         elif path.is_file():
             found.append(path)
         elif str(target).isdigit():
