@@ -187,3 +187,13 @@ def test_each_expanded_image_has_its_own_number(cli, fake) -> None:
     assert result.exit_code == 0, result.stderr
     names = sorted(Path(path).name for path in result.stdout.split())
     assert names == ["1-a-cat.png", "2-a-cat.png", "3-b-cat.png", "4-b-cat.png"]
+
+
+def test_a_prompt_standing_for_a_trillion_prompts_is_refused_before_any_is_made(cli, fake) -> None:
+    """Counted from the groups' sizes: listing 2**40 prompts first would never end (nor fit in memory)."""
+    result = cli("generate", "{a|b}" * 40, "--dry-run")
+    assert result.exit_code == 2 and str(2 ** 40) in result.stderr
+    Path("p.txt").write_text("{a|b}" * 40 + "\n", encoding="utf-8")
+    batch = cli("batch", "p.txt", "--dry-run")
+    assert batch.exit_code == 2 and str(2 ** 40) in batch.stderr
+    assert fake.requests == []

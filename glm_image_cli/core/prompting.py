@@ -69,13 +69,24 @@ def expand_source(source: PromptSource, template: Template | None = None, *,
     the count before anything is sent."""
     text = source_text(source, template)
     mode = ExpandMode.parse(source.expand, source.seed)
-    found = expand(text, mode, wildcards=wildcards or wildcard_folders(source.wildcards), limit=None)
-    if limit is not None and len(found) * samples > limit:
-        raise UsageError("expand_too_many", count=len(found) * samples, limit=limit)
+    found = expand_within(text, mode, wildcards or wildcard_folders(source.wildcards), limit, samples)
     if template is None:
         return found
     named = {"template": template.name, "variables": dict(source.variables)}
     return [Expanded(item.prompt, {**named, **item.origin}) for item in found]
+
+
+def expand_within(text: str, mode: ExpandMode, wildcards: Wildcards, limit: int | None, samples: int) -> list[Expanded]:
+    """The prompts ``text`` stands for, refused (with the count of images) when they and their ``samples`` are more
+    than ``limit`` — counted from the groups' sizes before a single prompt is made, so ``{a|b}`` x 30 is refused
+    at once instead of listing a billion prompts."""
+    from glm_image_cli.core.expand import count, parse
+
+    total = count(parse(text, wildcards))
+    wanted = total if mode.count is None else min(mode.count, total)
+    if limit is not None and wanted * samples > limit:
+        raise UsageError("expand_too_many", count=wanted * samples, limit=limit)
+    return expand(text, mode, wildcards=wildcards, limit=None)
 
 
 def with_origin(plan: GenerationPlan, origin: Mapping[str, Any]) -> GenerationPlan:
@@ -168,10 +179,7 @@ class LineExpander:
                 return [dict(fields)]  # no prompt, or not text: the line's usual error
             base, named = dict(fields), {}
         mode = ExpandMode.parse(self.expand, self.seed if self.seed is not None else stable_seed(text))
-        found = expand(text, mode, wildcards=self.wildcards, limit=None)
-        samples = _whole(fields.get("n", 1))
-        if len(found) * samples > self.limit:
-            raise UsageError("expand_too_many", count=len(found) * samples, limit=self.limit)
+        found = expand_within(text, mode, self.wildcards, self.limit, _whole(fields.get("n", 1)))
         return [{**base, "prompt": item.prompt, "origin": {**named, **item.origin}} for item in found]
 
     def _template(self, name: Any) -> Template:
