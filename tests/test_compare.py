@@ -353,3 +353,27 @@ def test_check_on_a_compare_folder_judges_the_cells_not_the_grid(cli, fake) -> N
     result = cli("check", "out")
     assert result.exit_code == 0, result.stderr
     assert "grid.png" not in result.stdout + result.stderr and result.stdout.count("8") >= 2
+
+
+def test_the_same_axes_typed_in_another_order_buy_nothing_again(cli, fake) -> None:
+    assert cli(*SIX_CELLS, "--yes").exit_code == 0
+    swapped = cli("compare", "一只猫", "--style", "像素,油画,水彩", "--model", "cogview-3-flash,cogview-4", "--yes")
+    assert swapped.exit_code == 0, swapped.stderr
+    assert len(sent(fake)) == 6  # the same six cells, found in the same folder
+    [folder] = Path("glm-images").glob("compare-一只猫-*")
+    document = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+    assert [axis["name"] for axis in document["axes"]] == ["style", "model"]  # the grid follows the new order
+    assert all(cell["files"] for cell in document["cells"])
+
+
+def test_a_planted_compare_json_with_huge_axes_leaves_the_gallery_to_loose_cards(cli, tmp_path: Path) -> None:
+    folder = Path("planted")
+    folder.mkdir()
+    Path("planted/a.png").write_bytes(b"\\x89PNG\\r\\n\\x1a\\n")
+    huge = {"prompt": "x", "axes": [{"values": [str(n) for n in range(60000)]}, {"values": ["a"] * 60000}],
+            "cells": []}
+    Path("planted/compare.json").write_text(json.dumps(huge), encoding="utf-8")
+    result = cli("gallery", "planted")
+    assert result.exit_code == 0, result.stderr
+    page = Path("planted/index.html").read_text(encoding="utf-8")
+    assert '<section class="compare">' not in page and "a.png" in page

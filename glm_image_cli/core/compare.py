@@ -148,9 +148,11 @@ def cell_fields(prompt: str, cell: Cell, axes: Sequence[Axis], name: str) -> dic
 def cell_names(cells: Sequence[Cell], axes: Sequence[Axis]) -> list[str]:
     """Each cell's file name from the values that differ (``cogview-4_水彩``); equal slugs get ``-2``, ``-3``."""
     varying = {axis.name for axis in axes if axis.varies}
+    order = (*AXIS_NAMES, PROMPT_AXIS)  # the same cell has the same name whatever order the axes were typed in
     names: list[str] = []
     for cell in cells:
-        parts = [slugify(value, 40) for name, value in cell.values if name in varying]
+        parts = [slugify(value, 40) for name, value in sorted(cell.values, key=lambda pair: order.index(pair[0]))
+                 if name in varying]
         base = "_".join(parts) or "image"
         name, count = base, 1
         while name in names:
@@ -190,7 +192,8 @@ def raw_items(prompt: str, axes: Sequence[Axis], wildcards: Any = None) -> tuple
 
 def folder_name(prompt: str, axes: Sequence[Axis]) -> str:
     """The default output folder of a compare: the same prompt and axes find the same folder (and resume)."""
-    identity = json.dumps([prompt, [[axis.name, list(axis.values)] for axis in axes]], ensure_ascii=False)
+    # The axes sorted: typed in another order they are the same cells, in the same folder (nothing bought twice)
+    identity = json.dumps([prompt, sorted([axis.name, sorted(axis.values)] for axis in axes)], ensure_ascii=False)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return f"compare-{slugify(prompt, 24)}-{digest}"
 
