@@ -244,6 +244,7 @@ MEANINGS: dict[str, Meaning] = {
     "batchapi_unresolved": Meaning("BATCH_UNRESOLVED", sent=True),
     "batchapi_backend": Meaning("BATCH_API_BACKEND"),
     "batchapi_no_check": Meaning("BATCH_API_NO_CHECK"),
+    "batchapi_bad_id": Meaning("BATCH_API_BAD_ID"),
     "batchapi_active": Meaning("BATCH_API_ACTIVE"),
     "batchapi_no_folder": Meaning("BATCH_NO_FOLDER"),
     "batchapi_extra_folder": Meaning("BATCH_EXTRA_ARGUMENT"),

@@ -1580,6 +1580,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                          '"style": ["水彩", "油画"]}.',
                          '"axes" 应为由列表组成的对象，例如 {"model": ["cogview-4", "cogview-3-flash"], '
                          '"style": ["水彩", "油画"]}。'),
+    "batchapi_bad_id": ("The Batch API journal names an id that cannot be the platform's ({value!r}); nothing was "
+                        "sent for it. Check batch-api.jsonl in the output folder (was it edited?).",
+                        "Batch API 日志中的 id 不可能来自平台（{value!r}）；未为它发送任何请求。"
+                        "请检查输出文件夹中的 batch-api.jsonl（是否被改动过？）。"),
     "batchapi_no_check": ("--check, --best-of and --caption look at each image as it is saved; a Batch API batch makes "
                           "them hours later. Run it with --via direct, or check the folder afterwards: "
                           "glm-image check DIR.",

@@ -7,6 +7,7 @@ the tool says about itself: killed at any step and run again, one batch is creat
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 
@@ -329,3 +330,23 @@ def test_json_output_has_the_progress_every_item_and_the_summary(cli, fake, batc
     items = sorted((r["item"], r["ok"], (r["error"] or {}).get("code")) for r in records if r.get("type") == "item")
     assert items == [(1, True, None), (2, True, None), (3, False, "CONTENT_BLOCKED")]
     assert records[-1]["type"] == "summary" and records[-1]["done"] == 2 and records[-1]["failed"] == 1
+
+
+def test_a_planted_batch_id_never_reaches_a_url(cli, fake, batches) -> None:
+    """An edited batch-api.jsonl naming '../../files/x?evil=1#' as a batch: refused before any request."""
+    prompts(PROMPTS[:2])
+    batches.paused = True
+    first = spawn_batch(fake, "p.txt", "-o", "out", "--yes", *VIA)
+    wait_until_reached(fake, first, f"GET /batches/{_first_batch(fake, first, batches)}", 1)  # "created" written
+    first.kill()
+    first.communicate(timeout=30)
+    journal = Path("out/batch-api.jsonl")
+    planted = re.sub(r'"batch_id": "[^"]+"', '"batch_id": "../../files/x?evil=1#"', journal.read_text(encoding="utf-8"))
+    journal.write_text(planted, encoding="utf-8")
+    assert "evil" in journal.read_text(encoding="utf-8")
+    before = len(fake.requests)
+    status = cli("batch", "status", "out", "--json")
+    assert not any("evil" in seen.path for seen in fake.requests[before:])
+    # refused as no id the platform could have given, before any request
+    shown = status.stdout + status.stderr
+    assert "BATCH_API_BAD_ID" in shown, shown

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from glm_image_cli import safejson
-from glm_image_cli.errors import UpstreamFailure, UsageError
+from glm_image_cli.errors import OutputError, UpstreamFailure, UsageError
+
+_ID = __import__("re").compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
+
+
+def checked_id(value: Any) -> str:
+    """A batch or file id as it goes into a URL path: an id the platform could have given (letters, digits,
+    ``_ . : -``), never ``..``, ``/``, ``?`` or ``#`` from a planted journal line."""
+    if not isinstance(value, str) or not _ID.fullmatch(value) or ".." in value:
+        raise OutputError("batchapi_bad_id", value=str(value)[:80])
+    return value
 
 if TYPE_CHECKING:
     from glm_image_cli.backends.base import ImageClient
@@ -106,10 +116,10 @@ class BatchWire:
         return BatchInfo.of(self._transport.send("POST", "/batches", _no_progress, json=body))
 
     def get(self, batch_id: str) -> BatchInfo:
-        return BatchInfo.of(self._transport.send("GET", f"/batches/{batch_id}", _no_progress))
+        return BatchInfo.of(self._transport.send("GET", f"/batches/{checked_id(batch_id)}", _no_progress))
 
     def cancel(self, batch_id: str) -> BatchInfo:
-        return BatchInfo.of(self._transport.send("POST", f"/batches/{batch_id}/cancel", _no_progress))
+        return BatchInfo.of(self._transport.send("POST", f"/batches/{checked_id(batch_id)}/cancel", _no_progress))
 
     def batches(self) -> Iterator[BatchInfo]:
         """The account's batches, newest first, page by page (``after``), as far as MAX_PAGES."""
@@ -124,7 +134,8 @@ class BatchWire:
         transport = self._transport
         attempt = 0
         while True:
-            response = transport.get_once(f"/files/{file_id}/content", timeout=max(60.0, transport.timeout))
+            response = transport.get_once(f"/files/{checked_id(file_id)}/content",
+                                          timeout=max(60.0, transport.timeout))
             if response.is_success:
                 return response.content
             failure = transport.rules.failure_from(response, None)

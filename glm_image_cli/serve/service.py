@@ -14,6 +14,7 @@ from glm_image_cli.errors import (
     AuthFailure,
     BudgetExceeded,
     ContentBlocked,
+    FolderInUse,
     GlmImageError,
     NetworkFailure,
     QuotaFailure,
@@ -80,6 +81,8 @@ def api_error_from(error: GlmImageError) -> ApiError:
         return ApiError(402, error.code, message)
     if isinstance(error, UsageError):
         return ApiError(400, error.code, message)
+    if isinstance(error, FolderInUse):  # another request is making the same compare: try again when it is done
+        return ApiError(409, error.code, message, retry_after=5, retryable=True)
     if isinstance(error, RateLimited):
         return ApiError(429, error.code, message, retry_after=30, retryable=True)
     if isinstance(error, NetworkFailure):
