@@ -1531,8 +1531,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "batchapi_column_done": ("done / failed", "完成 / 失败"),
     "batchapi_column_elapsed": ("elapsed", "已用时间"),
     "batchapi_cost": (
-        "Estimated cost: {cost:.2f} {currency} at the Batch API price (half the reference price table){unknown}.",
-        "预计费用：{cost:.2f} {currency}（按 Batch API 批量价，即参考价格表的一半）{unknown}。",
+        "Estimated cost: {cost:.2f} {currency} at the Batch API price (half the reference price table){unknown}. "
+        "The platform may take hours (up to 24 h): you can leave and run the same command again to collect.",
+        "预计费用：{cost:.2f} {currency}（按 Batch API 批量价，即参考价格表的一半）{unknown}。"
+        "平台可能需要数小时（最长 24 小时）：可以先离开，之后再运行同一命令取回。",
     ),
     "batchapi_no_folder": ("No batch folder {folder}.", "没有批量输出文件夹 {folder}。"),
     "batchapi_extra_folder": (

@@ -350,3 +350,12 @@ def test_a_planted_batch_id_never_reaches_a_url(cli, fake, batches) -> None:
     # refused as no id the platform could have given, before any request
     shown = status.stdout + status.stderr
     assert "BATCH_API_BAD_ID" in shown, shown
+
+
+def test_the_dry_run_says_the_platform_may_take_hours(cli, fake, batches) -> None:
+    prompts(PROMPTS[:2])
+    plan = cli("batch", "p.txt", "-o", "out", "--dry-run", *VIA)
+    assert plan.exit_code == 0 and "up to 24 h" in plan.stdout + plan.stderr
+    chinese = cli("--lang", "zh", "batch", "p.txt", "-o", "out", "--dry-run", *VIA)
+    assert "最长 24 小时" in chinese.stdout + chinese.stderr
+    assert fake.requests == []
