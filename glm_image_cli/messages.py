@@ -1317,10 +1317,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "（或把密钥保存在配置文件中：glm-image config set api-key）。",
     ),
     "keyring_unavailable": (
-        "The system keyring cannot be used ({detail}): pip install 'glm-image[keyring]' on a system with a "
-        "keyring service, or keep the key in the config file: glm-image config set api-key.",
-        "无法使用系统密钥环（{detail}）：请在有密钥环服务的系统上 pip install 'glm-image[keyring]'，"
-        "或把密钥保存在配置文件中：glm-image config set api-key。",
+        "The system keyring cannot be used ({detail}): this system has no keyring service running (Secret "
+        "Service/GNOME Keyring or KWallet on Linux; macOS and Windows have one), or keep the key in the config "
+        "file: glm-image config set api-key.",
+        "无法使用系统密钥环（{detail}）：本系统没有运行密钥环服务（Linux 上为 Secret Service/GNOME Keyring 或 "
+        "KWallet；macOS 和 Windows 自带），或把密钥保存在配置文件中：glm-image config set api-key。",
     ),
     "keyring_entry_missing": (
         "{path} says {key} is in the system keyring, but the keyring has no entry '{account}' for service "

@@ -110,3 +110,14 @@ def test_without_a_usable_keyring_or_entry_the_error_says_so(cli, isolated: Path
         assert "config set api-key --keyring" in missing.stderr
         assert cli("generate", "a cat", env={"GLM_API_KEY": DEFAULT_KEY}).exit_code == 0  # the environment wins
     assert fake.count(SYNC_ROUTE) == 1
+
+
+def test_without_a_keyring_service_nobody_is_asked_to_type_the_key_first(cli, isolated: Path) -> None:
+    from glm_image_cli.cli.terminal import Terminal
+
+    with using_keyring(fail.Keyring()):
+        result = cli("config", "set", "api-key", "--keyring", input=f"{DEFAULT_KEY}\n",
+                     terminal=Terminal(stdin_tty=True, stdout_tty=False, stderr_tty=True))
+    assert result.exit_code == 3
+    assert "(input hidden)" not in result.stdout + result.stderr  # refused before the question
+    assert "no keyring service running" in result.stderr and "pip install" not in result.stderr

@@ -36,6 +36,18 @@ def _unavailable(exc: Exception) -> ConfigError:
     return ConfigError("keyring_unavailable", detail=detail[:160])
 
 
+def require_usable() -> None:
+    """Before asking for a key to keep there: the package is installed and a keyring service answers (keyring's
+    "fail" backend is what it chooses when there is none), so nobody types a key only to be told no."""
+    keyring = _backend()
+    try:
+        chosen = keyring.get_keyring()
+    except Exception as exc:
+        raise _unavailable(exc) from None
+    if type(chosen).__module__.endswith("backends.fail"):
+        raise _unavailable(RuntimeError("No recommended backend was available"))
+
+
 def store(key: str, profile: str | None, value: str) -> str:
     """Keep ``value`` in the keyring; returns the entry's name."""
     keyring = _backend()

@@ -53,6 +53,8 @@ def set_(
     setting = lookup_setting(key)
     if keyring and setting.key not in secretstore.KEYRING_KEYS:
         raise UsageError("keyring_only_secrets", key=setting.key)
+    if keyring:
+        secretstore.require_usable()  # before the key is typed
     raw = _read_value(setting.key, value, secret=setting.secret, terminal=state.terminal)
     warnings: list[Text] = []
 
