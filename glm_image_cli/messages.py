@@ -197,10 +197,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # --- upstream ------------------------------------------------------------------------------
     "auth_failed": (
-        "{service} rejected the API key ({detail}). Check it with `glm-image config show` "
-        "and set a valid one with `glm-image config set api-key`.",
-        "{service} 拒绝了 API 密钥（{detail}）。请用 `glm-image config show` 检查，"
-        "并用 `glm-image config set api-key` 设置有效的密钥。",
+        "{service} rejected the API key ({detail}). `glm-image config show` says where it comes from: set a valid "
+        "one there (`glm-image config set api-key`, or the environment variable that holds it, which wins).",
+        "{service} 拒绝了 API 密钥（{detail}）。`glm-image config show` 会显示它的来源：请在那里设置有效的密钥"
+        "（`glm-image config set api-key`，或保存它的环境变量，环境变量优先）。",
     ),
     "account_problem": (
         "Your BigModel account cannot be used right now ({detail}). Check its status at {console_url}.",

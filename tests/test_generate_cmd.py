@@ -212,6 +212,7 @@ def test_rejected_key(cli, fake, monkeypatch) -> None:
     result = cli("generate", "x", "-n", "3", "-j", "1")
     assert result.exit_code == 4
     assert "rejected the API key" in result.stderr and "1001" in result.stderr
+    assert "the environment variable that holds it, which wins" in result.stderr  # this key came from there
     assert fake.count(SYNC_ROUTE) == 1  # the other samples would fail the same way: not sent
 
 
