@@ -227,15 +227,16 @@ def serve_openai(server: FakeOpenAI) -> Iterator:
     from glm_image_cli.backends.registry import backend_named
     from glm_image_cli.serve.server import GlmImageHTTPServer
     from glm_image_cli.serve.service import ImageService, ServeOptions
-    from tests.conftest import serve_studio
+    from tests.conftest import AccessLog, serve_studio
 
     started = []
 
     def start(backend: str = "openai", **overrides):
-        options = ServeOptions(port=0, quiet=True, **{"rate_per_minute": 0, **overrides})
+        options = ServeOptions(port=0, **{"quiet": True, "rate_per_minute": 0, **overrides})
         client = backend_named(backend).make_client(KEY, server.base_url, timeout=30)
         studio = serve_studio(client, model="zai-org/GLM-Image", backend=backend)
-        http = GlmImageHTTPServer(options, ImageService(studio, options), lambda line: None)
+        start.log = AccessLog()  # written once a request is done with, its temporary files removed
+        http = GlmImageHTTPServer(options, ImageService(studio, options), start.log.append)
         threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True).start()
         started.append((http, client))
         host, port = http.server_address[:2]
@@ -254,7 +255,7 @@ def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server, t
     uploads = tmp_path / "tmp"  # this test's own temporary folder: other processes' uploads are not ours to count
     uploads.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(uploads))
-    url = serve_openai()
+    url = serve_openai(quiet=False)  # with its access log: written when the request is over
     source = Path("cat.png")
     source.write_bytes(make_png(8, 8, (200, 10, 10)))
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
@@ -268,6 +269,7 @@ def test_serve_passes_an_edit_through_for_the_openai_sdk(serve_openai, server, t
     assert fields_of(call.body) == {"model": "zai-org/GLM-Image", "prompt": "give the cat a red scarf", "n": "1",
                                     "response_format": "b64_json"}
     assert server.count(GENERATIONS) == 0
+    serve_openai.log.wait_for(1)  # the request is over (the answer can reach us a moment before)
     assert not list(uploads.glob("glm-image-edit-*"))  # the uploads were removed
 
 
