@@ -21,16 +21,9 @@ from glm_image_cli.serve.server import GlmImageHTTPServer, ImageService, ServeOp
 from tests.conftest import serve_studio
 from tests.fake_bigmodel import DEFAULT_KEY, SYNC_ROUTE, Reply
 from tests.test_console_script import child_env, console_script
+from tests.test_ledger import entries
 
 PRICE = 0.06  # cogview-4-250304, the default model, in CNY
-
-
-def entries() -> list:
-    ledger = Ledger()
-    try:
-        return ledger.entries()
-    finally:
-        ledger.close()
 
 
 def usage(cli, *args: str) -> dict:

@@ -14,18 +14,9 @@ import pytest
 
 from glm_image_cli.cli.opener import viewer_command
 from glm_image_cli.cli.terminal import Terminal
-from glm_image_cli.core.ledger import Ledger
 from tests.fake_bigmodel import CHAT_ROUTE, SYNC_ROUTE
 from tests.test_console_script import child_env, console_script, wait_until_reached
-
-
-def ledger_rows() -> list:
-    ledger = Ledger()
-    try:
-        return ledger.entries()
-    finally:
-        ledger.close()
-
+from tests.test_ledger import entries
 
 # --- --dry-run ------------------------------------------------------------------------------------------------
 
@@ -137,7 +128,7 @@ def test_dash_writes_the_image_to_stdout_and_keeps_a_paid_copy(fake) -> None:
     [kept] = Path("glm-images").glob("*.png")  # the default output folder
     assert done.stdout == kept.read_bytes() and done.stdout.startswith(b"\x89PNG")
     assert f"the image is kept at {kept}" in done.stderr.decode()
-    [row] = ledger_rows()
+    [row] = entries()
     assert row.outcome == "saved" and fake.count(SYNC_ROUTE) == 1
     history = subprocess.run([*console_script(), "history", "--json"], env=child_env(fake), capture_output=True,
                              text=True, timeout=60)
@@ -181,7 +172,7 @@ def test_a_reader_that_leaves_early_loses_bytes_never_the_image_or_its_record(fa
     assert "Traceback" not in stderr
     [kept] = Path("glm-images").glob("*.png")
     assert kept.read_bytes().startswith(b"\x89PNG")
-    [row] = ledger_rows()
+    [row] = entries()
     assert row.outcome == "saved" and fake.count(SYNC_ROUTE) == 1 and fake.count(CHAT_ROUTE) == 0
 
 

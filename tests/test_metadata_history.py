@@ -199,21 +199,25 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+def dump_dom(page: Path) -> str:
+    """``page`` as a headless Chromium leaves it once its scripts ran (no network, a throw-away profile); fails
+    the test on a browser error or a message on its console."""
+    with tempfile.TemporaryDirectory() as profile:
+        completed = subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()],
+            capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert [line for line in completed.stderr.splitlines() if ":CONSOLE" in line] == []
+    return completed.stdout
+
+
 @pytest.mark.skipif(chromium() is None, reason="no headless Chromium here (.ci/run installs Debian's chromium)")
 def test_gallery_in_a_real_headless_browser(cli, fake) -> None:
     cli("generate", "一只猫", "-o", "out")
     cli("generate", "a red fox", "-n", "3", "-o", "out")
     cli("gallery", "out")
-    page = Path("out/index.html").resolve()
-    with tempfile.TemporaryDirectory() as profile:
-        completed = subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    console = [line for line in completed.stderr.splitlines() if ":CONSOLE" in line]
-    assert console == []
-    dom = completed.stdout
+    dom = dump_dom(Path("out/index.html"))
     assert len(re.findall(r'<figure class="card"', dom)) == 4
     assert re.search(r'<span id="count">4 / 4</span>', dom)  # the script ran and counted the cards

@@ -229,12 +229,8 @@ def read_index(folder: Path, keys: set[str]) -> dict[str, Path]:
     except OSError:
         return found
     root = folder.resolve()
-    for line in data.splitlines():
-        try:
-            record = safejson.loads(line)
-        except ValueError:
-            continue
-        key, file = (record.get("key"), record.get("file")) if isinstance(record, dict) else (None, None)
+    for record in safejson.lines(data):
+        key, file = (record.get("key"), record.get("file")) if record is not None else (None, None)
         if not (isinstance(key, str) and key in keys and isinstance(file, str)):
             continue
         path = folder / file
