@@ -190,6 +190,24 @@ def raw_items(prompt: str, axes: Sequence[Axis], wildcards: Any = None) -> tuple
     return cells, items, list(axes)
 
 
+def plan_cells(prompt: Any, axes: Sequence[Axis], *, samples: int, max_images: int,
+               wildcards: Any = None) -> tuple[list[Cell], list[RawItem], list[Axis]]:
+    """Everything checked before a compare is prepared, for every front end: a prompt, ``samples`` per cell in
+    range, the cells (``raw_items``), and no more than ``max_images`` images in all (refused with the count)."""
+    from glm_image_cli.backends import models
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise UsageError("compare_empty_prompt")
+    models.check_samples(samples)
+    cells, items, axes = raw_items(prompt, axes, wildcards)
+    if len(cells) * samples > max_images:
+        raise UsageError("compare_too_many", count=len(cells) * samples, cells=len(cells), samples=samples,
+                         limit=max_images)
+    for item in items:
+        item.fields["n"] = samples
+    return cells, items, axes
+
+
 def folder_name(prompt: str, axes: Sequence[Axis]) -> str:
     """The default output folder of a compare: the same prompt and axes find the same folder (and resume)."""
     # The axes sorted: typed in another order they are the same cells, in the same folder (nothing bought twice)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glm_image_cli.core.compare import Axis, Cell, folder_name, parse_axis, raw_items
+from glm_image_cli.core.compare import Axis, Cell, folder_name, parse_axis, plan_cells
 from glm_image_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -62,22 +62,13 @@ def compare(studio: Studio, prompt: str, axes: Sequence[Axis], *, output_dir: st
     and axes, so the same call resumes there), then draw the grid and write compare.json."""
     import os
 
-    from glm_image_cli.backends import models
     from glm_image_cli.core.compareoutput import finish_compare
     from glm_image_cli.core.consent import estimate_run
     from glm_image_cli.core.runner import SaveImages
     from glm_image_cli.core.session import BatchRequest, prepare_batch
 
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UsageError("compare_empty_prompt")
-    models.check_samples(samples)
     folder_axes = list(axes)
-    cells, items, axes = raw_items(prompt, axes)
-    if len(cells) * samples > max_images:
-        raise UsageError("compare_too_many", count=len(cells) * samples, cells=len(cells), samples=samples,
-                         limit=max_images)
-    for item in items:
-        item.fields["n"] = samples
+    cells, items, axes = plan_cells(prompt, axes, samples=samples, max_images=max_images)
     folder = Path(os.path.expanduser(str(output_dir))) if output_dir is not None else \
         Path(os.path.expanduser(studio.settings.output_dir)) / folder_name(prompt, folder_axes)
     invalid: dict[int, str] = {}

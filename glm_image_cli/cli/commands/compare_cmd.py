@@ -83,7 +83,6 @@ def compare(
     discard_candidates: DiscardOption = False,
     preview: PreviewOption = None,
 ) -> None:
-    from glm_image_cli.backends import models
     from glm_image_cli.cli.commands.batchrun import execute_batch
     from glm_image_cli.core import compare as comparing
     from glm_image_cli.core.session import BatchRequest
@@ -96,20 +95,14 @@ def compare(
     # The axes in the order they were typed: the first runs across (X), the second down (Y), the third one grid each
     order = [name.replace("_", "-") for name in ctx.params if name.replace("_", "-") in given]
     axes = [comparing.parse_axis(name, given[name]) for name in order if given[name] is not None]  # type: ignore[arg-type]
-    if not prompt.strip():
-        raise UsageError("compare_empty_prompt")
-    models.check_samples(samples)
-    folder = Path(output_dir) if output_dir is not None else _default_folder(prompt, axes)
     from glm_image_cli.core.prompting import wildcard_folders
 
-    cells, raw_items, axes = comparing.raw_items(prompt, axes, wildcard_folders(wildcards))
+    cells, raw_items, planned = comparing.plan_cells(prompt, axes, samples=samples, max_images=max_images,
+                                                     wildcards=wildcard_folders(wildcards))
+    folder = Path(output_dir) if output_dir is not None else _default_folder(prompt, axes)
+    axes = planned
     vision = vision_setup(check, best_of, discard_candidates, False, no_metadata=no_metadata,
                           no_history=no_history)
-    images = len(cells) * samples
-    if images > max_images:
-        raise UsageError("compare_too_many", count=images, cells=len(cells), samples=samples, limit=max_images)
-    for item in raw_items:
-        item.fields["n"] = samples
     request = BatchRequest(input_path=prompt, samples=samples, output_dir=folder, concurrency=concurrency,
                            timeout=timeout, skip_invalid=skip_invalid, retry_unsafe=retry_unsafe,
                            no_metadata=no_metadata, no_history=no_history, dry_run=dry_run, raw_items=raw_items,
