@@ -367,3 +367,21 @@ def test_a_planted_compare_json_with_huge_axes_leaves_the_gallery_to_loose_cards
     assert result.exit_code == 0, result.stderr
     page = Path("planted/index.html").read_text(encoding="utf-8")
     assert '<section class="compare">' not in page and "a.png" in page
+
+
+def test_a_cell_image_that_cannot_be_drawn_is_an_empty_cell_not_a_failure(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from glm_image_cli.storage.gridimage import GridSpec, draw_grid
+
+    good, broken = tmp_path / "good.png", tmp_path / "broken.png"
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(good)
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a PNG signature and nothing a decoder can use
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 million pixels declared: never decoded for a cell
+    result = draw_grid(GridSpec([[good, broken, bomb]], ["a", "b", "c"], []), tmp_path / "grid.png",
+                       font_path=None, cell=64)
+    with Image.open(result.path) as grid:
+        assert grid.getpixel((8 + 32, result.height - 8 - 32)) == (10, 200, 10)
+        assert grid.getpixel((8 + 64 + 8 + 32, result.height - 8 - 32)) == (225, 225, 225)  # missing
+        assert grid.getpixel((8 + 2 * (64 + 8) + 32, result.height - 8 - 32)) == (225, 225, 225)

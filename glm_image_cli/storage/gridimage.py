@@ -32,6 +32,7 @@ CJK_FONTS = (
     "C:/Windows/Fonts/simsun.ttc",
 )
 CELL = 512  # the long side of a cell, in pixels
+MAX_PIXELS = 64_000_000  # a larger picture is not decoded for a cell (as the terminal preview)
 GAP = 8
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
@@ -90,21 +91,49 @@ def _latin(text: str) -> bool:
 def cell_box(paths: Sequence[Path], cell: int = CELL) -> tuple[int, int]:
     """The box every image is fitted into: the largest width and height among them, scaled to ``cell`` on the
     long side (images of another shape are letterboxed)."""
-    from PIL import Image
 
     widest, tallest = 1, 1
     for path in paths:
-        with Image.open(path) as image:
-            widest, tallest = max(widest, image.width), max(tallest, image.height)
+        size = _size(path)
+        if size is not None:
+            widest, tallest = max(widest, size[0]), max(tallest, size[1])
     scale = cell / max(widest, tallest)
     return max(1, round(widest * scale)), max(1, round(tallest * scale))
+
+
+def _size(path: Path) -> tuple[int, int] | None:
+    """An image's size from its header, or None when it is no image we draw: unreadable, not a regular file, or
+    larger than MAX_PIXELS (a file in the folder is anyone's; a bomb is shown as an empty cell)."""
+    from PIL import Image
+
+    try:
+        if not path.is_file() or path.is_symlink():
+            return None
+        with Image.open(path) as image:
+            size = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return size if 0 < size[0] * size[1] <= MAX_PIXELS else None
+
+
+def _picture(path: Path, box: tuple[int, int]) -> Any:
+    """The image fitted into ``box`` (small ones grow), or None when ``_size`` refuses it or it cannot be decoded."""
+    from PIL import Image, ImageOps
+
+    if _size(path) is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            return ImageOps.contain(image.convert("RGB"), box)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def draw_grid(spec: GridSpec, target: Path, *, font_path: str | None, cell: int = CELL) -> GridResult:
     """Draw and write the grid atomically (PNG).  Labels the font cannot draw become X1/Y1 with a legend."""
     from io import BytesIO
 
-    from PIL import Image, ImageDraw, ImageOps
+    from PIL import Image, ImageDraw
 
     present = [path for row in spec.images for path in row if path is not None]
     box_w, box_h = cell_box(present, cell) if present else (cell, cell)
@@ -148,11 +177,10 @@ def draw_grid(spec: GridSpec, target: Path, *, font_path: str | None, cell: int 
             draw.text((GAP, y1 + (box_h - line) // 2), shown, font=font, fill=INK)
         for x, path in enumerate(row):
             x1 = left + GAP + x * (box_w + GAP)
-            if path is None:
+            picture = _picture(path, (box_w, box_h)) if path is not None else None
+            if picture is None:
                 draw.rectangle((x1, y1, x1 + box_w - 1, y1 + box_h - 1), fill=MISSING)
                 continue
-            with Image.open(path) as image:
-                picture = ImageOps.contain(image.convert("RGB"), (box_w, box_h))  # small images grow to fit
             canvas.paste(picture, (x1 + (box_w - picture.width) // 2, y1 + (box_h - picture.height) // 2))
     for number, text in enumerate(legend_lines):
         draw.text((width - legend_w + GAP, GAP + number * line), text, font=font, fill=INK)
